@@ -1,0 +1,36 @@
+namespace Serverless.BuildingBlocks.State;
+
+/// <summary>
+/// Key/value state with the semantics of Dapr's state API: ETags for optimistic concurrency
+/// (an ETag given = first-write-wins, a mismatch throws <see cref="ETagMismatchException"/>;
+/// no ETag = last-write-wins), bulk get, all-or-nothing transactions (with outbox events), TTL
+/// and listing keys by prefix.
+/// </summary>
+public interface IStateStore
+{
+    /// <summary>Which engine backs this store ("sqlite", "postgresql").</summary>
+    string Engine { get; }
+
+    Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns the items that exist (and are not expired), in no particular order.</summary>
+    Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>Saves a value and returns its new ETag.</summary>
+    Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a key. Returns false when it did not exist. With an ETag, a mismatch throws.</summary>
+    Task<bool> DeleteAsync(string key, string? etag = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Applies every operation and queues every outbox event in one transaction, or nothing at all.
+    /// Returns the new ETag of every upsert, in operation order (deletes give an empty string).
+    /// </summary>
+    Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists keys that start with <paramref name="prefix"/>, in ordinal order, a page at a time.</summary>
+    Task<KeyPage> ListKeysAsync(string prefix, int pageSize = 100, string? continuationToken = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Round-trips to the engine; used by /readyz.</summary>
+    Task PingAsync(CancellationToken cancellationToken = default);
+}
