@@ -1,0 +1,374 @@
+using Microsoft.Data.Sqlite;
+using Serverless.BuildingBlocks.PubSub;
+using Serverless.BuildingBlocks.State;
+
+namespace Serverless.BuildingBlocks.Sqlite;
+
+/// <summary>The embedded state store and outbox: tables in one SQLite file, writes through the group-commit writer.</summary>
+public sealed class SqliteStateStore : IStateStore, IOutboxStore
+{
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS state (
+            key TEXT NOT NULL PRIMARY KEY,
+            value BLOB NOT NULL,
+            etag INTEGER NOT NULL,
+            expires_at INTEGER NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS state_expires_at ON state (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            topic TEXT NOT NULL,
+            payload BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            lease_until INTEGER NULL
+        );
+        CREATE TABLE IF NOT EXISTS state_meta (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        """;
+
+    private const string NotExpired = "(expires_at IS NULL OR expires_at > $now)";
+
+    private readonly SqliteDatabase _database;
+    private readonly OutboxSignal _outboxSignal;
+    private readonly TimeProvider _time;
+    private long _lastETag;
+
+    private SqliteStateStore(SqliteDatabase database, OutboxSignal outboxSignal, TimeProvider time)
+    {
+        _database = database;
+        _outboxSignal = outboxSignal;
+        _time = time;
+    }
+
+    public string Engine => "sqlite";
+
+    public static async Task<SqliteStateStore> OpenAsync(SqliteDatabase database, OutboxSignal outboxSignal, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(database);
+        var store = new SqliteStateStore(database, outboxSignal, time ?? TimeProvider.System);
+        await database.ExecuteSchemaAsync(Schema).ConfigureAwait(false);
+        store._lastETag = await database.WriteAsync(session =>
+        {
+            var command = session.Command("SELECT max(coalesce((SELECT max(etag) FROM state), 0), coalesce((SELECT value FROM state_meta WHERE name = 'etag'), 0))");
+            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }).ConfigureAwait(false);
+        return store;
+    }
+
+    public Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        StateKeys.Validate(key);
+        return _database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT key, value, etag, expires_at FROM state WHERE key = $key AND {NotExpired}";
+            command.Parameters.AddWithValue("$key", key);
+            command.Parameters.AddWithValue("$now", NowMs());
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadItem(reader) : null;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            StateKeys.Validate(key);
+        }
+
+        return _database.ReadAsync<IReadOnlyList<StateItem>>(async (connection, ct) =>
+        {
+            var items = new List<StateItem>(keys.Count);
+            foreach (var chunk in keys.Distinct(StringComparer.Ordinal).Chunk(500))
+            {
+                await using var command = connection.CreateCommand();
+                var names = new string[chunk.Length];
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    names[i] = "$k" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    command.Parameters.AddWithValue(names[i], chunk[i]);
+                }
+
+                command.CommandText = $"SELECT key, value, etag, expires_at FROM state WHERE key IN ({string.Join(',', names)}) AND {NotExpired}";
+                command.Parameters.AddWithValue("$now", NowMs());
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    items.Add(ReadItem(reader));
+                }
+            }
+
+            return items;
+        }, cancellationToken);
+    }
+
+    public Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var upsert = new StateOperation.Upsert(key, value, options ?? StateWriteOptions.LastWriteWins);
+        Validate(upsert);
+        return _database.WriteAsync(session => Apply(session, upsert, NowMs()), cancellationToken);
+    }
+
+    public Task<bool> DeleteAsync(string key, string? etag = null, CancellationToken cancellationToken = default)
+    {
+        StateKeys.Validate(key);
+        return _database.WriteAsync(session => ApplyDelete(session, new StateOperation.Delete(key, etag), NowMs()), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        foreach (var operation in transaction.Operations)
+        {
+            Validate(operation);
+        }
+
+        var events = transaction.Events.Select(e => (e.Topic, Payload: SerializeForOutbox(e))).ToList();
+        return _database.WriteAsync<IReadOnlyList<string>>(session =>
+        {
+            var now = NowMs();
+            var etags = new List<string>(transaction.Operations.Count);
+            foreach (var operation in transaction.Operations)
+            {
+                etags.Add(operation switch
+                {
+                    StateOperation.Upsert upsert => Apply(session, upsert, now),
+                    StateOperation.Delete delete => ApplyDelete(session, delete, now) ? string.Empty : string.Empty,
+                    _ => throw new ArgumentException($"Unknown operation {operation.GetType().Name}.", nameof(transaction)),
+                });
+            }
+
+            foreach (var (topic, payload) in events)
+            {
+                var insert = session.Command("INSERT INTO outbox (topic, payload, created_at) VALUES ($topic, $payload, $now)");
+                insert.Parameters.AddWithValue("$topic", topic);
+                insert.Parameters.AddWithValue("$payload", payload);
+                insert.Parameters.AddWithValue("$now", now);
+                insert.ExecuteNonQuery();
+            }
+
+            if (events.Count > 0)
+            {
+                session.AfterCommit(_outboxSignal.Notify);
+            }
+
+            return etags;
+        }, cancellationToken);
+    }
+
+    public Task<KeyPage> ListKeysAsync(string prefix, int pageSize = 100, string? continuationToken = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, StateKeys.MaxPageSize);
+        var after = StateETags.FromContinuationToken(continuationToken);
+        var upper = StateETags.UpperBound(prefix);
+        return _database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                SELECT key FROM state
+                WHERE key >= $prefix {(upper is null ? string.Empty : "AND key < $upper")} AND substr(key, 1, $length) = $prefix
+                  AND ($after IS NULL OR key > $after) AND {NotExpired}
+                ORDER BY key LIMIT $limit
+                """;
+            command.Parameters.AddWithValue("$prefix", prefix);
+            command.Parameters.AddWithValue("$length", prefix.Length);
+            command.Parameters.AddWithValue("$after", (object?)after ?? DBNull.Value);
+            command.Parameters.AddWithValue("$now", NowMs());
+            command.Parameters.AddWithValue("$limit", pageSize + 1);
+            if (upper is not null)
+            {
+                command.Parameters.AddWithValue("$upper", upper);
+            }
+
+            var keys = new List<string>(pageSize + 1);
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            {
+                keys.Add(reader.GetString(0));
+            }
+
+            if (keys.Count <= pageSize)
+            {
+                return new KeyPage(keys, null);
+            }
+
+            keys.RemoveAt(pageSize);
+            return new KeyPage(keys, StateETags.ToContinuationToken(keys[^1]));
+        }, cancellationToken);
+    }
+
+    public Task PingAsync(CancellationToken cancellationToken = default) =>
+        _database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            return await command.ExecuteScalarAsync(ct).ConfigureAwait(false);
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<OutboxMessage>> LeaseAsync(int max, TimeSpan leaseFor, CancellationToken cancellationToken = default) =>
+        _database.WriteAsync<IReadOnlyList<OutboxMessage>>(session =>
+        {
+            var now = NowMs();
+            var command = session.Command("""
+                UPDATE outbox SET lease_until = $until
+                WHERE id IN (SELECT id FROM outbox WHERE lease_until IS NULL OR lease_until <= $now ORDER BY id LIMIT $max)
+                RETURNING id, topic, payload, created_at
+                """);
+            command.Parameters.AddWithValue("$until", now + (long)leaseFor.TotalMilliseconds);
+            command.Parameters.AddWithValue("$now", now);
+            command.Parameters.AddWithValue("$max", max);
+            var messages = new List<OutboxMessage>();
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                messages.Add(new OutboxMessage(reader.GetInt64(0), reader.GetString(1), (byte[])reader.GetValue(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3))));
+            }
+
+            messages.Sort((a, b) => a.Id.CompareTo(b.Id));
+            return messages;
+        }, cancellationToken);
+
+    public Task CompleteAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default) =>
+        _database.WriteAsync(session =>
+        {
+            var command = session.Command("DELETE FROM outbox WHERE id = $id");
+            var id = command.Parameters.Add("$id", SqliteType.Integer);
+            foreach (var value in ids)
+            {
+                id.Value = value;
+                command.ExecuteNonQuery();
+            }
+
+            return true;
+        }, cancellationToken);
+
+    public Task<long> CountAsync(CancellationToken cancellationToken = default) =>
+        _database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*) FROM outbox";
+            return Convert.ToInt64(await command.ExecuteScalarAsync(ct).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        }, cancellationToken);
+
+    /// <summary>Deletes expired rows; called periodically by the TTL sweeper.</summary>
+    public Task<int> SweepExpiredAsync(CancellationToken cancellationToken = default) =>
+        _database.WriteAsync(session =>
+        {
+            var command = session.Command("DELETE FROM state WHERE expires_at IS NOT NULL AND expires_at <= $now");
+            command.Parameters.AddWithValue("$now", NowMs());
+            return command.ExecuteNonQuery();
+        }, cancellationToken);
+
+    internal static byte[] SerializeForOutbox(OutboxEvent outboxEvent)
+    {
+        TopicRegistry.ValidateName(outboxEvent.Topic);
+        EventTracing.Inject(outboxEvent.Event);
+        return CloudEventJson.Serialize(outboxEvent.Event);
+    }
+
+    private static void Validate(StateOperation operation)
+    {
+        StateKeys.Validate(operation.Key);
+        if (operation is StateOperation.Upsert upsert)
+        {
+            StateKeys.ValidateValue(upsert.Key, upsert.Value);
+            if (upsert.Options.Ttl is { } ttl && ttl <= TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(operation), "A TTL must be positive.");
+            }
+        }
+    }
+
+    /// <summary>Runs on the writer thread.</summary>
+    private string Apply(SqliteWriteSession session, StateOperation.Upsert upsert, long now)
+    {
+        var etag = ++_lastETag;
+        var expiresAt = upsert.Options.Ttl is { } ttl ? now + (long)ttl.TotalMilliseconds : (long?)null;
+        SqliteCommand command;
+        if (upsert.Options.ETag is { } expected)
+        {
+            if (!StateETags.TryParse(expected, out var version))
+            {
+                throw new ETagMismatchException(upsert.Key);
+            }
+
+            command = session.Command($"UPDATE state SET value = $value, etag = $etag, expires_at = $expires WHERE key = $key AND etag = $expected AND {NotExpired}");
+            command.Parameters.AddWithValue("$expected", version);
+        }
+        else if (upsert.Options.OnlyIfAbsent)
+        {
+            command = session.Command("""
+                INSERT INTO state (key, value, etag, expires_at) VALUES ($key, $value, $etag, $expires)
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value, etag = excluded.etag, expires_at = excluded.expires_at
+                WHERE state.expires_at IS NOT NULL AND state.expires_at <= $now
+                """);
+        }
+        else
+        {
+            command = session.Command("""
+                INSERT INTO state (key, value, etag, expires_at) VALUES ($key, $value, $etag, $expires)
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value, etag = excluded.etag, expires_at = excluded.expires_at
+                """);
+        }
+
+        command.Parameters.AddWithValue("$key", upsert.Key);
+        command.Parameters.Add("$value", SqliteType.Blob).Value = upsert.Value.ToArray();
+        command.Parameters.AddWithValue("$etag", etag);
+        command.Parameters.AddWithValue("$expires", (object?)expiresAt ?? DBNull.Value);
+        command.Parameters.AddWithValue("$now", now);
+        if (command.ExecuteNonQuery() == 0)
+        {
+            throw new ETagMismatchException(upsert.Key);
+        }
+
+        return StateETags.Format(etag);
+    }
+
+    private bool ApplyDelete(SqliteWriteSession session, StateOperation.Delete delete, long now)
+    {
+        RememberETag(session);
+        SqliteCommand command;
+        if (delete.ETag is { } expected)
+        {
+            if (!StateETags.TryParse(expected, out var version))
+            {
+                throw new ETagMismatchException(delete.Key);
+            }
+
+            command = session.Command($"DELETE FROM state WHERE key = $key AND etag = $expected AND {NotExpired}");
+            command.Parameters.AddWithValue("$expected", version);
+        }
+        else
+        {
+            command = session.Command($"DELETE FROM state WHERE key = $key RETURNING {NotExpired}");
+        }
+
+        command.Parameters.AddWithValue("$key", delete.Key);
+        command.Parameters.AddWithValue("$now", now);
+        if (delete.ETag is not null)
+        {
+            return command.ExecuteNonQuery() != 0 ? true : throw new ETagMismatchException(delete.Key);
+        }
+
+        var existed = command.ExecuteScalar();
+        return existed is long live && live != 0;
+    }
+
+    /// <summary>Keeps the ETag high-water mark so a deleted key's ETag is never handed out again after a restart.</summary>
+    private void RememberETag(SqliteWriteSession session)
+    {
+        var command = session.Command("INSERT INTO state_meta (name, value) VALUES ('etag', $value) ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+        command.Parameters.AddWithValue("$value", _lastETag);
+        command.ExecuteNonQuery();
+    }
+
+    private long NowMs() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private static StateItem ReadItem(SqliteDataReader reader) => new(
+        reader.GetString(0),
+        (byte[])reader.GetValue(1),
+        StateETags.Format(reader.GetInt64(2)),
+        reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)));
+}
