@@ -27,7 +27,7 @@ public static class StateServiceCollectionExtensions
         else
         {
             var connectionString = postgresConnectionString ?? throw new ServerlessConfigurationException("ConnectionStrings:Postgres", "the distributed profile needs a PostgreSQL connection string.");
-            services.AddSingleton(_ => CreateDataSource(connectionString));
+            services.AddSingleton(_ => PostgresDataSource.Create(connectionString));
             services.AddSingleton(sp => OpenPostgres(sp, options));
             services.AddSingleton<IStateStore>(sp => sp.GetRequiredService<PostgresStateStore>());
             services.AddSingleton<IOutboxStore>(sp => sp.GetRequiredService<PostgresStateStore>());
@@ -36,26 +36,6 @@ public static class StateServiceCollectionExtensions
 
         services.AddHostedService<OutboxRelay>();
         return services;
-    }
-
-    private static NpgsqlDataSource CreateDataSource(string connectionString)
-    {
-        NpgsqlConnectionStringBuilder builder;
-        try
-        {
-            builder = new NpgsqlConnectionStringBuilder(connectionString);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ServerlessConfigurationException("ConnectionStrings:Postgres", "it is not a valid Npgsql connection string.", ex);
-        }
-
-        if (builder.MaxAutoPrepare == 0)
-        {
-            builder.MaxAutoPrepare = 32;
-        }
-
-        return NpgsqlDataSource.Create(builder);
     }
 
     private static PostgresStateStore OpenPostgres(IServiceProvider services, ServerlessOptions options)
