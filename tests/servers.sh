@@ -73,6 +73,7 @@ apt_install() {
   [[ -n "$added_policy" ]] && rm -f /usr/sbin/policy-rc.d
   if [[ -z "$ok" ]]; then
     log_tail "$apt_log"
+    rm -f "$apt_log"
     die "apt-get install $* failed"
   fi
   rm -f "$apt_log"
@@ -95,7 +96,9 @@ azurite_installed_version() {
 }
 
 install_azurite() {
-  command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+  # separately: some nodejs builds (NodeSource's) carry npm and conflict with Debian's npm package
+  command -v node >/dev/null || apt_install nodejs
+  command -v npm >/dev/null || apt_install npm
   mkdir -p "$TOOLS_DIR"
   [[ "$(azurite_installed_version)" == "$AZURITE_VERSION" ]] && return 0
   (
