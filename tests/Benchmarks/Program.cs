@@ -1,1 +1,20 @@
-Console.WriteLine("benchmarks: see README");
+using Serverless.Benchmarks;
+
+// Load drivers for the speed goals in README. Run in Release:
+//   dotnet run -c Release --project tests/Benchmarks -- state --engine sqlite|postgres [--writers 8] [--seconds 10]
+//   dotnet run -c Release --project tests/Benchmarks -- pubsub --transport inmemory|rabbitmq [--events 200000] [--rate 1000 --seconds 10]
+// PostgreSQL / RabbitMQ locations come from SERVERLESS_TEST_POSTGRES / SERVERLESS_TEST_RABBITMQ (tests/servers.sh start).
+var arguments = BenchmarkArguments.Parse(args);
+return arguments.Command switch
+{
+    "state" => await StateStoreBenchmark.RunAsync(arguments),
+    "pubsub" => await PubSubBenchmark.RunAsync(arguments),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Benchmarks state --engine sqlite|postgres [--writers 8] [--seconds 10]");
+    Console.Error.WriteLine("       Benchmarks pubsub --transport inmemory|rabbitmq [--events 200000] | [--rate 1000 --seconds 10]");
+    return 2;
+}

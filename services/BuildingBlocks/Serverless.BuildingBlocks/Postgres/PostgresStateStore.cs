@@ -1,0 +1,327 @@
+using Npgsql;
+using NpgsqlTypes;
+using Serverless.BuildingBlocks.State;
+
+namespace Serverless.BuildingBlocks.Postgres;
+
+/// <summary>
+/// The distributed state store and outbox on PostgreSQL. Every write is one round trip; ETags come from
+/// one sequence; the outbox is shared by all instances through leases taken with SKIP LOCKED.
+/// </summary>
+public sealed class PostgresStateStore : IStateStore, IOutboxStore
+{
+    private const string NotExpired = "(expires_at IS NULL OR expires_at > now())";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly OutboxSignal _outboxSignal;
+    private readonly string _s;
+    private readonly string _upsertSql;
+    private readonly string _createSql;
+    private readonly string _updateSql;
+    private readonly string _deleteSql;
+    private readonly string _deleteCheckedSql;
+    private readonly string _outboxInsertSql;
+
+    private PostgresStateStore(NpgsqlDataSource dataSource, string schema, OutboxSignal outboxSignal)
+    {
+        _dataSource = dataSource;
+        _outboxSignal = outboxSignal;
+        _s = PostgresSchemaName.Validate(schema);
+        _upsertSql = $"""
+            INSERT INTO {_s}.state (key, value, etag, expires_at) VALUES ($1, $2, nextval('{_s}.state_etag'), now() + $3)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, etag = excluded.etag, expires_at = excluded.expires_at
+            RETURNING etag
+            """;
+        _createSql = $"""
+            INSERT INTO {_s}.state AS s (key, value, etag, expires_at) VALUES ($1, $2, nextval('{_s}.state_etag'), now() + $3)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, etag = excluded.etag, expires_at = excluded.expires_at
+            WHERE s.expires_at IS NOT NULL AND s.expires_at <= now()
+            RETURNING etag
+            """;
+        _updateSql = $"UPDATE {_s}.state SET value = $2, etag = nextval('{_s}.state_etag'), expires_at = now() + $3 WHERE key = $1 AND etag = $4 AND {NotExpired} RETURNING etag";
+        _deleteSql = $"DELETE FROM {_s}.state WHERE key = $1 RETURNING {NotExpired}";
+        _deleteCheckedSql = $"DELETE FROM {_s}.state WHERE key = $1 AND etag = $2 AND {NotExpired}";
+        _outboxInsertSql = $"INSERT INTO {_s}.outbox (topic, payload) VALUES ($1, $2)";
+    }
+
+    public string Engine => "postgresql";
+
+    /// <summary>Creates the schema and tables if needed (serialised by an advisory lock, so instances may start together).</summary>
+    public static async Task<PostgresStateStore> OpenAsync(NpgsqlDataSource dataSource, string schema, OutboxSignal outboxSignal, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        var store = new PostgresStateStore(dataSource, schema, outboxSignal);
+        var s = store._s;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT pg_advisory_xact_lock(7337001);
+            CREATE SCHEMA IF NOT EXISTS {s};
+            CREATE SEQUENCE IF NOT EXISTS {s}.state_etag;
+            CREATE TABLE IF NOT EXISTS {s}.state (
+                key text COLLATE "C" NOT NULL PRIMARY KEY,
+                value bytea NOT NULL,
+                etag bigint NOT NULL,
+                expires_at timestamptz NULL
+            );
+            CREATE INDEX IF NOT EXISTS state_expires_at ON {s}.state (expires_at) WHERE expires_at IS NOT NULL;
+            CREATE TABLE IF NOT EXISTS {s}.outbox (
+                id bigserial PRIMARY KEY,
+                topic text NOT NULL,
+                payload bytea NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                lease_until timestamptz NULL
+            );
+            """;
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return store;
+    }
+
+    public async Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default)
+    {
+        StateKeys.Validate(key);
+        await using var command = _dataSource.CreateCommand($"SELECT key, value, etag, expires_at FROM {_s}.state WHERE key = $1 AND {NotExpired}");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadItem(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            StateKeys.Validate(key);
+        }
+
+        await using var command = _dataSource.CreateCommand($"SELECT key, value, etag, expires_at FROM {_s}.state WHERE key = ANY($1) AND {NotExpired}");
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = keys.Distinct(StringComparer.Ordinal).ToArray() });
+        var items = new List<StateItem>(keys.Count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            items.Add(ReadItem(reader));
+        }
+
+        return items;
+    }
+
+    public async Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var upsert = new StateOperation.Upsert(key, value, options ?? StateWriteOptions.LastWriteWins);
+        Validate(upsert);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ApplyAsync(connection, upsert, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> DeleteAsync(string key, string? etag = null, CancellationToken cancellationToken = default)
+    {
+        StateKeys.Validate(key);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        return await ApplyDeleteAsync(connection, new StateOperation.Delete(key, etag), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        foreach (var operation in transaction.Operations)
+        {
+            Validate(operation);
+        }
+
+        var events = transaction.Events.Select(e => (e.Topic, Payload: Sqlite.SqliteStateStore.SerializeForOutbox(e))).ToList();
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var etags = new List<string>(transaction.Operations.Count);
+        foreach (var operation in transaction.Operations)
+        {
+            switch (operation)
+            {
+                case StateOperation.Upsert upsert:
+                    etags.Add(await ApplyAsync(connection, upsert, cancellationToken).ConfigureAwait(false));
+                    break;
+                case StateOperation.Delete delete:
+                    await ApplyDeleteAsync(connection, delete, cancellationToken).ConfigureAwait(false);
+                    etags.Add(string.Empty);
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown operation {operation.GetType().Name}.", nameof(transaction));
+            }
+        }
+
+        if (events.Count > 0)
+        {
+            var batch = new NpgsqlBatch(connection, tx);
+            await using (batch.ConfigureAwait(false))
+            {
+                foreach (var (topic, payload) in events)
+                {
+                    var insert = new NpgsqlBatchCommand(_outboxInsertSql);
+                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = topic });
+                    insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload });
+                    batch.BatchCommands.Add(insert);
+                }
+
+                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (events.Count > 0)
+        {
+            _outboxSignal.Notify();
+        }
+
+        return etags;
+    }
+
+    public async Task<KeyPage> ListKeysAsync(string prefix, int pageSize = 100, string? continuationToken = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(pageSize, StateKeys.MaxPageSize);
+        var after = StateETags.FromContinuationToken(continuationToken);
+        var upper = StateETags.UpperBound(prefix);
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT key FROM {_s}.state
+            WHERE key >= $1 {(upper is null ? string.Empty : "AND key < $4")} AND starts_with(key, $1)
+              AND ($2::text IS NULL OR key > $2) AND {NotExpired}
+            ORDER BY key LIMIT $3
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = prefix });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = pageSize + 1 });
+        if (upper is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = upper });
+        }
+
+        var keys = new List<string>(pageSize + 1);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(reader.GetString(0));
+        }
+
+        if (keys.Count <= pageSize)
+        {
+            return new KeyPage(keys, null);
+        }
+
+        keys.RemoveAt(pageSize);
+        return new KeyPage(keys, StateETags.ToContinuationToken(keys[^1]));
+    }
+
+    public async Task PingAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand("SELECT 1");
+        await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<OutboxMessage>> LeaseAsync(int max, TimeSpan leaseFor, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand($"""
+            UPDATE {_s}.outbox SET lease_until = now() + $1
+            WHERE id IN (SELECT id FROM {_s}.outbox WHERE lease_until IS NULL OR lease_until <= now() ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+            RETURNING id, topic, payload, created_at
+            """);
+        command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = leaseFor });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = max });
+        var messages = new List<OutboxMessage>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            messages.Add(new OutboxMessage(reader.GetInt64(0), reader.GetString(1), reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<DateTimeOffset>(3)));
+        }
+
+        messages.Sort((a, b) => a.Id.CompareTo(b.Id));
+        return messages;
+    }
+
+    public async Task CompleteAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand($"DELETE FROM {_s}.outbox WHERE id = ANY($1)");
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ids.ToArray() });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand($"SELECT count(*) FROM {_s}.outbox");
+        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+    }
+
+    /// <summary>Deletes expired rows; called periodically by the TTL sweeper.</summary>
+    public async Task<int> SweepExpiredAsync(CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand($"DELETE FROM {_s}.state WHERE expires_at IS NOT NULL AND expires_at <= now()");
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void Validate(StateOperation operation)
+    {
+        StateKeys.Validate(operation.Key);
+        if (operation is StateOperation.Upsert upsert)
+        {
+            StateKeys.ValidateValue(upsert.Key, upsert.Value);
+            if (upsert.Options.Ttl is { } ttl && ttl <= TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(operation), "A TTL must be positive.");
+            }
+        }
+    }
+
+    private async Task<string> ApplyAsync(NpgsqlConnection connection, StateOperation.Upsert upsert, CancellationToken cancellationToken)
+    {
+        long expected = 0;
+        if (upsert.Options.ETag is { } etag && !StateETags.TryParse(etag, out expected))
+        {
+            throw new ETagMismatchException(upsert.Key);
+        }
+
+        var sql = upsert.Options.ETag is not null ? _updateSql : upsert.Options.OnlyIfAbsent ? _createSql : _upsertSql;
+        await using var command = new NpgsqlCommand(sql, connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = upsert.Key });
+        command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = upsert.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+        command.Parameters.Add(new NpgsqlParameter
+        {
+            Value = upsert.Options.Ttl is { } ttl ? ttl : DBNull.Value,
+            NpgsqlDbType = NpgsqlDbType.Interval,
+        });
+        if (upsert.Options.ETag is not null)
+        {
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expected });
+        }
+
+        var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return result is long version ? StateETags.Format(version) : throw new ETagMismatchException(upsert.Key);
+    }
+
+    private async Task<bool> ApplyDeleteAsync(NpgsqlConnection connection, StateOperation.Delete delete, CancellationToken cancellationToken)
+    {
+        if (delete.ETag is null)
+        {
+            await using var plain = new NpgsqlCommand(_deleteSql, connection);
+            plain.Parameters.Add(new NpgsqlParameter<string> { TypedValue = delete.Key });
+            return await plain.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true;
+        }
+
+        if (!StateETags.TryParse(delete.ETag, out var expected))
+        {
+            throw new ETagMismatchException(delete.Key);
+        }
+
+        await using var command = new NpgsqlCommand(_deleteCheckedSql, connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = delete.Key });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expected });
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1 ? true : throw new ETagMismatchException(delete.Key);
+    }
+
+    private static StateItem ReadItem(NpgsqlDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetFieldValue<byte[]>(1),
+        StateETags.Format(reader.GetInt64(2)),
+        reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
+}

@@ -1,0 +1,261 @@
+using System.Text;
+using Azure.Messaging;
+using Serverless.BuildingBlocks.State;
+
+namespace BuildingBlocks.Tests.State;
+
+/// <summary>The behaviour every state store must have; each engine runs this same suite.</summary>
+public abstract class StateStoreContract : IAsyncLifetime
+{
+    private IStateStore? _store;
+
+    protected IStateStore Store => _store ?? throw new InvalidOperationException("Not initialised.");
+
+    protected IOutboxStore Outbox => (IOutboxStore)Store;
+
+    public async ValueTask InitializeAsync() => _store = await CreateStoreAsync();
+
+    public virtual ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    protected abstract Task<IStateStore> CreateStoreAsync();
+
+    private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static string Text(StateItem? item) => item is null ? "<missing>" : Encoding.UTF8.GetString(item.Value.Span);
+
+    [Fact]
+    public async Task Saved_value_reads_back_with_an_etag()
+    {
+        var etag = await Store.SaveAsync("orders||1", Bytes("one"));
+        var item = await Store.GetAsync("orders||1");
+        Assert.Equal("one", Text(item));
+        Assert.Equal(etag, item!.ETag);
+        Assert.Null(await Store.GetAsync("orders||2"));
+    }
+
+    [Fact]
+    public async Task Save_without_etag_is_last_write_wins_and_changes_the_etag()
+    {
+        var first = await Store.SaveAsync("k", Bytes("a"));
+        var second = await Store.SaveAsync("k", Bytes("b"));
+        Assert.NotEqual(first, second);
+        Assert.Equal("b", Text(await Store.GetAsync("k")));
+    }
+
+    [Fact]
+    public async Task Save_with_a_stale_etag_throws_and_keeps_the_stored_value()
+    {
+        var first = await Store.SaveAsync("k", Bytes("a"));
+        var second = await Store.SaveAsync("k", Bytes("b"), new StateWriteOptions(ETag: first));
+        var error = await Assert.ThrowsAsync<ETagMismatchException>(() => Store.SaveAsync("k", Bytes("c"), new StateWriteOptions(ETag: first)));
+        Assert.Equal("k", error.Key);
+        var item = await Store.GetAsync("k");
+        Assert.Equal("b", Text(item));
+        Assert.Equal(second, item!.ETag);
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("not-an-etag")]
+    public async Task Save_with_an_etag_for_a_missing_key_throws(string etag)
+    {
+        await Assert.ThrowsAsync<ETagMismatchException>(() => Store.SaveAsync("missing", Bytes("x"), new StateWriteOptions(ETag: etag)));
+        Assert.Null(await Store.GetAsync("missing"));
+    }
+
+    [Fact]
+    public async Task Of_eight_concurrent_writers_with_the_same_etag_exactly_one_wins()
+    {
+        var etag = await Store.SaveAsync("counter", Bytes("0"));
+        var attempts = Enumerable.Range(1, 8).Select(async i =>
+        {
+            try
+            {
+                await Store.SaveAsync("counter", Bytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture)), new StateWriteOptions(ETag: etag));
+                return i;
+            }
+            catch (ETagMismatchException)
+            {
+                return 0;
+            }
+        });
+        var winners = (await Task.WhenAll(attempts)).Where(i => i != 0).ToList();
+        Assert.Single(winners);
+        Assert.Equal(winners[0].ToString(System.Globalization.CultureInfo.InvariantCulture), Text(await Store.GetAsync("counter")));
+    }
+
+    [Fact]
+    public async Task Create_only_write_succeeds_once()
+    {
+        await Store.SaveAsync("once", Bytes("first"), new StateWriteOptions(OnlyIfAbsent: true));
+        await Assert.ThrowsAsync<ETagMismatchException>(() => Store.SaveAsync("once", Bytes("second"), new StateWriteOptions(OnlyIfAbsent: true)));
+        Assert.Equal("first", Text(await Store.GetAsync("once")));
+    }
+
+    [Fact]
+    public async Task Delete_honours_etags_and_reports_whether_the_key_existed()
+    {
+        var etag = await Store.SaveAsync("d", Bytes("x"));
+        await Store.SaveAsync("d", Bytes("y"));
+        await Assert.ThrowsAsync<ETagMismatchException>(() => Store.DeleteAsync("d", etag));
+        Assert.Equal("y", Text(await Store.GetAsync("d")));
+        var current = (await Store.GetAsync("d"))!.ETag;
+        Assert.True(await Store.DeleteAsync("d", current));
+        Assert.Null(await Store.GetAsync("d"));
+        Assert.False(await Store.DeleteAsync("d"));
+        await Assert.ThrowsAsync<ETagMismatchException>(() => Store.DeleteAsync("d", current));
+    }
+
+    [Fact]
+    public async Task A_recreated_key_never_reuses_an_old_etag()
+    {
+        var old = await Store.SaveAsync("r", Bytes("1"));
+        await Store.DeleteAsync("r");
+        var fresh = await Store.SaveAsync("r", Bytes("2"));
+        Assert.NotEqual(old, fresh);
+        await Assert.ThrowsAsync<ETagMismatchException>(() => Store.SaveAsync("r", Bytes("3"), new StateWriteOptions(ETag: old)));
+    }
+
+    [Fact]
+    public async Task Bulk_get_returns_the_keys_that_exist()
+    {
+        await Store.SaveAsync("b||1", Bytes("1"));
+        await Store.SaveAsync("b||2", Bytes("2"));
+        var items = await Store.GetBulkAsync(["b||1", "b||2", "b||3"]);
+        Assert.Equal(["b||1", "b||2"], items.Select(i => i.Key).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_transaction_with_one_stale_etag_applies_nothing_and_queues_no_event()
+    {
+        var etag = await Store.SaveAsync("t||a", Bytes("a0"));
+        await Store.SaveAsync("t||a", Bytes("a1"));
+        await Store.SaveAsync("t||gone", Bytes("keep"));
+        var transaction = new StateTransaction()
+            .Upsert("t||b", Bytes("b1"))
+            .Delete("t||gone")
+            .Upsert("t||a", Bytes("a2"), new StateWriteOptions(ETag: etag))
+            .Publish("orders.created", new CloudEvent("/tests", "orders.created", new { id = 1 }));
+        await Assert.ThrowsAsync<ETagMismatchException>(() => Store.TransactAsync(transaction));
+        Assert.Null(await Store.GetAsync("t||b"));
+        Assert.Equal("keep", Text(await Store.GetAsync("t||gone")));
+        Assert.Equal("a1", Text(await Store.GetAsync("t||a")));
+        Assert.Equal(0, await Outbox.CountAsync());
+    }
+
+    [Fact]
+    public async Task A_committed_transaction_applies_every_write_and_queues_its_events_in_order()
+    {
+        var etag = await Store.SaveAsync("t||a", Bytes("a0"));
+        var etags = await Store.TransactAsync(new StateTransaction()
+            .Upsert("t||a", Bytes("a1"), new StateWriteOptions(ETag: etag))
+            .Upsert("t||b", Bytes("b1"))
+            .Publish("orders.created", new CloudEvent("/tests", "orders.created", new { id = 1 }) { Id = "e1" })
+            .Publish("orders.paid", new CloudEvent("/tests", "orders.paid", new { id = 1 }) { Id = "e2" }));
+        Assert.Equal(2, etags.Count);
+        Assert.Equal(etags[0], (await Store.GetAsync("t||a"))!.ETag);
+        Assert.Equal("b1", Text(await Store.GetAsync("t||b")));
+
+        var leased = await Outbox.LeaseAsync(10, TimeSpan.FromMinutes(1));
+        Assert.Equal(["orders.created", "orders.paid"], leased.Select(m => m.Topic));
+        Assert.Equal("e1", CloudEvent.Parse(BinaryData.FromBytes(leased[0].CloudEventJson))!.Id);
+        Assert.Empty(await Outbox.LeaseAsync(10, TimeSpan.FromMinutes(1)));
+        await Outbox.CompleteAsync([.. leased.Select(m => m.Id)]);
+        Assert.Equal(0, await Outbox.CountAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_outbox_leases_never_hand_out_the_same_message_and_expired_leases_return()
+    {
+        var transaction = new StateTransaction();
+        for (var i = 0; i < 40; i++)
+        {
+            transaction.Publish("orders.created", new CloudEvent("/tests", "orders.created", new { i }));
+        }
+
+        await Store.TransactAsync(transaction);
+        var leases = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Outbox.LeaseAsync(15, TimeSpan.FromMilliseconds(300))));
+        var ids = leases.SelectMany(l => l.Select(m => m.Id)).ToList();
+        Assert.Equal(40, ids.Count);
+        Assert.Equal(40, ids.Distinct().Count());
+
+        Assert.Empty(await Outbox.LeaseAsync(100, TimeSpan.FromMinutes(1)));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var again = new List<long>();
+        while (again.Count < 40 && DateTime.UtcNow < deadline)
+        {
+            again.AddRange((await Outbox.LeaseAsync(100, TimeSpan.FromMinutes(1))).Select(m => m.Id));
+        }
+
+        Assert.Equal(ids.Order(), again.Order());
+    }
+
+    [Fact]
+    public async Task A_key_with_a_ttl_expires_and_can_then_be_created_again()
+    {
+        await Store.SaveAsync("ttl||1", Bytes("short"), new StateWriteOptions(Ttl: TimeSpan.FromMilliseconds(300)));
+        await Store.SaveAsync("ttl||2", Bytes("long"), new StateWriteOptions(Ttl: TimeSpan.FromHours(1)));
+        Assert.NotNull((await Store.GetAsync("ttl||2"))!.ExpiresAt);
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await Store.GetAsync("ttl||1") is not null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Null(await Store.GetAsync("ttl||1"));
+        Assert.Equal(["ttl||2"], (await Store.ListKeysAsync("ttl||")).Keys);
+        await Store.SaveAsync("ttl||1", Bytes("again"), new StateWriteOptions(OnlyIfAbsent: true));
+        Assert.Equal("again", Text(await Store.GetAsync("ttl||1")));
+        Assert.Null((await Store.GetAsync("ttl||1"))!.ExpiresAt);
+    }
+
+    [Fact]
+    public async Task Keys_list_by_prefix_in_ordinal_order_a_page_at_a_time()
+    {
+        var expected = Enumerable.Range(0, 25).Select(i => $"p%_||{i:D3}").ToList();
+        foreach (var key in expected)
+        {
+            await Store.SaveAsync(key, Bytes("v"));
+        }
+
+        await Store.SaveAsync("p%a||x", Bytes("other prefix"));
+        await Store.SaveAsync("p%`||x", Bytes("sorts just after the prefix"));
+        await Store.SaveAsync("p%||x", Bytes("shorter"));
+
+        var seen = new List<string>();
+        string? token = null;
+        var pages = 0;
+        do
+        {
+            var page = await Store.ListKeysAsync("p%_||", 10, token);
+            seen.AddRange(page.Keys);
+            token = page.ContinuationToken;
+            pages++;
+        }
+        while (token is not null);
+
+        Assert.Equal(expected, seen);
+        Assert.Equal(3, pages);
+    }
+
+    [Fact]
+    public async Task A_key_over_the_documented_length_is_refused_and_nothing_stored_is_lost()
+    {
+        await Store.SaveAsync("keep", Bytes("safe"));
+        var tooLong = new string('x', StateKeys.MaxKeyLength + 1);
+        await Assert.ThrowsAsync<InvalidStateKeyException>(() => Store.SaveAsync(tooLong, Bytes("v")));
+        await Assert.ThrowsAsync<InvalidStateKeyException>(() => Store.GetAsync(tooLong));
+        await Assert.ThrowsAsync<InvalidStateKeyException>(() => Store.TransactAsync(new StateTransaction().Upsert("keep", Bytes("lost")).Upsert(tooLong, Bytes("v"))));
+        Assert.Equal("safe", Text(await Store.GetAsync("keep")));
+        await Store.SaveAsync(new string('y', StateKeys.MaxKeyLength), Bytes("fits"));
+    }
+
+    [Fact]
+    public async Task Binary_values_round_trip_exactly()
+    {
+        var value = Enumerable.Range(0, 70_000).Select(i => (byte)(i * 31)).ToArray();
+        await Store.SaveAsync("bin", value);
+        Assert.Equal(value, (await Store.GetAsync("bin"))!.Value.ToArray());
+    }
+}

@@ -1,0 +1,155 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Serverless.BuildingBlocks.Security;
+
+namespace Integration.Tests;
+
+/// <summary>The main job's platform surface on the embedded profile.</summary>
+public sealed class HostTests : IAsyncLifetime
+{
+    private readonly LocalHost _host = new();
+
+    public ValueTask InitializeAsync()
+    {
+        _ = _host.Server;
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
+
+    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, HttpStatusCode status)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        return problem;
+    }
+
+    [Fact]
+    public async Task Liveness_readiness_openapi_swagger_and_landing_page_are_open()
+    {
+        var client = _host.CreateClient(apiKey: null);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+
+        var ready = await client.GetFromJsonAsync<JsonElement>("/readyz");
+        Assert.Equal("Healthy", ready.GetProperty("status").GetString());
+        var checks = ready.GetProperty("checks").EnumerateArray().Select(c => c.GetProperty("name").GetString()).ToList();
+        Assert.Contains("state", checks);
+        Assert.Contains("pubsub", checks);
+        Assert.Contains("timers", checks);
+
+        var openApi = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        Assert.True(openApi.GetProperty("paths").TryGetProperty("/api/keys", out _));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/swagger/index.html")).StatusCode);
+
+        var page = await client.GetStringAsync("/");
+        Assert.Contains("Platform", page, StringComparison.Ordinal);
+        Assert.Contains("/api/keys", page, StringComparison.Ordinal);
+        Assert.Contains("Healthy", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_first_admin_key_is_saved_with_mode_0600()
+    {
+        var path = Path.Combine(_host.DataDirectory, AdminKeyBootstrap.FileName);
+        Assert.StartsWith(ApiKeyStore.Prefix, _host.AdminKey, StringComparison.Ordinal);
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+        }
+    }
+
+    [Fact]
+    public async Task Management_endpoints_need_a_key_and_a_sufficient_role()
+    {
+        var anonymous = _host.CreateClient(apiKey: null);
+        await ProblemAsync(await anonymous.GetAsync("/api/keys"), HttpStatusCode.Unauthorized);
+        await ProblemAsync(await _host.CreateClient("sls_0000000000000000_wrong").GetAsync("/api/keys"), HttpStatusCode.Unauthorized);
+
+        var admin = _host.CreateClient(_host.AdminKey);
+        var created = await admin.PostAsJsonAsync("/api/keys", new { name = "dashboards", role = "viewer" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var viewerKey = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        var viewer = _host.CreateClient(viewerKey);
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("/api/topics")).StatusCode);
+        await ProblemAsync(await viewer.GetAsync("/api/keys"), HttpStatusCode.Forbidden);
+
+        var listed = await admin.GetStringAsync("/api/keys");
+        Assert.Contains("dashboards", listed, StringComparison.Ordinal);
+        Assert.DoesNotContain(viewerKey, listed, StringComparison.Ordinal);
+        Assert.DoesNotContain("secretHash", listed, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task A_revoked_key_stops_working_and_the_last_admin_key_cannot_be_revoked()
+    {
+        var admin = _host.CreateClient(_host.AdminKey);
+        var created = await (await admin.PostAsJsonAsync("/api/keys", new { name = "ops", role = "operator" })).Content.ReadFromJsonAsync<JsonElement>();
+        var id = created.GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/keys/{id}")).StatusCode);
+        await ProblemAsync(await _host.CreateClient(created.GetProperty("key").GetString()).GetAsync("/api/topics"), HttpStatusCode.Unauthorized);
+
+        var keys = await admin.GetFromJsonAsync<JsonElement>("/api/keys");
+        var adminId = keys.EnumerateArray().Single(k => k.GetProperty("role").GetString() == "admin").GetProperty("id").GetString();
+        await ProblemAsync(await admin.DeleteAsync($"/api/keys/{adminId}"), HttpStatusCode.Conflict);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync("/api/keys/ffffffffffffffff")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Invalid_key_requests_name_every_bad_field()
+    {
+        var problem = await ProblemAsync(await _host.CreateClient(_host.AdminKey).PostAsJsonAsync("/api/keys", new { name = "", role = "root" }), HttpStatusCode.BadRequest);
+        var errors = problem.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("name", out _));
+        Assert.True(errors.TryGetProperty("role", out _));
+    }
+
+    [Fact]
+    public async Task Unknown_routes_and_oversized_bodies_get_problem_json()
+    {
+        var admin = _host.CreateClient(_host.AdminKey);
+        await ProblemAsync(await admin.GetAsync("/api/nothing-here"), HttpStatusCode.NotFound);
+        var big = new ByteArrayContent(new byte[(1024 * 1024) + 1]);
+        big.Headers.ContentType = new("application/octet-stream");
+        await ProblemAsync(await admin.PutAsync("/api/state/big", big), HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task State_api_honours_etags_and_key_limits()
+    {
+        var admin = _host.CreateClient(_host.AdminKey);
+        var put = await admin.PutAsync("/api/state/orders||1", new StringContent("{\"n\":1}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.NoContent, put.StatusCode);
+        var etag = put.Headers.ETag!.Tag;
+
+        var get = await admin.GetAsync("/api/state/orders||1");
+        Assert.Equal("{\"n\":1}", await get.Content.ReadAsStringAsync());
+        Assert.Equal(etag, get.Headers.ETag!.Tag);
+
+        var second = new HttpRequestMessage(HttpMethod.Put, "/api/state/orders||1") { Content = new StringContent("2") };
+        second.Headers.TryAddWithoutValidation("If-Match", etag);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.SendAsync(second)).StatusCode);
+        var stale = new HttpRequestMessage(HttpMethod.Put, "/api/state/orders||1") { Content = new StringContent("3") };
+        stale.Headers.TryAddWithoutValidation("If-Match", etag);
+        await ProblemAsync(await admin.SendAsync(stale), HttpStatusCode.PreconditionFailed);
+        Assert.Equal("2", await admin.GetStringAsync("/api/state/orders||1"));
+
+        var problem = await ProblemAsync(await admin.PutAsync("/api/state/" + new string('k', 513), new StringContent("x")), HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("key", out _));
+
+        var page = await admin.GetFromJsonAsync<JsonElement>("/api/state?prefix=orders||");
+        Assert.Equal(["orders||1"], page.GetProperty("keys").EnumerateArray().Select(k => k.GetString()));
+    }
+
+    [Fact]
+    public async Task Publishing_by_http_rejects_unknown_topics_malformed_events_and_wrong_media_types()
+    {
+        var admin = _host.CreateClient(_host.AdminKey);
+        var valid = """{"specversion":"1.0","id":"e1","source":"/tests","type":"test.event","data":{"x":1}}""";
+        await ProblemAsync(await admin.PostAsync("/api/events/no.such.topic", new StringContent(valid, Encoding.UTF8, "application/cloudevents+json")), HttpStatusCode.NotFound);
+        await ProblemAsync(await admin.PostAsync("/api/events/Bad Topic!", new StringContent(valid, Encoding.UTF8, "application/cloudevents+json")), HttpStatusCode.BadRequest);
+    }
+}
