@@ -16,9 +16,10 @@ internal sealed partial class EmbeddedTransport(
     EventDispatcher dispatcher,
     PubSubOptions options,
     EventLedger ledger,
-    ILogger<EmbeddedTransport> logger)
-    : PubSubTransport(topics, dispatcher, options)
+    ILoggerFactory loggerFactory)
+    : PubSubTransport(topics, dispatcher, options, loggerFactory)
 {
+    private readonly ILogger _logger = loggerFactory.CreateLogger<EmbeddedTransport>();
     private readonly Dictionary<string, ISendEndpoint> _queues = new(StringComparer.Ordinal);
 
     /// <summary>Only touched on the ledger's writer thread or before/after the bus runs (see <see cref="EventLedger.AppendAsync"/>).</summary>
@@ -86,7 +87,7 @@ internal sealed partial class EmbeddedTransport(
             if (subscription is null)
             {
                 // Kept, not dropped: the subscription may come back with the next deployment.
-                LogOrphan(logger, entry.Id, entry.Subscription);
+                LogOrphan(_logger, entry.Id, entry.Subscription);
                 continue;
             }
 
@@ -96,7 +97,7 @@ internal sealed partial class EmbeddedTransport(
 
         if (recovered > 0)
         {
-            LogRecovered(logger, recovered);
+            LogRecovered(_logger, recovered);
         }
     }
 
@@ -111,7 +112,7 @@ internal sealed partial class EmbeddedTransport(
             await DispatchAsync(subscription, context).ConfigureAwait(false);
             ledger.Settle(context.Message.LedgerId);
         }
-        catch (OperationCanceledException) when (Stopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
             // Interrupted by shutdown: the ledger row stays and the next start delivers the event again.
         }
@@ -127,7 +128,7 @@ internal sealed partial class EmbeddedTransport(
         catch (Exception ex)
         {
             // The event is durable in the ledger; it is delivered at the next start.
-            LogDispatchFailed(logger, ex, ledgerId, subscription.Name);
+            LogDispatchFailed(_logger, ex, ledgerId, subscription.Name);
         }
     }
 

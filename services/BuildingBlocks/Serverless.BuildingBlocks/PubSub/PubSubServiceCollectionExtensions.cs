@@ -72,7 +72,7 @@ public static class PubSubServiceCollectionExtensions
                     sp.GetRequiredService<EventDispatcher>(),
                     pubSub,
                     sp.GetRequiredService<EventLedger>(),
-                    Logger<EmbeddedTransport>(sp)));
+                    LoggerFactory(sp)));
                 break;
             case ServerlessProfile.Distributed:
                 var broker = ParseBroker(rabbitMqUri);
@@ -80,7 +80,8 @@ public static class PubSubServiceCollectionExtensions
                     sp.GetRequiredService<TopicRegistry>(),
                     sp.GetRequiredService<EventDispatcher>(),
                     pubSub,
-                    broker));
+                    broker,
+                    LoggerFactory(sp)));
                 break;
             default:
                 throw new ServerlessConfigurationException("Serverless:Profile", $"'{options.Profile}' is not a profile pub/sub supports.");
@@ -141,6 +142,7 @@ public static class PubSubServiceCollectionExtensions
         }
     }
 
-    private static ILogger<T> Logger<T>(IServiceProvider services) =>
-        services.GetService<ILoggerFactory>()?.CreateLogger<T>() ?? NullLogger<T>.Instance;
+    private static ILogger<T> Logger<T>(IServiceProvider services) => LoggerFactory(services).CreateLogger<T>();
+
+    private static ILoggerFactory LoggerFactory(IServiceProvider services) => services.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
 }

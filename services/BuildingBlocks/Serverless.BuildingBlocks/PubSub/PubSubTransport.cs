@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Azure.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub.Transport;
 using Serverless.BuildingBlocks.Telemetry;
@@ -13,25 +14,19 @@ namespace Serverless.BuildingBlocks.PubSub;
 /// that hands deliveries to the <see cref="EventDispatcher"/>, and a shutdown that interrupts handlers only
 /// when the host stops being graceful.
 /// </summary>
-internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher dispatcher, PubSubOptions options)
+internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher dispatcher, PubSubOptions options, ILoggerFactory loggerFactory)
     : IEventPublisher, IPubSubHealth, ISubscriptionRedelivery, IHostedService, IAsyncDisposable
 {
-    /// <summary>How long handlers get to notice cancellation and give their events back once shutdown stops being graceful.</summary>
-    private static readonly TimeSpan AbandonAfter = TimeSpan.FromSeconds(5);
-
-    private readonly CancellationTokenSource _stopping = new();
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IBusControl? _bus;
     private volatile bool _running;
+    private int _stopCalls;
 
     protected TopicRegistry Topics { get; } = topics;
 
     protected EventDispatcher Dispatcher { get; } = dispatcher;
 
     protected PubSubOptions Options { get; } = options;
-
-    /// <summary>Cancelled when shutdown stops being graceful: handlers are interrupted and their events stay unacknowledged.</summary>
-    protected CancellationToken Stopping => _stopping.Token;
 
     protected IBusControl RunningBus => _bus ?? throw new InvalidOperationException("Pub/sub has not been started.");
 
@@ -68,6 +63,8 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        // MassTransit logs through the context current when the bus starts (connection loss, faults, topology).
+        LogContext.ConfigureCurrentLogContext(loggerFactory);
         _bus = CreateBus();
         await StartBusAsync(_bus, cancellationToken).ConfigureAwait(false);
         _running = true;
@@ -77,28 +74,24 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Interlocked.Increment(ref _stopCalls) > 1)
+        {
+            return;
+        }
+
         _running = false;
         OnStopping();
         if (_bus is not null)
         {
-            // Graceful first: the bus stops taking new deliveries and waits for the ones in hand. When the
-            // host runs out of patience, the handlers are cancelled and their events go back unacknowledged.
-            var stopped = _bus.StopAsync(CancellationToken.None);
-            try
+            // Graceful first: the bus stops taking deliveries and waits for the ones in hand. When the host
+            // runs out of patience, cancelling MassTransit's own stop cancels every handler's token and stops
+            // waiting; interrupted deliveries stay unacknowledged and the broker (or the ledger) delivers them again.
+            // The stop must start before it is cancelled, or MassTransit would not stop consuming at all.
+            using var impatient = new CancellationTokenSource();
+            var stopped = _bus.StopAsync(impatient.Token);
+            using (cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), impatient))
             {
-                await stopped.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                await _stopping.CancelAsync().ConfigureAwait(false);
-                try
-                {
-                    await stopped.WaitAsync(AbandonAfter, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    // A handler ignores its cancellation token; its event stays unacknowledged either way.
-                }
+                await stopped.ConfigureAwait(false);
             }
         }
 
@@ -107,12 +100,8 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
 
     public virtual async ValueTask DisposeAsync()
     {
-        if (_running)
-        {
-            await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
-        }
-
-        _stopping.Dispose();
+        // Disposed without a stop (the host was disposed, not stopped): a crash-like stop that interrupts handlers.
+        await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
     }
 
     protected abstract IBusControl CreateBus();
@@ -132,12 +121,16 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
 
     protected virtual bool IsStoreReady() => true;
 
-    /// <summary>Hands one delivery to the dispatcher; returns when it is settled, throws when interrupted by shutdown.</summary>
+    /// <summary>
+    /// Hands one delivery to the dispatcher; returns when it is settled, throws <see cref="OperationCanceledException"/>
+    /// when shutdown interrupted it. The handler's token must be MassTransit's own: MassTransit turns a cancellation
+    /// it did not cause into a fault and moves the message to the _error queue, where nobody would redeliver it.
+    /// </summary>
     protected Task<DeliveryOutcome> DispatchAsync(SubscriptionDescriptor subscription, ConsumeContext<EventEnvelope> context)
     {
         var envelope = context.Message;
         var redelivered = envelope.Redelivered || context.ReceiveContext.Redelivered;
-        return Dispatcher.DispatchAsync(subscription, envelope.CloudEvent, redelivered, Stopping);
+        return Dispatcher.DispatchAsync(subscription, envelope.CloudEvent, redelivered, context.CancellationToken);
     }
 
     internal static string QueueName(string subscription) => "serverless.sub." + subscription;

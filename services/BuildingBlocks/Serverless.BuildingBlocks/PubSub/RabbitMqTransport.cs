@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub.Transport;
@@ -16,13 +17,14 @@ internal sealed class RabbitMqTransport(
     TopicRegistry topics,
     EventDispatcher dispatcher,
     PubSubOptions options,
-    Uri broker)
-    : PubSubTransport(topics, dispatcher, options)
+    Uri broker,
+    ILoggerFactory loggerFactory)
+    : PubSubTransport(topics, dispatcher, options, loggerFactory)
 {
     /// <summary>Start-up fails (rather than waits forever) when the broker does not answer within this.</summary>
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
-    public const string BrokerSetting = "RabbitMq";
+    public const string BrokerSetting = "ConnectionStrings:RabbitMq";
 
     public static string ExchangeName(string topic) => "serverless.topic." + topic;
 
