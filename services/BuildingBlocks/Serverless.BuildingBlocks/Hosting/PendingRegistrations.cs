@@ -8,7 +8,5 @@ internal static class PendingRegistrations
 {
     internal static IServiceCollection AddPubSub(this IServiceCollection services, ServerlessOptions options, string? rabbitMqUri) => services;
 
-    internal static IServiceCollection AddTimerEngine(this IServiceCollection services, ServerlessOptions options, string? postgresConnectionString) => services;
-
     internal static IEndpointRouteBuilder MapDeadLettersApi(this IEndpointRouteBuilder routes) => routes;
 }
