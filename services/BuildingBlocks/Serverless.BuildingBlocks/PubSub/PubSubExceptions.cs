@@ -17,3 +17,22 @@ public sealed class MalformedCloudEventException(string problem, Exception? inne
 {
     public string Problem { get; } = problem;
 }
+
+/// <summary>A subscription name that no <c>AddSubscription</c> call in this process registered.</summary>
+public sealed class UnknownSubscriptionException(string subscription)
+    : PubSubException($"Subscription '{subscription}' is not registered in this process.")
+{
+    public string Subscription { get; } = subscription;
+}
+
+/// <summary>
+/// Another delivery of the same event holds the idempotency claim right now (or held it when its process died).
+/// Thrown from a handler it makes the event retry with backoff, so it runs once the claim is completed or expires.
+/// </summary>
+public sealed class EventAlreadyInProgressException(string subscription, string eventId)
+    : PubSubException($"Event '{eventId}' is being processed by another delivery of subscription '{subscription}'.")
+{
+    public string Subscription { get; } = subscription;
+
+    public string EventId { get; } = eventId;
+}

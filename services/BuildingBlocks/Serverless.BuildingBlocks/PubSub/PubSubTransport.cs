@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using Azure.Messaging;
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Serverless.BuildingBlocks.Hosting;
+using Serverless.BuildingBlocks.PubSub.Transport;
+using Serverless.BuildingBlocks.Telemetry;
+
+namespace Serverless.BuildingBlocks.PubSub;
+
+/// <summary>
+/// What both transports share: the MassTransit bus lifecycle, the publish span and metrics, the consumer
+/// that hands deliveries to the <see cref="EventDispatcher"/>, and a shutdown that interrupts handlers only
+/// when the host stops being graceful.
+/// </summary>
+internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher dispatcher, PubSubOptions options, ILoggerFactory loggerFactory)
+    : IEventPublisher, IPubSubHealth, ISubscriptionRedelivery, IHostedService, IAsyncDisposable
+{
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IBusControl? _bus;
+    private volatile bool _running;
+    private int _stopCalls;
+
+    protected TopicRegistry Topics { get; } = topics;
+
+    protected EventDispatcher Dispatcher { get; } = dispatcher;
+
+    protected PubSubOptions Options { get; } = options;
+
+    protected IBusControl RunningBus => _bus ?? throw new InvalidOperationException("Pub/sub has not been started.");
+
+    /// <summary>Completes once the bus runs.</summary>
+    protected Task Started => _started.Task;
+
+    /// <summary>The subscriptions of each topic, looked up once rather than per publish.</summary>
+    protected IReadOnlyDictionary<string, SubscriptionDescriptor[]> SubscriptionsByTopic { get; } =
+        topics.Topics.ToDictionary(t => t.Name, t => topics.SubscriptionsOf(t.Name).ToArray(), StringComparer.Ordinal);
+
+    public async Task PublishAsync(string topic, CloudEvent cloudEvent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cloudEvent);
+        Topics.EnsureKnown(topic);
+        using var activity = EventTracing.StartPublish(topic, cloudEvent);
+        var body = CloudEventJson.Serialize(cloudEvent);
+        try
+        {
+            await PublishDurablyAsync(topic, body, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            throw;
+        }
+
+        ServerlessTelemetry.EventsPublished.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", topic));
+    }
+
+    public abstract Task RedeliverAsync(SubscriptionDescriptor subscription, ReadOnlyMemory<byte> cloudEventJson, CancellationToken cancellationToken);
+
+    public Task<bool> IsReadyAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(_running && _bus is not null && _bus.CheckHealth().Status == BusHealthStatus.Healthy && IsStoreReady());
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        // MassTransit logs through the context current when the bus starts (connection loss, faults, topology).
+        LogContext.ConfigureCurrentLogContext(loggerFactory);
+        _bus = CreateBus();
+        await StartBusAsync(_bus, cancellationToken).ConfigureAwait(false);
+        _running = true;
+        _started.TrySetResult();
+        await OnStartedAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref _stopCalls) > 1)
+        {
+            return;
+        }
+
+        _running = false;
+        OnStopping();
+        if (_bus is not null)
+        {
+            // Graceful first: the bus stops taking deliveries and waits for the ones in hand. When the host
+            // runs out of patience, cancelling MassTransit's own stop cancels every handler's token and stops
+            // waiting; interrupted deliveries stay unacknowledged and the broker (or the ledger) delivers them again.
+            // The stop must start before it is cancelled, or MassTransit would not stop consuming at all.
+            using var impatient = new CancellationTokenSource();
+            var stopped = _bus.StopAsync(impatient.Token);
+            using (cancellationToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), impatient))
+            {
+                await stopped.ConfigureAwait(false);
+            }
+        }
+
+        await OnStoppedAsync().ConfigureAwait(false);
+    }
+
+    public virtual async ValueTask DisposeAsync()
+    {
+        // Disposed without a stop (the host was disposed, not stopped): a crash-like stop that interrupts handlers.
+        await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
+    }
+
+    protected abstract IBusControl CreateBus();
+
+    /// <summary>Makes the event durable on this transport: every subscription will get it at least once.</summary>
+    protected abstract Task PublishDurablyAsync(string topic, byte[] cloudEventJson, CancellationToken cancellationToken);
+
+    protected virtual Task StartBusAsync(IBusControl bus, CancellationToken cancellationToken) => bus.StartAsync(cancellationToken);
+
+    protected virtual Task OnStartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    protected virtual void OnStopping()
+    {
+    }
+
+    protected virtual Task OnStoppedAsync() => Task.CompletedTask;
+
+    protected virtual bool IsStoreReady() => true;
+
+    /// <summary>
+    /// Hands one delivery to the dispatcher; returns when it is settled, throws <see cref="OperationCanceledException"/>
+    /// when shutdown interrupted it. The handler's token must be MassTransit's own: MassTransit turns a cancellation
+    /// it did not cause into a fault and moves the message to the _error queue, where nobody would redeliver it.
+    /// </summary>
+    protected Task<DeliveryOutcome> DispatchAsync(SubscriptionDescriptor subscription, ConsumeContext<EventEnvelope> context)
+    {
+        var envelope = context.Message;
+        var redelivered = envelope.Redelivered || context.ReceiveContext.Redelivered;
+        return Dispatcher.DispatchAsync(subscription, envelope.CloudEvent, redelivered, context.CancellationToken);
+    }
+
+    internal static string QueueName(string subscription) => "serverless.sub." + subscription;
+}

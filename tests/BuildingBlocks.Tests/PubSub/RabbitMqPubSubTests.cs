@@ -1,0 +1,132 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using RabbitMQ.Client;
+using Serverless.BuildingBlocks.Hosting;
+using Serverless.BuildingBlocks.Postgres;
+using Serverless.BuildingBlocks.PubSub;
+using Serverless.BuildingBlocks.Sqlite;
+using Serverless.BuildingBlocks.State;
+using Serverless.Testing;
+
+namespace BuildingBlocks.Tests.PubSub;
+
+/// <summary>
+/// The contract on the distributed profile: a real RabbitMQ broker, dead letters and idempotency markers
+/// in a real PostgreSQL schema shared by every instance of the test (as processes of one deployment share it).
+/// </summary>
+public sealed class RabbitMqPubSubTests : PubSubContract
+{
+    private readonly string _schema = "pubsub_" + Guid.NewGuid().ToString("N")[..12];
+    private NpgsqlDataSource? _dataSource;
+
+    protected override ServerlessProfile Profile => ServerlessProfile.Distributed;
+
+    protected override string? Broker => TestServers.RabbitMq;
+
+    protected override bool InstancesRunSideBySide => true;
+
+    protected override async Task<(IStateStore Store, SqliteDatabase? Database, Func<ValueTask> Release)> OpenStorageAsync(string instance)
+    {
+        _dataSource ??= NpgsqlDataSource.Create(TestServers.Postgres);
+        var store = await PostgresStateStore.OpenAsync(_dataSource, _schema, new OutboxSignal(), Ct);
+        return (store, null, () => ValueTask.CompletedTask);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_dataSource is not null)
+        {
+            await using (var command = _dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE"))
+            {
+                await command.ExecuteNonQueryAsync();
+            }
+
+            await _dataSource.DisposeAsync();
+        }
+
+        if (TopicsUsed.Count > 0 && Environment.GetEnvironmentVariable("SERVERLESS_TEST_RABBITMQ") is { Length: > 0 } broker)
+        {
+            await DeleteTopologyAsync(broker);
+        }
+    }
+
+    [Fact]
+    public async Task Topics_are_durable_fanout_exchanges_and_subscriptions_durable_queues_holding_persistent_messages()
+    {
+        var topic = Topic("orders");
+        var subscription = Subscription("audit");
+        var subscriber = await StartInstanceAsync("subscriber", s => s.AddSubscription<RecordingHandler>(topic, subscription));
+        await subscriber.StopAsync();
+        var publisher = await StartInstanceAsync("publisher", s => s.AddTopic(topic));
+
+        await publisher.Publisher.PublishAsync(topic, NewEvent("order-1"), Ct);
+
+        var factory = new ConnectionFactory { Uri = new Uri(TestServers.RabbitMq) };
+        await using var connection = await factory.CreateConnectionAsync(Ct);
+        await using var channel = await connection.CreateChannelAsync(cancellationToken: Ct);
+
+        // Re-declaring with the expected properties fails (PRECONDITION_FAILED) if the existing ones differ.
+        await channel.ExchangeDeclareAsync(RabbitMqTransport.ExchangeName(topic), ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: Ct);
+        var queue = await channel.QueueDeclarePassiveAsync(PubSubTransport.QueueName(subscription), Ct);
+        Assert.Equal(1u, queue.MessageCount);
+        await channel.QueueDeclareAsync(PubSubTransport.QueueName(subscription), durable: true, exclusive: false, autoDelete: false, cancellationToken: Ct);
+
+        var message = await channel.BasicGetAsync(PubSubTransport.QueueName(subscription), autoAck: false, Ct);
+        Assert.NotNull(message);
+        Assert.Equal(DeliveryModes.Persistent, message.BasicProperties.DeliveryMode);
+        using var body = JsonDocument.Parse(message.Body);
+        Assert.Contains("EventEnvelope", body.RootElement.GetProperty("messageType")[0].GetString(), StringComparison.Ordinal);
+        await channel.BasicNackAsync(message.DeliveryTag, multiple: false, requeue: true, Ct);
+
+        // The event waited in the durable queue while no subscriber ran; the subscriber gets it on its return.
+        await StartInstanceAsync("subscriber-again", s => s.AddSubscription<RecordingHandler>(topic, subscription));
+        Assert.Equal("order-1", Assert.Single(await Probe.WaitForHandledAsync(subscription, 1)).Event.Id);
+    }
+
+    [Fact]
+    public async Task Dead_letters_stored_by_one_instance_are_replayed_by_another()
+    {
+        var topic = Topic("orders");
+        var subscription = Subscription("audit");
+        var broken = true;
+        Probe.Behaviours[subscription] = (_, _) => Volatile.Read(ref broken) ? throw new InvalidOperationException("down") : Task.CompletedTask;
+        void Configure(IServiceCollection s) => s.AddSubscription<RecordingHandler>(topic, subscription);
+        var first = await StartInstanceAsync("first", Configure, FastRetries(maxRetries: 0));
+        await first.Publisher.PublishAsync(topic, NewEvent("order-1"), Ct);
+        var deadLetter = Assert.Single((await Poll.UntilAsync(() => first.DeadLetters.ListAsync(subscription, cancellationToken: Ct), p => p.Items.Count > 0, "a dead letter")).Items);
+        await first.StopAsync();
+
+        Volatile.Write(ref broken, false);
+        var second = await StartInstanceAsync("second", Configure);
+        AssertSame(deadLetter, await second.DeadLetters.GetAsync(deadLetter.Id, Ct));
+        Assert.True(await second.DeadLetters.ReplayAsync(deadLetter.Id, Ct));
+
+        var handled = Assert.Single(await Probe.WaitForHandledAsync(subscription, 1));
+        Assert.Equal(("second", "order-1", true), (handled.Instance, handled.Event.Id, handled.Context.Redelivered));
+        Assert.Null(await first.Services.GetRequiredService<IStateStore>().GetAsync("pubsub||deadletter||" + deadLetter.Id, Ct));
+    }
+
+    private async Task DeleteTopologyAsync(string broker)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(broker) };
+        await using var connection = await factory.CreateConnectionAsync();
+        foreach (var subscription in SubscriptionsUsed)
+        {
+            var queue = PubSubTransport.QueueName(subscription);
+            foreach (var name in new[] { queue, queue + "_error", queue + "_skipped" })
+            {
+                await using var channel = await connection.CreateChannelAsync();
+                await channel.QueueDeleteAsync(name, ifUnused: false, ifEmpty: false);
+                await channel.ExchangeDeleteAsync(name, ifUnused: false);
+            }
+        }
+
+        foreach (var topic in TopicsUsed)
+        {
+            await using var channel = await connection.CreateChannelAsync();
+            await channel.ExchangeDeleteAsync(RabbitMqTransport.ExchangeName(topic), ifUnused: false);
+        }
+    }
+}
