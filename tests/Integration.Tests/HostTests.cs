@@ -75,6 +75,9 @@ public sealed class HostTests : IAsyncLifetime
         var viewerKey = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
         var viewer = _host.CreateClient(viewerKey);
         Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("/api/topics")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("/api/timers")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("/api/deadletters")).StatusCode);
+        await ProblemAsync(await viewer.PostAsync("/api/events/any.topic", new StringContent("{}", Encoding.UTF8, "application/cloudevents+json")), HttpStatusCode.Forbidden);
         await ProblemAsync(await viewer.GetAsync("/api/keys"), HttpStatusCode.Forbidden);
 
         var listed = await admin.GetStringAsync("/api/keys");

@@ -78,6 +78,7 @@ public static class BuildingBlocksExtensions
         app.MapEventsApi();
         app.MapStateApi();
         app.MapDeadLettersApi();
+        app.MapTimersApi();
         return app;
     }
 
