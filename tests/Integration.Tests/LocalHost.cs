@@ -31,7 +31,15 @@ public sealed class LocalHost : WebApplicationFactory<Program>
 
     public string DataDirectory { get; }
 
-    public string AdminKey => File.ReadAllText(Path.Combine(DataDirectory, AdminKeyBootstrap.FileName)).Trim();
+    /// <summary>The key the host created on its first start (starting the host if it has not started yet).</summary>
+    public string AdminKey
+    {
+        get
+        {
+            _ = Server;
+            return File.ReadAllText(Path.Combine(DataDirectory, AdminKeyBootstrap.FileName)).Trim();
+        }
+    }
 
     public HttpClient CreateClient(string? apiKey)
     {
