@@ -2,6 +2,7 @@ using Serverless.BuildingBlocks.Hosting;
 
 // The main job: every module in one process on the embedded profile (or distributed, by configuration).
 var builder = WebApplication.CreateBuilder(args);
+builder.AddAppDirectorySettings();
 builder.AddBuildingBlocks();
 
 var app = builder.Build();
