@@ -56,6 +56,7 @@ public sealed class HostTests : IAsyncLifetime
     {
         var path = Path.Combine(_host.DataDirectory, AdminKeyBootstrap.FileName);
         Assert.StartsWith(ApiKeyStore.Prefix, _host.AdminKey, StringComparison.Ordinal);
+        Assert.Equal((byte)'s', File.ReadAllBytes(path)[0]); // no byte-order mark: `$(cat .data/admin.key)` must work
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));

@@ -27,7 +27,7 @@ public sealed class AdminKeyBootstrap(ApiKeyStore keys, ServerlessOptions option
             fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
-        await using (var file = new StreamWriter(path, System.Text.Encoding.UTF8, fileOptions))
+        await using (var file = new StreamWriter(path, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), fileOptions))
         {
             await file.WriteLineAsync(created.Key).ConfigureAwait(false);
         }
