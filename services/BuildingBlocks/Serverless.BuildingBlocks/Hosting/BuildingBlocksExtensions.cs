@@ -44,25 +44,10 @@ public static class BuildingBlocksExtensions
 
         services.AddSingleton<ApiKeyStore>();
         services.AddHostedService<AdminKeyBootstrap>();
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        services.AddAuthorizationBuilder()
-            .AddPolicy(Roles.Viewer, p => p.RequireAssertion(c => HasRole(c, ApiKeyRole.Viewer)))
-            .AddPolicy(Roles.Operator, p => p.RequireAssertion(c => HasRole(c, ApiKeyRole.Operator)))
-            .AddPolicy(Roles.Admin, p => p.RequireAssertion(c => HasRole(c, ApiKeyRole.Admin)));
-
-        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
-        {
-            c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
-            c.ProblemDetails.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToString() ?? c.HttpContext.TraceIdentifier;
-        });
-        services.AddExceptionHandler<ProblemMapping>();
-        services.AddHealthChecks().AddCheck<StateReadinessCheck>("state", tags: ["ready"]);
-        services.AddOpenApi();
-        services.AddModule("Platform", "Building blocks: API keys, topics, events, state and dead letters.", "/api/");
+        services.AddModule("Platform", "Building blocks: API keys, topics, events, state, dead letters and timers.", "/api/");
         if (builder is WebApplicationBuilder web)
         {
-            web.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.Http.MaxRequestBodyBytes);
+            web.AddHttpSurface(options);
         }
 
         return builder;
@@ -94,6 +79,30 @@ public static class BuildingBlocksExtensions
         app.MapStateApi();
         app.MapDeadLettersApi();
         return app;
+    }
+
+    /// <summary>What only an HTTP host needs: API-key auth, problem+json, health checks, OpenAPI, body limits.</summary>
+    private static void AddHttpSurface(this WebApplicationBuilder builder, ServerlessOptions options)
+    {
+        var services = builder.Services;
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Roles.Viewer, p => p.RequireAssertion(c => HasRole(c, ApiKeyRole.Viewer)))
+            .AddPolicy(Roles.Operator, p => p.RequireAssertion(c => HasRole(c, ApiKeyRole.Operator)))
+            .AddPolicy(Roles.Admin, p => p.RequireAssertion(c => HasRole(c, ApiKeyRole.Admin)));
+
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            c.ProblemDetails.Instance ??= c.HttpContext.Request.Path;
+            c.ProblemDetails.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToString() ?? c.HttpContext.TraceIdentifier;
+        });
+        services.AddExceptionHandler<ProblemMapping>();
+        services.AddHealthChecks()
+            .AddCheck<StateReadinessCheck>("state", tags: ["ready"])
+            .AddCheck<PubSubReadinessCheck>("pubsub", tags: ["ready"]);
+        services.AddOpenApi();
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.Http.MaxRequestBodyBytes);
     }
 
     private static bool HasRole(AuthorizationHandlerContext context, ApiKeyRole minimum)

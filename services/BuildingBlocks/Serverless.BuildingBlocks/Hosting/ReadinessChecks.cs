@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
 
 namespace Serverless.BuildingBlocks.Hosting;
@@ -18,5 +19,17 @@ internal sealed class StateReadinessCheck(IStateStore state, IOutboxStore outbox
         {
             return HealthCheckResult.Unhealthy($"{state.Engine} does not answer: {ex.GetType().Name}");
         }
+    }
+}
+
+/// <summary>/readyz: the bus is started and connected to its transport.</summary>
+internal sealed class PubSubReadinessCheck(IPubSubHealth pubSub, ServerlessOptions options) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var transport = options.Profile == ServerlessProfile.Embedded ? "MassTransit in-memory + SQLite ledger" : "RabbitMQ";
+        return await pubSub.IsReadyAsync(cancellationToken).ConfigureAwait(false)
+            ? HealthCheckResult.Healthy($"{transport} connected")
+            : HealthCheckResult.Unhealthy($"{transport} not connected");
     }
 }

@@ -1,0 +1,61 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Serverless.BuildingBlocks.PubSub;
+using Serverless.BuildingBlocks.Security;
+
+namespace Serverless.BuildingBlocks.Hosting.Apis;
+
+/// <summary>/api/deadletters: events a subscription gave up on — list, inspect, replay to that subscription, discard.</summary>
+public static class DeadLettersApi
+{
+    public static RouteGroupBuilder MapDeadLettersApi(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup("/api/deadletters").WithTags("Platform");
+        api.MapGet("/", ListAsync).RequireAuthorization(Roles.Viewer).WithSummary("Dead letters, oldest first, optionally of one subscription");
+        api.MapGet("/{id}", GetAsync).RequireAuthorization(Roles.Viewer).WithSummary("One dead letter with its event and last error");
+        api.MapPost("/{id}/replay", ReplayAsync).RequireAuthorization(Roles.Operator).WithSummary("Deliver the event again to the subscription that gave up on it");
+        api.MapDelete("/{id}", DeleteAsync).RequireAuthorization(Roles.Operator).WithSummary("Discard a dead letter");
+        return api;
+    }
+
+    private static async Task<Results<Ok<DeadLetterPage>, ValidationProblem>> ListAsync(IDeadLetterQueue deadLetters, string? subscription, int? limit, string? cursor, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > 1000)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = ["Use 1-1000."] });
+        }
+
+        try
+        {
+            return TypedResults.Ok(await deadLetters.ListAsync(subscription, limit ?? 100, cursor, cancellationToken).ConfigureAwait(false));
+        }
+        catch (ArgumentException ex) when (ex.ParamName == "token")
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["cursor"] = [ex.Message] });
+        }
+        catch (InvalidTopicNameException ex)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["subscription"] = [ex.Message] });
+        }
+    }
+
+    private static async Task<Results<Ok<DeadLetter>, NotFound>> GetAsync(string id, IDeadLetterQueue deadLetters, CancellationToken cancellationToken) =>
+        await deadLetters.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } deadLetter ? TypedResults.Ok(deadLetter) : TypedResults.NotFound();
+
+    private static async Task<Results<Accepted, NotFound, ProblemHttpResult>> ReplayAsync(string id, IDeadLetterQueue deadLetters, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await deadLetters.ReplayAsync(id, cancellationToken).ConfigureAwait(false) ? TypedResults.Accepted((string?)null) : TypedResults.NotFound();
+        }
+        catch (UnknownSubscriptionException ex)
+        {
+            return TypedResults.Problem(statusCode: 409, title: "Subscription not in this process", detail: ex.Message);
+        }
+    }
+
+    private static async Task<Results<NoContent, NotFound>> DeleteAsync(string id, IDeadLetterQueue deadLetters, CancellationToken cancellationToken) =>
+        await deadLetters.DeleteAsync(id, cancellationToken).ConfigureAwait(false) ? TypedResults.NoContent() : TypedResults.NotFound();
+}
