@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using Serverless.BuildingBlocks.Hosting;
@@ -9,30 +10,36 @@ namespace Serverless.BuildingBlocks.PubSub;
 /// The embedded profile: MassTransit's in-memory transport (a queue per subscription) for dispatch,
 /// the SQLite <see cref="EventLedger"/> for durability. Publishing completes when the ledger rows are
 /// committed; a row goes away once its subscription handled or dead-lettered the event; rows left by a
-/// crash are delivered again at the next start.
+/// crash are delivered again at the next start. Events travel in <see cref="EventBatch"/>es: whatever
+/// accumulated for a subscription while the previous batch was being sent.
 /// </summary>
-internal sealed partial class EmbeddedTransport(
-    TopicRegistry topics,
-    EventDispatcher dispatcher,
-    PubSubOptions options,
-    EventLedger ledger,
-    ILoggerFactory loggerFactory)
-    : PubSubTransport(topics, dispatcher, options, loggerFactory)
+internal sealed partial class EmbeddedTransport : PubSubTransport
 {
-    private readonly ILogger _logger = loggerFactory.CreateLogger<EmbeddedTransport>();
-    private readonly Dictionary<string, ISendEndpoint> _queues = new(StringComparer.Ordinal);
+    private const int MaxBatch = 256;
 
-    /// <summary>Only touched on the ledger's writer thread or before/after the bus runs (see <see cref="EventLedger.AppendAsync"/>).</summary>
-    private volatile bool _dispatching;
+    private readonly EventLedger _ledger;
+    private readonly ILogger _logger;
+    private readonly Dictionary<string, SubscriptionQueue> _queues = new(StringComparer.Ordinal);
+
+    public EmbeddedTransport(TopicRegistry topics, EventDispatcher dispatcher, PubSubOptions options, EventLedger ledger, ILoggerFactory loggerFactory)
+        : base(topics, dispatcher, options, loggerFactory)
+    {
+        _ledger = ledger;
+        _logger = loggerFactory.CreateLogger<EmbeddedTransport>();
+        foreach (var subscription in topics.Subscriptions)
+        {
+            _queues[subscription.Name] = new SubscriptionQueue(subscription, options.ConcurrencyPerSubscription);
+        }
+    }
 
     public override async Task RedeliverAsync(SubscriptionDescriptor subscription, ReadOnlyMemory<byte> cloudEventJson, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscription);
         var body = cloudEventJson.ToArray();
-        var (ids, dispatch) = await ledger.AppendAsync([subscription], subscription.Topic, body, () => _dispatching, cancellationToken).ConfigureAwait(false);
+        var (ids, dispatch) = await _ledger.AppendAsync([subscription], subscription.Topic, body, cancellationToken).ConfigureAwait(false);
         if (dispatch)
         {
-            await SendAsync(subscription, ids[0], body, redelivered: true).ConfigureAwait(false);
+            _queues[subscription.Name].Enqueue(new EventEnvelope { Topic = subscription.Topic, CloudEvent = body, LedgerId = ids[0], Redelivered = true });
         }
     }
 
@@ -45,7 +52,7 @@ internal sealed partial class EmbeddedTransport(
             return;
         }
 
-        var (ids, dispatch) = await ledger.AppendAsync(subscriptions, topic, cloudEventJson, () => _dispatching, cancellationToken).ConfigureAwait(false);
+        var (ids, dispatch) = await _ledger.AppendAsync(subscriptions, topic, cloudEventJson, cancellationToken).ConfigureAwait(false);
         if (!dispatch)
         {
             return;
@@ -53,45 +60,47 @@ internal sealed partial class EmbeddedTransport(
 
         for (var i = 0; i < subscriptions.Length; i++)
         {
-            await SendAsync(subscriptions[i], ids[i], cloudEventJson, redelivered: false).ConfigureAwait(false);
+            _queues[subscriptions[i].Name].Enqueue(new EventEnvelope { Topic = topic, CloudEvent = cloudEventJson, LedgerId = ids[i] });
         }
     }
 
     protected override IBusControl CreateBus() => MassTransit.Bus.Factory.CreateUsingInMemory(bus =>
     {
-        foreach (var subscription in Topics.Subscriptions)
+        foreach (var queue in _queues.Values)
         {
-            bus.ReceiveEndpoint(QueueName(subscription.Name), endpoint =>
+            bus.ReceiveEndpoint(QueueName(queue.Subscription.Name), endpoint =>
             {
                 endpoint.ConfigureConsumeTopology = false;
                 endpoint.PublishFaults = false;
+
+                // Batches may overlap; the subscription's gate bounds how many events run at once.
                 endpoint.ConcurrentMessageLimit = Options.ConcurrencyPerSubscription;
-                endpoint.PrefetchCount = Math.Max(Options.PrefetchCount, Options.ConcurrencyPerSubscription);
-                endpoint.Handler<EventEnvelope>(context => ConsumeAsync(subscription, context));
+                endpoint.PrefetchCount = Options.ConcurrencyPerSubscription;
+                endpoint.Handler<EventBatch>(context => ConsumeAsync(queue, context));
             });
         }
     });
 
     protected override async Task OnStartedAsync(CancellationToken cancellationToken)
     {
-        foreach (var subscription in Topics.Subscriptions)
+        foreach (var queue in _queues.Values)
         {
-            _queues[subscription.Name] = await RunningBus.GetSendEndpoint(new Uri("queue:" + QueueName(subscription.Name))).ConfigureAwait(false);
+            var endpoint = await RunningBus.GetSendEndpoint(new Uri("queue:" + QueueName(queue.Subscription.Name))).ConfigureAwait(false);
+            queue.StartPump(endpoint, _logger);
         }
 
-        var watermark = await ledger.StartDispatchingAsync(() => _dispatching = true).ConfigureAwait(false);
+        var watermark = await _ledger.StartDispatchingAsync().ConfigureAwait(false);
         var recovered = 0;
-        await foreach (var entry in ledger.ReadUpToAsync(watermark, cancellationToken).ConfigureAwait(false))
+        await foreach (var entry in _ledger.ReadUpToAsync(watermark, cancellationToken).ConfigureAwait(false))
         {
-            var subscription = Topics.Subscriptions.FirstOrDefault(s => string.Equals(s.Name, entry.Subscription, StringComparison.Ordinal));
-            if (subscription is null)
+            if (!_queues.TryGetValue(entry.Subscription, out var queue))
             {
                 // Kept, not dropped: the subscription may come back with the next deployment.
                 LogOrphan(_logger, entry.Id, entry.Subscription);
                 continue;
             }
 
-            await SendAsync(subscription, entry.Id, entry.CloudEventJson, redelivered: true).ConfigureAwait(false);
+            queue.Enqueue(new EventEnvelope { Topic = entry.Topic, CloudEvent = entry.CloudEventJson, LedgerId = entry.Id, Redelivered = true });
             recovered++;
         }
 
@@ -101,34 +110,67 @@ internal sealed partial class EmbeddedTransport(
         }
     }
 
-    protected override void OnStopping() => _dispatching = false;
+    protected override void OnStopping()
+    {
+        _ledger.StopDispatching();
+        foreach (var queue in _queues.Values)
+        {
+            queue.Complete();
+        }
+    }
 
-    protected override async Task OnStoppedAsync() => await ledger.DisposeAsync().ConfigureAwait(false);
+    protected override async Task OnStoppedAsync()
+    {
+        foreach (var queue in _queues.Values)
+        {
+            await queue.PumpStopped.ConfigureAwait(false);
+        }
 
-    private async Task ConsumeAsync(SubscriptionDescriptor subscription, ConsumeContext<EventEnvelope> context)
+        await _ledger.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task ConsumeAsync(SubscriptionQueue queue, ConsumeContext<EventBatch> context)
+    {
+        var events = context.Message.Events;
+        var deliveries = new Task[events.Length];
+        for (var i = 0; i < events.Length; i++)
+        {
+            try
+            {
+                await queue.Gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Stopping: the rest of the batch stays in the ledger for the next start.
+                deliveries[i] = Task.CompletedTask;
+                continue;
+            }
+
+            deliveries[i] = DeliverAsync(queue, events[i], context);
+        }
+
+        await Task.WhenAll(deliveries).ConfigureAwait(false);
+    }
+
+    private async Task DeliverAsync(SubscriptionQueue queue, EventEnvelope envelope, ConsumeContext context)
     {
         try
         {
-            await DispatchAsync(subscription, context).ConfigureAwait(false);
-            ledger.Settle(context.Message.LedgerId);
+            await Dispatcher.DispatchAsync(queue.Subscription, envelope.CloudEvent, envelope.Redelivered, context.CancellationToken).ConfigureAwait(false);
+            _ledger.Settle(envelope.LedgerId);
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
             // Interrupted by shutdown: the ledger row stays and the next start delivers the event again.
         }
-    }
-
-    private async Task SendAsync(SubscriptionDescriptor subscription, long ledgerId, byte[] cloudEventJson, bool redelivered)
-    {
-        var envelope = new EventEnvelope { Topic = subscription.Topic, CloudEvent = cloudEventJson, LedgerId = ledgerId, Redelivered = redelivered };
-        try
-        {
-            await _queues[subscription.Name].Send(envelope, CancellationToken.None).ConfigureAwait(false);
-        }
         catch (Exception ex)
         {
-            // The event is durable in the ledger; it is delivered at the next start.
-            LogDispatchFailed(_logger, ex, ledgerId, subscription.Name);
+            // The dispatcher settles every failure itself; reaching this is a bug. The row stays for the next start.
+            LogDeliveryFailed(_logger, ex, envelope.LedgerId, queue.Subscription.Name);
+        }
+        finally
+        {
+            queue.Gate.Release();
         }
     }
 
@@ -138,6 +180,53 @@ internal sealed partial class EmbeddedTransport(
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivering {Count} events again that were not settled before the last stop")]
     private static partial void LogRecovered(ILogger logger, int count);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatching ledger row {Id} to subscription {Subscription} failed; it will be delivered at the next start")]
-    private static partial void LogDispatchFailed(ILogger logger, Exception error, long id, string subscription);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dispatching {Count} events to subscription {Subscription} failed; they will be delivered at the next start")]
+    private static partial void LogDispatchFailed(ILogger logger, Exception error, int count, string subscription);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Delivering ledger row {Id} to subscription {Subscription} failed unexpectedly; it will be delivered at the next start")]
+    private static partial void LogDeliveryFailed(ILogger logger, Exception error, long id, string subscription);
+
+    /// <summary>One subscription's side of the embedded transport: events waiting to be sent, and the gate its handlers pass.</summary>
+    private sealed class SubscriptionQueue(SubscriptionDescriptor subscription, int concurrency)
+    {
+        private readonly Channel<EventEnvelope> _pending = Channel.CreateUnbounded<EventEnvelope>(new UnboundedChannelOptions { SingleReader = true });
+        private Task _pump = Task.CompletedTask;
+
+        public SubscriptionDescriptor Subscription { get; } = subscription;
+
+        /// <summary>Bounds the handlers running at once for this subscription, across batches.</summary>
+        public SemaphoreSlim Gate { get; } = new(concurrency, concurrency);
+
+        public Task PumpStopped => _pump;
+
+        public void Enqueue(EventEnvelope envelope) => _pending.Writer.TryWrite(envelope);
+
+        public void Complete() => _pending.Writer.TryComplete();
+
+        public void StartPump(ISendEndpoint endpoint, ILogger logger) => _pump = Task.Run(() => PumpAsync(endpoint, logger));
+
+        /// <summary>Sends what accumulated while the previous send ran, up to <see cref="MaxBatch"/> events a message.</summary>
+        private async Task PumpAsync(ISendEndpoint endpoint, ILogger logger)
+        {
+            var batch = new List<EventEnvelope>(MaxBatch);
+            while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                batch.Clear();
+                while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var envelope))
+                {
+                    batch.Add(envelope);
+                }
+
+                try
+                {
+                    await endpoint.Send(new EventBatch { Events = [.. batch] }, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    // The events are durable in the ledger; they are delivered at the next start.
+                    LogDispatchFailed(logger, ex, batch.Count, Subscription.Name);
+                }
+            }
+        }
+    }
 }

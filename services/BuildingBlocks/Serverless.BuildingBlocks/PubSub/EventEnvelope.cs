@@ -19,3 +19,15 @@ public sealed record EventEnvelope
     /// <summary>Set when the platform delivers the event again (restart recovery, dead-letter replay).</summary>
     public bool Redelivered { get; init; }
 }
+
+/// <summary>
+/// What the embedded profile puts on a subscription's in-memory queue: the events one ledger commit
+/// produced for that subscription. One MassTransit message per event costs more than the rest of the
+/// pipeline together; a batch spreads that cost over up to a few hundred events.
+/// </summary>
+public sealed record EventBatch
+{
+#pragma warning disable CA1819 // A wire DTO: the serializer needs the array, nothing mutates it.
+    public EventEnvelope[] Events { get; init; } = [];
+#pragma warning restore CA1819
+}

@@ -18,7 +18,7 @@ internal sealed partial class EventLedger : IAsyncDisposable
 {
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS pubsub_ledger (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            id INTEGER PRIMARY KEY,
             subscription TEXT NOT NULL,
             topic TEXT NOT NULL,
             event BLOB NOT NULL,
@@ -26,66 +26,74 @@ internal sealed partial class EventLedger : IAsyncDisposable
         );
         """;
 
-    private const string Insert = "INSERT INTO pubsub_ledger (subscription, topic, event, created_at) VALUES ($subscription, $topic, $event, $now) RETURNING id";
+    private const string Insert = "INSERT INTO pubsub_ledger (id, subscription, topic, event, created_at) VALUES ($id, $subscription, $topic, $event, $now)";
 
     private const int MaxSettleBatch = 8192;
+    private const int MaxAppendBatch = 1024;
     private const int RecoveryPage = 1000;
 
     private readonly SqliteDatabase _database;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Lazy<Task> _schema;
+    private readonly Channel<AppendRequest> _appends = Channel.CreateUnbounded<AppendRequest>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<long> _settled = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _appendLoop;
     private readonly Task _settleLoop;
+
+    /// <summary>
+    /// The last row id handed out. Ids are assigned here rather than by SQLite (RETURNING doubles an insert's
+    /// cost); only the database's writer thread touches it, so ids are unique and increase within a process.
+    /// </summary>
+    private long _lastId;
+
+    /// <summary>Raised on the database's writer thread, so it is ordered with every append (see <see cref="AppendAsync"/>).</summary>
+    private volatile bool _dispatching;
 
     public EventLedger(SqliteDatabase database, TimeProvider time, ILogger<EventLedger> logger)
     {
         _database = database;
         _time = time;
         _logger = logger;
-        _schema = new Lazy<Task>(() => database.ExecuteSchemaAsync(Schema));
+        _schema = new Lazy<Task>(InitializeAsync);
+        _appendLoop = Task.Run(AppendLoopAsync);
         _settleLoop = Task.Run(SettleLoopAsync);
     }
 
     public Task EnsureSchemaAsync() => _schema.Value;
 
-    /// <summary>
-    /// Durably records the event for each subscription. <paramref name="dispatchNow"/> is read on the writer
-    /// thread, in commit order with <see cref="StartDispatchingAsync"/>, so every row is dispatched exactly
-    /// once per process: by its publisher when the flag was already up, by start-up recovery otherwise.
-    /// </summary>
-    public async Task<(long[] Ids, bool Dispatch)> AppendAsync(SubscriptionDescriptor[] subscriptions, string topic, byte[] cloudEventJson, Func<bool> dispatchNow, CancellationToken cancellationToken)
+    private async Task InitializeAsync()
     {
-        await EnsureSchemaAsync().ConfigureAwait(false);
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        return await _database.WriteAsync(session =>
-        {
-            var ids = new long[subscriptions.Length];
-            for (var i = 0; i < subscriptions.Length; i++)
-            {
-                var command = session.Command(Insert);
-                command.Parameters.AddWithValue("$subscription", subscriptions[i].Name);
-                command.Parameters.AddWithValue("$topic", topic);
-                command.Parameters.Add("$event", SqliteType.Blob).Value = cloudEventJson;
-                command.Parameters.AddWithValue("$now", now);
-                ids[i] = (long)command.ExecuteScalar()!;
-            }
+        await _database.ExecuteSchemaAsync(Schema).ConfigureAwait(false);
+        await _database.WriteAsync(session => _lastId = (long)session.Command("SELECT coalesce(max(id), 0) FROM pubsub_ledger").ExecuteScalar()!).ConfigureAwait(false);
+    }
 
-            return (ids, dispatchNow());
-        }, cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// Durably records the event for each subscription and returns the row ids, plus whether the caller
+    /// must dispatch them now. That flag is read on the writer thread, in commit order with
+    /// <see cref="StartDispatchingAsync"/>, so every row is dispatched once per process: by its publisher
+    /// when dispatching had started, by start-up recovery otherwise.
+    /// </summary>
+    public Task<(long[] Ids, bool Dispatch)> AppendAsync(SubscriptionDescriptor[] subscriptions, string topic, byte[] cloudEventJson, CancellationToken cancellationToken)
+    {
+        var request = new AppendRequest(subscriptions, topic, cloudEventJson, cancellationToken);
+        ObjectDisposedException.ThrowIf(!_appends.Writer.TryWrite(request), this);
+        return request.Completion.Task;
     }
 
     /// <summary>Raises the dispatch flag on the writer thread and returns the highest id written before it: recovery's upper bound.</summary>
-    public async Task<long> StartDispatchingAsync(Action raiseFlag)
+    public async Task<long> StartDispatchingAsync()
     {
         await EnsureSchemaAsync().ConfigureAwait(false);
         return await _database.WriteAsync(session =>
         {
-            raiseFlag();
-            var command = session.Command("SELECT coalesce(max(id), 0) FROM pubsub_ledger");
-            return (long)command.ExecuteScalar()!;
+            _dispatching = true;
+            return _lastId;
         }).ConfigureAwait(false);
     }
+
+    /// <summary>Rows appended from now on wait for the next start (the bus is going away).</summary>
+    public void StopDispatching() => _dispatching = false;
 
     /// <summary>Rows left from earlier runs (and from publishes before dispatch started), oldest first.</summary>
     public async IAsyncEnumerable<LedgerEntry> ReadUpToAsync(long watermark, [EnumeratorCancellation] CancellationToken cancellationToken = default)
@@ -139,11 +147,81 @@ internal sealed partial class EventLedger : IAsyncDisposable
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Deletes every row settled so far and stops taking more.</summary>
+    /// <summary>Finishes the appends already queued, deletes every row settled so far, and stops taking more.</summary>
     public async ValueTask DisposeAsync()
     {
+        _appends.Writer.TryComplete();
         _settled.Writer.TryComplete();
+        await _appendLoop.ConfigureAwait(false);
         await _settleLoop.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes queued appends a batch at a time, in one savepoint of the database's group commit: a savepoint
+    /// per event would cost more than the inserts. Appends that queue up while a batch commits form the next one.
+    /// </summary>
+    private async Task AppendLoopAsync()
+    {
+        var batch = new List<AppendRequest>(MaxAppendBatch);
+        while (await _appends.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            while (batch.Count < MaxAppendBatch && _appends.Reader.TryRead(out var request))
+            {
+                if (request.CancellationToken.IsCancellationRequested)
+                {
+                    request.Completion.TrySetCanceled(request.CancellationToken);
+                    continue;
+                }
+
+                batch.Add(request);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                await EnsureSchemaAsync().ConfigureAwait(false);
+                var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                var dispatch = await _database.WriteAsync(session =>
+                {
+                    var command = session.Command(Insert);
+                    var id = command.Parameters.Add("$id", SqliteType.Integer);
+                    var subscription = command.Parameters.Add("$subscription", SqliteType.Text);
+                    var topic = command.Parameters.Add("$topic", SqliteType.Text);
+                    var body = command.Parameters.Add("$event", SqliteType.Blob);
+                    command.Parameters.AddWithValue("$now", now);
+                    foreach (var request in batch)
+                    {
+                        topic.Value = request.Topic;
+                        body.Value = request.CloudEventJson;
+                        for (var i = 0; i < request.Subscriptions.Length; i++)
+                        {
+                            id.Value = request.Ids[i] = ++_lastId;
+                            subscription.Value = request.Subscriptions[i].Name;
+                            command.ExecuteNonQuery();
+                        }
+                    }
+
+                    return _dispatching;
+                }).ConfigureAwait(false);
+
+                foreach (var request in batch)
+                {
+                    request.Completion.TrySetResult((request.Ids, dispatch));
+                }
+            }
+            catch (Exception ex)
+            {
+                foreach (var request in batch)
+                {
+                    request.Completion.TrySetException(ex);
+                }
+            }
+        }
     }
 
     private async Task SettleLoopAsync()
@@ -178,6 +256,21 @@ internal sealed partial class EventLedger : IAsyncDisposable
                 LogSettleFailed(_logger, ex, batch.Count);
             }
         }
+    }
+
+    private sealed class AppendRequest(SubscriptionDescriptor[] subscriptions, string topic, byte[] cloudEventJson, CancellationToken cancellationToken)
+    {
+        public SubscriptionDescriptor[] Subscriptions { get; } = subscriptions;
+
+        public string Topic { get; } = topic;
+
+        public byte[] CloudEventJson { get; } = cloudEventJson;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public long[] Ids { get; } = new long[subscriptions.Length];
+
+        public TaskCompletionSource<(long[] Ids, bool Dispatch)> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Deleting {Count} settled pub/sub ledger rows failed; they will be delivered again after a restart")]

@@ -4,15 +4,15 @@ using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serverless.BuildingBlocks.Hosting;
-using Serverless.BuildingBlocks.PubSub.Transport;
 using Serverless.BuildingBlocks.Telemetry;
 
 namespace Serverless.BuildingBlocks.PubSub;
 
 /// <summary>
-/// What both transports share: the MassTransit bus lifecycle, the publish span and metrics, the consumer
-/// that hands deliveries to the <see cref="EventDispatcher"/>, and a shutdown that interrupts handlers only
-/// when the host stops being graceful.
+/// What both transports share: the MassTransit bus lifecycle, the publish span and metrics, and a shutdown
+/// that interrupts handlers only when the host stops being graceful. Both hand every delivery to the
+/// <see cref="EventDispatcher"/> with MassTransit's own consume token: MassTransit turns a cancellation it did
+/// not cause into a fault and moves the message to the _error queue, where nobody would deliver it again.
 /// </summary>
 internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher dispatcher, PubSubOptions options, ILoggerFactory loggerFactory)
     : IEventPublisher, IPubSubHealth, ISubscriptionRedelivery, IHostedService, IAsyncDisposable
@@ -59,7 +59,7 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
     public abstract Task RedeliverAsync(SubscriptionDescriptor subscription, ReadOnlyMemory<byte> cloudEventJson, CancellationToken cancellationToken);
 
     public Task<bool> IsReadyAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(_running && _bus is not null && _bus.CheckHealth().Status == BusHealthStatus.Healthy && IsStoreReady());
+        Task.FromResult(_running && _bus is not null && _bus.CheckHealth().Status == BusHealthStatus.Healthy);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -118,20 +118,6 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
     }
 
     protected virtual Task OnStoppedAsync() => Task.CompletedTask;
-
-    protected virtual bool IsStoreReady() => true;
-
-    /// <summary>
-    /// Hands one delivery to the dispatcher; returns when it is settled, throws <see cref="OperationCanceledException"/>
-    /// when shutdown interrupted it. The handler's token must be MassTransit's own: MassTransit turns a cancellation
-    /// it did not cause into a fault and moves the message to the _error queue, where nobody would redeliver it.
-    /// </summary>
-    protected Task<DeliveryOutcome> DispatchAsync(SubscriptionDescriptor subscription, ConsumeContext<EventEnvelope> context)
-    {
-        var envelope = context.Message;
-        var redelivered = envelope.Redelivered || context.ReceiveContext.Redelivered;
-        return Dispatcher.DispatchAsync(subscription, envelope.CloudEvent, redelivered, context.CancellationToken);
-    }
 
     internal static string QueueName(string subscription) => "serverless.sub." + subscription;
 }

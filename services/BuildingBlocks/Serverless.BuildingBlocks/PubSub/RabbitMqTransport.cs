@@ -71,7 +71,11 @@ internal sealed class RabbitMqTransport(
                 });
 
                 // An exception (only OperationCanceledException at shutdown) nacks the delivery back to the queue.
-                endpoint.Handler<EventEnvelope>(context => DispatchAsync(subscription, context));
+                endpoint.Handler<EventEnvelope>(context => Dispatcher.DispatchAsync(
+                    subscription,
+                    context.Message.CloudEvent,
+                    context.Message.Redelivered || context.ReceiveContext.Redelivered,
+                    context.CancellationToken));
             });
         }
     });
