@@ -125,21 +125,23 @@ public sealed class SqliteDatabase : IAsyncDisposable
         _afterCommit.Clear();
         try
         {
-            Execute(_writer, "BEGIN IMMEDIATE");
+            // Control statements are prepared once and reused: re-preparing them per group cost a third of the writer's time.
+            session.Command("BEGIN IMMEDIATE").ExecuteNonQuery();
             foreach (var request in batch)
             {
-                Execute(_writer, "SAVEPOINT w");
+                session.Command("SAVEPOINT w").ExecuteNonQuery();
                 if (request.Run(session))
                 {
-                    Execute(_writer, "RELEASE w");
+                    session.Command("RELEASE w").ExecuteNonQuery();
                 }
                 else
                 {
-                    Execute(_writer, "ROLLBACK TO w; RELEASE w");
+                    session.Command("ROLLBACK TO w").ExecuteNonQuery();
+                    session.Command("RELEASE w").ExecuteNonQuery();
                 }
             }
 
-            Execute(_writer, "COMMIT");
+            session.Command("COMMIT").ExecuteNonQuery();
         }
         catch (Exception ex)
         {
