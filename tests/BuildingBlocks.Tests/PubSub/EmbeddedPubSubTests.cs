@@ -26,6 +26,35 @@ public sealed class EmbeddedPubSubTests : PubSubContract
         return (store, database, database.DisposeAsync);
     }
 
+    /// <summary>The embedded counterpart of competing consumers: one process, several workers on one subscription.</summary>
+    [Fact]
+    public async Task A_subscriptions_concurrent_workers_share_its_events_and_lose_none()
+    {
+        var topic = Topic("orders");
+        var subscription = Subscription("fulfilment");
+        var inFlight = 0;
+        var peak = 0;
+        Probe.Behaviours[subscription] = async (_, ct) =>
+        {
+            var now = Interlocked.Increment(ref inFlight);
+            int seen;
+            while ((seen = Volatile.Read(ref peak)) < now && Interlocked.CompareExchange(ref peak, now, seen) != seen)
+            {
+            }
+
+            await Task.Delay(20, ct);
+            Interlocked.Decrement(ref inFlight);
+        };
+        var instance = await StartInstanceAsync("a", s => s.AddSubscription<RecordingHandler>(topic, subscription));
+
+        var ids = Enumerable.Range(0, 60).Select(i => $"order-{i}").ToList();
+        await Task.WhenAll(ids.Select(id => instance.Publisher.PublishAsync(topic, NewEvent(id), Ct)));
+
+        var handled = await Probe.WaitForHandledAsync(subscription, ids.Count);
+        Assert.Equal(ids.ToHashSet(), handled.Select(c => c.Event.Id).ToHashSet());
+        Assert.True(Volatile.Read(ref peak) > 1, "the subscription's events were handled one at a time");
+    }
+
     [Fact]
     public async Task Settled_events_leave_the_ledger()
     {

@@ -129,4 +129,26 @@ public sealed class RabbitMqPubSubTests : PubSubContract
             await channel.ExchangeDeleteAsync(RabbitMqTransport.ExchangeName(topic), ifUnused: false);
         }
     }
+
+    /// <summary>Competing consumers: processes sharing a subscription name share its queue.</summary>
+    [Fact]
+    public async Task Instances_sharing_a_subscription_split_its_events_and_lose_none()
+    {
+        var topic = Topic("orders");
+        var subscription = Subscription("fulfilment");
+        Probe.Behaviours[subscription] = (_, ct) => Task.Delay(5, ct);
+        var first = await StartInstanceAsync("first", s => s.AddSubscription<RecordingHandler>(topic, subscription));
+        await StartInstanceAsync("second", s => s.AddSubscription<RecordingHandler>(topic, subscription));
+
+        var ids = Enumerable.Range(0, 60).Select(i => $"order-{i}").ToList();
+        foreach (var id in ids)
+        {
+            await first.Publisher.PublishAsync(topic, NewEvent(id), Ct);
+        }
+
+        var handled = await Probe.WaitForHandledAsync(subscription, ids.Count);
+        Assert.Equal(ids.ToHashSet(), handled.Select(c => c.Event.Id).ToHashSet());
+        var byInstance = handled.GroupBy(c => c.Instance).ToDictionary(g => g.Key, g => g.Count());
+        Assert.True(byInstance.GetValueOrDefault("first") > 0 && byInstance.GetValueOrDefault("second") > 0, $"work was not shared: {string.Join(", ", byInstance)}");
+    }
 }

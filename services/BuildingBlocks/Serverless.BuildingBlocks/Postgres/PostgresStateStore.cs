@@ -8,7 +8,7 @@ namespace Serverless.BuildingBlocks.Postgres;
 /// The distributed state store and outbox on PostgreSQL. Every write is one round trip; ETags come from
 /// one sequence; the outbox is shared by all instances through leases taken with SKIP LOCKED.
 /// </summary>
-public sealed class PostgresStateStore : IStateStore, IOutboxStore
+public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDisposable
 {
     private const string NotExpired = "(expires_at IS NULL OR expires_at > now())";
 
@@ -21,6 +21,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore
     private readonly string _deleteSql;
     private readonly string _deleteCheckedSql;
     private readonly string _outboxInsertSql;
+    private readonly PostgresSaveBatcher _saves;
 
     private PostgresStateStore(NpgsqlDataSource dataSource, string schema, OutboxSignal outboxSignal)
     {
@@ -42,6 +43,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore
         _deleteSql = $"DELETE FROM {_s}.state WHERE key = $1 RETURNING {NotExpired}";
         _deleteCheckedSql = $"DELETE FROM {_s}.state WHERE key = $1 AND etag = $2 AND {NotExpired}";
         _outboxInsertSql = $"INSERT INTO {_s}.outbox (topic, payload) VALUES ($1, $2)";
+        _saves = new PostgresSaveBatcher(this, dataSource);
     }
 
     public string Engine => "postgresql";
@@ -108,10 +110,16 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore
         return items;
     }
 
-    public async Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default)
     {
         var upsert = new StateOperation.Upsert(key, value, options ?? StateWriteOptions.LastWriteWins);
         Validate(upsert);
+        return _saves.SaveAsync(upsert, cancellationToken);
+    }
+
+    /// <summary>Runs one write on its own (the batcher's fallback when a whole batch fails).</summary>
+    internal async Task<string> SaveAloneAsync(StateOperation.Upsert upsert, CancellationToken cancellationToken)
+    {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         return await ApplyAsync(connection, upsert, cancellationToken).ConfigureAwait(false);
     }
@@ -275,28 +283,30 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore
 
     private async Task<string> ApplyAsync(NpgsqlConnection connection, StateOperation.Upsert upsert, CancellationToken cancellationToken)
     {
-        long expected = 0;
-        if (upsert.Options.ETag is { } etag && !StateETags.TryParse(etag, out expected))
-        {
-            throw new ETagMismatchException(upsert.Key);
-        }
+        await using var command = new NpgsqlCommand(UpsertSql(upsert), connection);
+        AddUpsertParameters(command.Parameters, upsert);
+        var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return result is long version ? StateETags.Format(version) : throw new ETagMismatchException(upsert.Key);
+    }
 
-        var sql = upsert.Options.ETag is not null ? _updateSql : upsert.Options.OnlyIfAbsent ? _createSql : _upsertSql;
-        await using var command = new NpgsqlCommand(sql, connection);
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = upsert.Key });
-        command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = upsert.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
-        command.Parameters.Add(new NpgsqlParameter
+    /// <summary>The statement for one write; it returns the new ETag, or no row when the ETag or create-only check fails.</summary>
+    internal string UpsertSql(StateOperation.Upsert upsert) =>
+        upsert.Options.ETag is not null ? _updateSql : upsert.Options.OnlyIfAbsent ? _createSql : _upsertSql;
+
+    internal static void AddUpsertParameters(NpgsqlParameterCollection parameters, StateOperation.Upsert upsert)
+    {
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = upsert.Key });
+        parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = upsert.Value, NpgsqlDbType = NpgsqlDbType.Bytea });
+        parameters.Add(new NpgsqlParameter
         {
             Value = upsert.Options.Ttl is { } ttl ? ttl : DBNull.Value,
             NpgsqlDbType = NpgsqlDbType.Interval,
         });
-        if (upsert.Options.ETag is not null)
+        if (upsert.Options.ETag is { } etag)
         {
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expected });
+            // An ETag that is not one of ours can never match; -1 never does.
+            parameters.Add(new NpgsqlParameter<long> { TypedValue = StateETags.TryParse(etag, out var expected) ? expected : -1 });
         }
-
-        var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        return result is long version ? StateETags.Format(version) : throw new ETagMismatchException(upsert.Key);
     }
 
     private async Task<bool> ApplyDeleteAsync(NpgsqlConnection connection, StateOperation.Delete delete, CancellationToken cancellationToken)
@@ -318,6 +328,8 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = expected });
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1 ? true : throw new ETagMismatchException(delete.Key);
     }
+
+    public ValueTask DisposeAsync() => _saves.DisposeAsync();
 
     private static StateItem ReadItem(NpgsqlDataReader reader) => new(
         reader.GetString(0),
