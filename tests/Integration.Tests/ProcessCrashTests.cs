@@ -25,6 +25,19 @@ public abstract class ProcessCrashContract : IAsyncLifetime
 
     public virtual ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
+    /// <summary>(key, value) pairs from a query selecting exactly those two text columns.</summary>
+    protected static async Task<List<(string Key, string Value)>> ReadRowsAsync(System.Data.Common.DbCommand command)
+    {
+        var rows = new List<(string, string)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            rows.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return rows;
+    }
+
     public virtual ValueTask DisposeAsync()
     {
         foreach (var process in _processes)
@@ -142,14 +155,7 @@ public sealed class EmbeddedProcessCrashTests : ProcessCrashContract
         command.Parameters.AddWithValue("$p", prefix);
         try
         {
-            var rows = new List<(string, string)>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                rows.Add((reader.GetString(0), reader.GetString(1)));
-            }
-
-            return rows;
+            return await ReadRowsAsync(command);
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode == 1)
         {
@@ -191,14 +197,7 @@ public sealed class DistributedProcessCrashTests : ProcessCrashContract
         command.Parameters.AddWithValue(prefix);
         try
         {
-            var rows = new List<(string, string)>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                rows.Add((reader.GetString(0), reader.GetString(1)));
-            }
-
-            return rows;
+            return await ReadRowsAsync(command);
         }
         catch (PostgresException ex) when (ex.SqlState is "42P01" or "3F000")
         {

@@ -113,7 +113,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
     public Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default)
     {
         var upsert = new StateOperation.Upsert(key, value, options ?? StateWriteOptions.LastWriteWins);
-        Validate(upsert);
+        StateKeys.Validate(upsert);
         return _saves.SaveAsync(upsert, cancellationToken);
     }
 
@@ -136,7 +136,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
         ArgumentNullException.ThrowIfNull(transaction);
         foreach (var operation in transaction.Operations)
         {
-            Validate(operation);
+            StateKeys.Validate(operation);
         }
 
         var events = transaction.Events.Select(e => (e.Topic, Payload: Sqlite.SqliteStateStore.SerializeForOutbox(e))).ToList();
@@ -213,13 +213,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
             keys.Add(reader.GetString(0));
         }
 
-        if (keys.Count <= pageSize)
-        {
-            return new KeyPage(keys, null);
-        }
-
-        keys.RemoveAt(pageSize);
-        return new KeyPage(keys, StateETags.ToContinuationToken(keys[^1]));
+        return KeyPage.FromOverfetch(keys, pageSize);
     }
 
     public async Task PingAsync(CancellationToken cancellationToken = default)
@@ -266,19 +260,6 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
     {
         await using var command = _dataSource.CreateCommand($"DELETE FROM {_s}.state WHERE expires_at IS NOT NULL AND expires_at <= now()");
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private static void Validate(StateOperation operation)
-    {
-        StateKeys.Validate(operation.Key);
-        if (operation is StateOperation.Upsert upsert)
-        {
-            StateKeys.ValidateValue(upsert.Key, upsert.Value);
-            if (upsert.Options.Ttl is { } ttl && ttl <= TimeSpan.Zero)
-            {
-                throw new ArgumentOutOfRangeException(nameof(operation), "A TTL must be positive.");
-            }
-        }
     }
 
     private async Task<string> ApplyAsync(NpgsqlConnection connection, StateOperation.Upsert upsert, CancellationToken cancellationToken)

@@ -105,7 +105,7 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
     public Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default)
     {
         var upsert = new StateOperation.Upsert(key, value, options ?? StateWriteOptions.LastWriteWins);
-        Validate(upsert);
+        StateKeys.Validate(upsert);
         return _database.WriteAsync(session => Apply(session, upsert, NowMs()), cancellationToken);
     }
 
@@ -120,7 +120,7 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
         ArgumentNullException.ThrowIfNull(transaction);
         foreach (var operation in transaction.Operations)
         {
-            Validate(operation);
+            StateKeys.Validate(operation);
         }
 
         var events = transaction.Events.Select(e => (e.Topic, Payload: SerializeForOutbox(e))).ToList();
@@ -189,13 +189,7 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
                 keys.Add(reader.GetString(0));
             }
 
-            if (keys.Count <= pageSize)
-            {
-                return new KeyPage(keys, null);
-            }
-
-            keys.RemoveAt(pageSize);
-            return new KeyPage(keys, StateETags.ToContinuationToken(keys[^1]));
+            return KeyPage.FromOverfetch(keys, pageSize);
         }, cancellationToken);
     }
 
@@ -266,19 +260,6 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
         TopicRegistry.ValidateName(outboxEvent.Topic);
         EventTracing.Inject(outboxEvent.Event);
         return CloudEventJson.Serialize(outboxEvent.Event);
-    }
-
-    private static void Validate(StateOperation operation)
-    {
-        StateKeys.Validate(operation.Key);
-        if (operation is StateOperation.Upsert upsert)
-        {
-            StateKeys.ValidateValue(upsert.Key, upsert.Value);
-            if (upsert.Options.Ttl is { } ttl && ttl <= TimeSpan.Zero)
-            {
-                throw new ArgumentOutOfRangeException(nameof(operation), "A TTL must be positive.");
-            }
-        }
     }
 
     /// <summary>Runs on the writer thread.</summary>

@@ -45,6 +45,21 @@ public static class StateKeys
         }
     }
 
+    /// <summary>Checks a write the same way in every store: key, value size, TTL.</summary>
+    public static void Validate(StateOperation operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        Validate(operation.Key);
+        if (operation is StateOperation.Upsert upsert)
+        {
+            ValidateValue(upsert.Key, upsert.Value);
+            if (upsert.Options.Ttl is { } ttl && ttl <= TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(operation), "A TTL must be positive.");
+            }
+        }
+    }
+
     public static string Join(params string[] parts) => string.Join(Separator, parts);
 
     internal static string Abbreviate(string key) => key.Length <= 64 ? key : string.Concat(key.AsSpan(0, 61), "...");
