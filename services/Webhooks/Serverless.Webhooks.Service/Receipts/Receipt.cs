@@ -1,0 +1,17 @@
+namespace Serverless.Webhooks.Service.Receipts;
+
+/// <summary>
+/// One inbound webhook as it arrived, kept so it can be inspected and replayed: the raw body, the headers
+/// (secret-bearing ones already redacted) and what verification established.
+/// </summary>
+/// <param name="Id">Time-ordered, so listing by id lists oldest first.</param>
+/// <param name="DeliveryId">The sender's delivery id (GitHub X-GitHub-Delivery, webhook-id, ...), the deduplication key.</param>
+public sealed record Receipt(
+    string Id,
+    string Source,
+    string DeliveryId,
+    string EventType,
+    DateTimeOffset ReceivedAt,
+    string? ContentType,
+    IReadOnlyDictionary<string, string> Headers,
+    byte[] Body);

@@ -1,0 +1,88 @@
+using System.Security.Cryptography;
+using System.Text;
+using Azure.Messaging;
+using Serverless.BuildingBlocks.State;
+
+namespace Serverless.Webhooks.Service.Receipts;
+
+/// <summary>
+/// Stores inbound webhooks before they are acknowledged. One state transaction holds the receipt, its
+/// per-source index entry, the deduplication marker (create-only, expiring after the window) and the events
+/// to publish (outbox) — so a 202 means all of it is durable, a crash after it still publishes, and the same
+/// delivery id inside the window finds the original receipt instead of publishing twice.
+/// </summary>
+public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan? deduplicationWindow = null)
+{
+    /// <summary>How long a delivery id is remembered for deduplication by default.</summary>
+    public static readonly TimeSpan DefaultDeduplicationWindow = TimeSpan.FromHours(72);
+
+    private readonly TimeSpan _window = deduplicationWindow ?? DefaultDeduplicationWindow;
+
+    private const string ReceiptPrefix = "webhooks||receipt||";
+    private const string BySourcePrefix = "webhooks||receipt-by-source||";
+    private const string DeliveryPrefix = "webhooks||delivery||";
+
+    /// <summary>Stores a receipt and queues its events, or returns the original receipt of a duplicate delivery.</summary>
+    public async Task<ReceiptOutcome> AcceptAsync(
+        string source,
+        string deliveryId,
+        string eventType,
+        string? contentType,
+        IReadOnlyDictionary<string, string> redactedHeaders,
+        ReadOnlyMemory<byte> body,
+        IReadOnlyList<(string Topic, CloudEvent Event)> events,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var now = time.GetUtcNow();
+        var receipt = new Receipt(Guid.CreateVersion7(now).ToString("N"), source, deliveryId, eventType, now, contentType, redactedHeaders, body.ToArray());
+        var transaction = new StateTransaction()
+            .Upsert(DeliveryKey(source, deliveryId), Encoding.UTF8.GetBytes(receipt.Id), new StateWriteOptions(Ttl: _window, OnlyIfAbsent: true))
+            .UpsertJson(ReceiptPrefix + receipt.Id, receipt)
+            .Upsert(BySourcePrefix + source + StateKeys.Separator + receipt.Id, ReadOnlyMemory<byte>.Empty);
+        foreach (var (topic, cloudEvent) in events)
+        {
+            transaction.Publish(topic, cloudEvent);
+        }
+
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+                return new ReceiptOutcome(receipt.Id, Duplicate: false);
+            }
+            catch (ETagMismatchException) when (attempt < 3)
+            {
+                // The delivery id is taken: answer with the receipt that took it. (It can expire between the
+                // failed write and this read; then the write is simply tried again.)
+                var original = await state.GetAsync(DeliveryKey(source, deliveryId), cancellationToken).ConfigureAwait(false);
+                if (original is not null)
+                {
+                    return new ReceiptOutcome(Encoding.UTF8.GetString(original.Value.Span), Duplicate: true);
+                }
+            }
+        }
+    }
+
+    public async Task<Receipt?> GetAsync(string id, CancellationToken cancellationToken = default) =>
+        IsReceiptId(id) ? (await state.GetJsonAsync<Receipt>(ReceiptPrefix + id, cancellationToken).ConfigureAwait(false))?.Value : null;
+
+    /// <summary>Receipts oldest first, optionally of one source.</summary>
+    public async Task<ReceiptPage> ListAsync(string? source, int limit, string? cursor, CancellationToken cancellationToken = default)
+    {
+        var prefix = source is null ? ReceiptPrefix : BySourcePrefix + source + StateKeys.Separator;
+        var page = await state.ListKeysAsync(prefix, Math.Clamp(limit, 1, StateKeys.MaxPageSize), cursor, cancellationToken).ConfigureAwait(false);
+        var items = await state.GetBulkAsync(page.Keys.Select(k => ReceiptPrefix + k[prefix.Length..]).ToList(), cancellationToken).ConfigureAwait(false);
+        return new ReceiptPage(items.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Deserialize<Receipt>()).ToList(), page.ContinuationToken);
+    }
+
+    /// <summary>
+    /// Delivery ids are the sender's text: hashed into the key, so any length or character is safe and
+    /// the key stays within the store's limit.
+    /// </summary>
+    private static string DeliveryKey(string source, string deliveryId) =>
+        DeliveryPrefix + source + StateKeys.Separator + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(deliveryId)));
+
+    private static bool IsReceiptId(string id) => id is { Length: 32 } && id.All(char.IsAsciiHexDigitLower);
+}
