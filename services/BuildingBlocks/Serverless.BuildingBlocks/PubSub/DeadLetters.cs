@@ -82,7 +82,7 @@ internal sealed class DeadLetterStore(IStateStore store, TimeProvider time)
     {
         var message = error.Message.Length > MaxErrorMessageLength ? error.Message[..MaxErrorMessageLength] : error.Message;
         var deadLetter = new DeadLetter(
-            Guid.CreateVersion7(time.GetUtcNow()).ToString("N"),
+            TimeOrderedId.Next(time.GetUtcNow()),
             subscription,
             topic,
             DeadLetter.EventAsJson(body),
@@ -101,7 +101,7 @@ internal sealed class DeadLetterStore(IStateStore store, TimeProvider time)
 
     public async Task<Versioned<DeadLetter>?> GetAsync(string id, CancellationToken cancellationToken)
     {
-        if (!IsWellFormedId(id))
+        if (!TimeOrderedId.IsWellFormed(id))
         {
             return null;
         }
@@ -140,9 +140,6 @@ internal sealed class DeadLetterStore(IStateStore store, TimeProvider time)
     private static string Key(string id) => KeyPrefix + id;
 
     private static string IndexKey(string subscription, string id) => IndexPrefix + subscription + StateKeys.Separator + id;
-
-    /// <summary>Ids are 32 hex digits; anything else cannot name a dead letter (and must not reach the key space).</summary>
-    private static bool IsWellFormedId(string id) => id is { Length: 32 } && id.All(char.IsAsciiHexDigitLower);
 }
 
 /// <summary>Delivers one event again to one subscription, durably (the transport's half of a replay).</summary>

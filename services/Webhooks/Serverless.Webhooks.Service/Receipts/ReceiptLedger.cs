@@ -35,7 +35,7 @@ public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan
     {
         ArgumentNullException.ThrowIfNull(events);
         var now = time.GetUtcNow();
-        var receipt = new Receipt(Guid.CreateVersion7(now).ToString("N"), source, deliveryId, eventType, now, contentType, redactedHeaders, body.ToArray());
+        var receipt = new Receipt(TimeOrderedId.Next(now), source, deliveryId, eventType, now, contentType, redactedHeaders, body.ToArray());
         var transaction = new StateTransaction()
             .Upsert(DeliveryKey(source, deliveryId), Encoding.UTF8.GetBytes(receipt.Id), new StateWriteOptions(Ttl: _window, OnlyIfAbsent: true))
             .UpsertJson(ReceiptPrefix + receipt.Id, receipt)
@@ -66,7 +66,7 @@ public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan
     }
 
     public async Task<Receipt?> GetAsync(string id, CancellationToken cancellationToken = default) =>
-        IsReceiptId(id) ? (await state.GetJsonAsync<Receipt>(ReceiptPrefix + id, cancellationToken).ConfigureAwait(false))?.Value : null;
+        TimeOrderedId.IsWellFormed(id) ? (await state.GetJsonAsync<Receipt>(ReceiptPrefix + id, cancellationToken).ConfigureAwait(false))?.Value : null;
 
     /// <summary>Receipts oldest first, optionally of one source.</summary>
     public async Task<ReceiptPage> ListAsync(string? source, int limit, string? cursor, CancellationToken cancellationToken = default)
@@ -83,6 +83,4 @@ public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan
     /// </summary>
     private static string DeliveryKey(string source, string deliveryId) =>
         DeliveryPrefix + source + StateKeys.Separator + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(deliveryId)));
-
-    private static bool IsReceiptId(string id) => id is { Length: 32 } && id.All(char.IsAsciiHexDigitLower);
 }
