@@ -1,12 +1,15 @@
 using Serverless.BuildingBlocks.Hosting;
+using Serverless.Webhooks.Functions;
 
 // The main job: every module in one process on the embedded profile (or distributed, by configuration).
 var builder = WebApplication.CreateBuilder(args);
 builder.AddAppDirectorySettings();
 builder.AddBuildingBlocks();
+builder.AddWebhooks();
 
 var app = builder.Build();
 app.MapBuildingBlocks();
+app.MapWebhooks();
 app.Run();
 
 /// <summary>Lets integration tests start this host with WebApplicationFactory.</summary>

@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Serverless.BuildingBlocks.Security;
+using Serverless.Webhooks.Service.Receipts;
+
+namespace Serverless.Webhooks.Functions.Apis;
+
+/// <summary>/api/webhooks/receipts: every inbound webhook as it arrived (raw body, redacted headers).</summary>
+public static class ReceiptsApi
+{
+    public static RouteGroupBuilder MapReceiptsApi(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup(WebhooksModule.RoutePrefix + "/receipts").WithTags("Webhooks").RequireAuthorization(Roles.Viewer);
+        api.MapGet("/", ListAsync).WithSummary("Receipts, oldest first, optionally of one source");
+        api.MapGet("/{id}", GetAsync).WithSummary("One receipt with its raw body (base64) and redacted headers");
+        return api;
+    }
+
+    private static async Task<Results<Ok<ReceiptPage>, ValidationProblem>> ListAsync(ReceiptLedger receipts, string? source, int? limit, string? cursor, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > 1000)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = ["Use 1-1000."] });
+        }
+
+        try
+        {
+            return TypedResults.Ok(await receipts.ListAsync(source, limit ?? 100, cursor, cancellationToken).ConfigureAwait(false));
+        }
+        catch (ArgumentException ex) when (ex.ParamName == "token")
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["cursor"] = [ex.Message] });
+        }
+    }
+
+    private static async Task<Results<Ok<Receipt>, NotFound>> GetAsync(string id, ReceiptLedger receipts, CancellationToken cancellationToken) =>
+        await receipts.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } receipt ? TypedResults.Ok(receipt) : TypedResults.NotFound();
+}

@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serverless.BuildingBlocks.Hosting;
+using Serverless.BuildingBlocks.PubSub;
+using Serverless.Webhooks.Functions.Apis;
+using Serverless.Webhooks.Service.Receipts;
+
+namespace Serverless.Webhooks.Functions;
+
+/// <summary>Plugs the webhooks capability into a host: <c>builder.AddWebhooks()</c>, <c>app.MapWebhooks()</c>.</summary>
+public static class WebhooksModule
+{
+    public const string RoutePrefix = "/api/webhooks";
+
+    public static TBuilder AddWebhooks<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddModule("Webhooks", "Verified inbound gateway (GitHub, GitLab, Standard Webhooks, Alertmanager) and signed outbound delivery.", RoutePrefix);
+        services.AddTopic(WebhookTopics.Received, "any verified inbound webhook, raw");
+        services.AddTopic(WebhookTopics.ScmPush, "a git push (GitHub or GitLab), normalised");
+        services.AddTopic(WebhookTopics.AlertsReceived, "an Alertmanager notification, normalised");
+        services.AddTopic(WebhookTopics.EndpointDisabled, "an outbound endpoint was disabled");
+        services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<Serverless.BuildingBlocks.State.IStateStore>(), sp.GetRequiredService<TimeProvider>()));
+        return builder;
+    }
+
+    public static WebApplication MapWebhooks(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapReceiptsApi();
+        return app;
+    }
+}
