@@ -1,0 +1,133 @@
+namespace Serverless.Webhooks.Outbound;
+
+public enum CircuitState
+{
+    /// <summary>Deliveries flow.</summary>
+    Closed,
+
+    /// <summary>Too many consecutive failures: deliveries wait until the cool-down ends.</summary>
+    Open,
+
+    /// <summary>The cool-down ended: one probe delivery decides whether the circuit closes or opens again.</summary>
+    HalfOpen,
+}
+
+public sealed record CircuitBreakerOptions
+{
+    public int FailureThreshold { get; init; } = 5;
+
+    public TimeSpan CoolDown { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>An endpoint with no success for this long since its first failure is disabled.</summary>
+    public TimeSpan DisableAfter { get; init; } = TimeSpan.FromDays(5);
+}
+
+/// <summary>Whether a delivery may go now. <paramref name="IsProbe"/> marks the single trial send of a half-open circuit.</summary>
+public sealed record CircuitDecision(bool Allowed, bool IsProbe, DateTimeOffset? NotBefore)
+{
+    internal static CircuitDecision Go { get; } = new(true, false, null);
+
+    internal static CircuitDecision Probe { get; } = new(true, true, null);
+
+    internal static CircuitDecision WaitUntil(DateTimeOffset at) => new(false, false, at);
+}
+
+/// <summary>The endpoint's health after an attempt was recorded.</summary>
+public sealed record EndpointHealth(CircuitState State, int ConsecutiveFailures, DateTimeOffset? FailingSince, bool ShouldDisable);
+
+/// <summary>
+/// Per-endpoint circuit breaker with injected time: opens after <see cref="CircuitBreakerOptions.FailureThreshold"/>
+/// consecutive failures, lets one probe through after the cool-down, closes on a success. It also tracks how long the
+/// endpoint has been failing (first failure since the last success) to tell when it should be disabled.
+/// Thread-safe: the delivery worker may record results from several in-flight attempts.
+/// </summary>
+public sealed class EndpointCircuitBreaker
+{
+    private readonly CircuitBreakerOptions _options;
+    private readonly Lock _gate = new();
+    private CircuitState _state = CircuitState.Closed;
+    private int _consecutiveFailures;
+    private DateTimeOffset? _failingSince;
+    private DateTimeOffset _openedAt;
+    private DateTimeOffset? _probeSentAt;
+
+    public EndpointCircuitBreaker(CircuitBreakerOptions? options = null)
+    {
+        _options = options ?? new CircuitBreakerOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.FailureThreshold, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.CoolDown, TimeSpan.Zero, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_options.DisableAfter, TimeSpan.Zero, nameof(options));
+    }
+
+    public CircuitState StateAt(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            return _state == CircuitState.Open && now >= _openedAt + _options.CoolDown ? CircuitState.HalfOpen : _state;
+        }
+    }
+
+    /// <summary>
+    /// Asks to send. In a half-open circuit only one probe is let through; if its result never arrives (say the
+    /// worker crashed) another probe is allowed after a further cool-down, so the circuit cannot stick half-open.
+    /// </summary>
+    public CircuitDecision TryAcquire(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            switch (_state)
+            {
+                case CircuitState.Closed:
+                    return CircuitDecision.Go;
+                case CircuitState.Open when now < _openedAt + _options.CoolDown:
+                    return CircuitDecision.WaitUntil(_openedAt + _options.CoolDown);
+                case CircuitState.Open:
+                    _state = CircuitState.HalfOpen;
+                    _probeSentAt = now;
+                    return CircuitDecision.Probe;
+                default:
+                    if (_probeSentAt is { } sent && now < sent + _options.CoolDown)
+                    {
+                        return CircuitDecision.WaitUntil(sent + _options.CoolDown);
+                    }
+
+                    _probeSentAt = now;
+                    return CircuitDecision.Probe;
+            }
+        }
+    }
+
+    public EndpointHealth RecordSuccess(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            _state = CircuitState.Closed;
+            _consecutiveFailures = 0;
+            _failingSince = null;
+            _probeSentAt = null;
+            return Health(now);
+        }
+    }
+
+    public EndpointHealth RecordFailure(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            _consecutiveFailures++;
+            _failingSince ??= now;
+
+            // A failed probe re-opens at once; a closed circuit opens at the threshold.
+            if (_state == CircuitState.HalfOpen || _consecutiveFailures >= _options.FailureThreshold)
+            {
+                _state = CircuitState.Open;
+                _openedAt = now;
+                _probeSentAt = null;
+            }
+
+            return Health(now);
+        }
+    }
+
+    private EndpointHealth Health(DateTimeOffset now) =>
+        new(_state, _consecutiveFailures, _failingSince, _failingSince is { } since && now - since >= _options.DisableAfter);
+}
