@@ -35,4 +35,7 @@ public sealed record WebhookSourceOptions
 
     /// <summary>generic: header carrying the event type.</summary>
     public string? EventHeader { get; init; }
+
+    /// <summary>Any kind: deliveries accepted per second from this source (a token bucket); more get 429 with Retry-After.</summary>
+    public double? RateLimitPerSecond { get; init; }
 }

@@ -63,6 +63,11 @@ public static class WebhookSourceValidator
 
     private static void ValidateOptions(WebhookSourceOptions options, WebhookKind kind, List<ConfigurationProblem> problems)
     {
+        if (options.RateLimitPerSecond is { } rate && (!(rate > 0) || double.IsInfinity(rate)))
+        {
+            problems.Add(new("options.rateLimitPerSecond", "must be a positive number"));
+        }
+
         if (options.Tolerance is { } tolerance && tolerance <= TimeSpan.Zero)
         {
             problems.Add(new("options.tolerance", "must be positive"));

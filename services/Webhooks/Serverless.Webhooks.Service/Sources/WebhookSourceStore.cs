@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Configuration;
+using Serverless.BuildingBlocks.State;
+using Serverless.Webhooks.Inbound;
+using Serverless.Webhooks.Outbound;
+
+namespace Serverless.Webhooks.Service.Sources;
+
+/// <summary>A source as the receiver uses it: its definition, its verifier and its rate limiter, built once per version.</summary>
+public sealed record ActiveSource(WebhookSource Definition, WebhookKind Kind, IWebhookVerifier Verifier, EndpointRateLimiter? RateLimiter, bool FromConfiguration);
+
+/// <summary>
+/// Inbound sources: defined in configuration (<c>Webhooks:Sources:{name}</c>, read-only) or through the API
+/// (state key <c>webhooks||source||{name}</c>). Verifiers are cached per stored version, so a request costs
+/// one state read, and a change made on any instance takes effect on every instance at its next request.
+/// </summary>
+public sealed class WebhookSourceStore
+{
+    private const string KeyPrefix = "webhooks||source||";
+
+    private readonly IStateStore _state;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<string, ActiveSource> _configured;
+    private readonly ConcurrentDictionary<string, (string ETag, ActiveSource Source)> _stored = new(StringComparer.Ordinal);
+
+    public WebhookSourceStore(IStateStore state, TimeProvider time, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        _state = state;
+        _time = time;
+        _configured = new Dictionary<string, ActiveSource>(StringComparer.Ordinal);
+        foreach (var section in configuration.GetSection("Webhooks:Sources").GetChildren())
+        {
+            var source = new WebhookSource(
+                section.Key,
+                section["Kind"] ?? string.Empty,
+                section.GetSection("Secrets").GetChildren().Select(s => s.Value ?? string.Empty).ToList(),
+                section.GetSection("Options").Get<WebhookSourceOptions>());
+            var problems = WebhookSourceValidator.Validate(source);
+            if (problems.Count > 0)
+            {
+                throw new Serverless.BuildingBlocks.Hosting.ServerlessConfigurationException(
+                    $"Webhooks:Sources:{section.Key}", string.Join("; ", problems));
+            }
+
+            _configured[source.Name] = Activate(source, fromConfiguration: true);
+        }
+    }
+
+    public async Task<ActiveSource?> FindAsync(string name, CancellationToken cancellationToken = default)
+    {
+        if (_configured.TryGetValue(name, out var configured))
+        {
+            return configured;
+        }
+
+        if (!IsValidName(name))
+        {
+            return null;
+        }
+
+        var item = await _state.GetAsync(KeyPrefix + name, cancellationToken).ConfigureAwait(false);
+        if (item is null)
+        {
+            _stored.TryRemove(name, out _);
+            return null;
+        }
+
+        if (_stored.TryGetValue(name, out var cached) && cached.ETag == item.ETag)
+        {
+            return cached.Source;
+        }
+
+        var active = Activate(item.Deserialize<WebhookSource>(), fromConfiguration: false);
+        _stored[name] = (item.ETag, active);
+        return active;
+    }
+
+    /// <summary>Creates or replaces a source. Returns its problems (nothing saved) when it is invalid.</summary>
+    public async Task<IReadOnlyList<ConfigurationProblem>> SaveAsync(WebhookSource source, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var problems = WebhookSourceValidator.Validate(source);
+        if (problems.Count == 0)
+        {
+            await _state.SaveJsonAsync(KeyPrefix + source.Name, source, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        return problems;
+    }
+
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
+        IsValidName(name) && await _state.DeleteAsync(KeyPrefix + name, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    public bool IsConfigured(string name) => _configured.ContainsKey(name);
+
+    /// <summary>Every source, configured ones first, by name.</summary>
+    public async Task<IReadOnlyList<ActiveSource>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var all = _configured.Values.OrderBy(s => s.Definition.Name, StringComparer.Ordinal).ToList();
+        string? token = null;
+        do
+        {
+            var page = await _state.ListKeysAsync(KeyPrefix, StateKeys.MaxPageSize, token, cancellationToken).ConfigureAwait(false);
+            foreach (var key in page.Keys)
+            {
+                if (await FindAsync(key[KeyPrefix.Length..], cancellationToken).ConfigureAwait(false) is { FromConfiguration: false } stored)
+                {
+                    all.Add(stored);
+                }
+            }
+
+            token = page.ContinuationToken;
+        }
+        while (token is not null);
+        return all;
+    }
+
+    private ActiveSource Activate(WebhookSource source, bool fromConfiguration)
+    {
+        var verifier = WebhookVerifiers.For(source); // validates, so the kind below is known
+        _ = WebhookKinds.TryParse(source.Kind, out var kind);
+        var limiter = source.Options.RateLimitPerSecond is { } rate ? new EndpointRateLimiter(rate, _time.GetUtcNow()) : null;
+        return new ActiveSource(source, kind, verifier, limiter, fromConfiguration);
+    }
+
+    private static bool IsValidName(string name) =>
+        name.Length is > 0 and <= 100 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+}
