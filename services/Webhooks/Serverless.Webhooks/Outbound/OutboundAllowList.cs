@@ -35,7 +35,7 @@ public sealed class OutboundAllowList
             }
             else if (entry.Contains('/', StringComparison.Ordinal))
             {
-                throw new ArgumentException($"'{entry}' is not a valid CIDR range (a host bit set, or a bad prefix length?).", nameof(entries));
+                throw new ArgumentException($"'{entry}' is not a valid CIDR range.", nameof(entries));
             }
             else if (Uri.CheckHostName(entry) == UriHostNameType.Dns)
             {
@@ -60,7 +60,7 @@ public sealed class OutboundAllowList
     // An IPv4-mapped IPv6 address reaches the IPv4 host, so it is matched against IPv4 ranges; zone ids are dropped.
     private static IPAddress Normalise(IPAddress address) =>
         address.IsIPv4MappedToIPv6 ? address.MapToIPv4()
-        : address.ScopeId != 0 ? new IPAddress(address.GetAddressBytes())
+        : address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && address.ScopeId != 0 ? new IPAddress(address.GetAddressBytes())
         : address;
 }
 

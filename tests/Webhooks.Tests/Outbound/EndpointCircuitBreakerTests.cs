@@ -1,0 +1,108 @@
+using Serverless.Webhooks.Outbound;
+
+namespace Webhooks.Tests.Outbound;
+
+public sealed class EndpointCircuitBreakerTests
+{
+    private static readonly DateTimeOffset T0 = new(2025, 3, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly CircuitBreakerOptions Options = new() { FailureThreshold = 3, CoolDown = TimeSpan.FromSeconds(30), DisableAfter = TimeSpan.FromDays(5) };
+
+    [Fact]
+    public void Opens_after_the_threshold_of_consecutive_failures_and_blocks_until_cool_down()
+    {
+        var breaker = new EndpointCircuitBreaker(Options);
+        Assert.Equal(CircuitState.Closed, breaker.RecordFailure(T0).State);
+        Assert.Equal(CircuitState.Closed, breaker.RecordFailure(T0).State);
+        Assert.True(breaker.TryAcquire(T0).Allowed);
+        Assert.Equal(CircuitState.Open, breaker.RecordFailure(T0.AddSeconds(1)).State);
+
+        var blocked = breaker.TryAcquire(T0.AddSeconds(10));
+        Assert.False(blocked.Allowed);
+        Assert.Equal(T0.AddSeconds(31), blocked.NotBefore);
+    }
+
+    [Fact]
+    public void A_success_resets_the_consecutive_count()
+    {
+        var breaker = new EndpointCircuitBreaker(Options);
+        breaker.RecordFailure(T0);
+        breaker.RecordFailure(T0);
+        breaker.RecordSuccess(T0);
+        breaker.RecordFailure(T0);
+        var health = breaker.RecordFailure(T0);
+        Assert.Equal(2, health.ConsecutiveFailures);
+        Assert.Equal(CircuitState.Closed, health.State);
+    }
+
+    [Fact]
+    public void After_cool_down_lets_exactly_one_probe_through_and_a_success_closes_it()
+    {
+        var breaker = Opened();
+        var probe = breaker.TryAcquire(T0.AddSeconds(30));
+        Assert.True(probe.Allowed);
+        Assert.True(probe.IsProbe);
+        Assert.False(breaker.TryAcquire(T0.AddSeconds(31)).Allowed);
+
+        var health = breaker.RecordSuccess(T0.AddSeconds(32));
+        Assert.Equal(CircuitState.Closed, health.State);
+        Assert.Null(health.FailingSince);
+        var next = breaker.TryAcquire(T0.AddSeconds(33));
+        Assert.True(next.Allowed);
+        Assert.False(next.IsProbe);
+    }
+
+    [Fact]
+    public void A_failed_probe_opens_the_circuit_again_for_a_full_cool_down()
+    {
+        var breaker = Opened();
+        Assert.True(breaker.TryAcquire(T0.AddSeconds(30)).IsProbe);
+        Assert.Equal(CircuitState.Open, breaker.RecordFailure(T0.AddSeconds(31)).State);
+        Assert.Equal(T0.AddSeconds(61), breaker.TryAcquire(T0.AddSeconds(40)).NotBefore);
+        Assert.True(breaker.TryAcquire(T0.AddSeconds(61)).IsProbe);
+    }
+
+    [Fact]
+    public void A_probe_whose_result_never_arrives_is_replaced_after_another_cool_down()
+    {
+        var breaker = Opened();
+        Assert.True(breaker.TryAcquire(T0.AddSeconds(30)).IsProbe);
+        Assert.Equal(CircuitState.HalfOpen, breaker.StateAt(T0.AddSeconds(45)));
+        Assert.False(breaker.TryAcquire(T0.AddSeconds(59)).Allowed);
+        Assert.True(breaker.TryAcquire(T0.AddSeconds(60)).IsProbe);
+    }
+
+    [Fact]
+    public void Reports_disable_once_failing_for_the_configured_time_since_the_first_failure()
+    {
+        var breaker = new EndpointCircuitBreaker(Options);
+        Assert.False(breaker.RecordFailure(T0).ShouldDisable);
+        Assert.False(breaker.RecordFailure(T0.AddDays(3)).ShouldDisable);
+        var almost = breaker.RecordFailure(T0.AddDays(5).AddSeconds(-1));
+        Assert.False(almost.ShouldDisable);
+        Assert.Equal(T0, almost.FailingSince);
+        Assert.True(breaker.RecordFailure(T0.AddDays(5)).ShouldDisable);
+    }
+
+    [Fact]
+    public void A_success_restarts_the_failing_period()
+    {
+        var breaker = new EndpointCircuitBreaker(Options);
+        breaker.RecordFailure(T0);
+        breaker.RecordSuccess(T0.AddDays(4));
+        var health = breaker.RecordFailure(T0.AddDays(6));
+        Assert.False(health.ShouldDisable);
+        Assert.Equal(T0.AddDays(6), health.FailingSince);
+    }
+
+    private static EndpointCircuitBreaker Opened()
+    {
+        var breaker = new EndpointCircuitBreaker(Options);
+        for (var i = 0; i < 3; i++)
+        {
+            breaker.RecordFailure(T0);
+        }
+
+        Assert.Equal(CircuitState.Open, breaker.StateAt(T0));
+        return breaker;
+    }
+}

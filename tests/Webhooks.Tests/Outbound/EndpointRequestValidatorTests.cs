@@ -1,0 +1,77 @@
+using Serverless.Webhooks.Outbound;
+
+namespace Webhooks.Tests.Outbound;
+
+public sealed class EndpointRequestValidatorTests
+{
+    [Fact]
+    public void A_good_request_has_no_problems()
+    {
+        var request = new EndpointRequest(
+            "https://hooks.example.com/in",
+            ["invoice.paid", "user.*"],
+            "Billing",
+            50,
+            new Dictionary<string, string?> { ["Authorization"] = "Bearer abc", ["X-Tenant"] = "42" });
+
+        Assert.Empty(EndpointRequestValidator.Validate(request));
+    }
+
+    [Fact]
+    public void Reports_every_problem_with_its_field_path()
+    {
+        var request = new EndpointRequest(
+            "ftp://hooks.example.com/",
+            ["invoice.paid", "ok.*", "bad*", "invoice.paid"],
+            new string('d', 1025),
+            0,
+            new Dictionary<string, string?>
+            {
+                ["Host"] = "evil.example.com",
+                ["Content-Length"] = "1",
+                ["webhook-signature"] = "v1,forged",
+                ["Transfer-Encoding"] = "chunked",
+                ["X-Injected"] = "a\r\nX-Other: b",
+                ["Bad Name"] = "x",
+            });
+
+        var problems = EndpointRequestValidator.Validate(request).Select(p => p.ToString()).ToList();
+
+        Assert.Contains("url: must use http or https", problems);
+        Assert.Contains(problems, p => p.StartsWith("eventTypes[2]: ", StringComparison.Ordinal));
+        Assert.Contains("eventTypes[3]: duplicates 'invoice.paid'", problems);
+        Assert.Contains(problems, p => p.StartsWith("description: ", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("rateLimitPerSecond: ", StringComparison.Ordinal));
+        Assert.Contains("headers.Host: not allowed", problems);
+        Assert.Contains("headers.Content-Length: not allowed", problems);
+        Assert.Contains("headers.webhook-signature: not allowed", problems);
+        Assert.Contains("headers.Transfer-Encoding: not allowed", problems);
+        Assert.Contains(problems, p => p.StartsWith("headers.X-Injected: ", StringComparison.Ordinal));
+        Assert.Contains("headers.Bad Name: is not a valid header name", problems);
+        Assert.Equal(11, problems.Count);
+    }
+
+    [Theory]
+    [InlineData(null, "url: is required")]
+    [InlineData("hooks.example.com/in", "url: must be an absolute URL")]
+    [InlineData("https://user:pw@hooks.example.com/", "url: must not contain a user name or password")]
+    [InlineData("https://hooks.example.com/#frag", "url: must not contain a fragment")]
+    public void Url_shape_problems(string? url, string expected) =>
+        Assert.Equal([expected], EndpointRequestValidator.Validate(new EndpointRequest(url)).Select(p => p.ToString()));
+
+    [Fact]
+    public void Header_problems_never_echo_header_values()
+    {
+        var request = new EndpointRequest("https://hooks.example.com/", Headers: new Dictionary<string, string?> { ["Authorization"] = "Bearer s3cret\n" });
+        var problem = Assert.Single(EndpointRequestValidator.Validate(request));
+        Assert.Equal("headers.Authorization", problem.Path);
+        Assert.DoesNotContain("s3cret", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Header_names_that_differ_only_in_case_are_duplicates()
+    {
+        var request = new EndpointRequest("https://hooks.example.com/", Headers: new Dictionary<string, string?> { ["X-A"] = "1", ["x-a"] = "2" });
+        Assert.Single(EndpointRequestValidator.Validate(request));
+    }
+}
