@@ -4,7 +4,10 @@ using Microsoft.Extensions.Hosting;
 using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.Webhooks.Functions.Apis;
+using Serverless.BuildingBlocks.State;
+using Serverless.Webhooks.Service.Inbound;
 using Serverless.Webhooks.Service.Receipts;
+using Serverless.Webhooks.Service.Sources;
 
 namespace Serverless.Webhooks.Functions;
 
@@ -23,13 +26,17 @@ public static class WebhooksModule
         services.AddTopic(WebhookTopics.ScmPush, "a git push (GitHub or GitLab), normalised");
         services.AddTopic(WebhookTopics.AlertsReceived, "an Alertmanager notification, normalised");
         services.AddTopic(WebhookTopics.EndpointDisabled, "an outbound endpoint was disabled");
-        services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<Serverless.BuildingBlocks.State.IStateStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new WebhookSourceStore(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), builder.Configuration));
+        services.AddSingleton<WebhookReceiver>();
         return builder;
     }
 
     public static WebApplication MapWebhooks(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.MapInboundApi();
+        app.MapSourcesApi();
         app.MapReceiptsApi();
         return app;
     }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Serverless.BuildingBlocks.Security;
+using Serverless.Webhooks.Service.Inbound;
 using Serverless.Webhooks.Service.Receipts;
 
 namespace Serverless.Webhooks.Functions.Apis;
@@ -15,6 +16,7 @@ public static class ReceiptsApi
         var api = routes.MapGroup(WebhooksModule.RoutePrefix + "/receipts").WithTags("Webhooks").RequireAuthorization(Roles.Viewer);
         api.MapGet("/", ListAsync).WithSummary("Receipts, oldest first, optionally of one source");
         api.MapGet("/{id}", GetAsync).WithSummary("One receipt with its raw body (base64) and redacted headers");
+        api.MapPost("/{id}/replay", ReplayAsync).RequireAuthorization(Roles.Operator).WithSummary("Publish a receipt's events again (new event ids)");
         return api;
     }
 
@@ -37,4 +39,7 @@ public static class ReceiptsApi
 
     private static async Task<Results<Ok<Receipt>, NotFound>> GetAsync(string id, ReceiptLedger receipts, CancellationToken cancellationToken) =>
         await receipts.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } receipt ? TypedResults.Ok(receipt) : TypedResults.NotFound();
+
+    private static async Task<Results<Accepted, NotFound>> ReplayAsync(string id, WebhookReceiver receiver, CancellationToken cancellationToken) =>
+        await receiver.ReplayAsync(id, cancellationToken).ConfigureAwait(false) ? TypedResults.Accepted((string?)null) : TypedResults.NotFound();
 }

@@ -31,11 +31,12 @@ public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan
         IReadOnlyDictionary<string, string> redactedHeaders,
         ReadOnlyMemory<byte> body,
         IReadOnlyList<(string Topic, CloudEvent Event)> events,
+        string? receiptId = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
         var now = time.GetUtcNow();
-        var receipt = new Receipt(TimeOrderedId.Next(now), source, deliveryId, eventType, now, contentType, redactedHeaders, body.ToArray());
+        var receipt = new Receipt(receiptId ?? TimeOrderedId.Next(now), source, deliveryId, eventType, now, contentType, redactedHeaders, body.ToArray());
         var transaction = new StateTransaction()
             .Upsert(DeliveryKey(source, deliveryId), Encoding.UTF8.GetBytes(receipt.Id), new StateWriteOptions(Ttl: _window, OnlyIfAbsent: true))
             .UpsertJson(ReceiptPrefix + receipt.Id, receipt)
@@ -63,6 +64,19 @@ public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan
                 }
             }
         }
+    }
+
+    /// <summary>Queues events through the outbox (replays), durably before returning.</summary>
+    public async Task PublishAsync(IReadOnlyList<(string Topic, CloudEvent Event)> events, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var transaction = new StateTransaction();
+        foreach (var (topic, cloudEvent) in events)
+        {
+            transaction.Publish(topic, cloudEvent);
+        }
+
+        await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Receipt?> GetAsync(string id, CancellationToken cancellationToken = default) =>

@@ -1,0 +1,60 @@
+using System.Text.Json;
+using Azure.Messaging;
+using Serverless.BuildingBlocks.PubSub;
+using Serverless.Webhooks.Inbound;
+
+namespace Serverless.Webhooks.Service.Inbound;
+
+/// <summary>The payload of <c>webhook.received</c>: the delivery as it came, body as JSON when it is JSON.</summary>
+public sealed record WebhookReceived(string Source, string Kind, string EventType, string DeliveryId, string ReceiptId, string? ContentType, JsonElement? Json, string? BodyBase64);
+
+/// <summary>Turns a verified delivery into platform events: always <c>webhook.received</c>, plus the normalised event when known.</summary>
+public static class InboundEvents
+{
+    public const string ReceivedTopic = "webhook.received";
+    public const string ScmPushTopic = "scm.push";
+    public const string AlertsReceivedTopic = "alerts.received";
+
+    /// <exception cref="JsonException">A known event's payload is malformed.</exception>
+    public static IReadOnlyList<(string Topic, CloudEvent Event)> For(
+        string source, WebhookKind kind, string eventType, string deliveryId, string eventId, string? contentType, ReadOnlySpan<byte> body)
+    {
+        var origin = $"/webhooks/{source}";
+        var normalised = WebhookNormaliser.Normalise(kind, eventType, body);
+        var json = TryJson(body);
+        var received = new WebhookReceived(source, kind.ToString().ToLowerInvariant(), eventType, deliveryId, eventId, contentType, json, json is null ? Convert.ToBase64String(body) : null);
+        var events = new List<(string, CloudEvent)> { (ReceivedTopic, Event(origin, ReceivedTopic, received, eventId, eventType)) };
+        switch (normalised)
+        {
+            case ScmPush push:
+                events.Add((ScmPushTopic, Event(origin, ScmPushTopic, push, eventId + "-push", push.Ref)));
+                break;
+            case AlertsReceived alerts:
+                events.Add((AlertsReceivedTopic, Event(origin, AlertsReceivedTopic, alerts, eventId + "-alerts", alerts.Receiver)));
+                break;
+        }
+
+        return events;
+    }
+
+    private static CloudEvent Event<T>(string source, string type, T data, string id, string? subject)
+    {
+        var cloudEvent = CloudEventJson.Create(source, type, data, subject);
+        cloudEvent.Id = id;
+        return cloudEvent;
+    }
+
+    private static JsonElement? TryJson(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            using var document = JsonDocument.ParseValue(ref reader);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using System.Text.Json;
+using Azure.Messaging;
+using Serverless.BuildingBlocks.PubSub;
+using Serverless.BuildingBlocks.State;
+using Serverless.Webhooks.Inbound;
+using Serverless.Webhooks.Service.Receipts;
+using Serverless.Webhooks.Service.Sources;
+
+namespace Serverless.Webhooks.Service.Inbound;
+
+/// <summary>
+/// The inbound gateway without HTTP: find the source, rate-limit, verify the raw bytes, normalise known events,
+/// and store receipt + events in one transaction before anything is acknowledged.
+/// </summary>
+public sealed class WebhookReceiver(WebhookSourceStore sources, ReceiptLedger receipts, TimeProvider time)
+{
+    public async Task<ReceiveOutcome> ReceiveAsync(
+        string sourceName, IReadOnlyDictionary<string, string> headers, string? contentType, ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(headers);
+        var source = await sources.FindAsync(sourceName, cancellationToken).ConfigureAwait(false);
+        if (source is null)
+        {
+            return new ReceiveOutcome.UnknownSource();
+        }
+
+        var now = time.GetUtcNow();
+        if (source.RateLimiter?.TryAcquire(now) is { Allowed: false } limited)
+        {
+            return new ReceiveOutcome.RateLimited(limited.NextSendAt - now);
+        }
+
+        var verified = source.Verifier.Verify(headers, body.Span, now);
+        if (!verified.IsVerified)
+        {
+            return new ReceiveOutcome.Unauthorized(verified.Message ?? "verification failed");
+        }
+
+        var eventType = verified.EventType ?? "unknown";
+        var receiptId = TimeOrderedId.Next(now);
+        IReadOnlyList<(string, CloudEvent)> events;
+        try
+        {
+            events = InboundEvents.For(source.Definition.Name, source.Kind, eventType, verified.DeliveryId!, receiptId, contentType, body.Span);
+        }
+        catch (JsonException ex)
+        {
+            return new ReceiveOutcome.Malformed($"The '{eventType}' payload is not valid: {ex.Message}");
+        }
+
+        var outcome = await receipts.AcceptAsync(
+            source.Definition.Name, verified.DeliveryId!, eventType, contentType, HeaderRedaction.Redact(headers, source.Definition), body, events, receiptId, cancellationToken).ConfigureAwait(false);
+        return new ReceiveOutcome.Accepted(outcome.ReceiptId, outcome.Duplicate);
+    }
+
+    /// <summary>Publishes a stored receipt's events again, with new event ids so idempotent consumers process them.</summary>
+    public async Task<bool> ReplayAsync(string receiptId, CancellationToken cancellationToken = default)
+    {
+        var receipt = await receipts.GetAsync(receiptId, cancellationToken).ConfigureAwait(false);
+        if (receipt is null)
+        {
+            return false;
+        }
+
+        var source = await sources.FindAsync(receipt.Source, cancellationToken).ConfigureAwait(false);
+        var kind = source?.Kind ?? WebhookKind.Generic;
+        var events = InboundEvents.For(receipt.Source, kind, receipt.EventType, receipt.DeliveryId, TimeOrderedId.Next(time.GetUtcNow()), receipt.ContentType, receipt.Body);
+        await receipts.PublishAsync(events, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+}
