@@ -1,10 +1,13 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.Webhooks.Functions.Apis;
 using Serverless.BuildingBlocks.State;
+using Serverless.Webhooks.Outbound;
+using Serverless.Webhooks.Service.Endpoints;
 using Serverless.Webhooks.Service.Inbound;
 using Serverless.Webhooks.Service.Receipts;
 using Serverless.Webhooks.Service.Sources;
@@ -29,6 +32,8 @@ public static class WebhooksModule
         services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new WebhookSourceStore(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), builder.Configuration));
         services.AddSingleton<WebhookReceiver>();
+        services.AddSingleton(new OutboundDestinationPolicy(ReadAllowList(builder.Configuration)));
+        services.AddSingleton(sp => new EndpointRegistry(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OutboundDestinationPolicy>()));
         return builder;
     }
 
@@ -38,6 +43,21 @@ public static class WebhooksModule
         app.MapInboundApi();
         app.MapSourcesApi();
         app.MapReceiptsApi();
+        app.MapEndpointsApi();
         return app;
+    }
+
+    /// <summary><c>Webhooks:Outbound:AllowList</c>: CIDRs, addresses or host names outbound calls may reach although private (tests, local development).</summary>
+    private static OutboundAllowList ReadAllowList(IConfiguration configuration)
+    {
+        const string Setting = "Webhooks:Outbound:AllowList";
+        try
+        {
+            return new OutboundAllowList(configuration.GetSection(Setting).GetChildren().Select(c => c.Value ?? string.Empty));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ServerlessConfigurationException(Setting, ex.Message, ex);
+        }
     }
 }

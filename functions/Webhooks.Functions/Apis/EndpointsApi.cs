@@ -1,0 +1,71 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Serverless.BuildingBlocks.Security;
+using Serverless.Webhooks.Outbound;
+using Serverless.Webhooks.Service.Endpoints;
+
+namespace Serverless.Webhooks.Functions.Apis;
+
+public sealed record EndpointPage(IReadOnlyList<EndpointView> Items, string? NextCursor);
+
+public sealed record DisableRequest(string? Reason);
+
+/// <summary>/api/webhooks/endpoints: outbound subscribers. The signing secret is shown on create and rotate only.</summary>
+public static class EndpointsApi
+{
+    public static RouteGroupBuilder MapEndpointsApi(this IEndpointRouteBuilder routes)
+    {
+        var api = routes.MapGroup(WebhooksModule.RoutePrefix + "/endpoints").WithTags("Webhooks");
+        api.MapPost("/", CreateAsync).RequireAuthorization(Roles.Operator).WithSummary("Register an endpoint; its whsec_ secret is in this response only");
+        api.MapGet("/", ListAsync).RequireAuthorization(Roles.Viewer).WithSummary("Endpoints (never their secrets)");
+        api.MapGet("/{id}", GetAsync).RequireAuthorization(Roles.Viewer).WithSummary("One endpoint (never its secret)");
+        api.MapPatch("/{id}", PatchAsync).RequireAuthorization(Roles.Operator).WithSummary("Change url, eventTypes, description, rateLimitPerSecond or headers");
+        api.MapDelete("/{id}", DeleteAsync).RequireAuthorization(Roles.Operator).WithSummary("Delete an endpoint");
+        api.MapPost("/{id}/rotate-secret", RotateAsync).RequireAuthorization(Roles.Operator).WithSummary("New secret; the old one keeps signing for 24 h");
+        api.MapPost("/{id}/enable", EnableAsync).RequireAuthorization(Roles.Operator).WithSummary("Enable an endpoint");
+        api.MapPost("/{id}/disable", DisableAsync).RequireAuthorization(Roles.Operator).WithSummary("Disable an endpoint");
+        return api;
+    }
+
+    private static ValidationProblem Problems(IReadOnlyList<FieldProblem> problems) =>
+        TypedResults.ValidationProblem(problems.GroupBy(p => p.Path).ToDictionary(g => g.Key, g => g.Select(p => p.Message).ToArray()));
+
+    private static async Task<Results<Created<EndpointWithSecret>, ValidationProblem>> CreateAsync(EndpointRequest? request, EndpointRegistry endpoints, CancellationToken cancellationToken)
+    {
+        var change = await endpoints.CreateAsync(request ?? new EndpointRequest(null), cancellationToken).ConfigureAwait(false);
+        return change.Succeeded
+            ? TypedResults.Created($"{WebhooksModule.RoutePrefix}/endpoints/{change.Result!.Endpoint.Id}", change.Result)
+            : Problems(change.Problems);
+    }
+
+    private static async Task<Ok<EndpointPage>> ListAsync(EndpointRegistry endpoints, int? limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var (items, next) = await endpoints.ListAsync(limit ?? 100, cursor, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new EndpointPage(items.Select(EndpointView.From).ToList(), next));
+    }
+
+    private static async Task<Results<Ok<EndpointView>, NotFound>> GetAsync(string id, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
+        await endpoints.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } endpoint ? TypedResults.Ok(EndpointView.From(endpoint)) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<EndpointView>, ValidationProblem, NotFound>> PatchAsync(string id, EndpointRequest? patch, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
+        await endpoints.UpdateAsync(id, patch ?? new EndpointRequest(null), cancellationToken).ConfigureAwait(false) switch
+        {
+            null => TypedResults.NotFound(),
+            { Succeeded: true } change => TypedResults.Ok(change.Result!),
+            var change => Problems(change.Problems),
+        };
+
+    private static async Task<Results<NoContent, NotFound>> DeleteAsync(string id, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
+        await endpoints.DeleteAsync(id, cancellationToken).ConfigureAwait(false) ? TypedResults.NoContent() : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<EndpointWithSecret>, NotFound>> RotateAsync(string id, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
+        await endpoints.RotateSecretAsync(id, cancellationToken: cancellationToken).ConfigureAwait(false) is { } rotated ? TypedResults.Ok(rotated) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<EndpointView>, NotFound>> EnableAsync(string id, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
+        await endpoints.SetEnabledAsync(id, true, null, cancellationToken).ConfigureAwait(false) is { } view ? TypedResults.Ok(view) : TypedResults.NotFound();
+
+    private static async Task<Results<Ok<EndpointView>, NotFound>> DisableAsync(string id, DisableRequest? request, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
+        await endpoints.SetEnabledAsync(id, false, request?.Reason ?? "disabled by an operator", cancellationToken).ConfigureAwait(false) is { } view ? TypedResults.Ok(view) : TypedResults.NotFound();
+}

@@ -1,0 +1,164 @@
+using System.Net;
+using Serverless.BuildingBlocks.State;
+using Serverless.Webhooks.Outbound;
+
+namespace Serverless.Webhooks.Service.Endpoints;
+
+/// <summary>
+/// Outbound endpoints: create (secret shown once), read, patch, delete, rotate the secret (old one keeps signing
+/// during a grace period), enable/disable. Every URL passes the SSRF check at registration: its host must resolve
+/// only to permitted addresses (the delivery worker checks again at connect time).
+/// </summary>
+public sealed class EndpointRegistry(
+    IStateStore state,
+    TimeProvider time,
+    OutboundDestinationPolicy destinations,
+    Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null)
+{
+    public static readonly TimeSpan DefaultRotationGrace = TimeSpan.FromHours(24);
+    private const string KeyPrefix = "webhooks||endpoint||";
+
+    private readonly Func<string, CancellationToken, Task<IPAddress[]>> _resolve = resolve ?? ((host, ct) => Dns.GetHostAddressesAsync(host, ct));
+
+    public async Task<EndpointChange<EndpointWithSecret>> CreateAsync(EndpointRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var problems = await ValidateAsync(request, cancellationToken).ConfigureAwait(false);
+        if (problems.Count > 0)
+        {
+            return new(problems, null);
+        }
+
+        var now = time.GetUtcNow();
+        var secret = WebhookSecret.Generate();
+        var endpoint = new WebhookEndpoint(
+            TimeOrderedId.Next(now), request.Url!, Clean(request.EventTypes), request.Description, request.RateLimitPerSecond, Clean(request.Headers),
+            secret.Reveal(), null, null, Enabled: true, DisabledReason: null, now, now);
+        await state.SaveJsonAsync(KeyPrefix + endpoint.Id, endpoint, new StateWriteOptions(OnlyIfAbsent: true), cancellationToken).ConfigureAwait(false);
+        return new([], new EndpointWithSecret(EndpointView.From(endpoint), secret.Reveal()));
+    }
+
+    public async Task<WebhookEndpoint?> GetAsync(string id, CancellationToken cancellationToken = default) =>
+        TimeOrderedId.IsWellFormed(id) ? (await state.GetJsonAsync<WebhookEndpoint>(KeyPrefix + id, cancellationToken).ConfigureAwait(false))?.Value : null;
+
+    public async Task<(IReadOnlyList<WebhookEndpoint> Items, string? NextCursor)> ListAsync(int limit, string? cursor, CancellationToken cancellationToken = default)
+    {
+        var page = await state.ListKeysAsync(KeyPrefix, Math.Clamp(limit, 1, StateKeys.MaxPageSize), cursor, cancellationToken).ConfigureAwait(false);
+        var items = await state.GetBulkAsync(page.Keys.ToList(), cancellationToken).ConfigureAwait(false);
+        return (items.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Deserialize<WebhookEndpoint>()).ToList(), page.ContinuationToken);
+    }
+
+    /// <summary>Applies the fields a patch gives (absent = unchanged) and validates the result as a whole.</summary>
+    public async Task<EndpointChange<EndpointView>?> UpdateAsync(string id, EndpointRequest patch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(patch);
+        return await ChangeAsync<EndpointView>(id, async current =>
+        {
+            var merged = new EndpointRequest(
+                patch.Url ?? current.Url,
+                patch.EventTypes ?? current.EventTypes,
+                patch.Description ?? current.Description,
+                patch.RateLimitPerSecond ?? current.RateLimitPerSecond,
+                patch.Headers ?? current.Headers.ToDictionary(h => h.Key, h => (string?)h.Value));
+            var problems = await ValidateAsync(merged, cancellationToken).ConfigureAwait(false);
+            if (problems.Count > 0)
+            {
+                return (problems, null, null);
+            }
+
+            var updated = current with
+            {
+                Url = merged.Url!,
+                EventTypes = Clean(merged.EventTypes),
+                Description = merged.Description,
+                RateLimitPerSecond = merged.RateLimitPerSecond,
+                Headers = Clean(merged.Headers),
+                UpdatedAt = time.GetUtcNow(),
+            };
+            return ([], updated, EndpointView.From(updated));
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<EndpointWithSecret?> RotateSecretAsync(string id, TimeSpan? grace = null, CancellationToken cancellationToken = default)
+    {
+        var next = WebhookSecret.Generate();
+        var change = await ChangeAsync<EndpointWithSecret>(id, current =>
+        {
+            var now = time.GetUtcNow();
+            var rotated = current.Secrets().Rotate(next, now, grace ?? DefaultRotationGrace);
+            var updated = current with { Secret = next.Reveal(), PreviousSecret = rotated.Previous!.Reveal(), PreviousValidUntil = rotated.PreviousValidUntil, UpdatedAt = now };
+            return Task.FromResult<(IReadOnlyList<FieldProblem>, WebhookEndpoint?, EndpointWithSecret?)>(([], updated, new EndpointWithSecret(EndpointView.From(updated), next.Reveal())));
+        }, cancellationToken).ConfigureAwait(false);
+        return change?.Result;
+    }
+
+    /// <summary>Enables or disables an endpoint (a disabled one receives nothing); the reason is shown to operators.</summary>
+    public async Task<EndpointView?> SetEnabledAsync(string id, bool enabled, string? reason, CancellationToken cancellationToken = default)
+    {
+        var change = await ChangeAsync<EndpointView>(id, current =>
+        {
+            var updated = current with { Enabled = enabled, DisabledReason = enabled ? null : reason, UpdatedAt = time.GetUtcNow() };
+            return Task.FromResult<(IReadOnlyList<FieldProblem>, WebhookEndpoint?, EndpointView?)>(([], updated, EndpointView.From(updated)));
+        }, cancellationToken).ConfigureAwait(false);
+        return change?.Result;
+    }
+
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default) =>
+        TimeOrderedId.IsWellFormed(id) && await state.DeleteAsync(KeyPrefix + id, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Read, change, write with the ETag read; a concurrent change makes it read and apply again.</summary>
+    private async Task<EndpointChange<T>?> ChangeAsync<T>(
+        string id, Func<WebhookEndpoint, Task<(IReadOnlyList<FieldProblem> Problems, WebhookEndpoint? Updated, T? Result)>> change, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (!TimeOrderedId.IsWellFormed(id))
+        {
+            return null;
+        }
+
+        while (true)
+        {
+            var current = await state.GetJsonAsync<WebhookEndpoint>(KeyPrefix + id, cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                return null;
+            }
+
+            var (problems, updated, result) = await change(current.Value).ConfigureAwait(false);
+            if (problems.Count > 0 || updated is null)
+            {
+                return new(problems, null);
+            }
+
+            try
+            {
+                await state.SaveJsonAsync(KeyPrefix + id, updated, new StateWriteOptions(ETag: current.ETag), cancellationToken).ConfigureAwait(false);
+                return new([], result);
+            }
+            catch (ETagMismatchException)
+            {
+                // Someone else changed it meanwhile: apply this change to their version.
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<FieldProblem>> ValidateAsync(EndpointRequest request, CancellationToken cancellationToken)
+    {
+        var problems = EndpointRequestValidator.Validate(request).ToList();
+        if (!problems.Any(p => p.Path == "url") && request.Url is not null)
+        {
+            var check = await WebhookUrl.CheckAsync(request.Url, destinations, _resolve, cancellationToken).ConfigureAwait(false);
+            if (!check.Permitted)
+            {
+                problems.Add(new FieldProblem("url", check.Problem ?? "this destination is not permitted"));
+            }
+        }
+
+        return problems;
+    }
+
+    private static List<string> Clean(IReadOnlyList<string?>? values) => values?.Where(v => v is not null).Select(v => v!).ToList() ?? [];
+
+    private static Dictionary<string, string> Clean(IReadOnlyDictionary<string, string?>? headers) =>
+        headers?.Where(h => h.Value is not null).ToDictionary(h => h.Key, h => h.Value!, StringComparer.OrdinalIgnoreCase) ?? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+}

@@ -1,0 +1,67 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Integration.Tests;
+
+/// <summary>The outbound endpoint registry over HTTP: secrets shown once, SSRF refusals, field paths, rotation.</summary>
+public sealed class WebhooksEndpointsTests : IAsyncLifetime
+{
+    private readonly LocalHost _guarded = new();
+    private readonly LocalHost _allowed = new(settings: new Dictionary<string, string?> { ["Webhooks:Outbound:AllowList:0"] = "127.0.0.0/8" });
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _guarded.DisposeAsync();
+        await _allowed.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:9/hook")]
+    [InlineData("http://169.254.169.254/latest/meta-data")]
+    [InlineData("http://10.1.2.3/hook")]
+    [InlineData("http://[::1]/hook")]
+    [InlineData("http://localhost/hook")]
+    public async Task Private_loopback_and_metadata_urls_are_refused_at_registration(string url)
+    {
+        var response = await _guarded.CreateClient(_guarded.AdminKey).PostAsJsonAsync("/api/webhooks/endpoints", new { url, eventTypes = new[] { "scm.push" } });
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("url", out _));
+    }
+
+    [Fact]
+    public async Task An_endpoint_shows_its_secret_once_and_every_bad_field_is_named()
+    {
+        var admin = _allowed.CreateClient(_allowed.AdminKey);
+        var created = await admin.PostAsJsonAsync("/api/webhooks/endpoints", new { url = "http://127.0.0.1:9/hook", eventTypes = new[] { "scm.push", "pipeline.*" }, description = "ci", rateLimitPerSecond = 20 });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var body = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var secret = body.GetProperty("secret").GetString()!;
+        var id = body.GetProperty("endpoint").GetProperty("id").GetString()!;
+        Assert.StartsWith("whsec_", secret, StringComparison.Ordinal);
+
+        var shown = await admin.GetStringAsync($"/api/webhooks/endpoints/{id}");
+        Assert.DoesNotContain(secret, shown, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, await admin.GetStringAsync("/api/webhooks/endpoints"), StringComparison.Ordinal);
+
+        var bad = await admin.PatchAsJsonAsync($"/api/webhooks/endpoints/{id}", new { eventTypes = new[] { "ok.event", "bad event!" }, headers = new Dictionary<string, string> { ["Host"] = "evil" } });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        var errors = (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.True(errors.TryGetProperty("eventTypes[1]", out _));
+        Assert.True(errors.TryGetProperty("headers.Host", out _));
+
+        var rotated = await (await admin.PostAsync($"/api/webhooks/endpoints/{id}/rotate-secret", null)).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.NotEqual(secret, rotated.GetProperty("secret").GetString());
+        Assert.True(rotated.GetProperty("endpoint").GetProperty("previousSecretValidUntil").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddHours(23));
+
+        var disabled = await (await admin.PostAsJsonAsync($"/api/webhooks/endpoints/{id}/disable", new { reason = "maintenance" })).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.False(disabled.GetProperty("enabled").GetBoolean());
+        Assert.Equal("maintenance", disabled.GetProperty("disabledReason").GetString());
+        Assert.True((await (await admin.PostAsync($"/api/webhooks/endpoints/{id}/enable", null)).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("enabled").GetBoolean());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/webhooks/endpoints/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/webhooks/endpoints/{id}")).StatusCode);
+    }
+}
