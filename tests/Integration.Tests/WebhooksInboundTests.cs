@@ -8,8 +8,8 @@ using Serverless.BuildingBlocks.PubSub;
 
 namespace Integration.Tests;
 
-/// <summary>The inbound gateway over HTTP on the main job (embedded profile).</summary>
-public sealed class WebhooksInboundTests : IAsyncLifetime
+/// <summary>The inbound gateway over HTTP on the main job, on each profile.</summary>
+public abstract class WebhooksInboundContract : IAsyncLifetime
 {
     private const string Secret = "It's a Secret to Everybody";
     private const string Push = """
@@ -21,23 +21,25 @@ public sealed class WebhooksInboundTests : IAsyncLifetime
         """;
 
     private readonly Recording _recording = new();
-    private readonly LocalHost _host;
+    private LocalHost _host = null!;
 
-    public WebhooksInboundTests() => _host = new LocalHost(services: s =>
-    {
-        s.AddSingleton(_recording);
-        s.AddSingleton(new HostName("a"));
-        s.AddSubscription<RecordingHandler>("scm.push", "tests.scm-push");
-    });
+    protected abstract IDictionary<string, string?> Settings { get; }
 
     public async ValueTask InitializeAsync()
     {
+        _host = new LocalHost(settings: Settings, services: s =>
+        {
+            s.AddSingleton(_recording);
+            s.AddSingleton(new HostName("a"));
+            s.AddSubscription<RecordingHandler>("scm.push", "tests.scm-push-" + Guid.NewGuid().ToString("N")[..8]);
+        });
+
         var admin = _host.CreateClient(_host.AdminKey);
         var put = await admin.PutAsJsonAsync("/api/webhooks/sources/github-main", new { kind = "github", secrets = new[] { Secret }, options = new { rateLimitPerSecond = 5 } });
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
     }
 
-    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
+    public virtual async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     private static HttpRequestMessage Delivery(string body, string deliveryId, string? signature = null, string mediaType = "application/json")
     {
@@ -128,5 +130,32 @@ public sealed class WebhooksInboundTests : IAsyncLifetime
         var viewerKey = (await (await admin.PostAsJsonAsync("/api/keys", new { name = "v", role = "viewer" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString();
         var viewer = _host.CreateClient(viewerKey);
         Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PutAsJsonAsync("/api/webhooks/sources/x", new { kind = "github", secrets = new[] { "s" } })).StatusCode);
+    }
+}
+
+public sealed class EmbeddedWebhooksInboundTests : WebhooksInboundContract
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>();
+}
+
+public sealed class DistributedWebhooksInboundTests : WebhooksInboundContract
+{
+    private readonly string _schema = "webhooks_" + Guid.NewGuid().ToString("N")[..10];
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Serverless:Profile"] = "distributed",
+        ["Serverless:PostgresSchema"] = _schema,
+        ["Serverless:Timers:Enabled"] = "false",
+        ["ConnectionStrings:Postgres"] = Serverless.Testing.TestServers.Postgres,
+        ["ConnectionStrings:RabbitMq"] = Serverless.Testing.TestServers.RabbitMq,
+    };
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(Serverless.Testing.TestServers.Postgres);
+        await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
+        await drop.ExecuteNonQueryAsync();
     }
 }
