@@ -8,18 +8,7 @@ public static class GitHubPushNormaliser
     public static ScmPush Normalise(JsonElement root)
     {
         var repository = PayloadReader.Child(root, "repository");
-        var commits = PayloadReader.Array(root, "commits").Select(commit =>
-        {
-            var author = PayloadReader.Child(commit, "author");
-            return new ScmCommit(
-                PayloadReader.Required(commit, "id"),
-                PayloadReader.Optional(commit, "message") ?? string.Empty,
-                new ScmAuthor(PayloadReader.Optional(author, "name"), PayloadReader.Optional(author, "email")),
-                PayloadReader.Timestamp(commit, "timestamp"),
-                PayloadReader.Strings(commit, "added"),
-                PayloadReader.Strings(commit, "modified"),
-                PayloadReader.Strings(commit, "removed"));
-        }).ToList();
+        var commits = ScmCommits.Read(root);
 
         return new ScmPush(
             "github",

@@ -7,18 +7,7 @@ public static class GitLabPushNormaliser
 {
     public static ScmPush Normalise(JsonElement root)
     {
-        var commits = PayloadReader.Array(root, "commits").Select(commit =>
-        {
-            var author = PayloadReader.Child(commit, "author");
-            return new ScmCommit(
-                PayloadReader.Required(commit, "id"),
-                PayloadReader.Optional(commit, "message") ?? string.Empty,
-                new ScmAuthor(PayloadReader.Optional(author, "name"), PayloadReader.Optional(author, "email")),
-                PayloadReader.Timestamp(commit, "timestamp"),
-                PayloadReader.Strings(commit, "added"),
-                PayloadReader.Strings(commit, "modified"),
-                PayloadReader.Strings(commit, "removed"));
-        }).ToList();
+        var commits = ScmCommits.Read(root);
 
         // project.path_with_namespace is the "group/project" path; older payloads only carry repository.name.
         var repository = PayloadReader.Optional(PayloadReader.Child(root, "project"), "path_with_namespace")
