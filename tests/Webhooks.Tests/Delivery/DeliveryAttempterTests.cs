@@ -1,0 +1,127 @@
+using System.Security.Cryptography;
+using System.Text;
+using Serverless.Webhooks.Inbound;
+using Serverless.Webhooks.Outbound;
+using Serverless.Webhooks.Service.Delivery;
+using Serverless.Webhooks.Service.Endpoints;
+
+namespace Webhooks.Tests.Delivery;
+
+/// <summary>One signed attempt against real receivers that succeed, fail, disappear, throttle, hang or redirect.</summary>
+public sealed class DeliveryAttempterTests : IAsyncLifetime
+{
+    private static readonly byte[] Event = """{"specversion":"1.0","id":"evt-1","source":"/pipelines","type":"pipeline.run.finished","data":{"ok":true}}"""u8.ToArray();
+    private readonly WebhookSecret _secret = WebhookSecret.Generate();
+    private RecordingReceiver _receiver = null!;
+    private HttpClient _client = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _receiver = await RecordingReceiver.StartAsync();
+        _client = OutboundHttpHandlerFactory.CreateClient(
+            new OutboundDestinationPolicy(new OutboundAllowList(["127.0.0.0/8"])),
+            new OutboundHttpOptions { Timeout = TimeSpan.FromSeconds(1) });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _client.Dispose();
+        await _receiver.DisposeAsync();
+    }
+
+    private WebhookEndpoint Endpoint(string path) => new(
+        "0000000000000000000000000000000a", _receiver.BaseUrl + path, ["pipeline.*"], null, null,
+        new Dictionary<string, string> { ["X-Team"] = "retail" }, _secret.Reveal(), null, null, true, null, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
+
+    private Task<(DeliveryAttempt Attempt, NextStep Next)> AttemptAsync(string path, int attempt = 1, HttpClient? client = null) =>
+        new DeliveryAttempter(client ?? _client, new DeliveryRetryPolicy(new RetryScheduleOptions { JitterFraction = 0 }), TimeProvider.System)
+            .AttemptAsync(Endpoint(path), "delivery-1", "evt-1", Event, attempt, CancellationToken.None);
+
+    [Fact]
+    public async Task A_2xx_is_delivered_and_the_request_is_signed_as_standard_webhooks_specify()
+    {
+        var (attempt, next) = await AttemptAsync("/ok");
+
+        Assert.IsType<NextStep.Delivered>(next);
+        Assert.Equal(200, attempt.StatusCode);
+        Assert.Equal(DeliveryAttempter.ResponseSnippetBytes, Encoding.UTF8.GetByteCount(attempt.ResponseBody));
+        var (_, headers, body) = Assert.Single(_receiver.Requests);
+        Assert.Equal(Event, body);
+        Assert.Equal("evt-1", headers["webhook-id"].ToString());
+        Assert.Equal("retail", headers["X-Team"].ToString());
+
+        // The receiver's side: the same verifier our inbound gateway uses accepts it with the endpoint's secret.
+        var verifier = new StandardWebhooksVerifier([_secret.Reveal()]);
+        var verified = verifier.Verify(headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body, DateTimeOffset.UtcNow);
+        Assert.True(verified.IsVerified, verified.Message);
+    }
+
+    [Fact]
+    public async Task A_retry_keeps_the_webhook_id_and_signs_anew()
+    {
+        await AttemptAsync("/fail", attempt: 1);
+        await AttemptAsync("/fail", attempt: 2);
+        var requests = _receiver.Requests.ToList();
+        Assert.Equal(2, requests.Count);
+        Assert.Equal(requests[0].Headers["webhook-id"].ToString(), requests[1].Headers["webhook-id"].ToString());
+    }
+
+    [Fact]
+    public async Task A_500_is_retried_on_the_schedule()
+    {
+        var before = DateTimeOffset.UtcNow;
+        var (attempt, next) = await AttemptAsync("/fail", attempt: 2);
+        Assert.Equal(500, attempt.StatusCode);
+        var retry = Assert.IsType<NextStep.RetryAt>(next);
+        Assert.InRange(retry.At - before, TimeSpan.FromMinutes(5) - TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5) + TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_410_disables_the_endpoint() =>
+        Assert.IsType<NextStep.DisableEndpoint>((await AttemptAsync("/gone")).Next);
+
+    [Fact]
+    public async Task A_429_honours_retry_after_when_it_is_later_than_the_schedule()
+    {
+        var before = DateTimeOffset.UtcNow;
+        var retry = Assert.IsType<NextStep.RetryAt>((await AttemptAsync("/busy", attempt: 1)).Next);
+        Assert.True(retry.At - before >= TimeSpan.FromSeconds(7), $"retried after {retry.At - before}");
+    }
+
+    [Fact]
+    public async Task A_redirect_is_a_failure_and_is_not_followed()
+    {
+        var (attempt, next) = await AttemptAsync("/redirect");
+        Assert.Equal(302, attempt.StatusCode);
+        Assert.IsType<NextStep.RetryAt>(next);
+        Assert.DoesNotContain(_receiver.Requests, r => r.Path == "/ok");
+    }
+
+    [Fact]
+    public async Task A_receiver_that_hangs_past_the_timeout_is_a_timed_out_attempt()
+    {
+        var (attempt, next) = await AttemptAsync("/hang");
+        Assert.Null(attempt.StatusCode);
+        Assert.Equal("timed out", attempt.Error);
+        Assert.IsType<NextStep.RetryAt>(next);
+        Assert.InRange(attempt.DurationMs, 900, 10_000);
+    }
+
+    [Fact]
+    public async Task The_last_failed_attempt_fails_the_delivery()
+    {
+        var policy = new DeliveryRetryPolicy(new RetryScheduleOptions { JitterFraction = 0 });
+        Assert.IsType<NextStep.Failed>((await AttemptAsync("/fail", attempt: policy.MaxAttempts)).Next);
+    }
+
+    [Fact]
+    public async Task Without_the_allow_list_a_loopback_endpoint_is_refused_before_any_byte_is_sent()
+    {
+        using var guarded = OutboundHttpHandlerFactory.CreateClient(OutboundDestinationPolicy.Default, new OutboundHttpOptions { Timeout = TimeSpan.FromSeconds(2) });
+        var (attempt, next) = await AttemptAsync("/ok", client: guarded);
+        Assert.Null(attempt.StatusCode);
+        Assert.Contains("127.0.0.1", attempt.Error, StringComparison.Ordinal);
+        Assert.IsType<NextStep.RetryAt>(next);
+        Assert.Empty(_receiver.Requests);
+    }
+}
