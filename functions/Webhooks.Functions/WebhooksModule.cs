@@ -7,6 +7,7 @@ using Serverless.BuildingBlocks.PubSub;
 using Serverless.Webhooks.Functions.Apis;
 using Serverless.BuildingBlocks.State;
 using Serverless.Webhooks.Outbound;
+using Serverless.Webhooks.Service.Delivery;
 using Serverless.Webhooks.Service.Endpoints;
 using Serverless.Webhooks.Service.Inbound;
 using Serverless.Webhooks.Service.Receipts;
@@ -34,6 +35,7 @@ public static class WebhooksModule
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton(new OutboundDestinationPolicy(ReadAllowList(builder.Configuration)));
         services.AddSingleton(sp => new EndpointRegistry(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OutboundDestinationPolicy>()));
+        services.AddOutboundDelivery(builder.Configuration);
         return builder;
     }
 
@@ -44,8 +46,42 @@ public static class WebhooksModule
         app.MapSourcesApi();
         app.MapReceiptsApi();
         app.MapEndpointsApi();
+        app.MapDeliveriesApi();
         return app;
     }
+
+    /// <summary>
+    /// The delivery worker: a subscription per delivered topic (<c>Webhooks:Outbound:Topics</c>) that turns events
+    /// into deliveries, and the dispatcher that attempts them on the retry schedule (<c>Webhooks:Outbound:RetryDelays</c>,
+    /// <c>Webhooks:Outbound:TimeoutSeconds</c>).
+    /// </summary>
+    private static void AddOutboundDelivery(this IServiceCollection services, IConfiguration configuration)
+    {
+        var outbound = configuration.GetSection("Webhooks:Outbound");
+        var delays = outbound.GetSection("RetryDelays").GetChildren().Select(c => TimeSpan.Parse(c.Value!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var retry = delays.Count > 0 ? new RetryScheduleOptions { Delays = delays } : new RetryScheduleOptions();
+        var http = new OutboundHttpOptions { Timeout = TimeSpan.FromSeconds(outbound.GetValue<double?>("TimeoutSeconds") ?? 15) };
+        services.AddSingleton(new DeliveryRetryPolicy(retry));
+        services.AddSingleton<DeliverySignal>();
+        services.AddSingleton(sp => new DeliveryBook(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new DeliveryAttempter(
+            OutboundHttpHandlerFactory.CreateClient(sp.GetRequiredService<OutboundDestinationPolicy>(), http),
+            sp.GetRequiredService<DeliveryRetryPolicy>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService<DeliveryDispatcher>();
+        var topics = outbound.GetSection("Topics").GetChildren().Select(c => c.Value!).ToList();
+        foreach (var topic in topics.Count > 0 ? topics : DefaultDeliveredTopics)
+        {
+            services.AddSubscription<DeliveryFanout>(topic, "webhooks.deliver." + topic);
+        }
+    }
+
+    /// <summary>The platform events outbound endpoints can subscribe to unless configuration names others.</summary>
+    public static readonly IReadOnlyList<string> DefaultDeliveredTopics =
+    [
+        WebhookTopics.ScmPush, WebhookTopics.AlertsReceived, WebhookTopics.EndpointDisabled,
+        "pipeline.run.started", "pipeline.run.finished", "pipeline.step.started", "pipeline.step.finished",
+    ];
 
     /// <summary><c>Webhooks:Outbound:AllowList</c>: CIDRs, addresses or host names outbound calls may reach although private (tests, local development).</summary>
     private static OutboundAllowList ReadAllowList(IConfiguration configuration)

@@ -3,6 +3,7 @@ using System.Text;
 using Serverless.Webhooks.Inbound;
 using Serverless.Webhooks.Outbound;
 using Serverless.Webhooks.Service.Delivery;
+using Serverless.Testing;
 using Serverless.Webhooks.Service.Endpoints;
 
 namespace Webhooks.Tests.Delivery;

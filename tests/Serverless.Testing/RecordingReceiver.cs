@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Webhooks.Tests.Delivery;
+namespace Serverless.Testing;
 
 /// <summary>A real Kestrel receiver on 127.0.0.1 that answers like the receivers we must survive.</summary>
 public sealed class RecordingReceiver : IAsyncDisposable

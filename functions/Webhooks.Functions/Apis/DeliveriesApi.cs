@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Serverless.BuildingBlocks.Security;
+using Serverless.Webhooks.Service.Delivery;
+using Serverless.Webhooks.Service.Endpoints;
+
+namespace Serverless.Webhooks.Functions.Apis;
+
+public sealed record AttemptPage(IReadOnlyList<DeliveryAttempt> Items, string? NextCursor);
+
+public sealed record Recovered(int Requeued);
+
+/// <summary>Outbound deliveries: an endpoint's attempts log, one delivery, retrying a failed one, recovering an endpoint.</summary>
+public static class DeliveriesApi
+{
+    public static IEndpointRouteBuilder MapDeliveriesApi(this IEndpointRouteBuilder routes)
+    {
+        var endpoints = routes.MapGroup(WebhooksModule.RoutePrefix + "/endpoints").WithTags("Webhooks");
+        endpoints.MapGet("/{id}/attempts", AttemptsAsync).RequireAuthorization(Roles.Viewer).WithSummary("Attempts to this endpoint, oldest first (status, duration, first 4 KiB of the response)");
+        endpoints.MapPost("/{id}/recover", RecoverAsync).RequireAuthorization(Roles.Operator).WithSummary("Re-queue every failed delivery since a time");
+        var deliveries = routes.MapGroup(WebhooksModule.RoutePrefix + "/deliveries").WithTags("Webhooks");
+        deliveries.MapGet("/{id}", GetAsync).RequireAuthorization(Roles.Viewer).WithSummary("One delivery");
+        deliveries.MapPost("/{id}/retry", RetryAsync).RequireAuthorization(Roles.Operator).WithSummary("Retry a failed delivery with a fresh series of attempts");
+        return routes;
+    }
+
+    private static async Task<Results<Ok<AttemptPage>, NotFound>> AttemptsAsync(string id, int? limit, string? cursor, EndpointRegistry registry, DeliveryBook book, CancellationToken cancellationToken)
+    {
+        if (await registry.GetAsync(id, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        var (items, next) = await book.AttemptsAsync(id, limit ?? 100, cursor, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new AttemptPage(items, next));
+    }
+
+    private static async Task<Results<Ok<Recovered>, NotFound, ValidationProblem>> RecoverAsync(string id, DateTimeOffset? since, EndpointRegistry registry, DeliveryBook book, DeliverySignal signal, CancellationToken cancellationToken)
+    {
+        if (since is null)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["since"] = ["Give the time (ISO 8601) from which failed deliveries are re-queued."] });
+        }
+
+        if (await registry.GetAsync(id, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        var count = await book.RecoverAsync(id, since.Value, cancellationToken).ConfigureAwait(false);
+        signal.Notify();
+        return TypedResults.Ok(new Recovered(count));
+    }
+
+    private static async Task<Results<Ok<DeliveryView>, NotFound>> GetAsync(string id, DeliveryBook book, CancellationToken cancellationToken) =>
+        await book.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } delivery ? TypedResults.Ok(DeliveryView.From(delivery)) : TypedResults.NotFound();
+
+    private static async Task<Results<Accepted, NotFound>> RetryAsync(string id, DeliveryBook book, DeliverySignal signal, CancellationToken cancellationToken)
+    {
+        if (!await book.RetryAsync(id, cancellationToken).ConfigureAwait(false))
+        {
+            return TypedResults.NotFound();
+        }
+
+        signal.Notify();
+        return TypedResults.Accepted((string?)null);
+    }
+}

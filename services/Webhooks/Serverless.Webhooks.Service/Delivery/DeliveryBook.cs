@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Azure.Messaging;
+using Serverless.BuildingBlocks.State;
+
+namespace Serverless.Webhooks.Service.Delivery;
+
+/// <summary>
+/// The durable side of outbound delivery, on the state store: delivery records, a due-time index
+/// (<c>webhooks||due||{ticks}||{id}</c>, listed in time order), leases that make a crashed attempt come due again,
+/// the attempts log per endpoint and the failed-deliveries index per endpoint.
+/// </summary>
+public sealed class DeliveryBook(IStateStore state, TimeProvider time)
+{
+    /// <summary>How long a claimed delivery stays hidden; after that a crashed worker's delivery comes due again.</summary>
+    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long attempt records are kept.</summary>
+    public static readonly TimeSpan AttemptRetention = TimeSpan.FromDays(30);
+
+    private const string DeliveryPrefix = "webhooks||delivery||";
+    private const string DuePrefix = "webhooks||due||";
+    private const string AttemptPrefix = "webhooks||attempt||";
+    private const string FailedPrefix = "webhooks||failed||";
+
+    /// <summary>Creates the delivery unless it exists (a redelivered event); false when it did.</summary>
+    public async Task<bool> CreateAsync(string endpointId, CloudEvent cloudEvent, byte[] cloudEventJson, DateTimeOffset firstAttemptAt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cloudEvent);
+        var now = time.GetUtcNow();
+        var record = new DeliveryRecord(DeliveryId(cloudEvent.Id, endpointId), endpointId, cloudEvent.Id, cloudEvent.Type, cloudEventJson, DeliveryStatus.Pending, 0, firstAttemptAt, null, now, now);
+        try
+        {
+            await state.TransactAsync(new StateTransaction()
+                .UpsertJson(DeliveryPrefix + record.Id, record, new StateWriteOptions(OnlyIfAbsent: true))
+                .Upsert(DueKey(firstAttemptAt, record.Id), ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ETagMismatchException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Due entries up to now, oldest first (at most <paramref name="max"/>).</summary>
+    public async Task<IReadOnlyList<string>> DueKeysAsync(int max, CancellationToken cancellationToken)
+    {
+        var page = await state.ListKeysAsync(DuePrefix, max, null, cancellationToken).ConfigureAwait(false);
+        var limit = DuePrefix + time.GetUtcNow().UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + "~";
+        return page.Keys.TakeWhile(k => string.CompareOrdinal(k, limit) <= 0).ToList();
+    }
+
+    /// <summary>
+    /// Claims a due entry: it is replaced by one a lease later, so exactly one worker wins and a worker that dies
+    /// mid-attempt leaves a delivery that comes due again. Null when another worker won or the delivery is settled.
+    /// </summary>
+    public async Task<(DeliveryRecord Record, string LeaseKey)?> ClaimAsync(string dueKey, CancellationToken cancellationToken)
+    {
+        var id = dueKey[(dueKey.LastIndexOf(StateKeys.Separator, StringComparison.Ordinal) + StateKeys.Separator.Length)..];
+        var due = await state.GetAsync(dueKey, cancellationToken).ConfigureAwait(false);
+        var record = await state.GetJsonAsync<DeliveryRecord>(DeliveryPrefix + id, cancellationToken).ConfigureAwait(false);
+        if (due is null || record is null || record.Value.Status != DeliveryStatus.Pending)
+        {
+            if (due is not null)
+            {
+                await state.DeleteAsync(dueKey, due.ETag, cancellationToken).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+
+        var leaseKey = DueKey(time.GetUtcNow() + Lease, id);
+        try
+        {
+            await state.TransactAsync(new StateTransaction().Delete(dueKey, due.ETag).Upsert(leaseKey, ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
+            return (record.Value, leaseKey);
+        }
+        catch (ETagMismatchException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Records an attempt's result: the record, the attempts log, and the next due entry or the failed index.</summary>
+    public async Task SettleAsync(DeliveryRecord updated, string leaseKey, DeliveryAttempt? attempt, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(updated);
+        var transaction = new StateTransaction()
+            .UpsertJson(DeliveryPrefix + updated.Id, updated)
+            .Delete(leaseKey);
+        if (attempt is not null)
+        {
+            transaction.UpsertJson(AttemptPrefix + updated.EndpointId + StateKeys.Separator + TimeOrderedId.Next(time.GetUtcNow()), attempt, new StateWriteOptions(Ttl: AttemptRetention));
+        }
+
+        switch (updated.Status)
+        {
+            case DeliveryStatus.Pending:
+                transaction.Upsert(DueKey(updated.NextAttemptAt, updated.Id), ReadOnlyMemory<byte>.Empty);
+                break;
+            case DeliveryStatus.Failed:
+                transaction.Upsert(FailedPrefix + updated.EndpointId + StateKeys.Separator + updated.Id, Encoding.UTF8.GetBytes(updated.UpdatedAt.ToString("O", CultureInfo.InvariantCulture)));
+                break;
+        }
+
+        await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<DeliveryRecord?> GetAsync(string id, CancellationToken cancellationToken) =>
+        IsDeliveryId(id) ? (await state.GetJsonAsync<DeliveryRecord>(DeliveryPrefix + id, cancellationToken).ConfigureAwait(false))?.Value : null;
+
+    /// <summary>Puts a failed delivery back on the schedule with a fresh series of attempts. False unless it had failed.</summary>
+    public async Task<bool> RetryAsync(string id, CancellationToken cancellationToken)
+    {
+        if (!IsDeliveryId(id))
+        {
+            return false;
+        }
+
+        var current = await state.GetJsonAsync<DeliveryRecord>(DeliveryPrefix + id, cancellationToken).ConfigureAwait(false);
+        if (current is null || current.Value.Status != DeliveryStatus.Failed)
+        {
+            return false;
+        }
+
+        var now = time.GetUtcNow();
+        var again = current.Value with { Status = DeliveryStatus.Pending, Attempts = 0, NextAttemptAt = now, UpdatedAt = now };
+        try
+        {
+            await state.TransactAsync(new StateTransaction()
+                .UpsertJson(DeliveryPrefix + id, again, new StateWriteOptions(ETag: current.ETag))
+                .Delete(FailedPrefix + again.EndpointId + StateKeys.Separator + id)
+                .Upsert(DueKey(now, id), ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ETagMismatchException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Re-queues every failed delivery of an endpoint that failed at or after <paramref name="since"/>. Returns how many.</summary>
+    public async Task<int> RecoverAsync(string endpointId, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var recovered = 0;
+        string? token = null;
+        do
+        {
+            var prefix = FailedPrefix + endpointId + StateKeys.Separator;
+            var page = await state.ListKeysAsync(prefix, StateKeys.MaxPageSize, token, cancellationToken).ConfigureAwait(false);
+            foreach (var item in await state.GetBulkAsync(page.Keys.ToList(), cancellationToken).ConfigureAwait(false))
+            {
+                var failedAt = DateTimeOffset.Parse(Encoding.UTF8.GetString(item.Value.Span), CultureInfo.InvariantCulture);
+                if (failedAt >= since && await RetryAsync(item.Key[prefix.Length..], cancellationToken).ConfigureAwait(false))
+                {
+                    recovered++;
+                }
+            }
+
+            token = page.ContinuationToken;
+        }
+        while (token is not null);
+        return recovered;
+    }
+
+    /// <summary>An endpoint's attempts, oldest first.</summary>
+    public async Task<(IReadOnlyList<DeliveryAttempt> Items, string? NextCursor)> AttemptsAsync(string endpointId, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var page = await state.ListKeysAsync(AttemptPrefix + endpointId + StateKeys.Separator, Math.Clamp(limit, 1, StateKeys.MaxPageSize), cursor, cancellationToken).ConfigureAwait(false);
+        var items = await state.GetBulkAsync(page.Keys.ToList(), cancellationToken).ConfigureAwait(false);
+        return (items.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Deserialize<DeliveryAttempt>()).ToList(), page.ContinuationToken);
+    }
+
+    private static string DeliveryId(string eventId, string endpointId) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(eventId + "\n" + endpointId)))[..32];
+
+    private static string DueKey(DateTimeOffset at, string id) =>
+        DuePrefix + at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + id;
+
+    private static bool IsDeliveryId(string id) => TimeOrderedId.IsWellFormed(id);
+}

@@ -1,0 +1,63 @@
+using Azure.Messaging;
+using Serverless.BuildingBlocks.PubSub;
+using Serverless.Webhooks.Outbound;
+using Serverless.Webhooks.Service.Endpoints;
+
+namespace Serverless.Webhooks.Service.Delivery;
+
+/// <summary>
+/// The queue trigger of outbound delivery: every platform event on a delivered topic becomes one durable delivery
+/// per enabled endpoint whose filter matches. Idempotent: a redelivered event finds its deliveries already made.
+/// </summary>
+public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book, DeliveryRetryPolicy policy, DeliverySignal signal, TimeProvider time) : ISubscriptionHandler
+{
+    public async Task HandleAsync(CloudEvent cloudEvent, EventContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cloudEvent);
+        byte[]? json = null;
+        var created = false;
+        string? cursor = null;
+        do
+        {
+            var (items, next) = await endpoints.ListAsync(1000, cursor, cancellationToken).ConfigureAwait(false);
+            foreach (var endpoint in items.Where(e => e.Enabled && EventTypeFilter.Create(e.EventTypes).Matches(cloudEvent.Type)))
+            {
+                json ??= CloudEventJson.Serialize(cloudEvent);
+                created |= await book.CreateAsync(endpoint.Id, cloudEvent, json, policy.FirstAttemptAt(time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            }
+
+            cursor = next;
+        }
+        while (cursor is not null);
+
+        if (created)
+        {
+            signal.Notify();
+        }
+    }
+}
+
+/// <summary>Wakes the dispatcher when deliveries were created in this process.</summary>
+public sealed class DeliverySignal : IDisposable
+{
+    private readonly SemaphoreSlim _signal = new(0, 1);
+
+    public void Notify()
+    {
+        try
+        {
+            if (_signal.CurrentCount == 0)
+            {
+                _signal.Release();
+            }
+        }
+        catch (SemaphoreFullException)
+        {
+            // Already signalled.
+        }
+    }
+
+    public Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
+
+    public void Dispose() => _signal.Dispose();
+}
