@@ -8,16 +8,18 @@ using Serverless.Webhooks.Inbound;
 namespace Integration.Tests;
 
 /// <summary>Outbound delivery end to end in the main job: platform event → signed POST to real receivers on loopback.</summary>
-public sealed class WebhooksDeliveryTests : IAsyncLifetime
+public abstract class WebhooksDeliveryContract : IAsyncLifetime
 {
     private RecordingReceiver _receiver = null!;
     private LocalHost _host = null!;
     private HttpClient _admin = null!;
 
+    protected virtual IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>();
+
     public async ValueTask InitializeAsync()
     {
         _receiver = await RecordingReceiver.StartAsync();
-        _host = new LocalHost(settings: new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>(ProfileSettings)
         {
             ["Webhooks:Outbound:AllowList:0"] = "127.0.0.0/8",
             ["Webhooks:Outbound:Topics:0"] = "test.outbound",
@@ -25,11 +27,12 @@ public sealed class WebhooksDeliveryTests : IAsyncLifetime
             ["Webhooks:Outbound:RetryDelays:1"] = "00:00:00.200",
             ["Webhooks:Outbound:RetryDelays:2"] = "00:00:00.200",
             ["Webhooks:Outbound:TimeoutSeconds"] = "5",
-        });
+        };
+        _host = new LocalHost(settings: settings);
         _admin = _host.CreateClient(_host.AdminKey);
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         await _host.DisposeAsync();
         await _receiver.DisposeAsync();
@@ -114,5 +117,29 @@ public sealed class WebhooksDeliveryTests : IAsyncLifetime
 
         await Recording.WaitUntilAsync(() => _receiver.Requests.Any(r => r.Path == "/ok"), TimeSpan.FromSeconds(20), "the healthy endpoint's delivery");
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(4), "the healthy endpoint waited for the hanging one (timeout 5 s)");
+    }
+}
+
+public sealed class EmbeddedWebhooksDeliveryTests : WebhooksDeliveryContract;
+
+public sealed class DistributedWebhooksDeliveryTests : WebhooksDeliveryContract
+{
+    private readonly string _schema = "delivery_" + Guid.NewGuid().ToString("N")[..10];
+
+    protected override IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>
+    {
+        ["Serverless:Profile"] = "distributed",
+        ["Serverless:PostgresSchema"] = _schema,
+        ["Serverless:Timers:Enabled"] = "false",
+        ["ConnectionStrings:Postgres"] = TestServers.Postgres,
+        ["ConnectionStrings:RabbitMq"] = TestServers.RabbitMq,
+    };
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(TestServers.Postgres);
+        await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
+        await drop.ExecuteNonQueryAsync();
     }
 }
