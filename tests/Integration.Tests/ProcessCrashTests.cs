@@ -2,7 +2,12 @@ using System.Diagnostics;
 using System.Reflection;
 using Microsoft.Data.Sqlite;
 using Npgsql;
+using Serverless.BuildingBlocks.Postgres;
+using Serverless.BuildingBlocks.Sqlite;
+using Serverless.BuildingBlocks.State;
 using Serverless.Testing;
+using Serverless.Webhooks.Outbound;
+using Serverless.Webhooks.Service.Endpoints;
 
 namespace Integration.Tests;
 
@@ -22,6 +27,9 @@ public abstract class ProcessCrashContract : IAsyncLifetime
 
     /// <summary>Keys in the profile's state store that start with <paramref name="prefix"/>, read directly.</summary>
     protected abstract Task<List<(string Key, string Value)>> ReadStateAsync(string prefix);
+
+    /// <summary>The profile's state store, opened by the test itself (while no worker runs, for SQLite's sake).</summary>
+    protected abstract Task<(IStateStore State, IAsyncDisposable Lifetime)> OpenStateAsync();
 
     public virtual ValueTask InitializeAsync() => ValueTask.CompletedTask;
 
@@ -118,6 +126,33 @@ public abstract class ProcessCrashContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Killing_the_delivery_worker_mid_flight_still_delivers_every_event_with_its_webhook_id()
+    {
+        await using var receiver = await RecordingReceiver.StartAsync();
+        var (state, lifetime) = await OpenStateAsync();
+        await using (lifetime)
+        {
+            var registry = new EndpointRegistry(state, TimeProvider.System, new OutboundDestinationPolicy(new OutboundAllowList(["127.0.0.0/8"])));
+            Assert.True((await registry.CreateAsync(new EndpointRequest(receiver.BaseUrl + "/slow", ["test.*"]))).Succeeded);
+        }
+
+        (string, string)[] webhooks =
+        [
+            ("Worker:Webhooks", "true"), ("Webhooks:Outbound:AllowList:0", "127.0.0.0/8"), ("Webhooks:Outbound:Topics:0", Topic),
+            ("Webhooks:Outbound:LeaseSeconds", "2"), ("Webhooks:Outbound:RetryDelays:0", "00:00:00"), ("Webhooks:Outbound:RetryDelays:1", "00:00:00.200"),
+        ];
+        var first = StartWorker([.. webhooks, ("Worker:PublishCount", "20")]);
+        await Recording.WaitUntilAsync(() => receiver.Requests.Count >= 3, TimeSpan.FromSeconds(60), "the first deliveries");
+        first.Kill(entireProcessTree: true);
+        await first.WaitForExitAsync();
+
+        StartWorker(webhooks);
+        var expected = Enumerable.Range(0, 20).Select(i => $"evt-{i}").ToHashSet();
+        await Recording.WaitUntilAsync(() => receiver.Requests.Select(r => r.Headers["webhook-id"].ToString()).ToHashSet().IsSupersetOf(expected), TimeSpan.FromSeconds(60), "every event delivered");
+        Assert.All(receiver.Requests, r => Assert.Equal(r.Headers["webhook-id"].ToString(), System.Text.Json.JsonDocument.Parse(r.Body).RootElement.GetProperty("id").GetString()));
+    }
+
+    [Fact]
     public async Task A_crash_right_after_committing_state_and_outbox_still_publishes_the_event()
     {
         var crashing = StartWorker(("Worker:Mode", "commit-and-crash"), ("Worker:EventId", "outbox-1"));
@@ -163,6 +198,12 @@ public sealed class EmbeddedProcessCrashTests : ProcessCrashContract
         }
     }
 
+    protected override async Task<(IStateStore State, IAsyncDisposable Lifetime)> OpenStateAsync()
+    {
+        var database = new SqliteDatabase(Path.Combine(_dataDirectory, "serverless.db"), Microsoft.Extensions.Logging.Abstractions.NullLogger<SqliteDatabase>.Instance);
+        return (await SqliteStateStore.OpenAsync(database, new OutboxSignal()), database);
+    }
+
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
@@ -189,6 +230,12 @@ public sealed class DistributedProcessCrashTests : ProcessCrashContract
         _dataSource = NpgsqlDataSource.Create(TestServers.Postgres);
         _ = TestServers.RabbitMq;
         return ValueTask.CompletedTask;
+    }
+
+    protected override async Task<(IStateStore State, IAsyncDisposable Lifetime)> OpenStateAsync()
+    {
+        var store = await PostgresStateStore.OpenAsync(_dataSource!, _schema, new OutboxSignal());
+        return (store, store);
     }
 
     protected override async Task<List<(string Key, string Value)>> ReadStateAsync(string prefix)

@@ -5,11 +5,18 @@ using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
 using Serverless.Integration.Worker;
+using Serverless.Webhooks.Functions;
+using Microsoft.Extensions.Configuration;
 
 // A real process for the crash tests: it publishes, handles (optionally hanging mid-handling so the test can
 // kill it), or commits state + outbox and dies at once. Settings come from the command line (--Key=Value).
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddBuildingBlocks();
+if (string.Equals(builder.Configuration["Worker:Webhooks"], "true", StringComparison.OrdinalIgnoreCase))
+{
+    builder.AddWebhooks();
+}
+
 var topic = builder.Configuration["Worker:Topic"] ?? "work.items";
 builder.Services.AddTopic(topic);
 builder.Services.AddSubscription<WorkItemHandler>(topic, builder.Configuration["Worker:Subscription"] ?? "worker.items");
@@ -22,6 +29,15 @@ var services = host.Services;
 if (builder.Configuration["Worker:Publish"] is { } id)
 {
     await services.GetRequiredService<IEventPublisher>().PublishAsync(topic, new CloudEvent("/worker", "work.item", new { n = 1 }) { Id = id });
+}
+
+if (builder.Configuration.GetValue<int?>("Worker:PublishCount") is { } count)
+{
+    var publisher = services.GetRequiredService<IEventPublisher>();
+    for (var i = 0; i < count; i++)
+    {
+        await publisher.PublishAsync(topic, new CloudEvent("/worker", "test.outbound.happened", new { i }) { Id = $"evt-{i}" });
+    }
 }
 
 if (mode == "commit-and-crash")

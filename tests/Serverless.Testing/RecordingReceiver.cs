@@ -36,6 +36,11 @@ public sealed class RecordingReceiver : IAsyncDisposable
         });
         app.MapPost("/ok", () => Results.Text("thanks " + new string('x', 10_000)));
         app.MapPost("/fail", () => Results.StatusCode(500));
+        app.MapPost("/slow", async (CancellationToken ct) =>
+        {
+            await Task.Delay(300, ct);
+            return Results.Ok();
+        });
         app.MapPost("/gone", () => Results.StatusCode(410));
         app.MapPost("/busy", (HttpContext c) =>
         {

@@ -11,10 +11,12 @@ namespace Serverless.Webhooks.Service.Delivery;
 /// (<c>webhooks||due||{ticks}||{id}</c>, listed in time order), leases that make a crashed attempt come due again,
 /// the attempts log per endpoint and the failed-deliveries index per endpoint.
 /// </summary>
-public sealed class DeliveryBook(IStateStore state, TimeProvider time)
+public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan? lease = null)
 {
-    /// <summary>How long a claimed delivery stays hidden; after that a crashed worker's delivery comes due again.</summary>
-    public static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
+    /// <summary>How long a claimed delivery stays hidden by default; after that a crashed worker's delivery comes due again.</summary>
+    public static readonly TimeSpan DefaultLease = TimeSpan.FromSeconds(60);
+
+    private readonly TimeSpan _lease = lease ?? DefaultLease;
 
     /// <summary>How long attempt records are kept.</summary>
     public static readonly TimeSpan AttemptRetention = TimeSpan.FromDays(30);
@@ -70,7 +72,7 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time)
             return null;
         }
 
-        var leaseKey = DueKey(time.GetUtcNow() + Lease, id);
+        var leaseKey = DueKey(time.GetUtcNow() + _lease, id);
         try
         {
             await state.TransactAsync(new StateTransaction().Delete(dueKey, due.ETag).Upsert(leaseKey, ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
