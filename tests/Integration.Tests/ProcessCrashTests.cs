@@ -20,6 +20,7 @@ public abstract class ProcessCrashContract : IAsyncLifetime
 {
     private readonly List<Process> _processes = [];
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> _ready = new();
 
     protected string Topic { get; } = "crash." + Guid.NewGuid().ToString("N")[..8];
 
@@ -79,7 +80,14 @@ public abstract class ProcessCrashContract : IAsyncLifetime
 
         start.Environment["DOTNET_ENVIRONMENT"] = "Development";
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => _output.Enqueue($"[{process.Id}] {e.Data}");
+        process.OutputDataReceived += (_, e) =>
+        {
+            _output.Enqueue($"[{process.Id}] {e.Data}");
+            if (e.Data == "WORKER READY")
+            {
+                _ready[process.Id] = true;
+            }
+        };
         process.ErrorDataReceived += (_, e) => _output.Enqueue($"[{process.Id} err] {e.Data}");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -133,7 +141,8 @@ public abstract class ProcessCrashContract : IAsyncLifetime
         await using (lifetime)
         {
             var registry = new EndpointRegistry(state, TimeProvider.System, new OutboundDestinationPolicy(new OutboundAllowList(["127.0.0.0/8"])));
-            Assert.True((await registry.CreateAsync(new EndpointRequest(receiver.BaseUrl + "/slow", ["test.*"]))).Succeeded);
+            // 5 deliveries/s: the 20 take ~4 s, so the kill lands mid-flight, after every event was published.
+            Assert.True((await registry.CreateAsync(new EndpointRequest(receiver.BaseUrl + "/slow", ["test.*"], RateLimitPerSecond: 5))).Succeeded);
         }
 
         (string, string)[] webhooks =
@@ -142,13 +151,21 @@ public abstract class ProcessCrashContract : IAsyncLifetime
             ("Webhooks:Outbound:LeaseSeconds", "2"), ("Webhooks:Outbound:RetryDelays:0", "00:00:00"), ("Webhooks:Outbound:RetryDelays:1", "00:00:00.200"),
         ];
         var first = StartWorker([.. webhooks, ("Worker:PublishCount", "20")]);
-        await Recording.WaitUntilAsync(() => receiver.Requests.Count >= 3, TimeSpan.FromSeconds(60), "the first deliveries");
+        await Recording.WaitUntilAsync(() => _ready.ContainsKey(first.Id) && receiver.Requests.Count >= 3, TimeSpan.FromSeconds(60), "all events published and the first deliveries");
         first.Kill(entireProcessTree: true);
         await first.WaitForExitAsync();
 
         StartWorker(webhooks);
         var expected = Enumerable.Range(0, 20).Select(i => $"evt-{i}").ToHashSet();
-        await Recording.WaitUntilAsync(() => receiver.Requests.Select(r => r.Headers["webhook-id"].ToString()).ToHashSet().IsSupersetOf(expected), TimeSpan.FromSeconds(60), "every event delivered");
+        try
+        {
+            await Recording.WaitUntilAsync(() => receiver.Requests.Select(r => r.Headers["webhook-id"].ToString()).ToHashSet().IsSupersetOf(expected), TimeSpan.FromSeconds(60), "every event delivered");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var seen = receiver.Requests.Select(r => r.Headers["webhook-id"].ToString()).ToHashSet();
+            Assert.Fail($"{ex.Message} Missing: {string.Join(", ", expected.Except(seen))}\nworker output:\n{string.Join('\n', _output.TakeLast(80))}");
+        }
         Assert.All(receiver.Requests, r => Assert.Equal(r.Headers["webhook-id"].ToString(), System.Text.Json.JsonDocument.Parse(r.Body).RootElement.GetProperty("id").GetString()));
     }
 
