@@ -36,7 +36,7 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
         {
             await state.TransactAsync(new StateTransaction()
                 .UpsertJson(DeliveryPrefix + record.Id, record, new StateWriteOptions(OnlyIfAbsent: true))
-                .Upsert(DueKey(firstAttemptAt, record.Id), ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
+                .Upsert(DueKey(firstAttemptAt, endpointId, record.Id), ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (ETagMismatchException)
@@ -72,7 +72,7 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
             return null;
         }
 
-        var leaseKey = DueKey(time.GetUtcNow() + _lease, id);
+        var leaseKey = DueKey(time.GetUtcNow() + _lease, record.Value.EndpointId, id);
         try
         {
             await state.TransactAsync(new StateTransaction().Delete(dueKey, due.ETag).Upsert(leaseKey, ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
@@ -99,7 +99,7 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
         switch (updated.Status)
         {
             case DeliveryStatus.Pending:
-                transaction.Upsert(DueKey(updated.NextAttemptAt, updated.Id), ReadOnlyMemory<byte>.Empty);
+                transaction.Upsert(DueKey(updated.NextAttemptAt, updated.EndpointId, updated.Id), ReadOnlyMemory<byte>.Empty);
                 break;
             case DeliveryStatus.Failed:
                 transaction.Upsert(FailedPrefix + updated.EndpointId + StateKeys.Separator + updated.Id, Encoding.UTF8.GetBytes(updated.UpdatedAt.ToString("O", CultureInfo.InvariantCulture)));
@@ -133,7 +133,7 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
             await state.TransactAsync(new StateTransaction()
                 .UpsertJson(DeliveryPrefix + id, again, new StateWriteOptions(ETag: current.ETag))
                 .Delete(FailedPrefix + again.EndpointId + StateKeys.Separator + id)
-                .Upsert(DueKey(now, id), ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
+                .Upsert(DueKey(now, again.EndpointId, id), ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (ETagMismatchException)
@@ -177,8 +177,17 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
     private static string DeliveryId(string eventId, string endpointId) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(eventId + "\n" + endpointId)))[..32];
 
-    private static string DueKey(DateTimeOffset at, string id) =>
-        DuePrefix + at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + id;
+    /// <summary>The endpoint is part of the key so the dispatcher can pass over a busy endpoint's entries without reading them.</summary>
+    private static string DueKey(DateTimeOffset at, string endpointId, string id) =>
+        DuePrefix + at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + endpointId + StateKeys.Separator + id;
+
+    /// <summary>The endpoint a due entry belongs to.</summary>
+    public static string EndpointOf(string dueKey)
+    {
+        ArgumentNullException.ThrowIfNull(dueKey);
+        var parts = dueKey.Split(StateKeys.Separator);
+        return parts[^2];
+    }
 
     private static bool IsDeliveryId(string id) => TimeOrderedId.IsWellFormed(id);
 }

@@ -26,10 +26,12 @@ public sealed partial class DeliveryDispatcher(
     public const string EndpointDisabledTopic = "webhook.endpoint.disabled";
     private const int MaxInFlight = 64;
     private const int MaxInFlightPerEndpoint = 4;
+    private const int StateKeysPerScan = 1000;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly SemaphoreSlim _slots = new(MaxInFlight, MaxInFlight);
     private readonly ConcurrentDictionary<string, int> _perEndpoint = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, EndpointCircuitBreaker> _breakers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (int Rate, EndpointRateLimiter Limiter)> _limiters = new(StringComparer.Ordinal);
 
@@ -39,13 +41,28 @@ public sealed partial class DeliveryDispatcher(
         {
             try
             {
-                foreach (var dueKey in await book.DueKeysAsync(MaxInFlight * 2, stoppingToken).ConfigureAwait(false))
+                var started = 0;
+                foreach (var dueKey in await book.DueKeysAsync(StateKeysPerScan, stoppingToken).ConfigureAwait(false))
                 {
+                    // Pass over entries already being run and endpoints that have their share in flight: their
+                    // entries wait, everyone else's go ahead.
+                    var endpointId = DeliveryBook.EndpointOf(dueKey);
+                    if (_running.ContainsKey(dueKey) || _perEndpoint.GetValueOrDefault(endpointId) >= MaxInFlightPerEndpoint)
+                    {
+                        continue;
+                    }
+
                     await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
-                    _ = Task.Run(() => RunAsync(dueKey, stoppingToken), CancellationToken.None);
+                    _running[dueKey] = 0;
+                    _perEndpoint.AddOrUpdate(endpointId, 1, (_, n) => n + 1);
+                    started++;
+                    _ = Task.Run(() => RunAsync(dueKey, endpointId, stoppingToken), CancellationToken.None);
                 }
 
-                await signal.WaitAsync(PollInterval, stoppingToken).ConfigureAwait(false);
+                if (started == 0)
+                {
+                    await signal.WaitAsync(PollInterval, stoppingToken).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -59,9 +76,8 @@ public sealed partial class DeliveryDispatcher(
         }
     }
 
-    private async Task RunAsync(string dueKey, CancellationToken stoppingToken)
+    private async Task RunAsync(string dueKey, string endpointId, CancellationToken stoppingToken)
     {
-        string? endpointId = null;
         try
         {
             if (await book.ClaimAsync(dueKey, stoppingToken).ConfigureAwait(false) is not { } claimed)
@@ -69,16 +85,7 @@ public sealed partial class DeliveryDispatcher(
                 return;
             }
 
-            var (record, leaseKey) = claimed;
-            endpointId = record.EndpointId;
-            if (_perEndpoint.AddOrUpdate(endpointId, 1, (_, n) => n + 1) > MaxInFlightPerEndpoint)
-            {
-                // This endpoint already has its share in flight: come back shortly, leaving the slot to others.
-                await book.SettleAsync(record with { NextAttemptAt = time.GetUtcNow() + TimeSpan.FromMilliseconds(200) }, leaseKey, null, stoppingToken).ConfigureAwait(false);
-                return;
-            }
-
-            await AttemptAsync(record, leaseKey, stoppingToken).ConfigureAwait(false);
+            await AttemptAsync(claimed.Record, claimed.LeaseKey, stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -90,12 +97,10 @@ public sealed partial class DeliveryDispatcher(
         }
         finally
         {
-            if (endpointId is not null)
-            {
-                _perEndpoint.AddOrUpdate(endpointId, 0, (_, n) => n - 1);
-            }
-
+            _perEndpoint.AddOrUpdate(endpointId, 0, (_, n) => n - 1);
+            _running.TryRemove(dueKey, out _);
             _slots.Release();
+            signal.Notify();
         }
     }
 
