@@ -30,7 +30,7 @@ public static class EndpointsApi
     }
 
     private static ValidationProblem Problems(IReadOnlyList<FieldProblem> problems) =>
-        TypedResults.ValidationProblem(problems.GroupBy(p => p.Path).ToDictionary(g => g.Key, g => g.Select(p => p.Message).ToArray()));
+        FieldProblems.ToValidationProblem(problems, p => p.Path, p => p.Message);
 
     private static async Task<Results<Created<EndpointWithSecret>, ValidationProblem>> CreateAsync(EndpointRequest? request, EndpointRegistry endpoints, CancellationToken cancellationToken)
     {

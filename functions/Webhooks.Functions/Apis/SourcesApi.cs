@@ -49,7 +49,7 @@ public static class SourcesApi
         var problems = await sources.SaveAsync(source, cancellationToken).ConfigureAwait(false);
         if (problems.Count > 0)
         {
-            return TypedResults.ValidationProblem(problems.GroupBy(p => p.Path).ToDictionary(g => g.Key, g => g.Select(p => p.Message).ToArray()));
+            return FieldProblems.ToValidationProblem(problems, p => p.Path, p => p.Message);
         }
 
         return TypedResults.Ok(View((await sources.FindAsync(name, cancellationToken).ConfigureAwait(false))!));

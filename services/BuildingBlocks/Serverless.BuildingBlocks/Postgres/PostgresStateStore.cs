@@ -139,7 +139,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
             StateKeys.Validate(operation);
         }
 
-        var events = transaction.Events.Select(e => (e.Topic, Payload: Sqlite.SqliteStateStore.SerializeForOutbox(e))).ToList();
+        var events = transaction.Events.Select(e => (e.Topic, Payload: e.Serialize())).ToList();
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var etags = new List<string>(transaction.Operations.Count);

@@ -111,13 +111,9 @@ internal sealed class DeadLetterStore(IStateStore store, TimeProvider time)
 
     public async Task<DeadLetterPage> ListAsync(string? subscription, int limit, string? cursor, CancellationToken cancellationToken)
     {
-        limit = Math.Clamp(limit, 1, StateKeys.MaxPageSize);
         var prefix = subscription is null ? KeyPrefix : IndexPrefix + subscription + StateKeys.Separator;
-        var page = await store.ListKeysAsync(prefix, limit, cursor, cancellationToken).ConfigureAwait(false);
-        var keys = page.Keys.Select(k => Key(k[prefix.Length..])).ToList();
-        var items = await store.GetBulkAsync(keys, cancellationToken).ConfigureAwait(false);
-        var letters = items.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Deserialize<DeadLetter>()).ToList();
-        return new DeadLetterPage(letters, page.ContinuationToken);
+        var page = await store.GetJsonPageAsync<DeadLetter>(prefix, limit, cursor, k => Key(k[prefix.Length..]), cancellationToken).ConfigureAwait(false);
+        return new DeadLetterPage(page.Items, page.NextCursor);
     }
 
     /// <summary>Removes the dead letter if it still is the version read (a concurrent replay or delete wins otherwise).</summary>

@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
 
 namespace Serverless.BuildingBlocks.Sqlite;
@@ -123,7 +122,7 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
             StateKeys.Validate(operation);
         }
 
-        var events = transaction.Events.Select(e => (e.Topic, Payload: SerializeForOutbox(e))).ToList();
+        var events = transaction.Events.Select(e => (e.Topic, Payload: e.Serialize())).ToList();
         return _database.WriteAsync<IReadOnlyList<string>>(session =>
         {
             var now = NowMs();
@@ -254,13 +253,6 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
             command.Parameters.AddWithValue("$now", NowMs());
             return command.ExecuteNonQuery();
         }, cancellationToken);
-
-    internal static byte[] SerializeForOutbox(OutboxEvent outboxEvent)
-    {
-        TopicRegistry.ValidateName(outboxEvent.Topic);
-        EventTracing.Inject(outboxEvent.Event);
-        return CloudEventJson.Serialize(outboxEvent.Event);
-    }
 
     /// <summary>Runs on the writer thread.</summary>
     private string Apply(SqliteWriteSession session, StateOperation.Upsert upsert, long now)

@@ -1,7 +1,10 @@
 namespace Serverless.BuildingBlocks.State;
 
-/// <summary>Wakes the outbox relay right after a transaction with events commits, so it needn't poll fast.</summary>
-public sealed class OutboxSignal : IDisposable
+/// <summary>
+/// Wakes a background loop at once when this process made work for it, so the loop can poll slowly for work
+/// made elsewhere. Notifications while the loop is busy collapse into one.
+/// </summary>
+public class WakeSignal : IDisposable
 {
     private readonly SemaphoreSlim _signal = new(0, 1);
 
@@ -23,5 +26,20 @@ public sealed class OutboxSignal : IDisposable
     /// <summary>Waits until notified or until <paramref name="timeout"/> passes.</summary>
     public Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
 
-    public void Dispose() => _signal.Dispose();
+    public void Dispose()
+    {
+        Dispose(disposing: true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _signal.Dispose();
+        }
+    }
 }
+
+/// <summary>Wakes the outbox relay right after a transaction with events commits.</summary>
+public sealed class OutboxSignal : WakeSignal;

@@ -19,7 +19,24 @@ public static class StateStoreJsonExtensions
     public static StateTransaction UpsertJson<T>(this StateTransaction transaction, string key, T value, StateWriteOptions? options = null) =>
         transaction.Upsert(key, JsonSerializer.SerializeToUtf8Bytes(value, JsonOptions), options);
 
+    /// <summary>
+    /// One page of JSON records whose keys (or index keys) start with <paramref name="prefix"/>, in key order.
+    /// <paramref name="recordKey"/> maps an index key to the record's own key (identity when the keys are the records).
+    /// </summary>
+    public static async Task<JsonPage<T>> GetJsonPageAsync<T>(
+        this IStateStore store, string prefix, int limit, string? cursor, Func<string, string>? recordKey = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var page = await store.ListKeysAsync(prefix, Math.Clamp(limit, 1, StateKeys.MaxPageSize), cursor, cancellationToken).ConfigureAwait(false);
+        var keys = recordKey is null ? page.Keys : page.Keys.Select(recordKey).ToList();
+        var items = await store.GetBulkAsync(keys.ToList(), cancellationToken).ConfigureAwait(false);
+        return new JsonPage<T>(items.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Deserialize<T>()).ToList(), page.ContinuationToken);
+    }
+
     public static T Deserialize<T>(this StateItem item) => JsonSerializer.Deserialize<T>(item.Value.Span, JsonOptions)!;
 }
 
 public sealed record Versioned<T>(T Value, string ETag);
+
+/// <param name="NextCursor">Null on the last page.</param>
+public sealed record JsonPage<T>(IReadOnlyList<T> Items, string? NextCursor);

@@ -38,4 +38,13 @@ public abstract record StateOperation(string Key)
     public sealed record Delete(string Key, string? ETag) : StateOperation(Key);
 }
 
-public sealed record OutboxEvent(string Topic, CloudEvent Event);
+public sealed record OutboxEvent(string Topic, CloudEvent Event)
+{
+    /// <summary>The outbox row's payload: the structured CloudEvent, with the committing request's trace context.</summary>
+    internal byte[] Serialize()
+    {
+        PubSub.TopicRegistry.ValidateName(Topic);
+        PubSub.EventTracing.Inject(Event);
+        return PubSub.CloudEventJson.Serialize(Event);
+    }
+}

@@ -169,9 +169,8 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
     /// <summary>An endpoint's attempts, oldest first.</summary>
     public async Task<(IReadOnlyList<DeliveryAttempt> Items, string? NextCursor)> AttemptsAsync(string endpointId, int limit, string? cursor, CancellationToken cancellationToken)
     {
-        var page = await state.ListKeysAsync(AttemptPrefix + endpointId + StateKeys.Separator, Math.Clamp(limit, 1, StateKeys.MaxPageSize), cursor, cancellationToken).ConfigureAwait(false);
-        var items = await state.GetBulkAsync(page.Keys.ToList(), cancellationToken).ConfigureAwait(false);
-        return (items.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Deserialize<DeliveryAttempt>()).ToList(), page.ContinuationToken);
+        var page = await state.GetJsonPageAsync<DeliveryAttempt>(AttemptPrefix + endpointId + StateKeys.Separator, limit, cursor, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (page.Items, page.NextCursor);
     }
 
     private static string DeliveryId(string eventId, string endpointId) =>

@@ -1,5 +1,6 @@
 using Azure.Messaging;
 using Serverless.BuildingBlocks.PubSub;
+using Serverless.BuildingBlocks.State;
 using Serverless.Webhooks.Outbound;
 using Serverless.Webhooks.Service.Endpoints;
 
@@ -37,27 +38,5 @@ public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book
     }
 }
 
-/// <summary>Wakes the dispatcher when deliveries were created in this process.</summary>
-public sealed class DeliverySignal : IDisposable
-{
-    private readonly SemaphoreSlim _signal = new(0, 1);
-
-    public void Notify()
-    {
-        try
-        {
-            if (_signal.CurrentCount == 0)
-            {
-                _signal.Release();
-            }
-        }
-        catch (SemaphoreFullException)
-        {
-            // Already signalled.
-        }
-    }
-
-    public Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _signal.WaitAsync(timeout, cancellationToken);
-
-    public void Dispose() => _signal.Dispose();
-}
+/// <summary>Wakes the delivery dispatcher when this process created or re-queued deliveries, or finished one.</summary>
+public sealed class DeliverySignal : WakeSignal;

@@ -43,9 +43,8 @@ public sealed class EndpointRegistry(
 
     public async Task<(IReadOnlyList<WebhookEndpoint> Items, string? NextCursor)> ListAsync(int limit, string? cursor, CancellationToken cancellationToken = default)
     {
-        var page = await state.ListKeysAsync(KeyPrefix, Math.Clamp(limit, 1, StateKeys.MaxPageSize), cursor, cancellationToken).ConfigureAwait(false);
-        var items = await state.GetBulkAsync(page.Keys.ToList(), cancellationToken).ConfigureAwait(false);
-        return (items.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Deserialize<WebhookEndpoint>()).ToList(), page.ContinuationToken);
+        var page = await state.GetJsonPageAsync<WebhookEndpoint>(KeyPrefix, limit, cursor, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (page.Items, page.NextCursor);
     }
 
     /// <summary>Applies the fields a patch gives (absent = unchanged) and validates the result as a whole.</summary>

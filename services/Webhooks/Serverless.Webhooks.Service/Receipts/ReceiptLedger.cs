@@ -86,9 +86,8 @@ public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan
     public async Task<ReceiptPage> ListAsync(string? source, int limit, string? cursor, CancellationToken cancellationToken = default)
     {
         var prefix = source is null ? ReceiptPrefix : BySourcePrefix + source + StateKeys.Separator;
-        var page = await state.ListKeysAsync(prefix, Math.Clamp(limit, 1, StateKeys.MaxPageSize), cursor, cancellationToken).ConfigureAwait(false);
-        var items = await state.GetBulkAsync(page.Keys.Select(k => ReceiptPrefix + k[prefix.Length..]).ToList(), cancellationToken).ConfigureAwait(false);
-        return new ReceiptPage(items.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Deserialize<Receipt>()).ToList(), page.ContinuationToken);
+        var page = await state.GetJsonPageAsync<Receipt>(prefix, limit, cursor, k => ReceiptPrefix + k[prefix.Length..], cancellationToken).ConfigureAwait(false);
+        return new ReceiptPage(page.Items, page.NextCursor);
     }
 
     /// <summary>
