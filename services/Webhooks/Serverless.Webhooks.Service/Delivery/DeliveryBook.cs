@@ -166,6 +166,14 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
         return recovered;
     }
 
+    /// <summary>An endpoint's failed deliveries (the dead letters of outbound delivery), by delivery id.</summary>
+    public async Task<(IReadOnlyList<DeliveryRecord> Items, string? NextCursor)> FailedAsync(string endpointId, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var prefix = FailedPrefix + endpointId + StateKeys.Separator;
+        var page = await state.GetJsonPageAsync<DeliveryRecord>(prefix, limit, cursor, k => DeliveryPrefix + k[prefix.Length..], cancellationToken).ConfigureAwait(false);
+        return (page.Items, page.NextCursor);
+    }
+
     /// <summary>An endpoint's attempts, oldest first.</summary>
     public async Task<(IReadOnlyList<DeliveryAttempt> Items, string? NextCursor)> AttemptsAsync(string endpointId, int limit, string? cursor, CancellationToken cancellationToken)
     {
