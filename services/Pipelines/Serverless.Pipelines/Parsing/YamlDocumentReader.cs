@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Serverless.Pipelines.Parsing;
+
+/// <summary>
+/// Reads YAML with YamlDotNet's representation model (a generic node tree with marks) into a <see cref="DocNode"/>
+/// tree. Plain scalars are typed by the YAML 1.2 core schema (true/false, numbers, null/~); quoted ones are strings.
+/// </summary>
+internal static partial class YamlDocumentReader
+{
+    public static DocNode Read(string yaml)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (YamlException ex)
+        {
+            throw new DocumentSyntaxException(ex.Message, (int)ex.Start.Line, (int)ex.Start.Column);
+        }
+
+        if (stream.Documents.Count == 0)
+        {
+            return new DocScalar(null, ScalarKind.Null, 1, 1);
+        }
+
+        if (stream.Documents.Count > 1)
+        {
+            var second = stream.Documents[1].RootNode.Start;
+            throw new DocumentSyntaxException("a pipeline is one YAML document; found a second one", (int)second.Line, (int)second.Column);
+        }
+
+        return Convert(stream.Documents[0].RootNode);
+    }
+
+    private static DocNode Convert(YamlNode node)
+    {
+        var line = (int)node.Start.Line;
+        var column = (int)node.Start.Column;
+        switch (node)
+        {
+            case YamlMappingNode map:
+                var entries = new List<KeyValuePair<string, DocNode>>();
+                foreach (var (key, value) in map.Children)
+                {
+                    if (key is not YamlScalarNode { Value: { } name })
+                    {
+                        throw new DocumentSyntaxException("mapping keys must be plain strings", (int)key.Start.Line, (int)key.Start.Column);
+                    }
+
+                    entries.Add(new(name, Convert(value)));
+                }
+
+                return new DocMap(entries, line, column);
+            case YamlSequenceNode sequence:
+                return new DocList(sequence.Children.Select(Convert).ToList(), line, column);
+            case YamlScalarNode scalar:
+                return ConvertScalar(scalar, line, column);
+            default:
+                throw new DocumentSyntaxException($"unsupported YAML node {node.NodeType}", line, column);
+        }
+    }
+
+    private static DocScalar ConvertScalar(YamlScalarNode scalar, int line, int column)
+    {
+        var text = scalar.Value;
+        if (scalar.Style != ScalarStyle.Plain)
+        {
+            return new DocScalar(text ?? string.Empty, ScalarKind.Text, line, column);
+        }
+
+        if (text is null or "" or "~" or "null" or "Null" or "NULL")
+        {
+            return new DocScalar(null, ScalarKind.Null, line, column);
+        }
+
+        if (text is "true" or "True" or "TRUE" or "false" or "False" or "FALSE")
+        {
+            return new DocScalar(text.ToLowerInvariant(), ScalarKind.Boolean, line, column);
+        }
+
+        if (NumberPattern().IsMatch(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+        {
+            return new DocScalar(text, ScalarKind.Number, line, column);
+        }
+
+        return new DocScalar(text, ScalarKind.Text, line, column);
+    }
+
+    [GeneratedRegex(@"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex NumberPattern();
+}
