@@ -16,6 +16,7 @@ public sealed record PipelineDefinition
 
     public ConcurrencySpec? Concurrency { get; init; }
 
+    [System.Text.Json.Serialization.JsonConverter(typeof(ParameterMapJsonConverter))]
     public IReadOnlyList<ParameterSpec> Parameters { get; init; } = [];
 
     public IReadOnlyList<StepSpec> Steps { get; init; } = [];
@@ -23,6 +24,7 @@ public sealed record PipelineDefinition
     public IReadOnlyList<StepSpec> Finally { get; init; } = [];
 
     /// <summary>Normal steps then finally steps, in document order.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public IEnumerable<StepSpec> AllSteps => Steps.Concat(Finally);
 
     public StepSpec? FindStep(string id) => AllSteps.FirstOrDefault(s => string.Equals(s.Id, id, StringComparison.Ordinal));
