@@ -12,5 +12,6 @@ public sealed record ApprovalStep : StepSpec
 
     public ApprovalTimeoutOutcome OnTimeout { get; init; } = ApprovalTimeoutOutcome.Reject;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public override string Kind => "approval";
 }

@@ -9,6 +9,7 @@ public sealed record DeployStep : StepSpec
 
     public DeployStrategy Strategy { get; init; } = new RollingStrategy();
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public override string Kind => "deploy";
 
     public override IEnumerable<(string Path, string Template)> Templates()

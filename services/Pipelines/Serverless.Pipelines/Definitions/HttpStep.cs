@@ -13,6 +13,7 @@ public sealed record HttpStep : StepSpec
 
     public int? ExpectStatus { get; init; }
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public override string Kind => "http";
 
     public override IEnumerable<(string Path, string Template)> Templates()

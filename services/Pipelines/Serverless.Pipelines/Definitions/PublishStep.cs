@@ -9,6 +9,7 @@ public sealed record PublishStep : StepSpec
 
     public IReadOnlyDictionary<string, string> Data { get; init; } = new Dictionary<string, string>();
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public override string Kind => "publish";
 
     public override IEnumerable<(string Path, string Template)> Templates() => Data.Select(d => ($"data.{d.Key}", d.Value));

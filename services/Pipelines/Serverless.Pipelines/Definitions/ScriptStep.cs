@@ -17,6 +17,7 @@ public sealed record ScriptStep : StepSpec
     /// <summary>Log bytes kept per attempt; the runner truncates beyond this.</summary>
     public long LogLimitBytes { get; init; } = 1024 * 1024;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public override string Kind => "script";
 
     public override IEnumerable<(string Path, string Template)> Templates() => Env.Select(e => ($"env.{e.Key}", e.Value));

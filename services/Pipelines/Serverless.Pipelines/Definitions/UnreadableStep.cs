@@ -6,5 +6,6 @@ namespace Serverless.Pipelines.Definitions;
 /// </summary>
 internal sealed record UnreadableStep : StepSpec
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public override string Kind => "unreadable";
 }

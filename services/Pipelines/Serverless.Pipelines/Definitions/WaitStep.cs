@@ -5,5 +5,6 @@ public sealed record WaitStep : StepSpec
 {
     public required TimeSpan Duration { get; init; }
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public override string Kind => "wait";
 }

@@ -215,7 +215,7 @@ internal sealed class DefinitionReader
                     Problem(Join(path, "duration"), map, "required");
                 }
 
-                step = new WaitStep { Id = id, Duration = duration ?? TimeSpan.Zero };
+                step = duration is null ? null : new WaitStep { Id = id, Duration = duration.Value };
                 break;
             case null:
                 step = null;
