@@ -8,7 +8,22 @@ namespace Serverless.Pipelines.Expressions;
 /// </summary>
 public static class ExpressionLexer
 {
-    public static IReadOnlyList<Token> Tokenize(string text)
+    public static IReadOnlyList<Token> Tokenize(string text) => Tokenize(text, 0);
+
+    /// <summary>Columns are shifted by <paramref name="columnOffset"/>, for expressions embedded in a longer string.</summary>
+    internal static IReadOnlyList<Token> Tokenize(string text, int columnOffset)
+    {
+        try
+        {
+            return TokenizeCore(text);
+        }
+        catch (ExpressionException ex) when (columnOffset != 0)
+        {
+            throw new ExpressionException(ex.Reason, ex.Column + columnOffset);
+        }
+    }
+
+    private static List<Token> TokenizeCore(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var tokens = new List<Token>();

@@ -28,12 +28,16 @@ public sealed class ExpressionParser
     private ExpressionParser(IReadOnlyList<Token> tokens) => _tokens = tokens;
 
     /// <summary>Parses <paramref name="text"/>; throws <see cref="ExpressionException"/> with the column of the problem.</summary>
-    public static Expr Parse(string text)
+    public static Expr Parse(string text) => Parse(text, 0);
+
+    /// <summary>Parses an expression that starts <paramref name="columnOffset"/> characters into a longer string; columns count from that string's start.</summary>
+    internal static Expr Parse(string text, int columnOffset)
     {
-        var parser = new ExpressionParser(ExpressionLexer.Tokenize(text));
+        var tokens = ExpressionLexer.Tokenize(text, columnOffset);
+        var parser = new ExpressionParser(columnOffset == 0 ? tokens : tokens.Select(t => t with { Column = t.Column + columnOffset }).ToList());
         if (parser.Current.Kind == TokenKind.End)
         {
-            throw new ExpressionException("empty expression", 1);
+            throw new ExpressionException("empty expression", 1 + columnOffset);
         }
 
         var expr = parser.ParseOr();

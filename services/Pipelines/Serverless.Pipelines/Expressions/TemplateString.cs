@@ -44,14 +44,7 @@ public sealed class TemplateString
                 throw new ExpressionException("'${{' without a closing '}}'", open + 1);
             }
 
-            try
-            {
-                parts.Add(ExpressionParser.Parse(text[bodyStart..close]));
-            }
-            catch (ExpressionException ex)
-            {
-                throw new ExpressionException(ex.Reason, bodyStart + ex.Column);
-            }
+            parts.Add(ExpressionParser.Parse(text[bodyStart..close], bodyStart));
 
             index = close + Close.Length;
         }
