@@ -103,7 +103,9 @@ public sealed class RunStateMachine
                 ["generation"] = (double)state.Generation,
             },
             Steps = state.Steps.ToDictionary(p => p.Key, p => new StepContext(p.Value.Status.ToExpressionText(), p.Value.Outputs), StringComparer.Ordinal),
-            NeedsSucceeded = spec.Needs.All(n => state.Steps.TryGetValue(n, out var need) && need.Status == StepStatus.Succeeded),
+            // For a finally step, success() also means the normal part of the run went well (nothing failed or was cancelled).
+            NeedsSucceeded = spec.Needs.All(n => state.Steps.TryGetValue(n, out var need) && need.Status == StepStatus.Succeeded)
+                && (!isFinally || _definition.Steps.All(s => state.Steps[s.Id].Status is not (StepStatus.Failed or StepStatus.Cancelled))),
             UpstreamFailed = failureScope.Any(id => state.Steps.TryGetValue(id, out var s) && s.Status == StepStatus.Failed),
             Cancelled = state.CancelRequested,
         };
