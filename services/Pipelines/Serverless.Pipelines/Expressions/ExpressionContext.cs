@@ -16,7 +16,10 @@ public sealed record ExpressionContext
 
     public IReadOnlyDictionary<string, StepContext> Steps { get; init; } = new Dictionary<string, StepContext>();
 
-    /// <summary><c>success()</c>: every step in <c>needs</c> succeeded (a skipped need is not success, as in GitHub Actions) and the run is not cancelled.</summary>
+    /// <summary>
+    /// <c>success()</c> (together with not <see cref="Cancelled"/>): every step in <c>needs</c> succeeded — a skipped
+    /// need is not success, as in GitHub Actions. For a finally step, also no normal step failed or was cancelled.
+    /// </summary>
     public bool NeedsSucceeded { get; init; } = true;
 
     /// <summary><c>failure()</c>: some step upstream (transitively, so across skipped steps) failed.</summary>

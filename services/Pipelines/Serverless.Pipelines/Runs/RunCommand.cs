@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Serverless.Pipelines.Runs;
 
 /// <summary>Something the host must do as a result of a transition; the state machine itself does no I/O.</summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "command")]
 [JsonDerivedType(typeof(DispatchStep), "dispatchStep")]
 [JsonDerivedType(typeof(CancelStep), "cancelStep")]
 [JsonDerivedType(typeof(StartTimer), "startTimer")]

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Serverless.Pipelines.Runs;
 
 /// <summary>Something that happened to a run; the input of <see cref="RunStateMachine.Apply"/>.</summary>
-[JsonPolymorphic(TypeDiscriminatorPropertyName = "type")]
+[JsonPolymorphic(TypeDiscriminatorPropertyName = "event")]
 [JsonDerivedType(typeof(RunStarted), "runStarted")]
 [JsonDerivedType(typeof(StepStarted), "stepStarted")]
 [JsonDerivedType(typeof(StepCompleted), "stepCompleted")]

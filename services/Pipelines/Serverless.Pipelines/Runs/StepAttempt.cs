@@ -23,5 +23,6 @@ public sealed record StepAttempt
 
     public int? RestartOf { get; init; }
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsFinished => Outcome is not null;
 }

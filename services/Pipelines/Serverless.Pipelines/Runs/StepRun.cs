@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Text.Json.Serialization;
 
 namespace Serverless.Pipelines.Runs;
 
@@ -21,7 +22,9 @@ public sealed record StepRun
     /// <summary>Retries spent in this pass of the step (reset when the run is retried or rerun).</summary>
     public int RetriesUsed { get; init; }
 
+    [JsonIgnore]
     public StepAttempt? CurrentAttempt => Attempts.IsEmpty ? null : Attempts[^1];
 
+    [JsonIgnore]
     public int NextAttemptNumber => Attempts.IsEmpty ? 1 : Attempts.Max(a => a.Number) + 1;
 }
