@@ -22,8 +22,15 @@ public sealed class ExpressionParser
 
     public static readonly IReadOnlySet<string> ContextRoots = new HashSet<string>(StringComparer.Ordinal) { "parameters", "steps", "trigger", "run" };
 
+    /// <summary>Longer expressions are refused: conditions and templates are one-liners, and the limit bounds parsing work.</summary>
+    public const int MaxLength = 4096;
+
+    /// <summary>Nesting deeper than this ('(', '!', calls) is refused, so a hostile document cannot overflow the stack.</summary>
+    public const int MaxDepth = 64;
+
     private readonly IReadOnlyList<Token> _tokens;
     private int _position;
+    private int _depth;
 
     private ExpressionParser(IReadOnlyList<Token> tokens) => _tokens = tokens;
 
@@ -33,6 +40,12 @@ public sealed class ExpressionParser
     /// <summary>Parses an expression that starts <paramref name="columnOffset"/> characters into a longer string; columns count from that string's start.</summary>
     internal static Expr Parse(string text, int columnOffset)
     {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length > MaxLength)
+        {
+            throw new ExpressionException($"expression longer than {MaxLength} characters", 1 + columnOffset);
+        }
+
         var tokens = ExpressionLexer.Tokenize(text, columnOffset);
         var parser = new ExpressionParser(columnOffset == 0 ? tokens : tokens.Select(t => t with { Column = t.Column + columnOffset }).ToList());
         if (parser.Current.Kind == TokenKind.End)
@@ -111,13 +124,25 @@ public sealed class ExpressionParser
 
     private Expr ParseUnary()
     {
-        if (Current.Kind == TokenKind.Not)
+        if (++_depth > MaxDepth)
         {
-            var op = Advance();
-            return new NotExpr(ParseUnary(), op.Column);
+            throw new ExpressionException($"expression nested deeper than {MaxDepth} levels", Current.Column);
         }
 
-        return ParsePrimary();
+        try
+        {
+            if (Current.Kind == TokenKind.Not)
+            {
+                var op = Advance();
+                return new NotExpr(ParseUnary(), op.Column);
+            }
+
+            return ParsePrimary();
+        }
+        finally
+        {
+            _depth--;
+        }
     }
 
     private Expr ParsePrimary()

@@ -54,6 +54,12 @@ internal static class JsonDocumentReader
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     var name = reader.GetString()!;
+                    if (entries.Any(e => string.Equals(e.Key, name, StringComparison.Ordinal)))
+                    {
+                        var (keyLine, keyColumn) = Position(reader.TokenStartIndex, lineStarts);
+                        throw new DocumentSyntaxException($"duplicate key '{name}'", keyLine, keyColumn);
+                    }
+
                     reader.Read();
                     entries.Add(new(name, ReadValue(ref reader, lineStarts)));
                 }

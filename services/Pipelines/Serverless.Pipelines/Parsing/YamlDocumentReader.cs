@@ -11,6 +11,9 @@ namespace Serverless.Pipelines.Parsing;
 /// </summary>
 internal static partial class YamlDocumentReader
 {
+    private const int MaxNodes = 100_000;
+    private const int MaxDepth = 64;
+
     public static DocNode Read(string yaml)
     {
         var stream = new YamlStream();
@@ -34,13 +37,22 @@ internal static partial class YamlDocumentReader
             throw new DocumentSyntaxException("a pipeline is one YAML document; found a second one", (int)second.Line, (int)second.Column);
         }
 
-        return Convert(stream.Documents[0].RootNode);
+        var budget = new Budget();
+        return Convert(stream.Documents[0].RootNode, budget, 0);
     }
 
-    private static DocNode Convert(YamlNode node)
+    private static DocNode Convert(YamlNode node, Budget budget, int depth)
     {
         var line = (int)node.Start.Line;
         var column = (int)node.Start.Column;
+
+        // Aliases share nodes, so a small document can expand to billions of nodes ("billion laughs"); a
+        // budget on converted nodes and on depth keeps a hostile document from exhausting memory or stack.
+        if (++budget.Nodes > MaxNodes || depth > MaxDepth)
+        {
+            throw new DocumentSyntaxException($"document too large or too deeply nested (at most {MaxNodes} values, {MaxDepth} levels)", line, column);
+        }
+
         switch (node)
         {
             case YamlMappingNode map:
@@ -52,12 +64,17 @@ internal static partial class YamlDocumentReader
                         throw new DocumentSyntaxException("mapping keys must be plain strings", (int)key.Start.Line, (int)key.Start.Column);
                     }
 
-                    entries.Add(new(name, Convert(value)));
+                    if (entries.Any(e => string.Equals(e.Key, name, StringComparison.Ordinal)))
+                    {
+                        throw new DocumentSyntaxException($"duplicate key '{name}'", (int)key.Start.Line, (int)key.Start.Column);
+                    }
+
+                    entries.Add(new(name, Convert(value, budget, depth + 1)));
                 }
 
                 return new DocMap(entries, line, column);
             case YamlSequenceNode sequence:
-                return new DocList(sequence.Children.Select(Convert).ToList(), line, column);
+                return new DocList(sequence.Children.Select(child => Convert(child, budget, depth + 1)).ToList(), line, column);
             case YamlScalarNode scalar:
                 return ConvertScalar(scalar, line, column);
             default:
@@ -89,6 +106,11 @@ internal static partial class YamlDocumentReader
         }
 
         return new DocScalar(text, ScalarKind.Text, line, column);
+    }
+
+    private sealed class Budget
+    {
+        public int Nodes { get; set; }
     }
 
     [GeneratedRegex(@"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$", RegexOptions.CultureInvariant)]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Globalization;
 using Serverless.Pipelines.Definitions;
@@ -23,7 +24,8 @@ public sealed class RunStateMachine
 {
     private readonly PipelineDefinition _definition;
     private readonly IReadOnlyDictionary<string, IReadOnlySet<string>> _upstream;
-    private readonly Dictionary<string, Expr?> _conditions = new(StringComparer.Ordinal);
+    // Parsed once per step; concurrent because a host may share one machine per pinned definition across runs.
+    private readonly ConcurrentDictionary<string, Expr?> _conditions = new(StringComparer.Ordinal);
 
     public RunStateMachine(PipelineDefinition definition)
     {
@@ -111,16 +113,7 @@ public sealed class RunStateMachine
         };
     }
 
-    private Expr? Condition(StepSpec spec)
-    {
-        if (!_conditions.TryGetValue(spec.Id, out var expr))
-        {
-            expr = spec.When is null ? null : ExpressionParser.Parse(spec.When);
-            _conditions[spec.Id] = expr;
-        }
-
-        return expr;
-    }
+    private Expr? Condition(StepSpec spec) => _conditions.GetOrAdd(spec.Id, _ => spec.When is null ? null : ExpressionParser.Parse(spec.When));
 
     /// <summary>One event's worth of changes, accumulated on a copy of the state.</summary>
     private sealed class Transition(RunStateMachine machine, RunState state, DateTimeOffset at)
@@ -420,15 +413,16 @@ public sealed class RunStateMachine
         private (bool Run, string? Reason) Decide(StepSpec spec)
         {
             var context = machine.ContextFor(State, spec.Id);
-            var condition = machine.Condition(spec);
-            if (condition is null)
+            if (spec.When is null)
             {
                 var isFinally = _definition.IsFinally(spec.Id);
                 return isFinally || (context.NeedsSucceeded && !context.Cancelled) ? (true, null) : (false, "a needed step did not succeed");
             }
 
+            // Saved definitions are validated, so a bad condition here means an unvalidated one: skip, with the reason.
             try
             {
+                var condition = machine.Condition(spec)!;
                 return ExpressionEvaluator.IsTruthy(ExpressionEvaluator.Evaluate(condition, context)) ? (true, null) : (false, $"when '{spec.When}' is false");
             }
             catch (ExpressionException ex)

@@ -104,8 +104,16 @@ public static partial class PipelineValidator
         }
 
         var options = new CrontabSchedule.ParseOptions { IncludingSeconds = true };
-        var error = CrontabSchedule.TryParse<string?>(string.Join(' ', fields), options, _ => null, failure => failure().Message);
-        return error is null ? null : $"invalid cron expression: {error}";
+        var (schedule, error) = CrontabSchedule.TryParse<(CrontabSchedule?, string?)>(string.Join(' ', fields), options, parsed => (parsed, null), failure => (null, failure().Message));
+        if (schedule is null)
+        {
+            return $"invalid cron expression: {error}";
+        }
+
+        // As the shared CronSchedule does: an expression with no date in 28 years (e.g. 31 February) never fires.
+        var probe = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Unspecified);
+        var limit = probe.AddYears(28);
+        return schedule.GetNextOccurrence(probe, limit) >= limit ? "the cron expression never fires (no date matches it)" : null;
     }
 
     public static bool IsKnownTimeZone(string? timeZone)
