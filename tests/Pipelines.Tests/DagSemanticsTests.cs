@@ -68,6 +68,18 @@ public sealed class DagSemanticsTests
     }
 
     [Fact]
+    public void A_condition_without_a_status_function_still_requires_success()
+    {
+        var definition = Pipeline([Script("build"), Script("deploy", "build") with { When = "parameters.env == 'prod'" }, Script("page", "build") with { When = "failure() && parameters.env == 'prod'" }]);
+        var run = new RunDriver(definition, new Dictionary<string, object?> { ["env"] = "prod" });
+        run.Start();
+        run.Crash("build");
+
+        Assert.Equal(StepStatus.Skipped, run.Status("deploy")); // read as success() && (parameters.env == 'prod')
+        Assert.Equal(["page"], run.Dispatched);
+    }
+
+    [Fact]
     public void Failure_reaches_a_notifier_across_a_skipped_step()
     {
         var definition = Pipeline(

@@ -13,12 +13,15 @@ namespace Serverless.Pipelines.Runs;
 /// </summary>
 /// <remarks>
 /// <para>A step becomes ready once every step it needs is terminal; then its <c>when</c> decides (default
-/// <c>success()</c> for normal steps, <c>always()</c> for finally steps). <c>success()</c> is true only when every
+/// <c>success()</c> for normal steps, <c>always()</c> for finally steps; a normal step's condition without a status
+/// function is read as <c>success() &amp;&amp; (condition)</c>, as in GitHub Actions). <c>success()</c> is true only when every
 /// needed step <em>succeeded</em>: as in GitHub Actions, a skipped need is not success, so skips propagate
 /// down a default chain, while <c>always()</c>, <c>failure()</c> or <c>!cancelled()</c> let a step run anyway.
 /// A skipped step is terminal, so it never blocks and never looks pending.</para>
 /// <para>Finally steps start once every normal step is terminal, also after a cancel. The run fails when any
-/// step failed (a finally step included); a cancelled run stays Cancelled whatever its finally steps did.</para>
+/// step failed (a finally step included); a cancelled run stays Cancelled whatever its finally steps did.
+/// Cancelling cancels every waiting normal step, whatever its condition (<c>always()</c> included): cleanup
+/// that must survive a cancel belongs in <c>finally</c>.</para>
 /// </remarks>
 public sealed class RunStateMachine
 {
@@ -113,7 +116,31 @@ public sealed class RunStateMachine
         };
     }
 
-    private Expr? Condition(StepSpec spec) => _conditions.GetOrAdd(spec.Id, _ => spec.When is null ? null : ExpressionParser.Parse(spec.When));
+    private Expr? Condition(StepSpec spec) => _conditions.GetOrAdd(spec.Id, _ => spec.When is null ? null : ImplicitStatus(spec, ExpressionParser.Parse(spec.When)));
+
+    /// <summary>
+    /// As in GitHub Actions, a condition that calls no status function is read as <c>success() &amp;&amp; (condition)</c>
+    /// for a normal step, so <c>when: parameters.env == 'prod'</c> does not run after a failed need. Finally steps
+    /// keep their condition as written: their implicit status is <c>always()</c>.
+    /// </summary>
+    private Expr ImplicitStatus(StepSpec spec, Expr condition)
+    {
+        if (_definition.IsFinally(spec.Id) || CallsStatusFunction(condition))
+        {
+            return condition;
+        }
+
+        return new BinaryExpr(BinaryOperator.And, new CallExpr("success", [], condition.Column), condition, condition.Column);
+    }
+
+    private static bool CallsStatusFunction(Expr expr) => expr switch
+    {
+        CallExpr { Function: "success" or "failure" or "always" or "cancelled" } => true,
+        CallExpr call => call.Arguments.Any(CallsStatusFunction),
+        NotExpr not => CallsStatusFunction(not.Operand),
+        BinaryExpr binary => CallsStatusFunction(binary.Left) || CallsStatusFunction(binary.Right),
+        _ => false,
+    };
 
     /// <summary>One event's worth of changes, accumulated on a copy of the state.</summary>
     private sealed class Transition(RunStateMachine machine, RunState state, DateTimeOffset at)
