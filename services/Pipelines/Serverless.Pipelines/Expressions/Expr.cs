@@ -16,15 +16,3 @@ public sealed record CallExpr(string Function, IReadOnlyList<Expr> Arguments, in
 public sealed record NotExpr(Expr Operand, int Column) : Expr(Column);
 
 public sealed record BinaryExpr(BinaryOperator Operator, Expr Left, Expr Right, int Column) : Expr(Column);
-
-public enum BinaryOperator
-{
-    And,
-    Or,
-    Equal,
-    NotEqual,
-    Less,
-    LessOrEqual,
-    Greater,
-    GreaterOrEqual,
-}

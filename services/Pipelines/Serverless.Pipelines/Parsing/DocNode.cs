@@ -21,13 +21,6 @@ internal sealed record DocList(IReadOnlyList<DocNode> Items, int Line, int Colum
     public override string Describe => "a list";
 }
 
-internal enum ScalarKind
-{
-    Null,
-    Text,
-    Number,
-    Boolean,
-}
 
 internal sealed record DocScalar(string? Text, ScalarKind Kind, int Line, int Column) : DocNode(Line, Column)
 {

@@ -45,12 +45,3 @@ public sealed record RetryRequested(DateTimeOffset At) : RunEvent(At);
 
 /// <summary>Re-run <paramref name="StepId"/> and every step downstream of it.</summary>
 public sealed record RerunRequested(string StepId, DateTimeOffset At) : RunEvent(At);
-
-[JsonConverter(typeof(JsonStringEnumConverter<StepOutcome>))]
-public enum StepOutcome
-{
-    Succeeded,
-    Failed,
-    TimedOut,
-    Cancelled,
-}
