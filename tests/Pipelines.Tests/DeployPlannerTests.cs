@@ -18,6 +18,13 @@ public sealed class DeployPlannerTests
     }
 
     [Fact]
+    public void The_target_instance_count_overrides_the_strategy()
+    {
+        var plan = DeployPlanner.Plan(new RollingStrategy { BatchSize = 3, Instances = 1 }, Request with { Instances = 3 });
+        Assert.Equal([new DeployInstances([0, 1, 2], "2.0.0"), new CheckHealth("instances 0-2")], plan.Operations);
+    }
+
+    [Fact]
     public void Rolling_rollback_restores_every_touched_batch_most_recent_first()
     {
         var strategy = new RollingStrategy { BatchSize = 2, Instances = 5 };

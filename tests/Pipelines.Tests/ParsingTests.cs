@@ -118,6 +118,30 @@ public sealed class ParsingTests
     }
 
     [Fact]
+    public void An_inline_http_body_becomes_its_json_text_in_yaml_and_json_alike()
+    {
+        var yaml = PipelineParser.ParseYaml("""
+            name: p
+            steps:
+              - id: call
+                kind: http
+                method: POST
+                url: https://example/hook
+                body: {version: "${{ parameters.v }}", prod: "${{ parameters.v == 'x' }}", count: 2, force: true, tags: [a, b]}
+            parameters:
+              v: {type: string, default: "1"}
+            """);
+        var json = PipelineParser.ParseJson("""
+            {"name": "p", "parameters": {"v": {"type": "string", "default": "1"}},
+             "steps": [{"id": "call", "kind": "http", "method": "POST", "url": "https://example/hook",
+                        "body": {"version": "${{ parameters.v }}", "prod": "${{ parameters.v == 'x' }}", "count": 2, "force": true, "tags": ["a", "b"]}}]}
+            """);
+        Assert.Empty(yaml.Problems);
+        Assert.Equal("{\"version\":\"${{ parameters.v }}\",\"prod\":\"${{ parameters.v == 'x' }}\",\"count\":2,\"force\":true,\"tags\":[\"a\",\"b\"]}", Assert.IsType<HttpStep>(yaml.Definition!.Steps[0]).Body);
+        Assert.Equal(PipelineJson.Serialize(yaml.Definition), PipelineJson.Serialize(json.Definition!));
+    }
+
+    [Fact]
     public void Malformed_documents_are_one_problem_with_a_position()
     {
         var yaml = PipelineParser.ParseYaml("name: p\nsteps: [\n");

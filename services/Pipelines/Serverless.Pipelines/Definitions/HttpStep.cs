@@ -9,6 +9,7 @@ public sealed record HttpStep : StepSpec
 
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The body text (a template). A mapping written inline in the document is stored as its JSON text.</summary>
     public string? Body { get; init; }
 
     public int? ExpectStatus { get; init; }

@@ -69,9 +69,10 @@ public static class DeployPlanner
     private static IEnumerable<DeployOperation> Rolling(RollingStrategy rolling, DeployRequest request)
     {
         var batchSize = Math.Max(rolling.BatchSize, 1);
-        for (var start = 0; start < rolling.Instances; start += batchSize)
+        var instances = request.Instances ?? rolling.Instances;
+        for (var start = 0; start < instances; start += batchSize)
         {
-            var batch = Enumerable.Range(start, Math.Min(batchSize, rolling.Instances - start)).ToList();
+            var batch = Enumerable.Range(start, Math.Min(batchSize, instances - start)).ToList();
             yield return new DeployInstances(batch, request.Version);
             yield return new CheckHealth(Scope(batch));
         }

@@ -7,4 +7,7 @@ namespace Serverless.Pipelines.Deployments;
 public sealed record DeployRequest(string Version, string PreviousVersion)
 {
     public string ActiveSlot { get; init; } = "blue";
+
+    /// <summary>The instance count the target reports, when it overrides the rolling strategy's <c>instances</c>.</summary>
+    public int? Instances { get; init; }
 }

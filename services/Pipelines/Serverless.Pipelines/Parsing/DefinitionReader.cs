@@ -176,7 +176,7 @@ internal sealed class DefinitionReader
                     Method = OptionalString(map, path, "method") ?? "GET",
                     Url = RequiredString(map, path, "url") ?? string.Empty,
                     Headers = StringMap(map, path, "headers"),
-                    Body = OptionalString(map, path, "body"),
+                    Body = Body(map, path),
                     ExpectStatus = (int?)Long(map, path, "expectStatus"),
                 };
                 break;
@@ -230,6 +230,63 @@ internal sealed class DefinitionReader
         // expressions) as a placeholder, so one mistake does not hide the others or cause "unknown step" noise.
         step ??= new UnreadableStep { Id = id };
         return step with { Needs = needs, When = when, Timeout = timeout, Retries = retries, Outputs = outputs };
+    }
+
+    /// <summary>A body is text, or a mapping/list written inline, which becomes its JSON text (strings in it may hold templates).</summary>
+    private string? Body(DocMap map, string path) => map["body"] switch
+    {
+        DocMap or DocList => ToJson(map["body"]!),
+        _ => OptionalString(map, path, "body"),
+    };
+
+    private static string ToJson(DocNode node)
+    {
+        using var buffer = new MemoryStream();
+        // Relaxed escaping keeps ' and + readable, so templates such as ${{ parameters.env == 'prod' }} survive.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            WriteJson(writer, node);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static void WriteJson(Utf8JsonWriter writer, DocNode node)
+    {
+        switch (node)
+        {
+            case DocMap map:
+                writer.WriteStartObject();
+                foreach (var (key, value) in map.Entries)
+                {
+                    writer.WritePropertyName(key);
+                    WriteJson(writer, value);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case DocList list:
+                writer.WriteStartArray();
+                foreach (var item in list.Items)
+                {
+                    WriteJson(writer, item);
+                }
+
+                writer.WriteEndArray();
+                break;
+            case DocScalar { Kind: ScalarKind.Null }:
+                writer.WriteNullValue();
+                break;
+            case DocScalar { Kind: ScalarKind.Boolean } b:
+                writer.WriteBooleanValue(b.Text == "true");
+                break;
+            case DocScalar { Kind: ScalarKind.Number } n:
+                writer.WriteRawValue(double.Parse(n.Text!, NumberStyles.Float, CultureInfo.InvariantCulture).ToString("R", CultureInfo.InvariantCulture));
+                break;
+            case DocScalar s:
+                writer.WriteStringValue(s.Text);
+                break;
+        }
     }
 
     private RetryPolicy? ReadRetries(DocNode node, string path)
