@@ -54,12 +54,13 @@ public sealed class HostileInputTests
         Assert.Equal("the cron expression never fires (no date matches it)", PipelineValidator.CronProblem("0 0 0 31 2 *"));
 
     [Fact]
-    public void Unvalidated_conditions_skip_the_step_with_the_reason_instead_of_throwing()
+    public void Unvalidated_conditions_fail_the_step_with_the_reason_instead_of_throwing()
     {
         var definition = Build.Pipeline([Build.Script("a") with { When = "parameters.x; rm -rf /" }]);
         var run = new RunDriver(definition);
         run.Start();
-        Assert.Equal(StepStatus.Skipped, run.Status("a"));
+        Assert.Equal(StepStatus.Failed, run.Status("a"));
+        Assert.Equal(RunStatus.Failed, run.State.Status);
         Assert.Contains("unexpected character ';' at column 13", run.State.Steps["a"].Reason, StringComparison.Ordinal);
     }
 }

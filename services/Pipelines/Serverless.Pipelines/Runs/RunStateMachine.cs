@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
-using System.Globalization;
 using Serverless.Pipelines.Definitions;
 using Serverless.Pipelines.Expressions;
 using Serverless.Pipelines.Graphs;
@@ -417,15 +416,15 @@ public sealed class RunStateMachine
                     }
 
                     changed = true;
-                    var (run1, reason) = Decide(spec);
-                    if (run1)
+                    var (decision, reason) = Decide(spec);
+                    if (decision == StepStatus.Queued)
                     {
                         Begin(spec, run);
                     }
                     else
                     {
-                        Update(run with { Status = StepStatus.Skipped, Reason = reason });
-                        Commands.Add(new PublishEvent("pipeline.step.skipped", State.RunId, spec.Id) { Detail = reason });
+                        Update(run with { Status = decision, Reason = reason });
+                        Commands.Add(new PublishEvent($"pipeline.step.{decision.ToExpressionText()}", State.RunId, spec.Id) { Detail = reason });
                     }
                 }
             }
@@ -437,24 +436,26 @@ public sealed class RunStateMachine
             }
         }
 
-        private (bool Run, string? Reason) Decide(StepSpec spec)
+        /// <summary>Queued (start it), Skipped (its condition is false) or Failed (its condition cannot be evaluated).</summary>
+        private (StepStatus Decision, string? Reason) Decide(StepSpec spec)
         {
             var context = machine.ContextFor(State, spec.Id);
             if (spec.When is null)
             {
                 var isFinally = _definition.IsFinally(spec.Id);
-                return isFinally || (context.NeedsSucceeded && !context.Cancelled) ? (true, null) : (false, "a needed step did not succeed");
+                return isFinally || (context.NeedsSucceeded && !context.Cancelled) ? (StepStatus.Queued, null) : (StepStatus.Skipped, "a needed step did not succeed");
             }
 
-            // Saved definitions are validated, so a bad condition here means an unvalidated one: skip, with the reason.
+            // Saved definitions are validated, so a bad condition means an unvalidated definition: fail the step
+            // visibly rather than skip it quietly.
             try
             {
                 var condition = machine.Condition(spec)!;
-                return ExpressionEvaluator.IsTruthy(ExpressionEvaluator.Evaluate(condition, context)) ? (true, null) : (false, $"when '{spec.When}' is false");
+                return ExpressionEvaluator.IsTruthy(ExpressionEvaluator.Evaluate(condition, context)) ? (StepStatus.Queued, null) : (StepStatus.Skipped, $"when '{spec.When}' is false");
             }
             catch (ExpressionException ex)
             {
-                return (false, $"when '{spec.When}' could not be evaluated: {ex.Message}");
+                return (StepStatus.Failed, $"when '{spec.When}' could not be evaluated: {ex.Message}");
             }
         }
 
