@@ -108,7 +108,7 @@ public sealed partial class DeliveryDispatcher(
     private async Task AttemptAsync(DeliveryRecord record, string leaseKey, CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
-        var endpoint = await endpoints.GetAsync(record.EndpointId, stoppingToken).ConfigureAwait(false);
+        var endpoint = await endpoints.GetForDeliveryAsync(record.EndpointId, stoppingToken).ConfigureAwait(false);
         if (endpoint is null || !endpoint.Enabled)
         {
             var reason = endpoint is null ? "the endpoint was deleted" : "the endpoint is disabled";

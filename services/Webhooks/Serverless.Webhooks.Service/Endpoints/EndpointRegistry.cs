@@ -25,7 +25,7 @@ public sealed class EndpointRegistry(
     private SubscriberView? _subscribers;
     private long _changes;
 
-    private sealed record SubscriberView(IReadOnlyList<EndpointSubscriber> Subscribers, DateTimeOffset ReadAt, long Changes);
+    private sealed record SubscriberView(IReadOnlyList<EndpointSubscriber> Subscribers, IReadOnlyDictionary<string, WebhookEndpoint> All, DateTimeOffset ReadAt, long Changes);
 
     /// <summary>
     /// The enabled endpoints with their compiled event-type filters, for the delivery fan-out. Listing every
@@ -33,29 +33,45 @@ public sealed class EndpointRegistry(
     /// <see cref="SubscriberRefreshInterval"/>, and at once after a change made through this instance, so a
     /// change made on another instance reaches this one's fan-out within the interval.
     /// </summary>
-    public async Task<IReadOnlyList<EndpointSubscriber>> SubscribersAsync(CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<EndpointSubscriber>> SubscribersAsync(CancellationToken cancellationToken = default) =>
+        (await ViewAsync(cancellationToken).ConfigureAwait(false)).Subscribers;
+
+    /// <summary>
+    /// An endpoint as the delivery worker uses it, from the same view as <see cref="SubscribersAsync"/> (so an
+    /// attempt costs no endpoint read); one created on another instance since the view was read is read directly.
+    /// </summary>
+    public async Task<WebhookEndpoint?> GetForDeliveryAsync(string id, CancellationToken cancellationToken = default) =>
+        (await ViewAsync(cancellationToken).ConfigureAwait(false)).All.TryGetValue(id, out var endpoint) ? endpoint : await GetAsync(id, cancellationToken).ConfigureAwait(false);
+
+    private async Task<SubscriberView> ViewAsync(CancellationToken cancellationToken)
     {
         var view = Volatile.Read(ref _subscribers);
         var now = time.GetUtcNow();
         var changes = Interlocked.Read(ref _changes);
         if (view is not null && view.Changes == changes && now - view.ReadAt < SubscriberRefreshInterval)
         {
-            return view.Subscribers;
+            return view;
         }
 
-        var subscribers = new List<EndpointSubscriber>();
+        var all = new Dictionary<string, WebhookEndpoint>(StringComparer.Ordinal);
         string? cursor = null;
         do
         {
             var (items, next) = await ListAsync(StateKeys.MaxPageSize, cursor, cancellationToken).ConfigureAwait(false);
-            subscribers.AddRange(items.Where(e => e.Enabled).Select(e => new EndpointSubscriber(e.Id, EventTypeFilter.Create(e.EventTypes))));
+            foreach (var endpoint in items)
+            {
+                all[endpoint.Id] = endpoint;
+            }
+
             cursor = next;
         }
         while (cursor is not null);
 
         // A change made through this instance while the list was read bumps the counter, so this view is not used.
-        Volatile.Write(ref _subscribers, new SubscriberView(subscribers, now, changes));
-        return subscribers;
+        var subscribers = all.Values.Where(e => e.Enabled).Select(e => new EndpointSubscriber(e.Id, EventTypeFilter.Create(e.EventTypes))).ToList();
+        view = new SubscriberView(subscribers, all, now, changes);
+        Volatile.Write(ref _subscribers, view);
+        return view;
     }
 
     public async Task<EndpointChange<EndpointWithSecret>> CreateAsync(EndpointRequest request, CancellationToken cancellationToken = default)
