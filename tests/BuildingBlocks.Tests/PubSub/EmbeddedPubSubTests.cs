@@ -26,6 +26,48 @@ public sealed class EmbeddedPubSubTests : PubSubContract
         return (store, database, database.DisposeAsync);
     }
 
+    /// <summary>State and ledger share the SQLite file: events committed with state skip the outbox.</summary>
+    [Fact]
+    public async Task Events_committed_with_state_go_straight_to_the_ledger_and_reach_their_handler()
+    {
+        var topic = Topic("inline");
+        var subscription = Subscription("inline-reader");
+        var instance = await StartInstanceAsync("a", s => s
+            .AddSubscription<RecordingHandler>(topic, subscription)
+            .AddSingleton(sp => (SqliteStateStore)sp.GetRequiredService<IStateStore>()));
+        var store = (SqliteStateStore)instance.Services.GetRequiredService<IStateStore>();
+        Assert.NotNull(store.InlinePublisher);
+
+        await store.TransactAsync(new StateTransaction().Upsert("inline||k", "v"u8.ToArray()).Publish(topic, NewEvent("inline-1-" + Prefix)), Ct);
+
+        var call = Assert.Single(await Probe.WaitForHandledAsync(subscription, 1));
+        Assert.Equal("inline-1-" + Prefix, call.Event.Id);
+        Assert.Equal(0, await store.CountAsync(Ct));
+    }
+
+    /// <summary>An event committed with state by a process that then dies is delivered by the next start, from the ledger.</summary>
+    [Fact]
+    public async Task An_event_committed_with_state_before_a_crash_is_delivered_after_the_restart()
+    {
+        var topic = Topic("inline-crash");
+        var subscription = Subscription("inline-crash-reader");
+        void Configure(IServiceCollection s) => s
+            .AddSubscription<RecordingHandler>(topic, subscription)
+            .AddSingleton(sp => (SqliteStateStore)sp.GetRequiredService<IStateStore>());
+
+        // Committed while nothing dispatches (the bus never started): only the ledger row remains.
+        var first = await StartInstanceAsync("a", Configure, start: false);
+        _ = first.Services.GetRequiredService<PubSubTransport>();
+        var store = (SqliteStateStore)first.Services.GetRequiredService<IStateStore>();
+        await first.Services.GetRequiredService<EventLedger>().EnsureSchemaAsync();
+        await store.TransactAsync(new StateTransaction().Publish(topic, NewEvent("crash-1-" + Prefix)), Ct);
+        Assert.Empty(Probe.HandledBy(subscription));
+
+        await StartInstanceAsync("b", Configure);
+        var call = Assert.Single(await Probe.WaitForHandledAsync(subscription, 1));
+        Assert.Equal("crash-1-" + Prefix, call.Event.Id);
+    }
+
     /// <summary>The embedded counterpart of competing consumers: one process, several workers on one subscription.</summary>
     [Fact]
     public async Task A_subscriptions_concurrent_workers_share_its_events_and_lose_none()

@@ -3,6 +3,8 @@ using MassTransit;
 using Microsoft.Extensions.Logging;
 using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub.Transport;
+using Serverless.BuildingBlocks.Sqlite;
+using Serverless.BuildingBlocks.Telemetry;
 
 namespace Serverless.BuildingBlocks.PubSub;
 
@@ -13,7 +15,7 @@ namespace Serverless.BuildingBlocks.PubSub;
 /// crash are delivered again at the next start. Events travel in <see cref="EventBatch"/>es: whatever
 /// accumulated for a subscription while the previous batch was being sent.
 /// </summary>
-internal sealed partial class EmbeddedTransport : PubSubTransport
+internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInlinePublisher
 {
     private const int MaxBatch = 256;
 
@@ -62,6 +64,29 @@ internal sealed partial class EmbeddedTransport : PubSubTransport
         {
             _queues[subscriptions[i].Name].Enqueue(new EventEnvelope { Topic = topic, CloudEvent = cloudEventJson, LedgerId = ids[i] });
         }
+    }
+
+    public bool TryAppend(SqliteWriteSession session, string topic, byte[] cloudEventJson)
+    {
+        if (!SubscriptionsByTopic.TryGetValue(topic, out var subscriptions))
+        {
+            // Not a topic this process knows: the outbox relay reports it.
+            return false;
+        }
+
+        if (subscriptions.Length > 0 && !_ledger.TryAppendInSession(session, subscriptions, topic, cloudEventJson, ids =>
+            {
+                for (var i = 0; i < subscriptions.Length; i++)
+                {
+                    _queues[subscriptions[i].Name].Enqueue(new EventEnvelope { Topic = topic, CloudEvent = cloudEventJson, LedgerId = ids[i] });
+                }
+            }))
+        {
+            return false;
+        }
+
+        ServerlessTelemetry.EventsPublished.Add(1, new KeyValuePair<string, object?>("messaging.destination.name", topic));
+        return true;
     }
 
     protected override IBusControl CreateBus() => MassTransit.Bus.Factory.CreateUsingInMemory(bus =>

@@ -81,6 +81,41 @@ internal sealed partial class EventLedger : IAsyncDisposable
         return request.Completion.Task;
     }
 
+    /// <summary>
+    /// Appends inside a write session that is already running on the writer thread (a state transaction's
+    /// events, see <see cref="Sqlite.ISqliteInlinePublisher"/>): the rows commit or roll back with it, and
+    /// <paramref name="dispatch"/> runs after the commit when dispatching has started (otherwise start-up
+    /// recovery delivers them, as for <see cref="AppendAsync"/>). False while the ledger is not ready yet.
+    /// </summary>
+    internal bool TryAppendInSession(SqliteWriteSession session, SubscriptionDescriptor[] subscriptions, string topic, byte[] cloudEventJson, Action<long[]> dispatch)
+    {
+        if (!_schema.IsValueCreated || !_schema.Value.IsCompletedSuccessfully)
+        {
+            return false;
+        }
+
+        var command = session.Command(Insert);
+        var id = command.Parameters.Add("$id", SqliteType.Integer);
+        var subscription = command.Parameters.Add("$subscription", SqliteType.Text);
+        command.Parameters.AddWithValue("$topic", topic);
+        command.Parameters.AddWithValue("$event", cloudEventJson);
+        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        var ids = new long[subscriptions.Length];
+        for (var i = 0; i < subscriptions.Length; i++)
+        {
+            id.Value = ids[i] = ++_lastId;
+            subscription.Value = subscriptions[i].Name;
+            command.ExecuteNonQuery();
+        }
+
+        if (_dispatching)
+        {
+            session.AfterCommit(() => dispatch(ids));
+        }
+
+        return true;
+    }
+
     /// <summary>Raises the dispatch flag on the writer thread and returns the highest id written before it: recovery's upper bound.</summary>
     public async Task<long> StartDispatchingAsync()
     {

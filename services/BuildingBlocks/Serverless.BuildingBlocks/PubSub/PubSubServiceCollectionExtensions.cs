@@ -67,12 +67,23 @@ public static class PubSubServiceCollectionExtensions
         {
             case ServerlessProfile.Embedded:
                 services.TryAddSingleton(sp => new EventLedger(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<TimeProvider>(), Logger<EventLedger>(sp)));
-                services.TryAddSingleton<PubSubTransport>(sp => new EmbeddedTransport(
-                    sp.GetRequiredService<TopicRegistry>(),
-                    sp.GetRequiredService<EventDispatcher>(),
-                    pubSub,
-                    sp.GetRequiredService<EventLedger>(),
-                    LoggerFactory(sp)));
+                services.TryAddSingleton<PubSubTransport>(sp =>
+                {
+                    var transport = new EmbeddedTransport(
+                        sp.GetRequiredService<TopicRegistry>(),
+                        sp.GetRequiredService<EventDispatcher>(),
+                        pubSub,
+                        sp.GetRequiredService<EventLedger>(),
+                        LoggerFactory(sp));
+
+                    // State and ledger share the SQLite file: events committed with state go straight to the ledger.
+                    if (sp.GetService<SqliteStateStore>() is { } store && ReferenceEquals(store.Database, sp.GetRequiredService<SqliteDatabase>()))
+                    {
+                        store.InlinePublisher = transport;
+                    }
+
+                    return transport;
+                });
                 break;
             case ServerlessProfile.Distributed:
                 var broker = ParseBroker(rabbitMqUri);

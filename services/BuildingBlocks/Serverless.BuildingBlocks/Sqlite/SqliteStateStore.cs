@@ -40,6 +40,12 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
 
     public string Engine => "sqlite";
 
+    /// <summary>Where events committed with state go when it can take them (see <see cref="ISqliteInlinePublisher"/>); else the outbox.</summary>
+    public ISqliteInlinePublisher? InlinePublisher { get; set; }
+
+    /// <summary>The database this store writes to.</summary>
+    public SqliteDatabase Database => _database;
+
     public static async Task<SqliteStateStore> OpenAsync(SqliteDatabase database, OutboxSignal outboxSignal, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(database);
@@ -137,16 +143,24 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
                 });
             }
 
+            var outboxed = false;
+            var inline = InlinePublisher;
             foreach (var (topic, payload) in events)
             {
+                if (inline?.TryAppend(session, topic, payload) is true)
+                {
+                    continue;
+                }
+
                 var insert = session.Command("INSERT INTO outbox (topic, payload, created_at) VALUES ($topic, $payload, $now)");
                 insert.Parameters.AddWithValue("$topic", topic);
                 insert.Parameters.AddWithValue("$payload", payload);
                 insert.Parameters.AddWithValue("$now", now);
                 insert.ExecuteNonQuery();
+                outboxed = true;
             }
 
-            if (events.Count > 0)
+            if (outboxed)
             {
                 session.AfterCommit(_outboxSignal.Notify);
             }
