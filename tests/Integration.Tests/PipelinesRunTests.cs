@@ -42,7 +42,13 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetString()!;
     }
 
-    private Task<JsonElement> RunAsync(string runId) => _admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}");
+    private async Task<JsonElement> RunAsync(string runId)
+    {
+        var response = await _admin.GetAsync($"/api/runs/{runId}");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET /api/runs/{runId}: {(int)response.StatusCode} {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
 
     private static JsonElement Step(JsonElement run, string id) => run.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("id").GetString() == id);
 

@@ -90,7 +90,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                 record = Carry(record, started, transaction, null);
             }
 
-            transaction.UpsertJson(RunPrefix + runId, record, new StateWriteOptions(OnlyIfAbsent: true));
+            transaction.Upsert(RunPrefix + runId, Serialize(record), new StateWriteOptions(OnlyIfAbsent: true));
             transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
             try
             {
@@ -168,7 +168,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
 
             var updated = Carry(record, transition, transaction, runEvent);
-            transaction.UpsertJson(RunPrefix + runId, updated, new StateWriteOptions(ETag: loaded.ETag));
+            transaction.Upsert(RunPrefix + runId, Serialize(updated), new StateWriteOptions(ETag: loaded.ETag));
             transaction.Upsert(IndexKey(updated), Serialize(updated.Summary()));
             try
             {
@@ -213,7 +213,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             if (loaded is not null && TryParseDispatchTimer(timerId, out var stepId, out var attempt))
             {
                 var record = loaded.Value with { Timers = loaded.Value.Timers.Remove(timerId) };
-                transaction.UpsertJson(RunPrefix + runId, record, new StateWriteOptions(ETag: loaded.ETag));
+                transaction.Upsert(RunPrefix + runId, Serialize(record), new StateWriteOptions(ETag: loaded.ETag));
                 transaction.Publish(PipelineTopics.StepDispatch, CloudEventJson.Create(Source, PipelineTopics.StepDispatch, new StepDispatchData(runId, record.Pipeline, stepId, attempt), runId));
             }
 
