@@ -260,6 +260,47 @@ public abstract class PipelinesRunContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_step_past_its_timeout_is_killed_and_a_retry_waits_its_backoff()
+    {
+        await SaveAsync("timeouts", """
+            name: timeouts
+            steps:
+              - {id: hang, kind: script, run: "sleep 60", timeout: 1s}
+              - id: flaky
+                kind: script
+                run: "if [ -f once ]; then echo second; else touch once; echo first; exit 1; fi"
+                retries: {limit: 1, backoff: 300ms}
+            """);
+        var started = DateTime.UtcNow;
+        var runId = await StartAsync("timeouts");
+
+        var run = await WaitForStatusAsync(runId, "Failed");
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(20), "the hanging script outlived its timeout");
+        Assert.Equal("TimedOut", Step(run, "hang").GetProperty("attempts")[0].GetProperty("outcome").GetString());
+        var flaky = Step(run, "flaky");
+        Assert.Equal("Succeeded", flaky.GetProperty("status").GetString());
+        var attempts = flaky.GetProperty("attempts");
+        Assert.Equal(2, attempts.GetArrayLength());
+        Assert.True(attempts[1].GetProperty("startedAt").GetDateTimeOffset() - attempts[0].GetProperty("finishedAt").GetDateTimeOffset() >= TimeSpan.FromMilliseconds(250), "the retry did not wait for its backoff");
+        Assert.Equal("second\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/flaky/log"));
+    }
+
+    [Fact]
+    public async Task A_followed_log_streams_until_the_step_ends()
+    {
+        await SaveAsync("chatty", """
+            name: chatty
+            steps:
+              - {id: talk, kind: script, run: "echo one; sleep 1; echo two"}
+            """);
+        var runId = await StartAsync("chatty");
+        await WaitForRunAsync(runId, r => Step(r, "talk").GetProperty("status").GetString() is "Running" or "Succeeded", "the step to start");
+
+        var followed = await _admin.GetStringAsync($"/api/runs/{runId}/steps/talk/log?follow=true");
+        Assert.Equal("one\ntwo\n", followed);
+    }
+
+    [Fact]
     public async Task A_deploy_whose_health_check_fails_is_rolled_back()
     {
         await using var target = await FakeDeploymentApi.StartAsync();
@@ -284,6 +325,48 @@ public abstract class PipelinesRunContract : IAsyncLifetime
 }
 
 public sealed class EmbeddedPipelinesRunTests : PipelinesRunContract;
+
+/// <summary>Schedules need the timer engine, which the distributed test hosts switch off.</summary>
+public sealed class PipelineScheduleTests : IAsyncLifetime
+{
+    private readonly LocalHost _host = new();
+    private HttpClient _admin = null!;
+
+    public ValueTask InitializeAsync()
+    {
+        _admin = _host.CreateClient(_host.AdminKey);
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
+
+    [Fact]
+    public async Task A_schedule_trigger_starts_runs()
+    {
+        var saved = await _admin.PutAsync("/api/pipelines/nightly", new StringContent("""
+            name: nightly
+            triggers:
+              - {kind: schedule, cron: "* * * * * *"}
+            steps:
+              - {id: tick, kind: script, run: "echo tick"}
+            """, Encoding.UTF8, "application/yaml"));
+        Assert.True(saved.IsSuccessStatusCode);
+
+        JsonElement first = default;
+        await Recording.WaitUntilAsync(() =>
+        {
+            var items = _admin.GetFromJsonAsync<JsonElement>("/api/pipelines/nightly/runs").GetAwaiter().GetResult().GetProperty("items");
+            if (items.GetArrayLength() == 0)
+            {
+                return false;
+            }
+
+            first = items[0];
+            return true;
+        }, TimeSpan.FromSeconds(30), "a scheduled run");
+        Assert.Equal("schedule", first.GetProperty("trigger").GetString());
+    }
+}
 
 public sealed class DistributedPipelinesRunTests : PipelinesRunContract
 {
