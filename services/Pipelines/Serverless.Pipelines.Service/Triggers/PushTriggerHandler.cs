@@ -1,4 +1,5 @@
 using Azure.Messaging;
+using Microsoft.Extensions.Logging;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.Pipelines.Definitions;
 using Serverless.Pipelines.Service.Definitions;
@@ -12,7 +13,7 @@ namespace Serverless.Pipelines.Service.Triggers;
 /// (<c>trigger.repository</c>, <c>trigger.ref</c>, <c>trigger.commit</c>...), and parameters named <c>commit</c>,
 /// <c>ref</c>, <c>branch</c> or <c>repository</c> receive it too. One run per pipeline per event, even when redelivered.
 /// </summary>
-public sealed class PushTriggerHandler(DefinitionStore definitions, RunStore runs) : ISubscriptionHandler
+public sealed partial class PushTriggerHandler(DefinitionStore definitions, RunStore runs, ILogger<PushTriggerHandler> logger) : ISubscriptionHandler
 {
     public const string Subscription = "pipelines.trigger.push";
 
@@ -55,7 +56,14 @@ public sealed class PushTriggerHandler(DefinitionStore definitions, RunStore run
                 }
             }
 
-            await runs.StartAsync(pipeline, given, trigger, t => t.MarkProcessed(Subscription, cloudEvent.Id + "/" + pipeline.Name), cancellationToken).ConfigureAwait(false);
+            var started = await runs.StartAsync(pipeline, given, trigger, t => t.MarkProcessed(Subscription, cloudEvent.Id + "/" + pipeline.Name), cancellationToken).ConfigureAwait(false);
+            if (started.Problems.Count > 0)
+            {
+                LogNotStarted(logger, pipeline.Name, push.Repository, push.Ref, string.Join("; ", started.Problems));
+            }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The push to {Repository} {Ref} matches pipeline {Pipeline}, but a push cannot start it: {Problems}")]
+    private static partial void LogNotStarted(ILogger logger, string pipeline, string repository, string @ref, string problems);
 }

@@ -85,6 +85,19 @@ public sealed class ScheduleTimer(DefinitionStore definitions, RunStore runs, IS
             ["pastDue"] = pastDue,
         };
         var updated = new ScheduleMark(trigger.Cron, trigger.TimeZone, latest);
-        await runs.StartAsync(pipeline, new Dictionary<string, string?>(), context, t => t.UpsertJson(key, updated, new StateWriteOptions(ETag: mark.ETag)), cancellationToken).ConfigureAwait(false);
+        var started = await runs.StartAsync(pipeline, new Dictionary<string, string?>(), context, t => t.UpsertJson(key, updated, new StateWriteOptions(ETag: mark.ETag)), cancellationToken).ConfigureAwait(false);
+        if (started.Problems.Count > 0)
+        {
+            // A required parameter without a default: the occurrence cannot start a run, but it has passed; do not
+            // try it again every 5 s.
+            try
+            {
+                await state.SaveJsonAsync(key, updated, new StateWriteOptions(ETag: mark.ETag), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ETagMismatchException)
+            {
+                // Another instance moved the mark on.
+            }
+        }
     }
 }
