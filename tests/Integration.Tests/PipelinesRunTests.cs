@@ -301,6 +301,24 @@ public abstract class PipelinesRunContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_http_step_calls_an_allowed_address_and_outputs_the_status()
+    {
+        await using var target = await FakeDeploymentApi.StartAsync();
+        await SaveAsync("ping", $$"""
+            name: ping
+            steps:
+              - {id: ping, kind: http, url: "{{target.BaseUrl}}/health", outputs: [status]}
+              - {id: meta, kind: http, url: "http://169.254.169.254/latest/meta-data/", when: "always()"}
+            """);
+        var runId = await StartAsync("ping");
+
+        var run = await WaitForStatusAsync(runId, "Failed");
+        Assert.Equal("200", Step(run, "ping").GetProperty("outputs").GetProperty("status").GetString());
+        Assert.Equal("Failed", Step(run, "meta").GetProperty("status").GetString());
+        Assert.Contains("may not reach", Step(run, "meta").GetProperty("reason").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_deploy_whose_health_check_fails_is_rolled_back()
     {
         await using var target = await FakeDeploymentApi.StartAsync();
