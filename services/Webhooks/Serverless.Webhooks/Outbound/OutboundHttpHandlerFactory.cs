@@ -1,3 +1,4 @@
+using Serverless.BuildingBlocks.Http;
 using System.Net;
 using System.Net.Sockets;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Serverless.Webhooks.Outbound;
+namespace Serverless.BuildingBlocks.Http;
 
 /// <summary>What kind of destination an IP address is, for the SSRF guard. Everything but <see cref="Public"/> is refused by default.</summary>
 public enum AddressKind
@@ -36,7 +36,7 @@ public enum AddressKind
     Reserved,
 }
 
-/// <summary>Classifies IPv4 and IPv6 addresses; IPv6 forms that embed an IPv4 address (mapped, NAT64, 6to4) are judged by that address.</summary>
+/// <summary>Classifies IPv4 and IPv6 addresses (shared by every capability that calls user-given URLs: webhooks, pipeline http steps); IPv6 forms that embed an IPv4 address (mapped, NAT64, 6to4) are judged by that address.</summary>
 public static class AddressClassifier
 {
     private static readonly HashSet<IPAddress> MetadataAddresses =

@@ -1,0 +1,106 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serverless.BuildingBlocks.Hosting;
+using Serverless.BuildingBlocks.PubSub;
+using Serverless.BuildingBlocks.Timers;
+using Serverless.Pipelines.Functions.Apis;
+using Serverless.Pipelines.Service;
+using Serverless.Pipelines.Service.Definitions;
+using Serverless.Pipelines.Service.Orchestration;
+using Serverless.Pipelines.Service.Runners;
+using Serverless.Pipelines.Service.Runs;
+using Serverless.Pipelines.Service.Triggers;
+
+namespace Serverless.Pipelines.Functions;
+
+/// <summary>Plugs the pipelines capability into a host: <c>builder.AddPipelines()</c>, <c>app.MapPipelines()</c>.</summary>
+public static class PipelinesModule
+{
+    public const string RoutePrefix = "/api/pipelines";
+    public const string RunsPrefix = "/api/runs";
+
+    public static TBuilder AddPipelines<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        services.AddModule("Pipelines", "CI/CD pipelines: YAML definitions, runs (orchestrator + step runners), push and schedule triggers, approvals, deploys.", RoutePrefix);
+        foreach (var topic in PipelineTopics.Published)
+        {
+            services.AddTopic(topic, "pipelines: " + topic);
+        }
+
+        services.AddSingleton<DefinitionStore>();
+        services.AddSingleton<RunTimerSignal>();
+        services.AddSingleton<RunStore>();
+        services.AddSingleton<StepLogStore>();
+        services.AddSingleton(sp => ReadRunnerOptions(configuration, sp.GetRequiredService<ServerlessOptions>()));
+        var allowList = ReadAllowList(configuration);
+        services.AddSingleton(sp => new GuardedHttp(allowList, sp.GetRequiredService<RunnerOptions>().HttpTimeout));
+        services.AddSingleton<ScriptExecutor>();
+        services.AddSingleton<HttpStepExecutor>();
+        services.AddSingleton<DeployExecutor>();
+
+        // The orchestrator (results, due timers) and the runners; in a distributed deployment each can be its own function app.
+        services.AddSubscription<StepResultHandler>(PipelineTopics.StepResult, StepResultHandler.Subscription);
+        services.AddSubscription<StepRunner>(PipelineTopics.StepDispatch, StepRunner.Subscription);
+        services.AddSubscription<PushTriggerHandler>(PipelineTopics.ScmPush, PushTriggerHandler.Subscription);
+        services.AddHostedService<RunTimerService>();
+        services.AddTimer<ScheduleTimer>(ScheduleTimer.Name, ScheduleTimer.Schedule);
+        return builder;
+    }
+
+    public static WebApplication MapPipelines(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapPipelinesApi();
+        app.MapRunsApi();
+        return app;
+    }
+
+    /// <summary>
+    /// <c>Pipelines:WorkDirectory</c> (default: the data directory's <c>pipelines</c>), <c>Pipelines:Deploy:HealthCheckAttempts</c>,
+    /// <c>Pipelines:Deploy:HealthCheckInterval</c>, <c>Pipelines:Http:TimeoutSeconds</c>.
+    /// </summary>
+    private static RunnerOptions ReadRunnerOptions(IConfiguration configuration, ServerlessOptions serverless)
+    {
+        var section = configuration.GetSection("Pipelines");
+        var defaults = new RunnerOptions { WorkDirectory = Path.Combine(serverless.DataDirectory, "pipelines") };
+        return defaults with
+        {
+            WorkDirectory = section["WorkDirectory"] ?? defaults.WorkDirectory,
+            HealthCheckAttempts = section.GetValue<int?>("Deploy:HealthCheckAttempts") ?? defaults.HealthCheckAttempts,
+            HealthCheckInterval = section.GetValue<TimeSpan?>("Deploy:HealthCheckInterval") ?? defaults.HealthCheckInterval,
+            HttpTimeout = section.GetValue<double?>("Http:TimeoutSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : defaults.HttpTimeout,
+        };
+    }
+
+    /// <summary><c>Pipelines:Http:AllowList</c>: CIDRs or addresses http and deploy steps may reach although private (tests, internal deploy APIs).</summary>
+    private static List<IPNetwork> ReadAllowList(IConfiguration configuration)
+    {
+        const string Setting = "Pipelines:Http:AllowList";
+        var list = new List<IPNetwork>();
+        foreach (var entry in configuration.GetSection(Setting).GetChildren().Select(c => c.Value ?? string.Empty))
+        {
+            if (IPNetwork.TryParse(entry, out var network))
+            {
+                list.Add(network);
+            }
+            else if (IPAddress.TryParse(entry, out var address))
+            {
+                list.Add(new IPNetwork(address, address.GetAddressBytes().Length * 8));
+            }
+            else
+            {
+                throw new ServerlessConfigurationException(Setting, string.Create(CultureInfo.InvariantCulture, $"'{entry}' is not a CIDR (10.0.0.0/8) or an IP address."));
+            }
+        }
+
+        return list;
+    }
+}

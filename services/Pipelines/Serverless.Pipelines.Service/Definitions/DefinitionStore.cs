@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Serverless.BuildingBlocks.State;
+using Serverless.Pipelines.Definitions;
+using Serverless.Pipelines.Parsing;
+using Serverless.Pipelines.Validation;
+
+namespace Serverless.Pipelines.Service.Definitions;
+
+/// <summary>
+/// Pipeline documents on the state store. Every save is a new version (<c>pipelines||def||{name}||{version:D10}</c>)
+/// and moves the head pointer (<c>pipelines||head||{name}</c>); runs pin the version they started with, so
+/// old versions stay readable until the pipeline is deleted.
+/// </summary>
+public sealed partial class DefinitionStore(IStateStore state, TimeProvider time)
+{
+    private const string DefinitionPrefix = "pipelines||def||";
+    private const string HeadPrefix = "pipelines||head||";
+
+    public static bool IsValidName(string name) => NamePattern().IsMatch(name);
+
+    public async Task<SaveResult> SaveAsync(string name, string text, PipelineFormat format, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!IsValidName(name))
+        {
+            return new SaveResult(null, [new PipelineProblem("name", "a pipeline name is 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit")]);
+        }
+
+        var parsed = PipelineParser.Parse(text, format);
+        if (!parsed.IsValid)
+        {
+            return new SaveResult(null, parsed.Problems);
+        }
+
+        if (!string.Equals(parsed.Definition!.Name, name, StringComparison.Ordinal))
+        {
+            return new SaveResult(null, [new PipelineProblem("name", $"the document names the pipeline '{parsed.Definition.Name}' but it is saved as '{name}'")]);
+        }
+
+        // Two saves racing for the same version: the head's ETag lets exactly one win; the other takes the next number.
+        for (var attempt = 0; ; attempt++)
+        {
+            var head = await state.GetJsonAsync<PipelineHead>(HeadPrefix + name, cancellationToken).ConfigureAwait(false);
+            var now = time.GetUtcNow();
+            var version = (head?.Value.Version ?? 0) + 1;
+            var stored = new StoredPipeline(name, version, format == PipelineFormat.Yaml ? "yaml" : "json", text, parsed.Definition, now);
+            var transaction = new StateTransaction()
+                .Upsert(VersionKey(name, version), Serialize(stored), new StateWriteOptions(OnlyIfAbsent: true))
+                .UpsertJson(HeadPrefix + name, new PipelineHead(name, version, now), head is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: head.ETag));
+            try
+            {
+                await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+                return new SaveResult(stored, []);
+            }
+            catch (ETagMismatchException) when (attempt < 20)
+            {
+            }
+        }
+    }
+
+    /// <summary>The latest version, or the given one.</summary>
+    public async Task<StoredPipeline?> GetAsync(string name, int? version, CancellationToken cancellationToken)
+    {
+        if (!IsValidName(name))
+        {
+            return null;
+        }
+
+        if (version is null)
+        {
+            var head = await state.GetJsonAsync<PipelineHead>(HeadPrefix + name, cancellationToken).ConfigureAwait(false);
+            if (head is null)
+            {
+                return null;
+            }
+
+            version = head.Value.Version;
+        }
+
+        var item = await state.GetAsync(VersionKey(name, version.Value), cancellationToken).ConfigureAwait(false);
+        return item is null ? null : Deserialize(item.Value);
+    }
+
+    /// <summary>Deletes the pipeline and every version. Runs in flight keep their own copy of the definition.</summary>
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
+    {
+        if (!IsValidName(name) || !await state.DeleteAsync(HeadPrefix + name, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        string? token = null;
+        do
+        {
+            var page = await state.ListKeysAsync(DefinitionPrefix + name + StateKeys.Separator, StateKeys.MaxPageSize, token, cancellationToken).ConfigureAwait(false);
+            var transaction = new StateTransaction();
+            foreach (var key in page.Keys)
+            {
+                transaction.Delete(key);
+            }
+
+            if (page.Keys.Count > 0)
+            {
+                await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+            }
+
+            token = page.ContinuationToken;
+        }
+        while (token is not null);
+        return true;
+    }
+
+    public async Task<(IReadOnlyList<PipelineHead> Items, string? NextCursor)> ListAsync(int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var page = await state.GetJsonPageAsync<PipelineHead>(HeadPrefix, limit, cursor, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return (page.Items, page.NextCursor);
+    }
+
+    /// <summary>Every pipeline's latest version (the triggers scan them).</summary>
+    public async IAsyncEnumerable<StoredPipeline> LatestAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? cursor = null;
+        do
+        {
+            var (heads, next) = await ListAsync(StateKeys.MaxPageSize, cursor, cancellationToken).ConfigureAwait(false);
+            var items = await state.GetBulkAsync(heads.Select(h => VersionKey(h.Name, h.Version)).ToList(), cancellationToken).ConfigureAwait(false);
+            foreach (var item in items.OrderBy(i => i.Key, StringComparer.Ordinal))
+            {
+                yield return Deserialize(item.Value);
+            }
+
+            cursor = next;
+        }
+        while (cursor is not null);
+    }
+
+    private static string VersionKey(string name, int version) =>
+        DefinitionPrefix + name + StateKeys.Separator + version.ToString("D10", CultureInfo.InvariantCulture);
+
+    private static byte[] Serialize(StoredPipeline stored) => JsonSerializer.SerializeToUtf8Bytes(stored, PipelineJson.Options);
+
+    private static StoredPipeline Deserialize(ReadOnlyMemory<byte> json) => JsonSerializer.Deserialize<StoredPipeline>(json.Span, PipelineJson.Options)!;
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+}

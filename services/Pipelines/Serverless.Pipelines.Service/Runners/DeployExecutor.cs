@@ -1,0 +1,140 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Serverless.Pipelines.Definitions;
+using Serverless.Pipelines.Deployments;
+using Serverless.Pipelines.Expressions;
+
+namespace Serverless.Pipelines.Service.Runners;
+
+/// <summary>
+/// Carries out a <see cref="DeployPlanner"/> plan against an HTTP deployment API:
+/// <list type="bullet">
+/// <item><c>GET deployUrl</c> → <c>{"version", "activeSlot", "instances"}</c>: what runs now (what a rollback restores).</item>
+/// <item>every changing operation → <c>POST deployUrl</c> with the operation as JSON (<c>{"op":"deployInstances","instances":[0],"version":"2"}</c>).</item>
+/// <item><c>checkHealth</c> → <c>GET healthUrl</c> until 2xx, at most <see cref="RunnerOptions.HealthCheckAttempts"/> times.</item>
+/// </list>
+/// When an operation fails, the rollback plan for that point runs and the step fails, saying so.
+/// </summary>
+public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options)
+{
+    public async Task<StepExecution> RunAsync(DeployStep spec, StepWork work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(work);
+        var deployUrl = new Uri(TemplateString.Render(spec.Target.DeployUrl, work.Context));
+        var healthUrl = spec.Target.HealthUrl is null ? null : new Uri(TemplateString.Render(spec.Target.HealthUrl, work.Context));
+        if (spec.Strategy is BlueGreenStrategy { HealthCheck: { } slotHealth })
+        {
+            healthUrl = new Uri(TemplateString.Render(slotHealth, work.Context));
+        }
+
+        var headers = spec.Target.Headers.ToDictionary(h => h.Key, h => TemplateString.Render(h.Value, work.Context), StringComparer.OrdinalIgnoreCase);
+        var version = TemplateString.Render(spec.Version, work.Context);
+        try
+        {
+            var current = await CurrentAsync(deployUrl, headers, cancellationToken).ConfigureAwait(false);
+            var request = new DeployRequest(version, current.Version ?? string.Empty) { ActiveSlot = current.ActiveSlot ?? "blue", Instances = current.Instances };
+            work.Log.WriteLine($"deploying {version} (running: {(current.Version ?? "unknown")})");
+            var plan = DeployPlanner.Plan(spec.Strategy, request);
+            for (var i = 0; i < plan.Operations.Count; i++)
+            {
+                var failure = await ExecuteAsync(plan.Operations[i], deployUrl, healthUrl, headers, work, cancellationToken).ConfigureAwait(false);
+                if (failure is null)
+                {
+                    continue;
+                }
+
+                work.Log.WriteLine($"failed: {failure}; rolling back to {request.PreviousVersion}");
+                var rollback = DeployPlanner.Rollback(spec.Strategy, plan, i, request);
+                foreach (var operation in rollback.Operations)
+                {
+                    if (await ExecuteAsync(operation, deployUrl, healthUrl, headers, work, cancellationToken).ConfigureAwait(false) is { } rollbackFailure)
+                    {
+                        work.Log.WriteLine($"rollback step failed: {rollbackFailure}");
+                    }
+                }
+
+                return new StepExecution(Serverless.Pipelines.Runs.StepOutcome.Failed, new Dictionary<string, string> { ["previousVersion"] = request.PreviousVersion, ["rolledBack"] = "true" }, $"{failure}; rolled back to {request.PreviousVersion}");
+            }
+
+            return StepExecution.Succeeded(new Dictionary<string, string> { ["version"] = version, ["previousVersion"] = request.PreviousVersion });
+        }
+        catch (HttpRequestException ex)
+        {
+            return StepExecution.Failed($"the deployment API failed: {ex.InnerException?.Message ?? ex.Message}");
+        }
+    }
+
+    private async Task<CurrentDeployment> CurrentAsync(Uri deployUrl, IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
+    {
+        using var response = await http.SendAsync(() => Request(HttpMethod.Get, deployUrl, headers, null), cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            return new CurrentDeployment(null, null, null);
+        }
+
+        return await response.Content.ReadFromJsonAsync<CurrentDeployment>(JsonSerializerOptions.Web, cancellationToken).ConfigureAwait(false) ?? new CurrentDeployment(null, null, null);
+    }
+
+    /// <summary>Null when the operation succeeded, otherwise what went wrong.</summary>
+    private async Task<string?> ExecuteAsync(DeployOperation operation, Uri deployUrl, Uri? healthUrl, IReadOnlyDictionary<string, string> headers, StepWork work, CancellationToken cancellationToken)
+    {
+        switch (operation)
+        {
+            case CheckHealth check:
+                if (healthUrl is null)
+                {
+                    return null;
+                }
+
+                for (var attempt = 1; attempt <= options.HealthCheckAttempts; attempt++)
+                {
+                    using var response = await http.Client.GetAsync(healthUrl, cancellationToken).ConfigureAwait(false);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        work.Log.WriteLine($"health of {check.Scope}: ok");
+                        return null;
+                    }
+
+                    if (attempt < options.HealthCheckAttempts)
+                    {
+                        await Task.Delay(options.HealthCheckInterval, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                return string.Create(CultureInfo.InvariantCulture, $"health check of {check.Scope} failed {options.HealthCheckAttempts} times");
+            case PauseFor pause:
+                work.Log.WriteLine($"pausing {Durations.Format(pause.Duration)}");
+                await Task.Delay(pause.Duration, cancellationToken).ConfigureAwait(false);
+                return null;
+            case AwaitApproval:
+                return "canary approval gates are not supported by the HTTP deploy runner; put an approval step between two deploy steps";
+            default:
+                var body = JsonSerializer.Serialize<DeployOperation>(operation, PipelineJson.Options);
+                work.Log.WriteLine($"POST {body}");
+                using (var response = await http.SendAsync(() => Request(HttpMethod.Post, deployUrl, headers, body), cancellationToken).ConfigureAwait(false))
+                {
+                    return response.IsSuccessStatusCode ? null : string.Create(CultureInfo.InvariantCulture, $"{operation.GetType().Name} answered HTTP {(int)response.StatusCode}");
+                }
+        }
+    }
+
+    private static HttpRequestMessage Request(HttpMethod method, Uri url, IReadOnlyDictionary<string, string> headers, string? json)
+    {
+        var request = new HttpRequestMessage(method, url);
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        }
+
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        return request;
+    }
+
+    private sealed record CurrentDeployment(string? Version, string? ActiveSlot, int? Instances);
+}

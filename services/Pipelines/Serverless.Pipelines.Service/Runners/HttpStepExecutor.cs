@@ -1,0 +1,61 @@
+using System.Globalization;
+using System.Text;
+using Serverless.Pipelines.Definitions;
+using Serverless.Pipelines.Expressions;
+
+namespace Serverless.Pipelines.Service.Runners;
+
+/// <summary>Runs an http step: URL, headers and body rendered from templates; 2xx (or <c>expectStatus</c>) succeeds. Outputs <c>status</c> and <c>body</c> (first 4 KiB).</summary>
+public sealed class HttpStepExecutor(GuardedHttp http)
+{
+    private const int BodyOutputChars = 4096;
+
+    public async Task<StepExecution> RunAsync(HttpStep spec, StepWork work, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(work);
+        var url = TemplateString.Render(spec.Url, work.Context);
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            return StepExecution.Failed($"'{url}' is not an http(s) URL");
+        }
+
+        var body = spec.Body is null ? null : TemplateString.Render(spec.Body, work.Context);
+        var headers = spec.Headers.ToDictionary(h => h.Key, h => TemplateString.Render(h.Value, work.Context), StringComparer.OrdinalIgnoreCase);
+        work.Log.WriteLine($"{spec.Method} {uri}");
+        try
+        {
+            using var response = await http.SendAsync(() =>
+            {
+                var request = new HttpRequestMessage(new HttpMethod(spec.Method.ToUpperInvariant()), uri);
+                if (body is not null)
+                {
+                    request.Content = new StringContent(body, Encoding.UTF8, headers.GetValueOrDefault("Content-Type") ?? "application/json");
+                    request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(headers.GetValueOrDefault("Content-Type") ?? "application/json");
+                }
+
+                foreach (var (name, value) in headers.Where(h => !h.Key.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)))
+                {
+                    request.Headers.TryAddWithoutValidation(name, value);
+                }
+
+                return request;
+            }, cancellationToken).ConfigureAwait(false);
+            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            var status = (int)response.StatusCode;
+            work.Log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"→ {status}"));
+            var outputs = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["status"] = status.ToString(CultureInfo.InvariantCulture),
+                ["body"] = text.Length > BodyOutputChars ? text[..BodyOutputChars] : text,
+            };
+            var ok = spec.ExpectStatus is { } expected ? status == expected : status is >= 200 and < 300;
+            return ok ? StepExecution.Succeeded(outputs) : new StepExecution(Serverless.Pipelines.Runs.StepOutcome.Failed, outputs, string.Create(CultureInfo.InvariantCulture, $"HTTP {status}"));
+        }
+        catch (HttpRequestException ex)
+        {
+            work.Log.WriteLine(ex.InnerException?.Message ?? ex.Message);
+            return StepExecution.Failed(ex.InnerException?.Message ?? ex.Message);
+        }
+    }
+}

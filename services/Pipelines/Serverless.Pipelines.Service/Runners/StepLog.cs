@@ -1,0 +1,83 @@
+using System.Text;
+using Serverless.Pipelines.Service.Runs;
+
+namespace Serverless.Pipelines.Service.Runners;
+
+/// <summary>
+/// Collects an attempt's output and writes it to <see cref="StepLogStore"/> in chunks as it arrives (so it can be
+/// followed), keeping at most <paramref name="limitBytes"/>; beyond that one truncation note is written.
+/// </summary>
+public sealed class StepLog(StepLogStore store, string runId, string stepId, int attempt, long limitBytes) : IAsyncDisposable
+{
+    private const int ChunkBytes = 8 * 1024;
+    private readonly Lock _gate = new();
+    private readonly StringBuilder _pending = new();
+    private readonly SemaphoreSlim _flush = new(1, 1);
+    private long _written;
+    private bool _truncated;
+    private int _sequence;
+
+    public void Write(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        lock (_gate)
+        {
+            if (_truncated)
+            {
+                return;
+            }
+
+            var room = limitBytes - _written;
+            var bytes = Encoding.UTF8.GetByteCount(text);
+            if (bytes > room)
+            {
+                _pending.Append(text.AsSpan(0, (int)Math.Max(0, Math.Min(text.Length, room))));
+                _pending.Append(System.Globalization.CultureInfo.InvariantCulture, $"\n[log truncated at {limitBytes} bytes]\n");
+                _truncated = true;
+                _written = limitBytes;
+                return;
+            }
+
+            _written += bytes;
+            _pending.Append(text);
+        }
+    }
+
+    public void WriteLine(string text) => Write(text + "\n");
+
+    /// <summary>Writes what has accumulated; called periodically while the step runs and once at the end.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        await _flush.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            while (true)
+            {
+                string chunk;
+                lock (_gate)
+                {
+                    if (_pending.Length == 0)
+                    {
+                        return;
+                    }
+
+                    var length = Math.Min(_pending.Length, ChunkBytes);
+                    chunk = _pending.ToString(0, length);
+                    _pending.Remove(0, length);
+                }
+
+                await store.AppendAsync(runId, stepId, attempt, _sequence++, chunk, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _flush.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await FlushAsync(CancellationToken.None).ConfigureAwait(false);
+        _flush.Dispose();
+    }
+}

@@ -1,0 +1,6 @@
+using Serverless.Pipelines.Concurrency;
+
+namespace Serverless.Pipelines.Service.Runs;
+
+/// <summary>The runs in one concurrency group (<c>pipelines||group||{group}</c>), updated with its ETag.</summary>
+public sealed record ConcurrencyLane(string Group, IReadOnlyList<GroupRun> Runs);

@@ -1,0 +1,394 @@
+using System.Globalization;
+using System.Text.Json;
+using Serverless.BuildingBlocks.PubSub;
+using Serverless.BuildingBlocks.State;
+using Serverless.Pipelines.Concurrency;
+using Serverless.Pipelines.Definitions;
+using Serverless.Pipelines.Runs;
+using Serverless.Pipelines.Service.Definitions;
+using Serverless.Pipelines.Service.Orchestration;
+
+namespace Serverless.Pipelines.Service.Runs;
+
+/// <summary>
+/// Runs on the state store. Every change is load → <see cref="RunStateMachine.Apply"/> → one transaction that saves
+/// the state with its ETag AND turns the commands into outbox events and due timers: two step completions racing
+/// retry on the ETag instead of losing an update, and a crash can never save a state whose dispatch is lost.
+/// </summary>
+/// <remarks>
+/// Keys: <c>pipelines||run||{id}</c> (the record), <c>pipelines||runs||{pipeline}||{inverted ticks}||{id}</c> (summary,
+/// newest first), <c>pipelines||due||{ticks}||{id}||{timer}</c> (timers by due time), <c>pipelines||group||{group}</c>
+/// (concurrency lanes).
+/// </remarks>
+public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSignal timerSignal)
+{
+    public const string Source = "/pipelines";
+
+    /// <summary>Timer ids of delayed dispatches (retry backoff); the state machine's own timers use other purposes.</summary>
+    public const string DispatchTimerPurpose = "dispatch";
+
+    private const string RunPrefix = "pipelines||run||";
+    private const string IndexPrefix = "pipelines||runs||";
+    public const string DuePrefix = "pipelines||due||";
+    private const string GroupPrefix = "pipelines||group||";
+    private const int MaxConflicts = 50;
+
+    public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) =>
+        TimeOrderedId.IsWellFormed(runId) ? (await LoadAsync(runId, cancellationToken).ConfigureAwait(false))?.Value : null;
+
+    /// <summary>
+    /// Creates a run of the pipeline's saved version and starts it, unless its concurrency group is busy (then it waits
+    /// in the lane). <paramref name="extra"/> joins the creating transaction (a schedule's bookkeeping, so a run and
+    /// the note that it was started commit together).
+    /// </summary>
+    public async Task<StartResult> StartAsync(StoredPipeline pipeline, IReadOnlyDictionary<string, string?> given, IReadOnlyDictionary<string, object?> trigger, Action<StateTransaction>? extra, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        var definition = pipeline.Definition;
+        var (parameters, problems) = RunParameters.Resolve(definition, given);
+        if (problems.Count > 0)
+        {
+            return new StartResult(null, problems);
+        }
+
+        var machine = new RunStateMachine(definition);
+        for (var conflict = 0; ; conflict++)
+        {
+            var now = time.GetUtcNow();
+            var runId = TimeOrderedId.Next(now);
+            var record = new RunRecord
+            {
+                RunId = runId,
+                Pipeline = pipeline.Name,
+                Version = pipeline.Version,
+                Definition = definition,
+                State = machine.Create(runId, parameters, trigger, now),
+            };
+            var transaction = new StateTransaction();
+            extra?.Invoke(transaction);
+            IReadOnlyList<string> toCancel = [];
+            var start = true;
+            if (definition.Concurrency is { } spec)
+            {
+                var group = ConcurrencyGroups.ResolveGroup(spec, parameters, trigger);
+                record = record with { ConcurrencyGroup = group };
+                var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + group, cancellationToken).ConfigureAwait(false);
+                var runs = lane?.Value.Runs ?? [];
+                var decision = ConcurrencyGroups.Decide(spec, runs);
+                start = decision.Action == ConcurrencyAction.StartNow;
+                toCancel = decision.Cancel;
+
+                // Cancelled pending runs leave the lane now; cancelled running ones leave it when they finish.
+                var kept = runs.Where(r => r.IsRunning || !toCancel.Contains(r.RunId)).Append(new GroupRun(runId, start, now)).ToList();
+                transaction.UpsertJson(GroupPrefix + group, new ConcurrencyLane(group, kept), lane is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: lane.ETag));
+            }
+
+            RunTransition? started = null;
+            if (start)
+            {
+                started = machine.Apply(record.State, new RunStarted(now));
+                record = Carry(record, started, transaction, null);
+            }
+
+            transaction.Upsert(RunPrefix + runId, Serialize(record), new StateWriteOptions(OnlyIfAbsent: true));
+            transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
+            try
+            {
+                await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ETagMismatchException ex) when (!ex.Key.StartsWith(GroupPrefix, StringComparison.Ordinal))
+            {
+                // The caller's own bookkeeping in `extra` conflicted: another delivery or instance started this run already.
+                return new StartResult(null, []) { Duplicate = true };
+            }
+            catch (ETagMismatchException) when (conflict < MaxConflicts)
+            {
+                continue;
+            }
+
+            AfterCommit(record, started);
+            foreach (var cancelled in toCancel)
+            {
+                await ApplyAsync(cancelled, new CancelRequested(now) { By = $"concurrency group (superseded by {runId})" }, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            return new StartResult(record, []);
+        }
+    }
+
+    /// <summary>
+    /// Applies an event to a run. With <paramref name="dedupe"/> (subscription, event id) a redelivered event applies
+    /// once. With <paramref name="dueKey"/> the timer entry is consumed in the same transaction, so a timer fires once
+    /// even when two instances see it due. Null when the run does not exist or the event was a duplicate.
+    /// </summary>
+    public async Task<RunTransition?> ApplyAsync(string runId, RunEvent runEvent, (string Subscription, string EventId)? dedupe, CancellationToken cancellationToken, string? dueKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(runEvent);
+        for (var conflict = 0; ; conflict++)
+        {
+            var loaded = await LoadAsync(runId, cancellationToken).ConfigureAwait(false);
+            if (loaded is null)
+            {
+                return null;
+            }
+
+            var record = loaded.Value;
+            var transaction = new StateTransaction();
+            if (dueKey is not null)
+            {
+                var due = await state.GetAsync(dueKey, cancellationToken).ConfigureAwait(false);
+                if (due is null)
+                {
+                    return null;
+                }
+
+                transaction.Delete(dueKey, due.ETag);
+            }
+
+            if (runEvent is TimerFired fired)
+            {
+                record = record with { Timers = record.Timers.Remove(fired.TimerId) };
+            }
+
+            var transition = new RunStateMachine(record.Definition).Apply(record.State, runEvent);
+            if (dedupe is { } marker)
+            {
+                transaction.MarkProcessed(marker.Subscription, marker.EventId);
+            }
+
+            if (transition.Ignored && dueKey is null)
+            {
+                // Nothing changed: only remember the event, so a redelivery is not looked at again.
+                if (dedupe is not null)
+                {
+                    await TryCommitAsync(transaction, cancellationToken).ConfigureAwait(false);
+                }
+
+                return transition;
+            }
+
+            var updated = Carry(record, transition, transaction, runEvent);
+            transaction.Upsert(RunPrefix + runId, Serialize(updated), new StateWriteOptions(ETag: loaded.ETag));
+            transaction.Upsert(IndexKey(updated), Serialize(updated.Summary()));
+            try
+            {
+                await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ETagMismatchException ex) when (IsMarker(ex.Key))
+            {
+                return null;
+            }
+            catch (ETagMismatchException ex) when (dueKey is not null && ex.Key == dueKey)
+            {
+                return null;
+            }
+            catch (ETagMismatchException) when (conflict < MaxConflicts)
+            {
+                continue;
+            }
+
+            AfterCommit(updated, transition);
+            if (updated.State.Status.IsTerminal() && !record.State.Status.IsTerminal() && updated.ConcurrencyGroup is { } group)
+            {
+                await LeaveLaneAsync(group, runId, cancellationToken).ConfigureAwait(false);
+            }
+
+            return transition;
+        }
+    }
+
+    /// <summary>A delayed dispatch (retry backoff) came due: publish it and consume the timer in one transaction.</summary>
+    public async Task FireDispatchAsync(string runId, string timerId, string dueKey, CancellationToken cancellationToken)
+    {
+        for (var conflict = 0; ; conflict++)
+        {
+            var loaded = await LoadAsync(runId, cancellationToken).ConfigureAwait(false);
+            var due = await state.GetAsync(dueKey, cancellationToken).ConfigureAwait(false);
+            if (due is null)
+            {
+                return;
+            }
+
+            var transaction = new StateTransaction().Delete(dueKey, due.ETag);
+            if (loaded is not null && TryParseDispatchTimer(timerId, out var stepId, out var attempt))
+            {
+                var record = loaded.Value with { Timers = loaded.Value.Timers.Remove(timerId) };
+                transaction.Upsert(RunPrefix + runId, Serialize(record), new StateWriteOptions(ETag: loaded.ETag));
+                transaction.Publish(PipelineTopics.StepDispatch, CloudEventJson.Create(Source, PipelineTopics.StepDispatch, new StepDispatchData(runId, record.Pipeline, stepId, attempt), runId));
+            }
+
+            try
+            {
+                await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (ETagMismatchException ex) when (ex.Key != dueKey && conflict < MaxConflicts)
+            {
+            }
+            catch (ETagMismatchException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>A pipeline's runs, newest first; with <paramref name="status"/> only those in that status.</summary>
+    public async Task<(IReadOnlyList<RunSummary> Items, string? NextCursor)> ListAsync(string pipeline, RunStatus? status, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        limit = Math.Clamp(limit, 1, StateKeys.MaxPageSize);
+        var items = new List<RunSummary>();
+        do
+        {
+            var page = await state.GetJsonPageAsync<RunSummary>(IndexPrefix + pipeline + StateKeys.Separator, limit - items.Count, cursor, cancellationToken: cancellationToken).ConfigureAwait(false);
+            items.AddRange(page.Items.Where(r => status is null || r.Status == status));
+            cursor = page.NextCursor;
+        }
+        while (items.Count < limit && cursor is not null);
+        return (items, cursor);
+    }
+
+    /// <summary>Timer entries due by now, oldest first.</summary>
+    public async Task<IReadOnlyList<string>> DueKeysAsync(int max, CancellationToken cancellationToken)
+    {
+        var page = await state.ListKeysAsync(DuePrefix, max, null, cancellationToken).ConfigureAwait(false);
+        var limit = DuePrefix + time.GetUtcNow().UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + "~";
+        return page.Keys.TakeWhile(k => string.CompareOrdinal(k, limit) <= 0).ToList();
+    }
+
+    public static (string RunId, string TimerId) ParseDueKey(string dueKey)
+    {
+        ArgumentNullException.ThrowIfNull(dueKey);
+        var parts = dueKey[DuePrefix.Length..].Split(StateKeys.Separator);
+        return (parts[1], parts[2]);
+    }
+
+    public static bool IsDispatchTimer(string timerId) => timerId.StartsWith(DispatchTimerPurpose + ":", StringComparison.Ordinal);
+
+    /// <summary>The state change plus its commands as writes and outbox events in <paramref name="transaction"/>.</summary>
+    private static RunRecord Carry(RunRecord record, RunTransition transition, StateTransaction transaction, RunEvent? cause)
+    {
+        var timers = record.Timers;
+        var runId = record.RunId;
+        foreach (var command in transition.Commands)
+        {
+            switch (command)
+            {
+                case DispatchStep { Delay.Ticks: <= 0 } dispatch:
+                    transaction.Publish(PipelineTopics.StepDispatch, CloudEventJson.Create(Source, PipelineTopics.StepDispatch, new StepDispatchData(runId, record.Pipeline, dispatch.StepId, dispatch.Attempt), runId));
+                    break;
+                case DispatchStep dispatch:
+                    var dispatchTimer = string.Create(CultureInfo.InvariantCulture, $"{DispatchTimerPurpose}:{dispatch.StepId}:{dispatch.Attempt}");
+                    var dispatchAt = transition.State.Steps[dispatch.StepId].CurrentAttempt!.QueuedAt + dispatch.Delay;
+                    timers = timers.SetItem(dispatchTimer, dispatchAt);
+                    transaction.Upsert(DueKey(dispatchAt, runId, dispatchTimer), ReadOnlyMemory<byte>.Empty);
+                    break;
+                case StartTimer start:
+                    timers = timers.SetItem(start.TimerId, start.DueAt);
+                    transaction.Upsert(DueKey(start.DueAt, runId, start.TimerId), ReadOnlyMemory<byte>.Empty);
+                    break;
+                case CancelTimer cancel when timers.TryGetValue(cancel.TimerId, out var dueAt):
+                    timers = timers.Remove(cancel.TimerId);
+                    transaction.Delete(DueKey(dueAt, runId, cancel.TimerId));
+                    break;
+                case PublishEvent publish:
+                    transaction.Publish(PipelineTopics.For(publish.Type), RunEvent(record, transition.State, publish.Type, publish.StepId, publish.Detail));
+                    break;
+
+                // CancelStep needs no message: a runner watches its attempt in the run state and stops once it is
+                // finished or the run is cancelling, whichever process it runs in.
+            }
+        }
+
+        if (cause is StepStarted started && !transition.Ignored)
+        {
+            transaction.Publish(PipelineTopics.StepStarted, RunEvent(record, transition.State, PipelineTopics.StepStarted, started.StepId, null));
+        }
+
+        return record with { State = transition.State, Timers = timers };
+    }
+
+    private static Azure.Messaging.CloudEvent RunEvent(RunRecord record, RunState state, string type, string? stepId, string? detail)
+    {
+        var step = stepId is null ? null : state.Steps.GetValueOrDefault(stepId)?.Status.ToString();
+        return CloudEventJson.Create(Source, type, new RunEventData(record.RunId, record.Pipeline, stepId, state.Status.ToString(), step, detail), stepId is null ? record.RunId : $"{record.RunId}/{stepId}");
+    }
+
+    private void AfterCommit(RunRecord record, RunTransition? transition)
+    {
+        if (transition is not null && transition.Commands.Any(c => c is StartTimer or DispatchStep { Delay.Ticks: > 0 }))
+        {
+            timerSignal.Notify();
+        }
+    }
+
+    /// <summary>A finished run leaves its lane and the newest pending run of the group starts.</summary>
+    private async Task LeaveLaneAsync(string group, string runId, CancellationToken cancellationToken)
+    {
+        string? next = null;
+        for (var conflict = 0; conflict < MaxConflicts; conflict++)
+        {
+            var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + group, cancellationToken).ConfigureAwait(false);
+            if (lane is null)
+            {
+                return;
+            }
+
+            var runs = lane.Value.Runs.Where(r => r.RunId != runId).ToList();
+            next = ConcurrencyGroups.NextToStart(runs);
+            if (next is not null)
+            {
+                runs = runs.Select(r => r.RunId == next ? r with { IsRunning = true } : r).ToList();
+            }
+
+            try
+            {
+                await state.SaveAsync(GroupPrefix + group, JsonSerializer.SerializeToUtf8Bytes(new ConcurrencyLane(group, runs), StateStoreJsonExtensions.JsonOptions), new StateWriteOptions(ETag: lane.ETag), cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (ETagMismatchException)
+            {
+            }
+        }
+
+        if (next is not null)
+        {
+            await ApplyAsync(next, new RunStarted(time.GetUtcNow()), null, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task TryCommitAsync(StateTransaction transaction, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ETagMismatchException)
+        {
+            // Already marked: a duplicate of a duplicate.
+        }
+    }
+
+    private async Task<Versioned<RunRecord>?> LoadAsync(string runId, CancellationToken cancellationToken)
+    {
+        var item = await state.GetAsync(RunPrefix + runId, cancellationToken).ConfigureAwait(false);
+        return item is null ? null : new Versioned<RunRecord>(JsonSerializer.Deserialize<RunRecord>(item.Value.Span, PipelineJson.Options)!, item.ETag);
+    }
+
+    private static bool TryParseDispatchTimer(string timerId, out string stepId, out int attempt)
+    {
+        var parts = timerId.Split(':');
+        stepId = parts.Length == 3 ? parts[1] : string.Empty;
+        attempt = 0;
+        return parts.Length == 3 && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out attempt);
+    }
+
+    private static bool IsMarker(string key) => key.StartsWith("pubsub||processed||", StringComparison.Ordinal);
+
+    private static string IndexKey(RunRecord record) =>
+        IndexPrefix + record.Pipeline + StateKeys.Separator + (long.MaxValue - record.State.CreatedAt.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + record.RunId;
+
+    private static string DueKey(DateTimeOffset at, string runId, string timerId) =>
+        DuePrefix + at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + runId + StateKeys.Separator + timerId;
+
+    private static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, PipelineJson.Options);
+}

@@ -1,0 +1,135 @@
+using Serverless.BuildingBlocks.State;
+using Serverless.Pipelines.Parsing;
+using Serverless.Pipelines.Runs;
+using Serverless.Pipelines.Service.Definitions;
+using Serverless.Pipelines.Service.Orchestration;
+using Serverless.Pipelines.Service.Runs;
+using Serverless.Testing;
+
+namespace Pipelines.Service.Tests;
+
+/// <summary>RunStore and DefinitionStore on a real state store: races, duplicates and timers.</summary>
+public abstract class RunStoreContract : IAsyncLifetime
+{
+    private TemporaryStateStore _state = null!;
+    private readonly ManualTime _time = new(new DateTimeOffset(2026, 11, 1, 12, 0, 0, TimeSpan.Zero));
+    private RunStore _runs = null!;
+    private DefinitionStore _definitions = null!;
+
+    protected abstract Task<TemporaryStateStore> CreateStoreAsync();
+
+    public async ValueTask InitializeAsync()
+    {
+        _state = await CreateStoreAsync();
+        _runs = new RunStore(_state.Store, _time, new RunTimerSignal());
+        _definitions = new DefinitionStore(_state.Store, _time);
+    }
+
+    public async ValueTask DisposeAsync() => await _state.DisposeAsync();
+
+    private async Task<StoredPipeline> SaveAsync(string yaml)
+    {
+        var result = await _definitions.SaveAsync(PipelineParser.ParseYaml(yaml).Definition!.Name, yaml, PipelineFormat.Yaml, CancellationToken.None);
+        Assert.True(result.Succeeded, string.Join("; ", result.Problems));
+        return result.Saved!;
+    }
+
+    [Fact]
+    public async Task Concurrent_completions_of_parallel_steps_are_never_lost()
+    {
+        var ids = Enumerable.Range(0, 8).Select(i => $"p{i}").ToList();
+        var yaml = "name: fan\nsteps:\n" + string.Concat(ids.Select(id => $"  - {{id: {id}, kind: script, run: 'true'}}\n"))
+            + $"  - {{id: join, kind: script, run: 'true', needs: [{string.Join(", ", ids)}]}}\n";
+        var run = (await _runs.StartAsync(await SaveAsync(yaml), new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+
+        // Every step reports at once, as parallel runners would: each apply must survive the others' ETag changes.
+        await Task.WhenAll(ids.Select(id => Task.Run(async () =>
+        {
+            await _runs.ApplyAsync(run.RunId, new StepStarted(id, 1, _time.Now), null, CancellationToken.None);
+            await _runs.ApplyAsync(run.RunId, new StepCompleted(id, 1, StepOutcome.Succeeded, _time.Now), null, CancellationToken.None);
+        })));
+
+        var state = (await _runs.GetAsync(run.RunId, CancellationToken.None))!.State;
+        Assert.All(ids, id => Assert.Equal(StepStatus.Succeeded, state.Steps[id].Status));
+        Assert.Equal(StepStatus.Queued, state.Steps["join"].Status);
+    }
+
+    [Fact]
+    public async Task A_redelivered_result_event_applies_once()
+    {
+        var pipeline = await SaveAsync("name: one\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+        var run = (await _runs.StartAsync(pipeline, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+
+        // Without the event id a second start would read as a runner crash and record a restart.
+        Assert.NotNull(await _runs.ApplyAsync(run.RunId, new StepStarted("a", 1, _time.Now), ("pipelines.test", "evt-1"), CancellationToken.None));
+        Assert.Null(await _runs.ApplyAsync(run.RunId, new StepStarted("a", 1, _time.Now), ("pipelines.test", "evt-1"), CancellationToken.None));
+
+        Assert.Single((await _runs.GetAsync(run.RunId, CancellationToken.None))!.State.Steps["a"].Attempts);
+    }
+
+    [Fact]
+    public async Task A_due_timer_fires_once_and_survives_in_state_until_then()
+    {
+        var pipeline = await SaveAsync("name: waits\nsteps:\n  - {id: pause, kind: wait, duration: 5m}\n");
+        var run = (await _runs.StartAsync(pipeline, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+        Assert.Empty(await _runs.DueKeysAsync(10, CancellationToken.None));
+
+        // A fresh store object stands for a restarted process: the timer is in the state, not in memory.
+        var restarted = new RunStore(_state.Store, _time, new RunTimerSignal());
+        _time.Now += TimeSpan.FromMinutes(5);
+        var due = Assert.Single(await restarted.DueKeysAsync(10, CancellationToken.None));
+        var (runId, timerId) = RunStore.ParseDueKey(due);
+        Assert.Equal(run.RunId, runId);
+
+        var fired = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => restarted.ApplyAsync(runId, new TimerFired(timerId, _time.Now), null, CancellationToken.None, due))));
+        Assert.Single(fired, t => t is { Ignored: false });
+        Assert.Equal(RunStatus.Succeeded, (await _runs.GetAsync(runId, CancellationToken.None))!.State.Status);
+        Assert.Empty(await restarted.DueKeysAsync(10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Concurrent_saves_get_distinct_versions_and_old_versions_stay_readable()
+    {
+        var yaml = "name: multi\nsteps:\n  - {id: a, kind: script, run: 'true'}\n";
+        var saved = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => Task.Run(() => _definitions.SaveAsync("multi", yaml, PipelineFormat.Yaml, CancellationToken.None))));
+
+        Assert.Equal([1, 2, 3, 4, 5], saved.Select(s => s.Saved!.Version).Order());
+        Assert.Equal(5, (await _definitions.GetAsync("multi", null, CancellationToken.None))!.Version);
+        Assert.Equal(2, (await _definitions.GetAsync("multi", 2, CancellationToken.None))!.Version);
+        Assert.True(await _definitions.DeleteAsync("multi", CancellationToken.None));
+        Assert.Null(await _definitions.GetAsync("multi", 2, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_document_saved_under_another_name_is_refused()
+    {
+        var result = await _definitions.SaveAsync("b", "name: a\nsteps:\n  - {id: a, kind: script, run: 'true'}\n", PipelineFormat.Yaml, CancellationToken.None);
+        Assert.Equal("name", Assert.Single(result.Problems).Path);
+    }
+
+    [Fact]
+    public async Task A_pending_run_starts_when_the_running_one_of_its_group_finishes()
+    {
+        var pipeline = await SaveAsync("name: lane\nconcurrency: {group: deploy}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+        var first = (await _runs.StartAsync(pipeline, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+        var second = (await _runs.StartAsync(pipeline, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+        var third = (await _runs.StartAsync(pipeline, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+        Assert.Equal(RunStatus.Running, first.State.Status);
+        Assert.Equal(RunStatus.Queued, second.State.Status);
+
+        // The newer pending run replaced the older one; it starts when the lane frees.
+        Assert.Equal(RunStatus.Cancelled, (await _runs.GetAsync(second.RunId, CancellationToken.None))!.State.Status);
+        await _runs.ApplyAsync(first.RunId, new StepCompleted("a", 1, StepOutcome.Succeeded, _time.Now), null, CancellationToken.None);
+        Assert.Equal(RunStatus.Running, (await _runs.GetAsync(third.RunId, CancellationToken.None))!.State.Status);
+    }
+}
+
+public sealed class SqliteRunStoreTests : RunStoreContract
+{
+    protected override Task<TemporaryStateStore> CreateStoreAsync() => TemporaryStateStore.SqliteAsync();
+}
+
+public sealed class PostgresRunStoreTests : RunStoreContract
+{
+    protected override Task<TemporaryStateStore> CreateStoreAsync() => TemporaryStateStore.PostgresAsync("pipelines");
+}
