@@ -1,0 +1,108 @@
+using Serverless.Promotions.Engine;
+using Serverless.Promotions.Engine.Compilation;
+using Serverless.Promotions.Engine.Money;
+using Serverless.Promotions.Engine.Pricing;
+using Serverless.Promotions.Engine.Results;
+using static Promotions.Tests.Given;
+
+namespace Promotions.Tests;
+
+public sealed class BestDealTests
+{
+    /// <summary>
+    /// The search against brute force: every subset of the eligible candidates whose members may be combined,
+    /// evaluated with the same basket evaluator (application order is fixed by class, priority and id, so subsets are
+    /// the whole choice). The search must find the same saving and, on ties, the same preferred combination.
+    /// </summary>
+    [Fact]
+    public void Best_deal_matches_a_brute_force_oracle_on_random_small_baskets()
+    {
+        var checkedCases = 0;
+        for (var seed = 0; seed < 1500; seed++)
+        {
+            var random = new Random(seed);
+            var basket = RandomBaskets.Basket(random);
+            var definitions = RandomBaskets.Promotions(random, random.Next(2, 9));
+            var rounding = new MoneyRounding(2, RoundingMode.HalfEven);
+            var candidates = new List<Candidate>();
+            var rank = 0;
+            foreach (var definition in definitions.OrderBy(d => d.Class).ThenByDescending(d => d.Priority).ThenBy(d => d.Id, StringComparer.Ordinal))
+            {
+                EligibilityGate.Check(new CompiledPromotion(definition, rank++), basket, new PricingContext(Noon), rounding, out var candidate);
+                if (candidate is not null)
+                {
+                    candidates.Add(candidate);
+                }
+            }
+
+            var state = new PricingState(basket, new PricingContext(Noon), rounding, null, candidates.Count);
+            var (chosen, mode) = BestDealSearch.Choose(candidates, state, PricingOptions.Default, basket.Lines.Count);
+            var found = state.Evaluate(candidates, chosen);
+            var (oracle, oracleValue) = BruteForce(candidates, state);
+
+            Assert.True(oracleValue == found, $"seed {seed}: oracle {oracleValue} [{Show(oracle)}], search {found} [{Show(chosen)}] ({mode})");
+            Assert.True(oracle.SequenceEqual(chosen), $"seed {seed}: tie-break differs: oracle [{Show(oracle)}], search [{Show(chosen)}]");
+            checkedCases += candidates.Count > 1 ? 1 : 0;
+        }
+
+        Assert.True(checkedCases > 500, $"only {checkedCases} cases had a choice to make");
+    }
+
+    private static (bool[] Chosen, decimal Value) BruteForce(List<Candidate> candidates, PricingState state)
+    {
+        var n = candidates.Count;
+        bool[]? best = null;
+        var bestValue = -1m;
+        for (var mask = 0; mask < 1 << n; mask++)
+        {
+            var set = Enumerable.Range(0, n).Select(i => (mask & (1 << i)) != 0).ToArray();
+            var combinable = Enumerable.Range(0, n).All(i => !set[i] || Enumerable.Range(0, n).All(j => i == j || !set[j] || candidates[i].Promotion.CombinesWith(candidates[j].Promotion)));
+            if (!combinable)
+            {
+                continue;
+            }
+
+            var value = state.Evaluate(candidates, set);
+            if (value > bestValue || (value == bestValue && BestDealSearch.Preferred(set, best!)))
+            {
+                (best, bestValue) = (set, value);
+            }
+        }
+
+        return (best!, bestValue);
+    }
+
+    private static string Show(bool[] set) => string.Join(",", set.Select(b => b ? 1 : 0));
+
+    [Fact]
+    public void Beyond_the_exact_limit_the_greedy_heuristic_decides_and_says_so()
+    {
+        // 20 mutually exclusive promotions: more than the 16 the exact search takes.
+        var promotions = Enumerable.Range(1, 20)
+            .Select(i => Item($"p{i:00}", new Serverless.Promotions.Engine.Definitions.Reward.AmountOffItems(i)) with { Exclusive = true })
+            .ToArray();
+
+        var result = Price(Basket(Line("1", "a", 1, 100m)), promotions);
+
+        Assert.Equal(SearchMode.Greedy, result.Search);
+        Assert.Equal(20m, result.ItemDiscount);
+        Assert.Equal("p20", result.Outcome("p19").RelatedPromotionId);
+    }
+
+    [Fact]
+    public void The_evaluation_bound_stops_the_search_with_the_best_found()
+    {
+        // Sixteen exclusive promotions saving the same: the bound cannot prune (a tie might be preferred), so every leaf would be evaluated.
+        var promotions = Enumerable.Range(1, 16)
+            .Select(i => Item($"p{i:00}", new Serverless.Promotions.Engine.Definitions.Reward.AmountOffItems(10m)) with { Exclusive = true })
+            .ToArray();
+        var options = new PricingOptions { MaxSearchEvaluations = 4 };
+
+        var result = Price(Basket(Line("1", "a", 1, 100m)), new PricingContext(Noon), options, promotions);
+
+        Assert.Equal(SearchMode.Greedy, result.Search);
+        Assert.Equal(10m, result.ItemDiscount);
+        Assert.True(result.Outcome("p01").Applied);
+        Assert.Equal(SearchMode.Exact, Price(Basket(Line("1", "a", 1, 100m)), promotions).Search);
+    }
+}
