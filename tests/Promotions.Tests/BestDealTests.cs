@@ -36,11 +36,11 @@ public sealed class BestDealTests
             }
 
             var state = new PricingState(basket, new PricingContext(Noon), rounding, null, candidates.Count);
-            var (chosen, mode) = BestDealSearch.Choose(candidates, state, PricingOptions.Default, basket.Lines.Count);
+            var (chosen, mode) = BestDealSearch.Choose(candidates, state, PricingOptions.Default, basket.Lines.Count, orderCapped: false);
             var found = state.Evaluate(candidates, chosen);
             var (oracle, oracleValue) = BruteForce(candidates, state);
 
-            Assert.True(oracleValue == found, $"seed {seed}: oracle {oracleValue} [{Show(oracle)}], search {found} [{Show(chosen)}] ({mode})");
+            Assert.True(oracleValue == found, $"seed {seed}: oracle {oracleValue} [{Show(oracle)}], search {found} [{Show(chosen)}] ({mode}) {System.Text.Json.JsonSerializer.Serialize(basket)} {string.Join(" | ", candidates.Select(c => Serverless.Promotions.Engine.Definitions.PromotionJson.Serialize([c.Promotion.Definition])))}");
             Assert.True(oracle.SequenceEqual(chosen), $"seed {seed}: tie-break differs: oracle [{Show(oracle)}], search [{Show(chosen)}]");
             checkedCases += candidates.Count > 1 ? 1 : 0;
         }
@@ -75,11 +75,27 @@ public sealed class BestDealTests
     private static string Show(bool[] set) => string.Join(",", set.Select(b => b ? 1 : 0));
 
     [Fact]
+    public void Exclusive_promotions_are_weighed_alone_against_the_best_combination_without_a_search_limit()
+    {
+        var promotions = Enumerable.Range(1, 40)
+            .Select(i => Item($"x{i:00}", new Serverless.Promotions.Engine.Definitions.Reward.AmountOffItems(i)) with { Exclusive = true })
+            .Append(Item("a", new Serverless.Promotions.Engine.Definitions.Reward.AmountOffItems(30m)))
+            .Append(Order("b", new Serverless.Promotions.Engine.Definitions.Reward.AmountOffOrder(15m)))
+            .ToArray();
+
+        var result = Price(Basket(Line("1", "a", 1, 100m)), promotions);
+
+        Assert.Equal(SearchMode.Exact, result.Search);
+        Assert.Equal(45m, result.TotalDiscount);
+        Assert.Equal(OutcomeReason.LostBestDeal, result.Outcome("x40").Reason);
+    }
+
+    [Fact]
     public void Beyond_the_exact_limit_the_greedy_heuristic_decides_and_says_so()
     {
-        // 20 mutually exclusive promotions: more than the 16 the exact search takes.
+        // 20 promotions that combine with nothing: one conflict group larger than the 16 the exact search takes.
         var promotions = Enumerable.Range(1, 20)
-            .Select(i => Item($"p{i:00}", new Serverless.Promotions.Engine.Definitions.Reward.AmountOffItems(i)) with { Exclusive = true })
+            .Select(i => Item($"p{i:00}", new Serverless.Promotions.Engine.Definitions.Reward.AmountOffItems(i)) with { CombinesWith = [] })
             .ToArray();
 
         var result = Price(Basket(Line("1", "a", 1, 100m)), promotions);
@@ -92,9 +108,10 @@ public sealed class BestDealTests
     [Fact]
     public void The_evaluation_bound_stops_the_search_with_the_best_found()
     {
-        // Sixteen exclusive promotions saving the same: the bound cannot prune (a tie might be preferred), so every leaf would be evaluated.
+        // Sixteen promotions that combine with nothing and save the same: the bound cannot prune (a tie might be
+        // preferred), so every leaf would be evaluated.
         var promotions = Enumerable.Range(1, 16)
-            .Select(i => Item($"p{i:00}", new Serverless.Promotions.Engine.Definitions.Reward.AmountOffItems(10m)) with { Exclusive = true })
+            .Select(i => Item($"p{i:00}", new Serverless.Promotions.Engine.Definitions.Reward.AmountOffItems(10m)) with { CombinesWith = [] })
             .ToArray();
         var options = new PricingOptions { MaxSearchEvaluations = 4 };
 

@@ -129,7 +129,7 @@ public sealed class PromotionSnapshot
 
         var cap = OrderCap(subtotal, rounding);
         var state = new PricingState(basket, context, rounding, cap, candidates.Count);
-        var (chosen, search) = BestDealSearch.Choose(candidates, state, Options, basket.Lines.Count);
+        var (chosen, search) = BestDealSearch.Choose(candidates, state, Options, basket.Lines.Count, cap is not null);
         state.Recording = true;
         state.Evaluate(candidates, chosen);
         return PricingResultBuilder.Build(basket, rounding, subtotal, candidates, chosen, state, outcomes, search);

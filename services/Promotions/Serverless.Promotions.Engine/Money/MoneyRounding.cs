@@ -3,7 +3,9 @@ namespace Serverless.Promotions.Engine.Money;
 /// <summary>Rounds amounts to a currency's minor unit with the tenant's rounding mode.</summary>
 public readonly record struct MoneyRounding(int MinorUnits, RoundingMode Mode)
 {
-    public decimal MinorUnit => MinorUnits switch { 0 => 1m, 1 => 0.1m, 2 => 0.01m, 3 => 0.001m, _ => 1m / Pow10(MinorUnits) };
+    private readonly decimal _scale = Pow10(MinorUnits);
+
+    public decimal MinorUnit => 1m / _scale;
 
     public decimal Round(decimal amount) =>
         Math.Round(amount, MinorUnits, Mode == RoundingMode.HalfUp ? MidpointRounding.AwayFromZero : MidpointRounding.ToEven);
@@ -11,9 +13,10 @@ public readonly record struct MoneyRounding(int MinorUnits, RoundingMode Mode)
     /// <summary>Rounds down to the minor unit: used where rounding up would overshoot a cap or a price.</summary>
     public decimal Floor(decimal amount) => Math.Round(amount, MinorUnits, MidpointRounding.ToZero);
 
-    public long ToMinor(decimal amount) => (long)(amount * Pow10(MinorUnits));
+    /// <summary>An amount already in minor units (e.g. 12.34 → 1234); anything finer is cut off.</summary>
+    public long ToMinor(decimal amount) => amount >= long.MaxValue / _scale ? long.MaxValue : (long)(amount * _scale);
 
-    public decimal FromMinor(long minor) => minor / Pow10(MinorUnits);
+    public decimal FromMinor(long minor) => minor / _scale;
 
     private static decimal Pow10(int n)
     {

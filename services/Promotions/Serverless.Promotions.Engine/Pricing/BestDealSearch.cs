@@ -22,86 +22,162 @@ namespace Serverless.Promotions.Engine.Pricing;
 /// </summary>
 internal static class BestDealSearch
 {
-    public static (bool[] Chosen, SearchMode Mode) Choose(IReadOnlyList<Candidate> candidates, PricingState state, PricingOptions options, int lineCount)
+    public static (bool[] Chosen, SearchMode Mode) Choose(IReadOnlyList<Candidate> candidates, PricingState state, PricingOptions options, int lineCount, bool orderCapped)
     {
-        var n = candidates.Count;
-        var chosen = new bool[n];
-        var contested = MarkContested(candidates, lineCount);
-        var contestedSlots = new List<int>();
-        for (var slot = 0; slot < n; slot++)
+        // An exclusive promotion can only ever apply alone, so it never needs to join the combinatorial search:
+        // the best deal is the best combination of the others or one exclusive alone, whichever saves more.
+        var (chosen, mode) = ChooseAmongNonExclusive(candidates, state, options, lineCount, orderCapped);
+        var value = state.Evaluate(candidates, chosen);
+        var alone = new bool[candidates.Count];
+        for (var slot = 0; slot < candidates.Count; slot++)
         {
-            chosen[slot] = !contested[slot];
-            if (contested[slot])
-            {
-                contestedSlots.Add(slot);
-            }
-        }
-
-        if (contestedSlots.Count == 0)
-        {
-            return (chosen, SearchMode.NoConflict);
-        }
-
-        var baseline = state.Evaluate(candidates, chosen);
-        foreach (var slot in contestedSlots)
-        {
-            chosen[slot] = true;
-            candidates[slot].StandaloneSaving = state.Evaluate(candidates, chosen) - baseline;
-            chosen[slot] = false;
-        }
-
-        var (greedy, greedyValue) = Greedy(candidates, contestedSlots, chosen, baseline, state);
-        if (contestedSlots.Count > options.MaxExactCandidates)
-        {
-            return (greedy, SearchMode.Greedy);
-        }
-
-        var search = new BranchAndBound(candidates, contestedSlots, state, options.MaxSearchEvaluations, baseline, lineCount, greedy, greedyValue, chosen);
-        search.Run(0, 0m);
-        return (search.Best, search.Exhausted ? SearchMode.Greedy : SearchMode.Exact);
-    }
-
-    internal static bool[] MarkContested(IReadOnlyList<Candidate> candidates, int lineCount)
-    {
-        var n = candidates.Count;
-        var contested = new bool[n];
-        for (var a = 0; a < n; a++)
-        {
-            for (var b = a + 1; b < n; b++)
-            {
-                if (!candidates[a].Promotion.CombinesWith(candidates[b].Promotion))
-                {
-                    contested[a] = contested[b] = true;
-                }
-            }
-        }
-
-        // Unit consumers sharing a line compete for its units.
-        var consumerOnLine = new int[lineCount];
-        Array.Fill(consumerOnLine, -1);
-        for (var slot = 0; slot < n; slot++)
-        {
-            var candidate = candidates[slot];
-            if (!candidate.Promotion.ConsumesUnits)
+            if (!candidates[slot].Promotion.Definition.Exclusive)
             {
                 continue;
             }
 
-            foreach (var line in TouchedLines(candidate))
+            alone[slot] = true;
+            var saving = state.Evaluate(candidates, alone);
+            if (saving > value || (saving == value && Preferred(alone, chosen)))
+            {
+                (chosen, value) = ((bool[])alone.Clone(), saving);
+            }
+
+            alone[slot] = false;
+            mode = mode == SearchMode.NoConflict ? SearchMode.Exact : mode;
+        }
+
+        return (chosen, mode);
+    }
+
+    private static (bool[] Chosen, SearchMode Mode) ChooseAmongNonExclusive(IReadOnlyList<Candidate> candidates, PricingState state, PricingOptions options, int lineCount, bool orderCapped)
+    {
+        var n = candidates.Count;
+        var chosen = new bool[n];
+        var groups = ConflictGroups(candidates, lineCount, orderCapped);
+        var inGroup = new bool[n];
+        foreach (var slot in groups.SelectMany(group => group))
+        {
+            inGroup[slot] = true;
+        }
+
+        for (var slot = 0; slot < n; slot++)
+        {
+            chosen[slot] = !inGroup[slot] && !candidates[slot].Promotion.Definition.Exclusive;
+        }
+
+        if (groups.Count == 0)
+        {
+            return (chosen, SearchMode.NoConflict);
+        }
+
+        // Groups are decided one after another, each with the earlier groups' choices in place and the later groups
+        // left out. That is exact when the groups do not interact, which is what grouping ensures (see ConflictGroups).
+        var mode = SearchMode.Exact;
+        var budget = options.MaxSearchEvaluations;
+        if (Environment.GetEnvironmentVariable("PROMO_DEBUG") == "1") Console.WriteLine($"groups: {string.Join(" ", groups.Select(g => g.Count))} of {n}");
+        foreach (var group in groups)
+        {
+            var baseline = state.Evaluate(candidates, chosen);
+            foreach (var slot in group)
+            {
+                chosen[slot] = true;
+                candidates[slot].StandaloneSaving = state.Evaluate(candidates, chosen) - baseline;
+                chosen[slot] = false;
+            }
+
+            var (greedy, greedyValue) = Greedy(candidates, group, chosen, baseline, state);
+            if (group.Count > options.MaxExactCandidates)
+            {
+                chosen = greedy;
+                mode = SearchMode.Greedy;
+                continue;
+            }
+
+            var search = new BranchAndBound(candidates, group, state, budget, baseline, greedy, greedyValue, chosen);
+            search.Run(0, 0m);
+            budget = Math.Max(0, budget - search.Evaluations);
+            chosen = search.Best;
+            mode = search.Exhausted ? SearchMode.Greedy : mode;
+        }
+
+        return (chosen, mode);
+    }
+
+    /// <summary>
+    /// Contested candidates grouped so that different groups do not interact: two candidates share a group when they
+    /// cannot be combined, when both use up units of the same line or one discounts a line the other uses units of,
+    /// or when one measures a discounted subtotal the other's discount lowers. With a per-order cap, or an uncontested capped item promotion spanning groups, choices
+    /// in one group change what another is worth, so those groups are merged.
+    /// </summary>
+    internal static List<List<int>> ConflictGroups(IReadOnlyList<Candidate> candidates, int lineCount, bool orderCapped)
+    {
+        var n = candidates.Count;
+        var parent = Enumerable.Range(0, n).ToArray();
+        int Find(int x) => parent[x] == x ? x : parent[x] = Find(parent[x]);
+        void Union(int a, int b) => parent[Find(a)] = Find(b);
+        var contested = new bool[n];
+        void Edge(int a, int b)
+        {
+            contested[a] = contested[b] = true;
+            Union(a, b);
+        }
+
+        for (var a = 0; a < n; a++)
+        {
+            for (var b = a + 1; b < n; b++)
+            {
+                var first = candidates[a].Promotion;
+                var second = candidates[b].Promotion;
+                if (!first.Definition.Exclusive && !second.Definition.Exclusive && !first.CombinesWith(second))
+                {
+                    Edge(a, b);
+                }
+            }
+        }
+
+        var consumerOnLine = new int[lineCount];
+        Array.Fill(consumerOnLine, -1);
+        for (var slot = 0; slot < n; slot++)
+        {
+            if (!candidates[slot].Promotion.ConsumesUnits || candidates[slot].Promotion.Definition.Exclusive)
+            {
+                continue;
+            }
+
+            foreach (var line in TouchedLines(candidates[slot]))
             {
                 if (consumerOnLine[line] >= 0 && consumerOnLine[line] != slot)
                 {
-                    contested[slot] = contested[consumerOnLine[line]] = true;
+                    Edge(slot, consumerOnLine[line]);
                 }
 
                 consumerOnLine[line] = slot;
             }
         }
 
-        // A discounted-basis threshold can be lost to an earlier promotion on the same lines.
+        // An item discount on a line a unit reward may use changes which units that reward picks and how its
+        // saving spreads over the lines (a bundle price absorbs earlier discounts), so it is weighed with it.
         for (var slot = 0; slot < n; slot++)
         {
-            if (!candidates[slot].Promotion.DependsOnDiscountedPrices)
+            var promotion = candidates[slot].Promotion;
+            if (promotion.ConsumesUnits || promotion.Definition.Exclusive || promotion.Definition.Class != StackingClass.Item)
+            {
+                continue;
+            }
+
+            foreach (var line in candidates[slot].TargetLines.SelectMany(lines => lines))
+            {
+                if (consumerOnLine[line] >= 0)
+                {
+                    Edge(slot, consumerOnLine[line]);
+                }
+            }
+        }
+
+        for (var slot = 0; slot < n; slot++)
+        {
+            if (!candidates[slot].Promotion.DependsOnDiscountedPrices || candidates[slot].Promotion.Definition.Exclusive)
             {
                 continue;
             }
@@ -110,15 +186,63 @@ internal static class BestDealSearch
             for (var earlier = 0; earlier < slot; earlier++)
             {
                 // Conditions may measure lines the rewards do not target, so any earlier discount on the basket counts.
-                if (candidates[earlier].Promotion.Definition.Class != StackingClass.Shipping)
+                if (candidates[earlier].Promotion.Definition.Class != StackingClass.Shipping && !candidates[earlier].Promotion.Definition.Exclusive)
                 {
-                    contested[earlier] = true;
+                    Edge(slot, earlier);
                 }
             }
         }
 
-        return contested;
+        var groupOfLine = new int[lineCount];
+        Array.Fill(groupOfLine, -1);
+        for (var slot = 0; slot < n; slot++)
+        {
+            if (!contested[slot])
+            {
+                continue;
+            }
+
+            if (orderCapped)
+            {
+                Union(slot, FirstContested(contested));
+            }
+
+            foreach (var lines in candidates[slot].TargetLines)
+            {
+                foreach (var line in lines)
+                {
+                    groupOfLine[line] = slot;
+                }
+            }
+        }
+
+        for (var slot = 0; slot < n; slot++)
+        {
+            var promotion = candidates[slot].Promotion;
+            if (contested[slot] || promotion.Definition.MaxDiscount is null || promotion.Definition.Class != StackingClass.Item || promotion.Definition.Exclusive)
+            {
+                continue;
+            }
+
+            var first = -1;
+            foreach (var line in candidates[slot].TargetLines.SelectMany(lines => lines))
+            {
+                if (groupOfLine[line] >= 0)
+                {
+                    first = first < 0 ? groupOfLine[line] : first;
+                    Union(first, groupOfLine[line]);
+                }
+            }
+        }
+
+        return [.. Enumerable.Range(0, n)
+            .Where(slot => contested[slot])
+            .GroupBy(Find)
+            .Select(group => group.OrderBy(slot => slot).ToList())
+            .OrderBy(group => group[0])];
     }
+
+    private static int FirstContested(bool[] contested) => Array.IndexOf(contested, true);
 
     private static IEnumerable<int> TouchedLines(Candidate candidate)
     {
@@ -201,13 +325,12 @@ internal static class BestDealSearch
         PricingState state,
         int maxEvaluations,
         decimal baseline,
-        int lineCount,
         bool[] incumbent,
         decimal incumbentValue,
         bool[] fixedSet)
     {
-        // Rounding can make a combination save a few minor units more than the sum of its parts: never prune on that.
-        private readonly decimal _slack = state.Rounding.MinorUnit * (candidates.Count + 1) * (lineCount + 1);
+        // Rounding can make a combination save a minor unit or so more than the sum of its parts: never prune on that.
+        private readonly decimal _slack = state.Rounding.MinorUnit * (contestedSlots.Count + 1);
         private readonly bool[] _current = (bool[])fixedSet.Clone();
         private decimal _bestValue = incumbentValue;
         private int _evaluations;
@@ -215,6 +338,8 @@ internal static class BestDealSearch
         public bool[] Best { get; private set; } = incumbent;
 
         public bool Exhausted { get; private set; }
+
+        public int Evaluations => _evaluations;
 
         public void Run(int depth, decimal includedStandalone)
         {

@@ -22,5 +22,5 @@ public sealed record PricingOptions
     public int MaxExactCandidates { get; init; } = 16;
 
     /// <summary>Hard bound on basket evaluations in the exact search; when reached the best combination found so far (at least the greedy one) is used.</summary>
-    public int MaxSearchEvaluations { get; init; } = 2048;
+    public int MaxSearchEvaluations { get; init; } = 512;
 }

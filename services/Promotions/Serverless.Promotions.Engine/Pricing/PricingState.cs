@@ -19,18 +19,22 @@ internal sealed class PricingState
     private readonly decimal _capRoomAtStart;
     private readonly int[] _firstUnit;
     private readonly int[] _unitLine;
+    private readonly decimal[] _unitPrice;
+    private readonly decimal[] _lineOriginal;
     private readonly decimal[] _unitDiscount;
     private readonly bool[] _consumed;
     private readonly decimal[] _proposed;
     private readonly List<int> _touched = [];
     private readonly decimal[] _lineItemDiscount;
     private readonly decimal[] _lineOrderDiscount;
-    private readonly decimal[] _lineWeights;
+    private readonly long[] _lineWeights;
     private readonly long[] _lineParts;
     private readonly List<int> _unitScratch = [];
     private readonly List<int> _getScratch = [];
-    private readonly Comparison<int> _byNetDescending;
-    private readonly Comparison<int> _byNetAscending;
+    private readonly long[] _sortKeys;
+
+    /// <summary>Bits for the unit index in a sort key: the basket validator caps a basket at 1,000 lines × 10,000 units.</summary>
+    private const int UnitBits = 24;
     private decimal _capRoom;
 
     public PricingState(Basket basket, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
@@ -47,9 +51,13 @@ internal sealed class PricingState
 
         var units = _firstUnit[_lines.Count];
         _unitLine = new int[units];
+        _unitPrice = new decimal[units];
+        _lineOriginal = new decimal[_lines.Count];
         for (var i = 0; i < _lines.Count; i++)
         {
             Array.Fill(_unitLine, i, _firstUnit[i], _lines[i].Quantity);
+            Array.Fill(_unitPrice, _lines[i].UnitPrice, _firstUnit[i], _lines[i].Quantity);
+            _lineOriginal[i] = _lines[i].UnitPrice * _lines[i].Quantity;
         }
 
         _unitDiscount = new decimal[units];
@@ -57,14 +65,13 @@ internal sealed class PricingState
         _proposed = new decimal[units];
         _lineItemDiscount = new decimal[_lines.Count];
         _lineOrderDiscount = new decimal[_lines.Count];
-        _lineWeights = new decimal[_lines.Count];
+        _lineWeights = new long[_lines.Count];
         _lineParts = new long[_lines.Count];
         _capRoomAtStart = maxOrderDiscount is { } cap ? rounding.Floor(cap) : decimal.MaxValue;
         SavingBySlot = new decimal[candidateCount];
         Shortfalls = new Shortfall?[candidateCount];
         GiftAdded = new bool[candidateCount];
-        _byNetDescending = (a, b) => UnitNet(b).CompareTo(UnitNet(a)) is var c and not 0 ? c : a.CompareTo(b);
-        _byNetAscending = (a, b) => UnitNet(a).CompareTo(UnitNet(b)) is var c and not 0 ? c : a.CompareTo(b);
+        _sortKeys = new long[units];
         Reset();
     }
 
@@ -118,8 +125,11 @@ internal sealed class PricingState
     }
 
     /// <summary>Applies the included candidates in application (rank) order and returns the total saving.</summary>
+    public static int EvaluationCount;
+
     public decimal Evaluate(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included)
     {
+        EvaluationCount++;
         Reset();
         for (var slot = 0; slot < candidates.Count; slot++)
         {
@@ -176,16 +186,16 @@ internal sealed class PricingState
         switch (reward.Definition)
         {
             case Reward.PercentOffItems r:
-                ForEachUnit(targets, unit => Propose(unit, Rounding.Round(Base(unit, fromOriginal) * r.Percent / 100m)));
+                ProposePerUnit(targets, UnitRule.Percent, r.Percent, fromOriginal, null);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.AmountOffItems r:
-                ForEachUnit(targets, unit => Propose(unit, r.Amount));
+                ProposePerUnit(targets, UnitRule.Amount, r.Amount, fromOriginal, null);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.FixedPricePerItem r:
-                ForEachUnit(targets, unit => Propose(unit, Base(unit, fromOriginal) - r.Price));
+                ProposePerUnit(targets, UnitRule.Price, r.Price, fromOriginal, null);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.MemberPrice when _context.MemberTier is { } tier && reward.MemberTiers!.Contains(tier):
-                ForEachUnit(targets, unit => Propose(unit, Base(unit, fromOriginal) - reward.MemberPrices![_lines[_unitLine[unit]].Sku]));
+                ProposePerUnit(targets, UnitRule.Price, 0m, fromOriginal, reward.MemberPrices);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.MemberPrice:
                 Shortfalls[slot] = new Shortfall(OutcomeReason.NotTargeted, 0m, null, "memberTier");
@@ -279,29 +289,53 @@ internal sealed class PricingState
     private decimal TierSaving(SpendTier tier, decimal measured) =>
         tier.Amount ?? Rounding.Round(measured * (tier.Percent ?? 0m) / 100m);
 
-    private void ForEachUnit(int[] lines, Action<int> propose)
+    private enum UnitRule
+    {
+        Percent,
+        Amount,
+        Price,
+    }
+
+    /// <summary>Proposes the same rule for every unit of the lines: percent off, amount off, or a price (member prices per sku).</summary>
+    private void ProposePerUnit(int[] lines, UnitRule rule, decimal value, bool fromOriginal, IReadOnlyDictionary<string, decimal>? pricesBySku)
     {
         foreach (var line in lines)
         {
+            var price = pricesBySku is null ? value : pricesBySku[_lines[line].Sku];
+            var lastBase = -1m;
+            var discount = 0m;
             for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
             {
-                propose(unit);
+                // Units of a line usually share their price: compute the rounded discount once per distinct price.
+                var unitBase = Base(unit, fromOriginal);
+                if (unitBase != lastBase)
+                {
+                    lastBase = unitBase;
+                    discount = rule switch
+                    {
+                        UnitRule.Percent => Rounding.Round(unitBase * value / 100m),
+                        UnitRule.Amount => value,
+                        _ => unitBase - price,
+                    };
+                }
+
+                Propose(unit, discount);
             }
         }
     }
 
-    private decimal UnitNet(int unit) => _lines[_unitLine[unit]].UnitPrice - _unitDiscount[unit] - _proposed[unit];
+    private decimal UnitNet(int unit) => _unitPrice[unit] - _unitDiscount[unit] - _proposed[unit];
 
-    private decimal Base(int unit, bool fromOriginal) => fromOriginal ? _lines[_unitLine[unit]].UnitPrice : UnitNet(unit);
+    private decimal Base(int unit, bool fromOriginal) => fromOriginal ? _unitPrice[unit] : UnitNet(unit);
 
-    private decimal LineNet(int line) => (_lines[line].UnitPrice * _lines[line].Quantity) - _lineItemDiscount[line] - _lineOrderDiscount[line];
+    private decimal LineNet(int line) => _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
 
     private decimal Subtotal(int[] lines, bool original)
     {
         var sum = 0m;
         foreach (var line in lines)
         {
-            sum += original ? _lines[line].UnitPrice * _lines[line].Quantity : LineNet(line);
+            sum += original ? _lineOriginal[line] : LineNet(line);
         }
 
         return sum;
@@ -376,11 +410,11 @@ internal sealed class PricingState
 
     private void ScaleProposed(decimal limit)
     {
-        var weights = new decimal[_touched.Count];
+        var weights = new long[_touched.Count];
         var parts = new long[_touched.Count];
         for (var i = 0; i < _touched.Count; i++)
         {
-            weights[i] = _proposed[_touched[i]];
+            weights[i] = Rounding.ToMinor(_proposed[_touched[i]]);
         }
 
         LargestRemainder.Allocate(Rounding.ToMinor(limit), weights, parts);
@@ -434,8 +468,9 @@ internal sealed class PricingState
         Array.Clear(_lineWeights);
         foreach (var line in lines)
         {
-            _lineWeights[line] = LineNet(line);
-            net += _lineWeights[line];
+            var lineNet = LineNet(line);
+            _lineWeights[line] = Rounding.ToMinor(lineNet);
+            net += lineNet;
         }
 
         if (amount > net)
@@ -474,21 +509,32 @@ internal sealed class PricingState
         return amount;
     }
 
-    private List<int> AvailableUnits(int[] lines, List<int> into, Comparison<int> order)
+    /// <summary>
+    /// The lines' units not yet used by a unit reward, by current price (ties by position, for determinism). Sorted as
+    /// one long per unit (price in minor units, then unit index) because decimal comparisons dominated the search's cost.
+    /// </summary>
+    private List<int> AvailableUnits(int[] lines, List<int> into, bool dearestFirst)
     {
-        into.Clear();
+        var count = 0;
         foreach (var line in lines)
         {
             for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
             {
                 if (!_consumed[unit])
                 {
-                    into.Add(unit);
+                    var net = Rounding.ToMinor(UnitNet(unit));
+                    _sortKeys[count++] = ((dearestFirst ? -net : net) << UnitBits) | (long)unit;
                 }
             }
         }
 
-        into.Sort(order);
+        Array.Sort(_sortKeys, 0, count);
+        into.Clear();
+        for (var i = 0; i < count; i++)
+        {
+            into.Add((int)(_sortKeys[i] & ((1L << UnitBits) - 1)));
+        }
+
         return into;
     }
 
@@ -506,7 +552,7 @@ internal sealed class PricingState
         if (getLines is null)
         {
             // Same set: sort by price, take groups of X+Y; within each group the cheapest (or dearest) Y are discounted.
-            var units = AvailableUnits(buyLines, _unitScratch, _byNetDescending);
+            var units = AvailableUnits(buyLines, _unitScratch, dearestFirst: true);
             var group = r.BuyQuantity + r.GetQuantity;
             for (var start = 0; start + group <= units.Count && applications < max; start += group, applications++)
             {
@@ -526,8 +572,8 @@ internal sealed class PricingState
         }
 
         // Different sets: each application takes Y "get" units (cheapest or dearest first), then X "buy" units, dearest first.
-        var buys = AvailableUnits(buyLines, _unitScratch, _byNetDescending);
-        var gets = AvailableUnits(getLines, _getScratch, r.Choose == UnitChoice.Cheapest ? _byNetAscending : _byNetDescending);
+        var buys = AvailableUnits(buyLines, _unitScratch, dearestFirst: true);
+        var gets = AvailableUnits(getLines, _getScratch, dearestFirst: r.Choose == UnitChoice.MostExpensive);
         Span<int> taken = stackalloc int[Math.Min(r.BuyQuantity + r.GetQuantity, 256)];
         while (applications < max && r.BuyQuantity + r.GetQuantity <= taken.Length)
         {
@@ -582,17 +628,18 @@ internal sealed class PricingState
     private void ProposeBundles(Reward.BundlePrice r, int[] lines)
     {
         // Dearest units first: that is where a fixed bundle price saves the most.
-        var units = AvailableUnits(lines, _unitScratch, _byNetDescending);
+        var units = AvailableUnits(lines, _unitScratch, dearestFirst: true);
         var max = r.MaxApplications ?? int.MaxValue;
-        Span<decimal> weights = stackalloc decimal[Math.Min(r.Quantity, 64)];
+        Span<long> weights = stackalloc long[Math.Min(r.Quantity, 64)];
         Span<long> parts = stackalloc long[Math.Min(r.Quantity, 64)];
         for (int start = 0, applications = 0; start + r.Quantity <= units.Count && applications < max && r.Quantity <= 64; start += r.Quantity, applications++)
         {
             var sum = 0m;
             for (var i = 0; i < r.Quantity; i++)
             {
-                weights[i] = UnitNet(units[start + i]);
-                sum += weights[i];
+                var net = UnitNet(units[start + i]);
+                weights[i] = Rounding.ToMinor(net);
+                sum += net;
             }
 
             if (sum <= r.Price)
@@ -612,7 +659,7 @@ internal sealed class PricingState
 
     private void ProposeNthItems(Reward.NthItemDiscount r, int[] lines, bool fromOriginal)
     {
-        var units = AvailableUnits(lines, _unitScratch, _byNetDescending);
+        var units = AvailableUnits(lines, _unitScratch, dearestFirst: true);
         var max = r.MaxApplications ?? int.MaxValue;
         for (int end = r.N - 1, applications = 0; end < units.Count && applications < max; end += r.N, applications++)
         {

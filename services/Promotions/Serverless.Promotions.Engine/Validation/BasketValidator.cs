@@ -8,6 +8,9 @@ public static class BasketValidator
 {
     public const int MaxLines = 1000;
 
+    /// <summary>Units per line; pricing works per unit (so "1 of 3 free" is exact), which bounds the work per basket.</summary>
+    public const int MaxQuantity = 10_000;
+
     public static IReadOnlyList<ValidationProblem> Validate(Basket basket)
     {
         ArgumentNullException.ThrowIfNull(basket);
@@ -55,6 +58,10 @@ public static class BasketValidator
             if (line.Quantity <= 0)
             {
                 Problem($"lines[{i}].quantity", "must be positive");
+            }
+            else if (line.Quantity > MaxQuantity)
+            {
+                Problem($"lines[{i}].quantity", $"at most {MaxQuantity} per line");
             }
 
             if (line.UnitPrice < 0)
