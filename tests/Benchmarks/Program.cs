@@ -4,7 +4,7 @@ using Serverless.Benchmarks;
 //   dotnet run -c Release --project tests/Benchmarks -- state --engine sqlite|postgres [--writers 8] [--seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- pubsub --transport inmemory|rabbitmq [--events 200000] [--rate 1000 --seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- webhooks-out [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]
-//   dotnet run -c Release --project tests/Benchmarks -- promotions-engine [--promotions 10000] [--seconds 10]
+//   dotnet run -c Release --project tests/Benchmarks -- promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]
 // PostgreSQL / RabbitMQ locations come from SERVERLESS_TEST_POSTGRES / SERVERLESS_TEST_RABBITMQ (tests/servers.sh start).
 var arguments = BenchmarkArguments.Parse(args);
 return arguments.Command switch
@@ -21,6 +21,6 @@ static int Usage()
     Console.Error.WriteLine("usage: Benchmarks state --engine sqlite|postgres [--writers 8] [--seconds 10]");
     Console.Error.WriteLine("       Benchmarks pubsub --transport inmemory|rabbitmq [--events 200000] | [--rate 1000 --seconds 10]");
     Console.Error.WriteLine("       Benchmarks webhooks-out [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]");
-    Console.Error.WriteLine("       Benchmarks promotions-engine [--promotions 10000] [--seconds 10]");
+    Console.Error.WriteLine("       Benchmarks promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]");
     return 2;
 }

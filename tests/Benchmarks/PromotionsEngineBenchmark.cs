@@ -10,6 +10,7 @@ namespace Serverless.Benchmarks;
 /// In-process promotion calculation: a snapshot of N mixed promotions (default 10,000) of which ~50 can touch a
 /// 30-line basket (30 by sku, 10 by category, 5 by brand, 5 order/shipping-level for any basket); the rest target skus,
 /// categories and brands the basket does not have. Single thread, flat out for --seconds, after a one-second warm-up.
+/// --mix retail (default) or heavy: see <see cref="Promotions"/>.
 /// </summary>
 internal static class PromotionsEngineBenchmark
 {
@@ -20,15 +21,15 @@ internal static class PromotionsEngineBenchmark
         var count = arguments.GetInt("promotions", 10_000);
         var seconds = arguments.GetInt("seconds", 10);
         var compileWatch = Stopwatch.StartNew();
-        var snapshot = PromotionSnapshot.Compile(Promotions(count));
+        var heavy = arguments.Get("mix", "retail") == "heavy";
+        var snapshot = PromotionSnapshot.Compile(Promotions(count, heavy));
         compileWatch.Stop();
         var basket = Basket();
         var context = new PricingContext(At) { Channel = SalesChannel.Online, MemberTier = "gold", Segments = ["students"], Coupons = ["SAVE5"] };
 
         var sample = snapshot.Calculate(basket, context);
-        Console.WriteLine($"evaluations {Serverless.Promotions.Engine.Pricing.PricingState.EvaluationCount}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"snapshot: {count} promotions compiled in {compileWatch.ElapsedMilliseconds} ms; {sample.Promotions.Count} looked at for the basket, {sample.Promotions.Count(p => p.Applied)} applied, search {sample.Search}, saving {sample.TotalDiscount} of {sample.Subtotal}"));
+            $"snapshot ({(heavy ? "heavy" : "retail")} mix): {count} promotions compiled in {compileWatch.ElapsedMilliseconds} ms; {sample.Promotions.Count} looked at for the basket, {sample.Promotions.Count(p => p.Applied)} applied, search {sample.Search} ({sample.Evaluations} evaluations), saving {sample.TotalDiscount} of {sample.Subtotal}"));
 
         RunFor(TimeSpan.FromSeconds(1), snapshot, basket, context, null);
         var latencies = new List<long>(1 << 20);
@@ -70,25 +71,57 @@ internal static class PromotionsEngineBenchmark
         return new Basket("EUR", lines, 4.95m);
     }
 
-    private static List<PromotionDefinition> Promotions(int count)
+    /// <summary>
+    /// Retail mix (default): of the 50 relevant promotions 35 are plain item discounts (percent, amount, fixed price,
+    /// member price, percent with an exclusion), 8 use up units (buy X get Y, bundles, Nth item; 2 of them category-wide),
+    /// 2 are exclusive and 5 apply to any basket. Heavy mix (--mix heavy): every third item promotion uses up units and
+    /// most are category- or brand-wide, so nearly everything conflicts: the search's worst case.
+    /// </summary>
+    private static List<PromotionDefinition> Promotions(int count, bool heavy)
     {
         var random = new Random(42);
         var list = new List<PromotionDefinition>(count);
-
-        // Relevant to the basket: 30 by sku, 10 by category, 5 by brand, 5 for any basket.
-        for (var i = 0; i < 30; i++)
+        if (heavy)
         {
-            list.Add(ItemPromotion($"rel-sku-{i}", new ItemPredicate.Sku([$"s{i}"]), $"s{i}", i, random));
+            for (var i = 0; i < 30; i++)
+            {
+                list.Add(ItemPromotion($"rel-sku-{i}", new ItemPredicate.Sku([$"s{i}"]), $"s{i}", i % 9, i, random));
+            }
+
+            for (var i = 0; i < 10; i++)
+            {
+                list.Add(ItemPromotion($"rel-cat-{i}", new ItemPredicate.Category([$"c{i % 6}"]), $"s{i}", (i + 100) % 9, i + 100, random));
+            }
+
+            for (var i = 0; i < 5; i++)
+            {
+                list.Add(ItemPromotion($"rel-brand-{i}", new ItemPredicate.Brand([$"b{i % 4}"]), $"s{i}", (i + 200) % 9, i + 200, random));
+            }
         }
-
-        for (var i = 0; i < 10; i++)
+        else
         {
-            list.Add(ItemPromotion($"rel-cat-{i}", new ItemPredicate.Category([$"c{i % 6}"]), $"s{i}", i + 100, random));
-        }
+            int[] plain = [0, 1, 2, 6, 7, 8];
+            for (var i = 0; i < 28; i++)
+            {
+                list.Add(ItemPromotion($"rel-sku-{i}", new ItemPredicate.Sku([$"s{i}"]), $"s{i}", plain[i % plain.Length], i, random));
+            }
 
-        for (var i = 0; i < 5; i++)
-        {
-            list.Add(ItemPromotion($"rel-brand-{i}", new ItemPredicate.Brand([$"b{i % 4}"]), $"s{i}", i + 200, random));
+            list.Add(ItemPromotion("rel-bxgy-24", new ItemPredicate.Sku(["s24"]), "s24", 3, 1, random));
+            list.Add(ItemPromotion("rel-bundle-25", new ItemPredicate.Sku(["s25", "s26", "s27"]), "s25", 4, 1, random));
+            list.Add(ItemPromotion("rel-nth-28", new ItemPredicate.Sku(["s28"]), "s28", 5, 1, random));
+            list.Add(ItemPromotion("rel-bxgy-29", new ItemPredicate.Sku(["s29"]), "s29", 3, 1, random));
+            list.Add(ItemPromotion("rel-bxgy-22", new ItemPredicate.Sku(["s22", "s23"]), "s22", 3, 1, random));
+            list.Add(ItemPromotion("rel-nth-20", new ItemPredicate.Sku(["s20", "s21"]), "s20", 5, 1, random));
+            list.Add(ItemPromotion("rel-bundle-c0", new ItemPredicate.Category(["c0"]), "s0", 4, 1, random));
+            list.Add(ItemPromotion("rel-bxgy-c1", new ItemPredicate.Category(["c1"]), "s1", 3, 1, random));
+            for (var i = 0; i < 7; i++)
+            {
+                ItemPredicate items = i < 4 ? new ItemPredicate.Category([$"c{2 + i}"]) : new ItemPredicate.Brand([$"b{i - 4}"]);
+                list.Add(ItemPromotion($"rel-wide-{i}", items, "s0", i % 2, 1, random));
+            }
+
+            list.Add(ItemPromotion("rel-exclusive-0", new ItemPredicate.Brand(["b0"]), "s0", 0, 23, random) with { Exclusive = true });
+            list.Add(ItemPromotion("rel-exclusive-1", new ItemPredicate.Brand(["b3"]), "s0", 0, 46, random) with { Exclusive = true });
         }
 
         list.Add(new PromotionDefinition { Id = "any-tiers", Name = "Spend 100 save 10, 200 save 25", Class = StackingClass.Order, Rewards = [new Reward.SpendTiers([new SpendTier(100m, 10m), new SpendTier(200m, 25m)])] });
@@ -106,15 +139,16 @@ internal static class PromotionsEngineBenchmark
                 < 9 => new ItemPredicate.Category([$"c{10 + random.Next(500)}"]),
                 _ => new ItemPredicate.Brand([$"b{10 + random.Next(200)}"]),
             };
-            list.Add(ItemPromotion($"other-{i}", predicate, $"s{100 + random.Next(50_000)}", i, random));
+            var kind = heavy ? i % 9 : (i % 20) switch { 0 => 3, 1 => 4, 2 => 5, _ => i % 3 == 0 ? 6 : (i % 9) switch { 3 or 4 or 5 => 0, var k => k } };
+            list.Add(ItemPromotion($"other-{i}", predicate, $"s{100 + random.Next(50_000)}", kind, i, random));
         }
 
         return list;
     }
 
-    private static PromotionDefinition ItemPromotion(string id, ItemPredicate items, string memberSku, int seed, Random random)
+    private static PromotionDefinition ItemPromotion(string id, ItemPredicate items, string memberSku, int kind, int seed, Random random)
     {
-        Reward reward = (seed % 9) switch
+        Reward reward = kind switch
         {
             0 => new Reward.PercentOffItems(5 + random.Next(30), items),
             1 => new Reward.AmountOffItems(1 + random.Next(5), items),

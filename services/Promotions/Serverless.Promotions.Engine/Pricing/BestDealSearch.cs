@@ -75,7 +75,6 @@ internal static class BestDealSearch
         // left out. That is exact when the groups do not interact, which is what grouping ensures (see ConflictGroups).
         var mode = SearchMode.Exact;
         var budget = options.MaxSearchEvaluations;
-        if (Environment.GetEnvironmentVariable("PROMO_DEBUG") == "1") Console.WriteLine($"groups: {string.Join(" ", groups.Select(g => g.Count))} of {n}");
         foreach (var group in groups)
         {
             var baseline = state.Evaluate(candidates, chosen);

@@ -51,7 +51,7 @@ internal static class PricingResultBuilder
             [.. state.Gifts],
             outcomes,
             [.. state.Notes.Distinct(StringComparer.Ordinal)],
-            search);
+            search) { Evaluations = state.Evaluations };
     }
 
     /// <summary>Consecutive units of a line at the same price after item promotions, e.g. 2 × 10.00 and 1 × 0.00.</summary>
@@ -72,7 +72,7 @@ internal static class PricingResultBuilder
     {
         var promotion = candidates[slot].Promotion;
         var id = promotion.Id;
-        var saving = state.SavingBySlot[slot];
+        var saving = state.SavingOf(slot);
         if (chosen[slot])
         {
             if (saving > 0 || state.GiftAdded[slot])
@@ -94,7 +94,7 @@ internal static class PricingResultBuilder
         // Not chosen: name the chosen promotion that cost it its place.
         var incompatible = Enumerable.Range(0, candidates.Count)
             .Where(other => chosen[other] && !promotion.CombinesWith(candidates[other].Promotion))
-            .OrderByDescending(other => state.SavingBySlot[other])
+            .OrderByDescending(other => state.SavingOf(other))
             .ThenBy(other => other)
             .Select(other => candidates[other].Promotion)
             .FirstOrDefault();

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Serverless.Promotions.Engine.Compilation;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Money;
 using Serverless.Promotions.Engine.Results;
@@ -9,40 +8,45 @@ namespace Serverless.Promotions.Engine.Pricing;
 /// <summary>
 /// The basket while promotions are applied to it: per-unit item discounts (so "1 of 3 free" is exact), which units
 /// a buy-X-get-Y / bundle / Nth-item reward has used, per-line order discounts and the shipping discount.
-/// One instance per calculation, reset for every combination the best-deal search tries.
+/// One instance per calculation, reset for every combination the best-deal search tries. All amounts inside are
+/// integers in the currency's minor units: the search evaluates a basket many times and decimal arithmetic dominated.
 /// </summary>
 internal sealed class PricingState
 {
-    private readonly IReadOnlyList<BasketLine> _lines;
-    private readonly PricingContext _context;
-    private readonly decimal _shipping;
-    private readonly decimal _capRoomAtStart;
-    private readonly int[] _firstUnit;
-    private readonly int[] _unitLine;
-    private readonly decimal[] _unitPrice;
-    private readonly decimal[] _lineOriginal;
-    private readonly decimal[] _unitDiscount;
-    private readonly bool[] _consumed;
-    private readonly decimal[] _proposed;
-    private readonly List<int> _touched = [];
-    private readonly decimal[] _lineItemDiscount;
-    private readonly decimal[] _lineOrderDiscount;
-    private readonly long[] _lineWeights;
-    private readonly long[] _lineParts;
-    private readonly List<int> _unitScratch = [];
-    private readonly List<int> _getScratch = [];
-    private readonly long[] _sortKeys;
-
     /// <summary>Bits for the unit index in a sort key: the basket validator caps a basket at 1,000 lines × 10,000 units.</summary>
     private const int UnitBits = 24;
-    private decimal _capRoom;
+
+    private readonly IReadOnlyList<BasketLine> _lines;
+    private readonly PricingContext _context;
+    private readonly long _shipping;
+    private readonly long _capRoomAtStart;
+    private readonly int[] _firstUnit;
+    private readonly int[] _unitLine;
+    private readonly long[] _unitPrice;
+    private readonly long[] _lineOriginal;
+    private readonly long[] _unitDiscount;
+    private readonly bool[] _consumed;
+    private readonly long[] _proposed;
+    private readonly List<int> _touched = [];
+    private readonly long[] _lineItemDiscount;
+    private readonly long[] _lineOrderDiscount;
+    private readonly long[] _lineWeights;
+    private readonly long[] _lineParts;
+    private readonly long[] _sortKeys;
+    private readonly List<int> _unitScratch = [];
+    private readonly List<int> _getScratch = [];
+    private readonly long[] _savingBySlot;
+    private long _itemDiscount;
+    private long _orderDiscount;
+    private long _shippingDiscount;
+    private long _capRoom;
 
     public PricingState(Basket basket, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
     {
         _lines = basket.Lines;
         _context = context;
-        _shipping = basket.ShippingAmount;
         Rounding = rounding;
+        _shipping = rounding.ToMinor(basket.ShippingAmount);
         _firstUnit = new int[_lines.Count + 1];
         for (var i = 0; i < _lines.Count; i++)
         {
@@ -51,28 +55,36 @@ internal sealed class PricingState
 
         var units = _firstUnit[_lines.Count];
         _unitLine = new int[units];
-        _unitPrice = new decimal[units];
-        _lineOriginal = new decimal[_lines.Count];
+        _unitPrice = new long[units];
+        _lineOriginal = new long[_lines.Count];
         for (var i = 0; i < _lines.Count; i++)
         {
+            var price = rounding.ToMinor(_lines[i].UnitPrice);
             Array.Fill(_unitLine, i, _firstUnit[i], _lines[i].Quantity);
-            Array.Fill(_unitPrice, _lines[i].UnitPrice, _firstUnit[i], _lines[i].Quantity);
-            _lineOriginal[i] = _lines[i].UnitPrice * _lines[i].Quantity;
+            Array.Fill(_unitPrice, price, _firstUnit[i], _lines[i].Quantity);
+            _lineOriginal[i] = price * _lines[i].Quantity;
         }
 
-        _unitDiscount = new decimal[units];
+        _unitDiscount = new long[units];
         _consumed = new bool[units];
-        _proposed = new decimal[units];
-        _lineItemDiscount = new decimal[_lines.Count];
-        _lineOrderDiscount = new decimal[_lines.Count];
+        _proposed = new long[units];
+        _sortKeys = new long[units];
+        _lineItemDiscount = new long[_lines.Count];
+        _lineOrderDiscount = new long[_lines.Count];
         _lineWeights = new long[_lines.Count];
         _lineParts = new long[_lines.Count];
-        _capRoomAtStart = maxOrderDiscount is { } cap ? rounding.Floor(cap) : decimal.MaxValue;
-        SavingBySlot = new decimal[candidateCount];
+        _capRoomAtStart = maxOrderDiscount is { } cap ? rounding.ToMinor(rounding.Floor(cap)) : long.MaxValue;
+        _savingBySlot = new long[candidateCount];
         Shortfalls = new Shortfall?[candidateCount];
         GiftAdded = new bool[candidateCount];
-        _sortKeys = new long[units];
         Reset();
+    }
+
+    private enum UnitRule
+    {
+        Percent,
+        Amount,
+        Price,
     }
 
     public MoneyRounding Rounding { get; }
@@ -80,15 +92,16 @@ internal sealed class PricingState
     /// <summary>When set, adjustments, gifts and notes are kept for the explanation (the final evaluation only).</summary>
     public bool Recording { get; set; }
 
-    public decimal ItemDiscount { get; private set; }
+    /// <summary>Basket evaluations so far: the best-deal search's effort for this calculation.</summary>
+    public int Evaluations { get; private set; }
 
-    public decimal OrderDiscount { get; private set; }
+    public decimal ItemDiscount => Rounding.FromMinor(_itemDiscount);
 
-    public decimal ShippingDiscount { get; private set; }
+    public decimal OrderDiscount => Rounding.FromMinor(_orderDiscount);
 
-    public decimal Saving => ItemDiscount + OrderDiscount + ShippingDiscount;
+    public decimal ShippingDiscount => Rounding.FromMinor(_shippingDiscount);
 
-    public decimal[] SavingBySlot { get; }
+    public decimal Saving => Rounding.FromMinor(_itemDiscount + _orderDiscount + _shippingDiscount);
 
     public Shortfall?[] Shortfalls { get; }
 
@@ -100,13 +113,11 @@ internal sealed class PricingState
 
     public List<string> Notes { get; } = [];
 
-    public int UnitCount => _unitDiscount.Length;
+    public decimal SavingOf(int slot) => Rounding.FromMinor(_savingBySlot[slot]);
 
     public int FirstUnit(int line) => _firstUnit[line];
 
-    public decimal UnitDiscount(int unit) => _unitDiscount[unit];
-
-    public decimal LineOrderDiscount(int line) => _lineOrderDiscount[line];
+    public decimal UnitDiscount(int unit) => Rounding.FromMinor(_unitDiscount[unit]);
 
     public void Reset()
     {
@@ -114,10 +125,10 @@ internal sealed class PricingState
         Array.Clear(_consumed);
         Array.Clear(_lineItemDiscount);
         Array.Clear(_lineOrderDiscount);
-        Array.Clear(SavingBySlot);
+        Array.Clear(_savingBySlot);
         Array.Clear(Shortfalls);
         Array.Clear(GiftAdded);
-        ItemDiscount = OrderDiscount = ShippingDiscount = 0m;
+        _itemDiscount = _orderDiscount = _shippingDiscount = 0;
         _capRoom = _capRoomAtStart;
         Adjustments.Clear();
         Gifts.Clear();
@@ -125,11 +136,9 @@ internal sealed class PricingState
     }
 
     /// <summary>Applies the included candidates in application (rank) order and returns the total saving.</summary>
-    public static int EvaluationCount;
-
     public decimal Evaluate(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included)
     {
-        EvaluationCount++;
+        Evaluations++;
         Reset();
         for (var slot = 0; slot < candidates.Count; slot++)
         {
@@ -142,7 +151,7 @@ internal sealed class PricingState
         return Saving;
     }
 
-    public void Apply(Candidate candidate, int slot)
+    private void Apply(Candidate candidate, int slot)
     {
         var promotion = candidate.Promotion;
         foreach (var condition in promotion.Conditions)
@@ -150,7 +159,7 @@ internal sealed class PricingState
             // Discounted-basis spend is only known once earlier promotions have applied.
             if (condition.Definition is Condition.MinimumSpend { Basis: SpendBasis.Discounted } spend)
             {
-                var measured = 0m;
+                var measured = 0L;
                 for (var line = 0; line < _lines.Count; line++)
                 {
                     if (condition.Items.Matches(_lines[line]))
@@ -159,25 +168,26 @@ internal sealed class PricingState
                     }
                 }
 
-                if (measured < spend.Amount)
+                var measuredAmount = Rounding.FromMinor(measured);
+                if (measuredAmount < spend.Amount)
                 {
-                    Shortfalls[slot] = new Shortfall(OutcomeReason.MinimumSpendNotMet, spend.Amount - measured, RewardEstimate.For(promotion.Definition, spend.Amount));
+                    Shortfalls[slot] = new Shortfall(OutcomeReason.MinimumSpendNotMet, spend.Amount - measuredAmount, RewardEstimate.For(promotion.Definition, spend.Amount));
                     return;
                 }
             }
         }
 
-        var room = promotion.Definition.MaxDiscount ?? decimal.MaxValue;
-        var saving = 0m;
+        var room = promotion.Definition.MaxDiscount is { } max ? Minor(Rounding.Floor(max)) : long.MaxValue;
+        var saving = 0L;
         for (var r = 0; r < promotion.Rewards.Length; r++)
         {
             saving += ApplyReward(candidate, slot, r, ref room);
         }
 
-        SavingBySlot[slot] = saving;
+        _savingBySlot[slot] = saving;
     }
 
-    private decimal ApplyReward(Candidate candidate, int slot, int rewardIndex, ref decimal room)
+    private long ApplyReward(Candidate candidate, int slot, int rewardIndex, ref long room)
     {
         var definition = candidate.Promotion.Definition;
         var reward = candidate.Promotion.Rewards[rewardIndex];
@@ -199,7 +209,7 @@ internal sealed class PricingState
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.MemberPrice:
                 Shortfalls[slot] = new Shortfall(OutcomeReason.NotTargeted, 0m, null, "memberTier");
-                return 0m;
+                return 0;
             case Reward.BuyXGetY r:
                 ProposeBuyXGetY(r, targets, candidate.GetLines[rewardIndex], fromOriginal);
                 return CommitItems(slot, definition.Id, ref room);
@@ -210,12 +220,12 @@ internal sealed class PricingState
                 ProposeNthItems(r, targets, fromOriginal);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.PercentOffOrder r:
-                return ApplyOrderDiscount(slot, definition.Id, targets, Rounding.Round(Subtotal(targets, fromOriginal) * r.Percent / 100m), ref room);
+                return ApplyOrderDiscount(slot, definition.Id, targets, PercentOf(Subtotal(targets, fromOriginal), r.Percent), ref room);
             case Reward.AmountOffOrder r:
-                return ApplyOrderDiscount(slot, definition.Id, targets, r.Amount, ref room);
+                return ApplyOrderDiscount(slot, definition.Id, targets, Minor(r.Amount), ref room);
             case Reward.SpendTiers r:
                 {
-                    var measured = Subtotal(targets, r.Basis == SpendBasis.Original);
+                    var measured = Rounding.FromMinor(Subtotal(targets, r.Basis == SpendBasis.Original));
                     SpendTier? reached = null;
                     foreach (var tier in r.Tiers)
                     {
@@ -229,15 +239,15 @@ internal sealed class PricingState
                     {
                         var first = r.Tiers[0];
                         Shortfalls[slot] = new Shortfall(OutcomeReason.MinimumSpendNotMet, first.Threshold - measured, TierSaving(first, first.Threshold));
-                        return 0m;
+                        return 0;
                     }
 
-                    return ApplyOrderDiscount(slot, definition.Id, targets, TierSaving(reached, measured), ref room);
+                    return ApplyOrderDiscount(slot, definition.Id, targets, Minor(TierSaving(reached, measured)), ref room);
                 }
 
             case Reward.SpendEvery r:
                 {
-                    var measured = Subtotal(targets, r.Basis == SpendBasis.Original);
+                    var measured = Rounding.FromMinor(Subtotal(targets, r.Basis == SpendBasis.Original));
                     var times = decimal.Floor(measured / r.Every);
                     if (r.MaxApplications is { } max)
                     {
@@ -247,10 +257,10 @@ internal sealed class PricingState
                     if (times == 0)
                     {
                         Shortfalls[slot] = new Shortfall(OutcomeReason.MinimumSpendNotMet, r.Every - measured, r.Save);
-                        return 0m;
+                        return 0;
                     }
 
-                    return ApplyOrderDiscount(slot, definition.Id, targets, times * r.Save, ref room);
+                    return ApplyOrderDiscount(slot, definition.Id, targets, Minor(times * r.Save), ref room);
                 }
 
             case Reward.FreeGift r:
@@ -260,23 +270,23 @@ internal sealed class PricingState
                     Gifts.Add(new GiftLine(definition.Id, r.Sku, r.Quantity, 0m));
                 }
 
-                return 0m;
+                return 0;
             case Reward.ShippingDiscount r:
                 {
-                    var remaining = _shipping - ShippingDiscount;
+                    var remaining = _shipping - _shippingDiscount;
                     var amount = r.Kind switch
                     {
                         DiscountKind.Free => remaining,
-                        DiscountKind.Percent => Rounding.Round((fromOriginal ? _shipping : remaining) * r.Value / 100m),
-                        _ => r.Value,
+                        DiscountKind.Percent => PercentOf(fromOriginal ? _shipping : remaining, r.Value),
+                        _ => Minor(r.Value),
                     };
-                    amount = Math.Min(Math.Min(amount, remaining), Rounding.Floor(room));
+                    amount = Math.Min(Math.Min(amount, remaining), room);
                     if (amount <= 0)
                     {
-                        return 0m;
+                        return 0;
                     }
 
-                    ShippingDiscount += amount;
+                    _shippingDiscount += amount;
                     room -= amount;
                     return amount;
                 }
@@ -289,21 +299,34 @@ internal sealed class PricingState
     private decimal TierSaving(SpendTier tier, decimal measured) =>
         tier.Amount ?? Rounding.Round(measured * (tier.Percent ?? 0m) / 100m);
 
-    private enum UnitRule
+    /// <summary>A decimal amount from a definition, rounded to the currency, in minor units.</summary>
+    private long Minor(decimal amount) => Rounding.ToMinor(Rounding.Round(amount));
+
+    /// <summary>Percent of an amount in minor units, rounded with the tenant's mode, in integer arithmetic.</summary>
+    private long PercentOf(long amount, decimal percent)
     {
-        Percent,
-        Amount,
-        Price,
+        // Percentages are validated to at most 4 decimal places: amount × percent × 10⁴ / 10⁶.
+        var numerator = (Int128)amount * (long)(percent * 10_000m);
+        const long denominator = 1_000_000;
+        var quotient = (long)(numerator / denominator);
+        var twice = (long)(numerator % denominator) * 2;
+        if (twice > denominator || (twice == denominator && (Rounding.Mode == RoundingMode.HalfUp || (quotient & 1) == 1)))
+        {
+            quotient++;
+        }
+
+        return quotient;
     }
 
     /// <summary>Proposes the same rule for every unit of the lines: percent off, amount off, or a price (member prices per sku).</summary>
     private void ProposePerUnit(int[] lines, UnitRule rule, decimal value, bool fromOriginal, IReadOnlyDictionary<string, decimal>? pricesBySku)
     {
+        var valueMinor = rule == UnitRule.Percent ? 0 : Minor(value);
         foreach (var line in lines)
         {
-            var price = pricesBySku is null ? value : pricesBySku[_lines[line].Sku];
-            var lastBase = -1m;
-            var discount = 0m;
+            var price = pricesBySku is null ? valueMinor : Minor(pricesBySku[_lines[line].Sku]);
+            var lastBase = -1L;
+            var discount = 0L;
             for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
             {
                 // Units of a line usually share their price: compute the rounded discount once per distinct price.
@@ -313,8 +336,8 @@ internal sealed class PricingState
                     lastBase = unitBase;
                     discount = rule switch
                     {
-                        UnitRule.Percent => Rounding.Round(unitBase * value / 100m),
-                        UnitRule.Amount => value,
+                        UnitRule.Percent => PercentOf(unitBase, value),
+                        UnitRule.Amount => valueMinor,
                         _ => unitBase - price,
                     };
                 }
@@ -324,15 +347,15 @@ internal sealed class PricingState
         }
     }
 
-    private decimal UnitNet(int unit) => _unitPrice[unit] - _unitDiscount[unit] - _proposed[unit];
+    private long UnitNet(int unit) => _unitPrice[unit] - _unitDiscount[unit] - _proposed[unit];
 
-    private decimal Base(int unit, bool fromOriginal) => fromOriginal ? _unitPrice[unit] : UnitNet(unit);
+    private long Base(int unit, bool fromOriginal) => fromOriginal ? _unitPrice[unit] : UnitNet(unit);
 
-    private decimal LineNet(int line) => _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
+    private long LineNet(int line) => _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
 
-    private decimal Subtotal(int[] lines, bool original)
+    private long Subtotal(int[] lines, bool original)
     {
-        var sum = 0m;
+        var sum = 0L;
         foreach (var line in lines)
         {
             sum += original ? _lineOriginal[line] : LineNet(line);
@@ -342,14 +365,14 @@ internal sealed class PricingState
     }
 
     /// <summary>Proposes a discount for one unit, never more than what is left of its price (the clamp is noted).</summary>
-    private void Propose(int unit, decimal discount)
+    private void Propose(int unit, long discount)
     {
         var net = UnitNet(unit);
         if (discount > net)
         {
             if (Recording)
             {
-                Notes.Add(string.Create(CultureInfo.InvariantCulture, $"A discount on line {_lines[_unitLine[unit]].LineId} was clamped so the unit price does not go below zero."));
+                Notes.Add($"A discount on line {_lines[_unitLine[unit]].LineId} was clamped so the unit price does not go below zero.");
             }
 
             discount = net;
@@ -369,22 +392,18 @@ internal sealed class PricingState
     }
 
     /// <summary>Applies the proposed unit discounts, cut down to the promotion's and the order's remaining caps.</summary>
-    private decimal CommitItems(int slot, string promotionId, ref decimal room)
+    private long CommitItems(int slot, string promotionId, ref long room)
     {
-        var total = 0m;
+        var total = 0L;
         foreach (var unit in _touched)
         {
             total += _proposed[unit];
         }
 
-        var limit = Rounding.Floor(Math.Min(room, _capRoom));
+        var limit = Math.Min(room, _capRoom);
         if (total > limit)
         {
-            if (Recording)
-            {
-                Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{promotionId} was capped at {limit} ({(room <= _capRoom ? "promotion" : "order")} maximum)."));
-            }
-
+            NoteCap(promotionId, limit, room);
             ScaleProposed(limit);
             total = limit;
         }
@@ -398,29 +417,37 @@ internal sealed class PricingState
         {
             _unitDiscount[unit] += _proposed[unit];
             _lineItemDiscount[_unitLine[unit]] += _proposed[unit];
-            _proposed[unit] = 0m;
+            _proposed[unit] = 0;
         }
 
         _touched.Clear();
-        ItemDiscount += total;
+        _itemDiscount += total;
         _capRoom -= total;
         room -= total;
         return total;
     }
 
-    private void ScaleProposed(decimal limit)
+    private void NoteCap(string promotionId, long limit, long room)
+    {
+        if (Recording)
+        {
+            Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{promotionId} was capped at {Rounding.FromMinor(limit)} ({(room <= _capRoom ? "promotion" : "order")} maximum)."));
+        }
+    }
+
+    private void ScaleProposed(long limit)
     {
         var weights = new long[_touched.Count];
         var parts = new long[_touched.Count];
         for (var i = 0; i < _touched.Count; i++)
         {
-            weights[i] = Rounding.ToMinor(_proposed[_touched[i]]);
+            weights[i] = _proposed[_touched[i]];
         }
 
-        LargestRemainder.Allocate(Rounding.ToMinor(limit), weights, parts);
+        LargestRemainder.Allocate(limit, weights, parts);
         for (var i = 0; i < _touched.Count; i++)
         {
-            _proposed[_touched[i]] = Rounding.FromMinor(parts[i]);
+            _proposed[_touched[i]] = parts[i];
         }
     }
 
@@ -432,7 +459,7 @@ internal sealed class PricingState
         while (i < _touched.Count)
         {
             var line = _unitLine[_touched[i]];
-            var amount = 0m;
+            var amount = 0L;
             var units = 0;
             for (; i < _touched.Count && _unitLine[_touched[i]] == line; i++)
             {
@@ -445,39 +472,33 @@ internal sealed class PricingState
 
             if (amount > 0)
             {
-                Adjustments.Add(new RecordedAdjustment(slot, line, amount, units));
+                Adjustments.Add(new RecordedAdjustment(slot, line, Rounding.FromMinor(amount), units));
             }
         }
     }
 
-    private decimal ApplyOrderDiscount(int slot, string promotionId, int[] lines, decimal amount, ref decimal room)
+    private long ApplyOrderDiscount(int slot, string promotionId, int[] lines, long amount, ref long room)
     {
-        amount = Rounding.Round(amount);
-        var limit = Rounding.Floor(Math.Min(room, _capRoom));
+        var limit = Math.Min(room, _capRoom);
         if (amount > limit)
         {
-            if (Recording)
-            {
-                Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{promotionId} was capped at {limit} ({(room <= _capRoom ? "promotion" : "order")} maximum)."));
-            }
-
+            NoteCap(promotionId, limit, room);
             amount = limit;
         }
 
-        var net = 0m;
+        var net = 0L;
         Array.Clear(_lineWeights);
         foreach (var line in lines)
         {
-            var lineNet = LineNet(line);
-            _lineWeights[line] = Rounding.ToMinor(lineNet);
-            net += lineNet;
+            _lineWeights[line] = LineNet(line);
+            net += _lineWeights[line];
         }
 
         if (amount > net)
         {
             if (Recording)
             {
-                Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{promotionId} was clamped to {net} so the order total does not go below zero."));
+                Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{promotionId} was clamped to {Rounding.FromMinor(net)} so the order total does not go below zero."));
             }
 
             amount = net;
@@ -485,34 +506,30 @@ internal sealed class PricingState
 
         if (amount <= 0)
         {
-            return 0m;
+            return 0;
         }
 
         // Largest remainder over the lines' current totals: the line parts sum exactly to the order discount.
-        LargestRemainder.Allocate(Rounding.ToMinor(amount), _lineWeights, _lineParts);
+        LargestRemainder.Allocate(amount, _lineWeights, _lineParts);
         for (var line = 0; line < _lines.Count; line++)
         {
             if (_lineParts[line] > 0)
             {
-                var part = Rounding.FromMinor(_lineParts[line]);
-                _lineOrderDiscount[line] += part;
+                _lineOrderDiscount[line] += _lineParts[line];
                 if (Recording)
                 {
-                    Adjustments.Add(new RecordedAdjustment(slot, line, part, 0));
+                    Adjustments.Add(new RecordedAdjustment(slot, line, Rounding.FromMinor(_lineParts[line]), 0));
                 }
             }
         }
 
-        OrderDiscount += amount;
+        _orderDiscount += amount;
         _capRoom -= amount;
         room -= amount;
         return amount;
     }
 
-    /// <summary>
-    /// The lines' units not yet used by a unit reward, by current price (ties by position, for determinism). Sorted as
-    /// one long per unit (price in minor units, then unit index) because decimal comparisons dominated the search's cost.
-    /// </summary>
+    /// <summary>The lines' units not yet used by a unit reward, by current price (ties by position, for determinism), sorted as one long key per unit.</summary>
     private List<int> AvailableUnits(int[] lines, List<int> into, bool dearestFirst)
     {
         var count = 0;
@@ -522,7 +539,7 @@ internal sealed class PricingState
             {
                 if (!_consumed[unit])
                 {
-                    var net = Rounding.ToMinor(UnitNet(unit));
+                    var net = UnitNet(unit);
                     _sortKeys[count++] = ((dearestFirst ? -net : net) << UnitBits) | (long)unit;
                 }
             }
@@ -538,11 +555,11 @@ internal sealed class PricingState
         return into;
     }
 
-    private decimal Discount(int unit, DiscountKind kind, decimal value, bool fromOriginal) => kind switch
+    private long Discount(int unit, DiscountKind kind, decimal value, bool fromOriginal) => kind switch
     {
         DiscountKind.Free => UnitNet(unit),
-        DiscountKind.Percent => Rounding.Round(Base(unit, fromOriginal) * value / 100m),
-        _ => value,
+        DiscountKind.Percent => PercentOf(Base(unit, fromOriginal), value),
+        _ => Minor(value),
     };
 
     private void ProposeBuyXGetY(Reward.BuyXGetY r, int[] buyLines, int[]? getLines, bool fromOriginal)
@@ -630,29 +647,29 @@ internal sealed class PricingState
         // Dearest units first: that is where a fixed bundle price saves the most.
         var units = AvailableUnits(lines, _unitScratch, dearestFirst: true);
         var max = r.MaxApplications ?? int.MaxValue;
+        var bundlePrice = Minor(r.Price);
         Span<long> weights = stackalloc long[Math.Min(r.Quantity, 64)];
         Span<long> parts = stackalloc long[Math.Min(r.Quantity, 64)];
         for (int start = 0, applications = 0; start + r.Quantity <= units.Count && applications < max && r.Quantity <= 64; start += r.Quantity, applications++)
         {
-            var sum = 0m;
+            var sum = 0L;
             for (var i = 0; i < r.Quantity; i++)
             {
-                var net = UnitNet(units[start + i]);
-                weights[i] = Rounding.ToMinor(net);
-                sum += net;
+                weights[i] = UnitNet(units[start + i]);
+                sum += weights[i];
             }
 
-            if (sum <= r.Price)
+            if (sum <= bundlePrice)
             {
                 return;
             }
 
-            LargestRemainder.Allocate(Rounding.ToMinor(Rounding.Round(sum - r.Price)), weights, parts);
+            LargestRemainder.Allocate(sum - bundlePrice, weights, parts);
             for (var i = 0; i < r.Quantity; i++)
             {
                 var unit = units[start + i];
                 _consumed[unit] = true;
-                Propose(unit, Rounding.FromMinor(parts[i]));
+                Propose(unit, parts[i]);
             }
         }
     }
@@ -668,7 +685,7 @@ internal sealed class PricingState
                 _consumed[units[i]] = true;
             }
 
-            Propose(units[end], Rounding.Round(Base(units[end], fromOriginal) * r.Percent / 100m));
+            Propose(units[end], PercentOf(Base(units[end], fromOriginal), r.Percent));
         }
     }
 }

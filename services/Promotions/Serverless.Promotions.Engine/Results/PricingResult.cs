@@ -16,6 +16,9 @@ public sealed record PricingResult(
     SearchMode Search)
 {
     public decimal TotalDiscount => ItemDiscount + OrderDiscount + ShippingDiscount;
+
+    /// <summary>Basket evaluations the best-deal search needed (1 when nothing conflicted): its cost, for monitoring.</summary>
+    public int Evaluations { get; init; }
 }
 
 /// <summary>How the best deal was chosen.</summary>

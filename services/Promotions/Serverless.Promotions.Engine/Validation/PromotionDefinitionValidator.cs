@@ -320,6 +320,10 @@ public static class PromotionDefinitionValidator
         {
             problem(path, "must be greater than 0 and at most 100");
         }
+        else if (decimal.Round(value, 4) != value)
+        {
+            problem(path, "at most 4 decimal places");
+        }
     }
 
     private static void Positive(decimal value, string path, Action<string, string> problem)
