@@ -13,8 +13,9 @@ namespace Serverless.Promotions.Engine.Pricing;
 /// </para>
 /// <para>
 /// Up to <see cref="PricingOptions.MaxExactCandidates"/> contested candidates (16 by default): exact branch and bound
-/// over include/exclude in application order. The bound is the uncontested saving plus every compatible candidate's
-/// standalone saving (a promotion never saves more next to others than alone). Ties go to the combination that includes
+/// over include/exclude. The bound is the baseline saving plus every compatible candidate's ceiling: its standalone
+/// saving for ordinary discounts (they only shrink next to others), and for buy-X-get-Y / bundle / Nth-item rewards the
+/// best units they could take at baseline prices (they can regroup for more when others take units away). Ties go to the combination that includes
 /// the higher-ranked promotion at the first difference (priority, then id ordinal). At most
 /// <see cref="PricingOptions.MaxSearchEvaluations"/> basket evaluations; beyond either limit the greedy heuristic
 /// decides: contested candidates by standalone saving (then rank), each added when compatible and it raises the total.
@@ -80,20 +81,30 @@ internal static class BestDealSearch
             var baseline = state.Evaluate(candidates, chosen);
             foreach (var slot in group)
             {
+                // Measured on the baseline state, before the standalone evaluations below replace it.
+                candidates[slot].Ceiling = candidates[slot].Promotion.ConsumesUnits ? state.UnitRewardCeiling(candidates[slot]) : -1m;
+            }
+
+            foreach (var slot in group)
+            {
                 chosen[slot] = true;
-                candidates[slot].StandaloneSaving = state.Evaluate(candidates, chosen) - baseline;
+                var candidate = candidates[slot];
+                candidate.StandaloneSaving = state.Evaluate(candidates, chosen) - baseline;
+                candidate.Ceiling = candidate.Promotion.ConsumesUnits ? Math.Max(candidate.Ceiling, candidate.StandaloneSaving) : candidate.StandaloneSaving;
                 chosen[slot] = false;
             }
 
-            var (greedy, greedyValue) = Greedy(candidates, group, chosen, baseline, state);
             if (group.Count > options.MaxExactCandidates)
             {
-                chosen = greedy;
+                chosen = Greedy(candidates, group, chosen, baseline, state).Chosen;
                 mode = SearchMode.Greedy;
                 continue;
             }
 
-            var search = new BranchAndBound(candidates, group, state, budget, baseline, greedy, greedyValue, chosen);
+            // Branch on the biggest standalone savings first so a strong incumbent prunes early. Evaluation stays in
+            // application order whatever the branching order, and ties are settled by Preferred, not by visit order.
+            var branching = group.OrderByDescending(slot => candidates[slot].StandaloneSaving).ThenBy(slot => slot).ToList();
+            var search = new BranchAndBound(candidates, branching, state, budget, baseline, (bool[])chosen.Clone(), baseline, chosen);
             search.Run(0, 0m);
             budget = Math.Max(0, budget - search.Evaluations);
             chosen = search.Best;
@@ -105,8 +116,9 @@ internal static class BestDealSearch
 
     /// <summary>
     /// Contested candidates grouped so that different groups do not interact: two candidates share a group when they
-    /// cannot be combined, when both use up units of the same line or one discounts a line the other uses units of,
-    /// or when one measures a discounted subtotal the other's discount lowers. With a per-order cap, or an uncontested capped item promotion spanning groups, choices
+    /// cannot be combined, when both use up units of the same line, or when one measures a discounted subtotal the
+    /// other's discount lowers; and contested candidates touching the same line are decided together. Everything else is not a conflict and always applies (an item discount before a bundle
+    /// on the same line simply stacks, even in the rare case where leaving it out would have saved a cent more). With a per-order cap, or an uncontested capped item promotion spanning groups, choices
     /// in one group change what another is worth, so those groups are merged.
     /// </summary>
     internal static List<List<int>> ConflictGroups(IReadOnlyList<Candidate> candidates, int lineCount, bool orderCapped)
@@ -155,25 +167,6 @@ internal static class BestDealSearch
             }
         }
 
-        // An item discount on a line a unit reward may use changes which units that reward picks and how its
-        // saving spreads over the lines (a bundle price absorbs earlier discounts), so it is weighed with it.
-        for (var slot = 0; slot < n; slot++)
-        {
-            var promotion = candidates[slot].Promotion;
-            if (promotion.ConsumesUnits || promotion.Definition.Exclusive || promotion.Definition.Class != StackingClass.Item)
-            {
-                continue;
-            }
-
-            foreach (var line in candidates[slot].TargetLines.SelectMany(lines => lines))
-            {
-                if (consumerOnLine[line] >= 0)
-                {
-                    Edge(slot, consumerOnLine[line]);
-                }
-            }
-        }
-
         for (var slot = 0; slot < n; slot++)
         {
             if (!candidates[slot].Promotion.DependsOnDiscountedPrices || candidates[slot].Promotion.Definition.Exclusive)
@@ -206,12 +199,16 @@ internal static class BestDealSearch
                 Union(slot, FirstContested(contested));
             }
 
-            foreach (var lines in candidates[slot].TargetLines)
+            // Contested candidates on the same line interact whatever their reason for being contested (a fixed price
+            // chosen in one conflict is worth nothing under a bundle chosen in another), so they are decided together.
+            foreach (var line in AllLines(candidates[slot]))
             {
-                foreach (var line in lines)
+                if (groupOfLine[line] >= 0)
                 {
-                    groupOfLine[line] = slot;
+                    Union(slot, groupOfLine[line]);
                 }
+
+                groupOfLine[line] = slot;
             }
         }
 
@@ -242,6 +239,9 @@ internal static class BestDealSearch
     }
 
     private static int FirstContested(bool[] contested) => Array.IndexOf(contested, true);
+
+    private static IEnumerable<int> AllLines(Candidate candidate) =>
+        candidate.TargetLines.SelectMany(lines => lines).Concat(candidate.GetLines.SelectMany(lines => lines ?? []));
 
     private static IEnumerable<int> TouchedLines(Candidate candidate)
     {
@@ -370,7 +370,7 @@ internal static class BestDealSearch
             {
                 if (CompatibleWithChosen(candidates, _current, contestedSlots[k]))
                 {
-                    bound += Math.Max(0m, candidates[contestedSlots[k]].StandaloneSaving);
+                    bound += Math.Max(0m, candidates[contestedSlots[k]].Ceiling);
                 }
             }
 
@@ -383,7 +383,7 @@ internal static class BestDealSearch
             if (CompatibleWithChosen(candidates, _current, slot))
             {
                 _current[slot] = true;
-                Run(depth + 1, includedStandalone + Math.Max(0m, candidates[slot].StandaloneSaving));
+                Run(depth + 1, includedStandalone + Math.Max(0m, candidates[slot].Ceiling));
                 _current[slot] = false;
             }
 

@@ -13,8 +13,10 @@ internal sealed class Candidate(CompiledPromotion promotion, int[][] targetLines
     /// <summary>Per reward: for buy X get Y with a separate "get" set, the lines it accepts.</summary>
     public int[]?[] GetLines { get; } = getLines;
 
-    /// <summary>Saving when applied alone on top of the uncontested promotions (the search's optimistic bound).</summary>
+    /// <summary>Saving when applied alone on top of the uncontested promotions (the search's branching order).</summary>
     public decimal StandaloneSaving { get; set; }
 
-    public bool Contested { get; set; }
+    /// <summary>Most it can add to any combination in its conflict group (the branch-and-bound bound).</summary>
+    public decimal Ceiling { get; set; }
+
 }

@@ -347,6 +347,106 @@ internal sealed class PricingState
         }
     }
 
+    /// <summary>
+    /// The most a unit reward can save in any combination evaluated after this state's one, when this state holds only
+    /// promotions that every such combination also holds: units only get cheaper and scarcer from here, so the best
+    /// k units at today's prices bound what it can take (k from its quantities and maximum applications).
+    /// Unlike the standalone saving this is a true bound: taking units away can make a buy-X-get-Y regroup for more.
+    /// </summary>
+    public decimal UnitRewardCeiling(Candidate candidate)
+    {
+        var fromOriginal = candidate.Promotion.Definition.StackingBase == StackingBase.OriginalPrice;
+        var total = 0L;
+        for (var r = 0; r < candidate.Promotion.Rewards.Length; r++)
+        {
+            var targets = candidate.TargetLines[r];
+            switch (candidate.Promotion.Rewards[r].Definition)
+            {
+                case Reward.BuyXGetY x:
+                    {
+                        var lines = candidate.GetLines[r] ?? targets;
+                        var units = (int)Math.Min(int.MaxValue, (long)(x.MaxApplications ?? int.MaxValue) * x.GetQuantity);
+                        total += BestUnitValues(lines, units, unit => Math.Min(UnitNet(unit), Discount(unit, x.Discount, x.Value, fromOriginal)));
+                        break;
+                    }
+
+                case Reward.NthItemDiscount nth:
+                    {
+                        var units = Math.Min(UnitCount(targets) / nth.N, nth.MaxApplications ?? int.MaxValue);
+                        total += BestUnitValues(targets, units, unit => Math.Min(UnitNet(unit), PercentOf(Base(unit, fromOriginal), nth.Percent)));
+                        break;
+                    }
+
+                case Reward.BundlePrice bundle:
+                    {
+                        var pool = AvailableUnits(targets, _unitScratch, dearestFirst: true);
+                        var bundles = Math.Min(pool.Count / bundle.Quantity, bundle.MaxApplications ?? int.MaxValue);
+                        long best = 0, running = 0;
+                        for (var k = 0; k < bundles; k++)
+                        {
+                            for (var i = k * bundle.Quantity; i < (k + 1) * bundle.Quantity; i++)
+                            {
+                                running += UnitNet(pool[i]);
+                            }
+
+                            running -= Minor(bundle.Price);
+                            best = Math.Max(best, running);
+                        }
+
+                        total += best;
+                        break;
+                    }
+
+                default:
+                    // Other rewards of a unit-reward promotion: their standalone saving is already an upper bound.
+                    break;
+            }
+        }
+
+        if (candidate.Promotion.Definition.MaxDiscount is { } max)
+        {
+            total = Math.Min(total, Minor(Rounding.Floor(max)));
+        }
+
+        return Rounding.FromMinor(total);
+    }
+
+    /// <summary>Sum of the <paramref name="count"/> largest per-unit values over the lines' available units.</summary>
+    private long BestUnitValues(int[] lines, int count, Func<int, long> value)
+    {
+        var n = 0;
+        foreach (var line in lines)
+        {
+            for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
+            {
+                if (!_consumed[unit])
+                {
+                    _sortKeys[n++] = -value(unit);
+                }
+            }
+        }
+
+        Array.Sort(_sortKeys, 0, n);
+        var sum = 0L;
+        for (var i = 0; i < Math.Min(n, count); i++)
+        {
+            sum -= _sortKeys[i];
+        }
+
+        return sum;
+    }
+
+    private int UnitCount(int[] lines)
+    {
+        var count = 0;
+        foreach (var line in lines)
+        {
+            count += _lines[line].Quantity;
+        }
+
+        return count;
+    }
+
     private long UnitNet(int unit) => _unitPrice[unit] - _unitDiscount[unit] - _proposed[unit];
 
     private long Base(int unit, bool fromOriginal) => fromOriginal ? _unitPrice[unit] : UnitNet(unit);
@@ -529,8 +629,12 @@ internal sealed class PricingState
         return amount;
     }
 
-    /// <summary>The lines' units not yet used by a unit reward, by current price (ties by position, for determinism), sorted as one long key per unit.</summary>
-    private List<int> AvailableUnits(int[] lines, List<int> into, bool dearestFirst)
+    /// <summary>
+    /// The lines' units not yet used by a unit reward, by price (ties by position, for determinism), sorted as one long
+    /// key per unit. A reward stacking on the original price also chooses by original price, so an earlier discount
+    /// cannot steer it onto a unit whose original price it then discounts.
+    /// </summary>
+    private List<int> AvailableUnits(int[] lines, List<int> into, bool dearestFirst, bool byOriginal = false)
     {
         var count = 0;
         foreach (var line in lines)
@@ -539,7 +643,7 @@ internal sealed class PricingState
             {
                 if (!_consumed[unit])
                 {
-                    var net = UnitNet(unit);
+                    var net = Base(unit, byOriginal);
                     _sortKeys[count++] = ((dearestFirst ? -net : net) << UnitBits) | (long)unit;
                 }
             }
@@ -569,7 +673,7 @@ internal sealed class PricingState
         if (getLines is null)
         {
             // Same set: sort by price, take groups of X+Y; within each group the cheapest (or dearest) Y are discounted.
-            var units = AvailableUnits(buyLines, _unitScratch, dearestFirst: true);
+            var units = AvailableUnits(buyLines, _unitScratch, dearestFirst: true, fromOriginal);
             var group = r.BuyQuantity + r.GetQuantity;
             for (var start = 0; start + group <= units.Count && applications < max; start += group, applications++)
             {
@@ -589,8 +693,8 @@ internal sealed class PricingState
         }
 
         // Different sets: each application takes Y "get" units (cheapest or dearest first), then X "buy" units, dearest first.
-        var buys = AvailableUnits(buyLines, _unitScratch, dearestFirst: true);
-        var gets = AvailableUnits(getLines, _getScratch, dearestFirst: r.Choose == UnitChoice.MostExpensive);
+        var buys = AvailableUnits(buyLines, _unitScratch, dearestFirst: true, fromOriginal);
+        var gets = AvailableUnits(getLines, _getScratch, dearestFirst: r.Choose == UnitChoice.MostExpensive, fromOriginal);
         Span<int> taken = stackalloc int[Math.Min(r.BuyQuantity + r.GetQuantity, 256)];
         while (applications < max && r.BuyQuantity + r.GetQuantity <= taken.Length)
         {
@@ -676,7 +780,7 @@ internal sealed class PricingState
 
     private void ProposeNthItems(Reward.NthItemDiscount r, int[] lines, bool fromOriginal)
     {
-        var units = AvailableUnits(lines, _unitScratch, dearestFirst: true);
+        var units = AvailableUnits(lines, _unitScratch, dearestFirst: true, fromOriginal);
         var max = r.MaxApplications ?? int.MaxValue;
         for (int end = r.N - 1, applications = 0; end < units.Count && applications < max; end += r.N, applications++)
         {
