@@ -28,16 +28,17 @@ public sealed class BestDealTests
             var rounding = new MoneyRounding(2, RoundingMode.HalfEven);
             var candidates = new List<Candidate>();
             var rank = 0;
+            var ids = new AttributeIds();
             foreach (var definition in definitions.OrderBy(d => d.Class).ThenByDescending(d => d.Priority).ThenBy(d => d.Id, StringComparer.Ordinal))
             {
-                EligibilityGate.Check(new CompiledPromotion(definition, rank++), basket, new PricingContext(Noon), rounding, out var candidate);
+                EligibilityGate.Check(new CompiledPromotion(definition, rank++, ids), basket, LineFacts.For(basket, ids), new PricingContext(Noon), rounding, out var candidate);
                 if (candidate is not null)
                 {
                     candidates.Add(candidate);
                 }
             }
 
-            var state = new PricingState(basket, new PricingContext(Noon), rounding, null, candidates.Count);
+            var state = new PricingState(basket, LineFacts.For(basket, ids), new PricingContext(Noon), rounding, null, candidates.Count);
             var (chosen, mode) = BestDealSearch.Choose(candidates, state, PricingOptions.Default, basket.Lines.Count, orderCapped: false);
             var found = state.Evaluate(candidates, chosen);
             var groups = BestDealSearch.ConflictGroups(candidates, basket.Lines.Count, orderCapped: false);
@@ -115,18 +116,21 @@ public sealed class BestDealTests
     [Fact]
     public void The_evaluation_bound_stops_the_search_with_the_best_found()
     {
-        // Sixteen promotions that combine with nothing and save the same: the bound cannot prune (a tie might be
-        // preferred), so every leaf would be evaluated.
-        var promotions = Enumerable.Range(1, 16)
-            .Select(i => Item($"p{i:00}", new Serverless.Promotions.Engine.Definitions.Reward.AmountOffItems(10m)) with { CombinesWith = [] })
+        // Twelve identical "any 2 for 15.00" bundles competing for the same four units: every combination saves 10.00,
+        // so the bound never prunes and the search would visit thousands of combinations.
+        var promotions = Enumerable.Range(1, 12)
+            .Select(i => Item($"p{i:00}", new Serverless.Promotions.Engine.Definitions.Reward.BundlePrice(2, 15m)))
             .ToArray();
-        var options = new PricingOptions { MaxSearchEvaluations = 4 };
+        var basket = Basket(Line("1", "a", 4, 10m));
 
-        var result = Price(Basket(Line("1", "a", 1, 100m)), new PricingContext(Noon), options, promotions);
+        var bounded = Price(basket, new PricingContext(Noon), new PricingOptions { MaxSearchEvaluations = 4 }, promotions);
+        var full = Price(basket, new PricingContext(Noon), new PricingOptions { MaxSearchEvaluations = 5000 }, promotions);
 
-        Assert.Equal(SearchMode.Greedy, result.Search);
-        Assert.Equal(10m, result.ItemDiscount);
-        Assert.True(result.Outcome("p01").Applied);
-        Assert.Equal(SearchMode.Exact, Price(Basket(Line("1", "a", 1, 100m)), promotions).Search);
+        Assert.Equal(SearchMode.Greedy, bounded.Search);
+        Assert.Equal(10m, bounded.ItemDiscount);
+        Assert.True(bounded.Outcome("p01").Applied);
+        Assert.True(bounded.Evaluations < 40, $"{bounded.Evaluations} evaluations");
+        Assert.Equal(SearchMode.Exact, full.Search);
+        Assert.Equal(10m, full.ItemDiscount);
     }
 }

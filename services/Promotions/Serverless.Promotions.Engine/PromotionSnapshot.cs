@@ -19,6 +19,7 @@ public sealed class PromotionSnapshot
     private readonly CompiledPromotion[] _byRank;
     private readonly FrozenDictionary<IndexKey, int[]> _index;
     private readonly int[] _anyBasket;
+    private readonly AttributeIds _attributes = new();
 
     private PromotionSnapshot(IReadOnlyList<PromotionDefinition> definitions, PricingOptions options)
     {
@@ -28,7 +29,7 @@ public sealed class PromotionSnapshot
             .OrderBy(d => d.Class)
             .ThenByDescending(d => d.Priority)
             .ThenBy(d => d.Id, StringComparer.Ordinal)
-            .Select((d, rank) => new CompiledPromotion(d, rank))];
+            .Select((d, rank) => new CompiledPromotion(d, rank, _attributes))];
         var index = new Dictionary<IndexKey, List<int>>();
         var anyBasket = new List<int>();
         foreach (var promotion in _byRank)
@@ -106,11 +107,12 @@ public sealed class PromotionSnapshot
         var mode = Options.RoundingByCurrency.TryGetValue(basket.Currency, out var byCurrency) ? byCurrency : Options.Rounding;
         var rounding = new MoneyRounding(CurrencyTable.MinorUnits(basket.Currency), mode);
 
+        var facts = LineFacts.For(basket, _attributes);
         var outcomes = new List<PromotionOutcome>();
         var candidates = new List<Candidate>();
         foreach (var rank in RelevantRanks(basket))
         {
-            var outcome = EligibilityGate.Check(_byRank[rank], basket, context, rounding, out var candidate);
+            var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, rounding, out var candidate);
             if (candidate is not null)
             {
                 candidates.Add(candidate);
@@ -128,7 +130,7 @@ public sealed class PromotionSnapshot
         }
 
         var cap = OrderCap(subtotal, rounding);
-        var state = new PricingState(basket, context, rounding, cap, candidates.Count);
+        var state = new PricingState(basket, facts, context, rounding, cap, candidates.Count);
         var (chosen, search) = BestDealSearch.Choose(candidates, state, Options, basket.Lines.Count, cap is not null);
         state.Recording = true;
         state.Evaluate(candidates, chosen);

@@ -6,7 +6,7 @@ namespace Serverless.Promotions.Engine.Compilation;
 /// <summary>A definition prepared for fast evaluation: time zone resolved, local start/end turned into instants, lists into sets, predicates into matchers.</summary>
 internal sealed class CompiledPromotion
 {
-    public CompiledPromotion(PromotionDefinition definition, int rank)
+    public CompiledPromotion(PromotionDefinition definition, int rank, AttributeIds ids)
     {
         Definition = definition;
         Rank = rank;
@@ -22,8 +22,8 @@ internal sealed class CompiledPromotion
         Segments = ToSet(targeting?.Segments);
         MemberTiers = ToSet(targeting?.MemberTiers);
         CouponCodes = definition.Coupon is null ? null : definition.Coupon.Codes.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
-        Conditions = [.. definition.Conditions.Select(c => new CompiledCondition(c))];
-        Rewards = [.. definition.Rewards.Select(r => new CompiledReward(r))];
+        Conditions = [.. definition.Conditions.Select(c => new CompiledCondition(c, ids))];
+        Rewards = [.. definition.Rewards.Select(r => new CompiledReward(r, ids))];
         CombinesWithMask = definition.CombinesWith.Aggregate(0, (mask, cls) => mask | (1 << (int)cls));
         ConsumesUnits = Rewards.Any(r => r.ConsumesUnits);
         DependsOnDiscountedPrices = Conditions.Any(c => c.Definition is Condition.MinimumSpend { Basis: SpendBasis.Discounted })
@@ -99,7 +99,7 @@ internal sealed class CompiledPromotion
         values is { Count: > 0 } ? values.ToFrozenSet(StringComparer.Ordinal) : null;
 }
 
-internal sealed class CompiledCondition(Condition definition)
+internal sealed class CompiledCondition(Condition definition, AttributeIds ids)
 {
     public Condition Definition { get; } = definition;
 
@@ -108,27 +108,27 @@ internal sealed class CompiledCondition(Condition definition)
         Condition.MinimumSpend s => s.Items,
         Condition.MinimumQuantity q => q.Items,
         _ => null,
-    });
+    }, ids);
 }
 
 internal sealed class CompiledReward
 {
-    public CompiledReward(Reward definition)
+    public CompiledReward(Reward definition, AttributeIds ids)
     {
         Definition = definition;
         (Target, Get) = definition switch
         {
-            Reward.PercentOffItems r => (ItemMatcher.Compile(r.Items), null),
-            Reward.AmountOffItems r => (ItemMatcher.Compile(r.Items), null),
-            Reward.FixedPricePerItem r => (ItemMatcher.Compile(r.Items), null),
-            Reward.PercentOffOrder r => (ItemMatcher.Compile(r.Items), null),
-            Reward.AmountOffOrder r => (ItemMatcher.Compile(r.Items), null),
-            Reward.SpendTiers r => (ItemMatcher.Compile(r.Items), null),
-            Reward.SpendEvery r => (ItemMatcher.Compile(r.Items), null),
-            Reward.BuyXGetY r => (ItemMatcher.Compile(r.Buy), r.Get is null ? null : ItemMatcher.Compile(r.Get)),
-            Reward.BundlePrice r => (ItemMatcher.Compile(r.Items), null),
-            Reward.NthItemDiscount r => (ItemMatcher.Compile(r.Items), null),
-            Reward.MemberPrice r => (ItemMatcher.Compile(new ItemPredicate.Sku([.. r.Prices.Select(p => p.Sku)])), null),
+            Reward.PercentOffItems r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.AmountOffItems r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.FixedPricePerItem r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.PercentOffOrder r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.AmountOffOrder r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.SpendTiers r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.SpendEvery r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.BuyXGetY r => (ItemMatcher.Compile(r.Buy, ids), r.Get is null ? null : ItemMatcher.Compile(r.Get, ids)),
+            Reward.BundlePrice r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.NthItemDiscount r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.MemberPrice r => (ItemMatcher.Compile(new ItemPredicate.Sku([.. r.Prices.Select(p => p.Sku)]), ids), null),
             _ => (ItemMatcher.Everything, null),
         };
         ConsumesUnits = definition is Reward.BuyXGetY or Reward.BundlePrice or Reward.NthItemDiscount;

@@ -13,9 +13,11 @@ public static class LargestRemainder
     public static void Allocate(long total, ReadOnlySpan<long> weights, Span<long> parts)
     {
         Int128 weightSum = 0;
+        var maxWeight = 0L;
         foreach (var weight in weights)
         {
             weightSum += weight;
+            maxWeight = Math.Max(maxWeight, weight);
         }
 
         parts.Clear();
@@ -26,12 +28,27 @@ public static class LargestRemainder
 
         Span<long> remainders = weights.Length <= 128 ? stackalloc long[weights.Length] : new long[weights.Length];
         var allocated = 0L;
-        for (var i = 0; i < weights.Length; i++)
+        if (weightSum <= long.MaxValue && (maxWeight == 0 || total <= long.MaxValue / maxWeight))
         {
-            var exact = (Int128)total * weights[i];
-            parts[i] = (long)(exact / weightSum);
-            remainders[i] = (long)(exact % weightSum);
-            allocated += parts[i];
+            // Everyday amounts: 64-bit products are exact and much cheaper than 128-bit division.
+            var sum = (long)weightSum;
+            for (var i = 0; i < weights.Length; i++)
+            {
+                var exact = total * weights[i];
+                parts[i] = exact / sum;
+                remainders[i] = exact % sum;
+                allocated += parts[i];
+            }
+        }
+        else
+        {
+            for (var i = 0; i < weights.Length; i++)
+            {
+                var exact = (Int128)total * weights[i];
+                parts[i] = (long)(exact / weightSum);
+                remainders[i] = (long)(exact % weightSum);
+                allocated += parts[i];
+            }
         }
 
         for (var leftover = total - allocated; leftover > 0; leftover--)

@@ -27,12 +27,12 @@ internal static class BestDealSearch
     {
         // An exclusive promotion can only ever apply alone, so it never needs to join the combinatorial search:
         // the best deal is the best combination of the others or one exclusive alone, whichever saves more.
-        var (chosen, mode) = ChooseAmongNonExclusive(candidates, state, options, lineCount, orderCapped);
-        var value = state.Evaluate(candidates, chosen);
+        var (chosen, value, mode) = ChooseAmongNonExclusive(candidates, state, options, lineCount, orderCapped);
         var alone = new bool[candidates.Count];
         for (var slot = 0; slot < candidates.Count; slot++)
         {
-            if (!candidates[slot].Promotion.Definition.Exclusive)
+            // Alone, a promotion can save at most the value of what it targets: no need to evaluate one that cannot win.
+            if (!candidates[slot].Promotion.Definition.Exclusive || state.ValueCeiling(candidates[slot]) < value)
             {
                 continue;
             }
@@ -51,7 +51,7 @@ internal static class BestDealSearch
         return (chosen, mode);
     }
 
-    private static (bool[] Chosen, SearchMode Mode) ChooseAmongNonExclusive(IReadOnlyList<Candidate> candidates, PricingState state, PricingOptions options, int lineCount, bool orderCapped)
+    private static (bool[] Chosen, decimal Value, SearchMode Mode) ChooseAmongNonExclusive(IReadOnlyList<Candidate> candidates, PricingState state, PricingOptions options, int lineCount, bool orderCapped)
     {
         var n = candidates.Count;
         var chosen = new bool[n];
@@ -69,13 +69,14 @@ internal static class BestDealSearch
 
         if (groups.Count == 0)
         {
-            return (chosen, SearchMode.NoConflict);
+            return (chosen, state.Evaluate(candidates, chosen), SearchMode.NoConflict);
         }
 
         // Groups are decided one after another, each with the earlier groups' choices in place and the later groups
         // left out. That is exact when the groups do not interact, which is what grouping ensures (see ConflictGroups).
         var mode = SearchMode.Exact;
         var budget = options.MaxSearchEvaluations;
+        var value = 0m;
         foreach (var group in groups)
         {
             var baseline = state.Evaluate(candidates, chosen);
@@ -96,7 +97,7 @@ internal static class BestDealSearch
 
             if (group.Count > options.MaxExactCandidates)
             {
-                chosen = Greedy(candidates, group, chosen, baseline, state).Chosen;
+                (chosen, value) = Greedy(candidates, group, chosen, baseline, state);
                 mode = SearchMode.Greedy;
                 continue;
             }
@@ -104,14 +105,23 @@ internal static class BestDealSearch
             // Branch on the biggest standalone savings first so a strong incumbent prunes early. Evaluation stays in
             // application order whatever the branching order, and ties are settled by Preferred, not by visit order.
             var branching = group.OrderByDescending(slot => candidates[slot].StandaloneSaving).ThenBy(slot => slot).ToList();
-            var search = new BranchAndBound(candidates, branching, state, budget, baseline, (bool[])chosen.Clone(), baseline, chosen);
+
+            // Leaves already evaluated (none of the group, each member alone) are not evaluated again.
+            var known = new Dictionary<int, decimal> { [0] = baseline };
+            for (var i = 0; i < branching.Count; i++)
+            {
+                known[1 << i] = baseline + candidates[branching[i]].StandaloneSaving;
+            }
+
+            var search = new BranchAndBound(candidates, branching, state, budget, baseline, (bool[])chosen.Clone(), baseline, chosen, known);
             search.Run(0, 0m);
             budget = Math.Max(0, budget - search.Evaluations);
             chosen = search.Best;
+            value = search.BestValue;
             mode = search.Exhausted ? SearchMode.Greedy : mode;
         }
 
-        return (chosen, mode);
+        return (chosen, value, mode);
     }
 
     /// <summary>
@@ -326,12 +336,15 @@ internal static class BestDealSearch
         decimal baseline,
         bool[] incumbent,
         decimal incumbentValue,
-        bool[] fixedSet)
+        bool[] fixedSet,
+        Dictionary<int, decimal> known)
     {
         // Rounding can make a combination save a minor unit or so more than the sum of its parts: never prune on that.
         private readonly decimal _slack = state.Rounding.MinorUnit * (contestedSlots.Count + 1);
         private readonly bool[] _current = (bool[])fixedSet.Clone();
         private decimal _bestValue = incumbentValue;
+
+        public decimal BestValue => _bestValue;
         private int _evaluations;
 
         public bool[] Best { get; private set; } = incumbent;
@@ -339,6 +352,8 @@ internal static class BestDealSearch
         public bool Exhausted { get; private set; }
 
         public int Evaluations => _evaluations;
+
+        private int _mask;
 
         public void Run(int depth, decimal includedStandalone)
         {
@@ -349,13 +364,17 @@ internal static class BestDealSearch
 
             if (depth == contestedSlots.Count)
             {
-                if (++_evaluations > maxEvaluations)
+                if (!known.TryGetValue(_mask, out var value))
                 {
-                    Exhausted = true;
-                    return;
+                    if (++_evaluations > maxEvaluations)
+                    {
+                        Exhausted = true;
+                        return;
+                    }
+
+                    value = state.Evaluate(candidates, _current);
                 }
 
-                var value = state.Evaluate(candidates, _current);
                 if (value > _bestValue || (value == _bestValue && Preferred(_current, Best)))
                 {
                     _bestValue = value;
@@ -383,7 +402,9 @@ internal static class BestDealSearch
             if (CompatibleWithChosen(candidates, _current, slot))
             {
                 _current[slot] = true;
+                _mask |= 1 << depth;
                 Run(depth + 1, includedStandalone + Math.Max(0m, candidates[slot].Ceiling));
+                _mask &= ~(1 << depth);
                 _current[slot] = false;
             }
 

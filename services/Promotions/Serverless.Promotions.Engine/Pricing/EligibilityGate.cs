@@ -13,7 +13,7 @@ namespace Serverless.Promotions.Engine.Pricing;
 /// </summary>
 internal static class EligibilityGate
 {
-    public static PromotionOutcome? Check(CompiledPromotion promotion, Basket basket, PricingContext context, MoneyRounding rounding, out Candidate? candidate)
+    public static PromotionOutcome? Check(CompiledPromotion promotion, Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, out Candidate? candidate)
     {
         candidate = null;
         var definition = promotion.Definition;
@@ -45,9 +45,9 @@ internal static class EligibilityGate
                 case Condition.MinimumQuantity q:
                     {
                         var quantity = 0;
-                        foreach (var line in basket.Lines)
+                        for (var i = 0; i < facts.Length; i++)
                         {
-                            quantity += condition.Items.Matches(line) ? line.Quantity : 0;
+                            quantity += condition.Items.Matches(facts[i]) ? basket.Lines[i].Quantity : 0;
                         }
 
                         if (quantity < q.Quantity)
@@ -61,9 +61,9 @@ internal static class EligibilityGate
                 case Condition.MinimumSpend { Basis: SpendBasis.Original } s:
                     {
                         var spend = 0m;
-                        foreach (var line in basket.Lines)
+                        for (var i = 0; i < facts.Length; i++)
                         {
-                            spend += condition.Items.Matches(line) ? line.UnitPrice * line.Quantity : 0m;
+                            spend += condition.Items.Matches(facts[i]) ? basket.Lines[i].UnitPrice * basket.Lines[i].Quantity : 0m;
                         }
 
                         if (spend < s.Amount)
@@ -82,8 +82,8 @@ internal static class EligibilityGate
         for (var r = 0; r < promotion.Rewards.Length; r++)
         {
             var reward = promotion.Rewards[r];
-            targets[r] = MatchingLines(reward.Target, basket);
-            gets[r] = reward.Get is null ? null : MatchingLines(reward.Get, basket);
+            targets[r] = MatchingLines(reward.Target, facts);
+            gets[r] = reward.Get is null ? null : MatchingLines(reward.Get, facts);
             anyLine |= reward.Definition is Reward.ShippingDiscount or Reward.FreeGift || (targets[r].Length > 0 && gets[r] is not { Length: 0 });
             if (reward.Definition is Reward.MemberPrice && (context.MemberTier is null || !reward.MemberTiers!.Contains(context.MemberTier)))
             {
@@ -115,13 +115,13 @@ internal static class EligibilityGate
 
     private static PromotionOutcome Rejected(string id, OutcomeReason reason, string message) => new(id, false, reason, message, 0m);
 
-    private static int[] MatchingLines(ItemMatcher matcher, Basket basket)
+    private static int[] MatchingLines(ItemMatcher matcher, LineFacts[] facts)
     {
         var count = 0;
-        Span<int> found = basket.Lines.Count <= 256 ? stackalloc int[basket.Lines.Count] : new int[basket.Lines.Count];
-        for (var i = 0; i < basket.Lines.Count; i++)
+        Span<int> found = facts.Length <= 256 ? stackalloc int[facts.Length] : new int[facts.Length];
+        for (var i = 0; i < facts.Length; i++)
         {
-            if (matcher.Matches(basket.Lines[i]))
+            if (matcher.Matches(facts[i]))
             {
                 found[count++] = i;
             }

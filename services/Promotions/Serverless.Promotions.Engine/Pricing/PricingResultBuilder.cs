@@ -18,15 +18,23 @@ internal static class PricingResultBuilder
         SearchMode search)
     {
         var lines = new LineResult[basket.Lines.Count];
-        var byLine = state.Adjustments.GroupBy(a => a.Line).ToDictionary(g => g.Key, g => g.ToList());
+        var byLine = new List<LineAdjustment>?[basket.Lines.Count];
+        foreach (var adjustment in state.Adjustments)
+        {
+            (byLine[adjustment.Line] ??= []).Add(new LineAdjustment(candidates[adjustment.Slot].Promotion.Id, adjustment.Amount, adjustment.Units));
+        }
+
         for (var i = 0; i < basket.Lines.Count; i++)
         {
             var line = basket.Lines[i];
-            var adjustments = byLine.TryGetValue(i, out var recorded)
-                ? recorded.Select(a => new LineAdjustment(candidates[a.Slot].Promotion.Id, a.Amount, a.Units)).ToList()
-                : [];
+            var adjustments = byLine[i] ?? [];
             var original = line.UnitPrice * line.Quantity;
-            var final = original - adjustments.Sum(a => a.Amount);
+            var final = original;
+            foreach (var adjustment in adjustments)
+            {
+                final -= adjustment.Amount;
+            }
+
             lines[i] = new LineResult(line.LineId, line.Sku, line.Quantity, line.UnitPrice, original, adjustments, UnitGroups(line, i, state), final);
         }
 
@@ -54,18 +62,36 @@ internal static class PricingResultBuilder
             search) { Evaluations = state.Evaluations };
     }
 
-    /// <summary>Consecutive units of a line at the same price after item promotions, e.g. 2 × 10.00 and 1 × 0.00.</summary>
+    /// <summary>Units of a line grouped by their price after item promotions, dearest first, e.g. 2 × 10.00 and 1 × 0.00.</summary>
     private static List<UnitPriceGroup> UnitGroups(BasketLine line, int index, PricingState state)
     {
-        var groups = new SortedDictionary<decimal, int>(Comparer<decimal>.Create((a, b) => b.CompareTo(a)));
         var first = state.FirstUnit(index);
-        for (var unit = first; unit < first + line.Quantity; unit++)
+        var prices = new decimal[line.Quantity];
+        var allSame = true;
+        for (var i = 0; i < line.Quantity; i++)
         {
-            var price = line.UnitPrice - state.UnitDiscount(unit);
-            groups[price] = groups.TryGetValue(price, out var count) ? count + 1 : 1;
+            prices[i] = line.UnitPrice - state.UnitDiscount(first + i);
+            allSame &= prices[i] == prices[0];
         }
 
-        return [.. groups.Select(g => new UnitPriceGroup(g.Value, g.Key))];
+        if (allSame)
+        {
+            return [new UnitPriceGroup(line.Quantity, prices[0])];
+        }
+
+        Array.Sort(prices, (a, b) => b.CompareTo(a));
+        var groups = new List<UnitPriceGroup>();
+        var start = 0;
+        for (var i = 1; i <= prices.Length; i++)
+        {
+            if (i == prices.Length || prices[i] != prices[start])
+            {
+                groups.Add(new UnitPriceGroup(i - start, prices[start]));
+                start = i;
+            }
+        }
+
+        return groups;
     }
 
     private static PromotionOutcome Outcome(List<Candidate> candidates, bool[] chosen, PricingState state, int slot, MoneyRounding rounding)

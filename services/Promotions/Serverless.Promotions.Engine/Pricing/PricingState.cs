@@ -1,4 +1,5 @@
 using System.Globalization;
+using Serverless.Promotions.Engine.Compilation;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Money;
 using Serverless.Promotions.Engine.Results;
@@ -17,6 +18,7 @@ internal sealed class PricingState
     private const int UnitBits = 24;
 
     private readonly IReadOnlyList<BasketLine> _lines;
+    private readonly LineFacts[] _facts;
     private readonly PricingContext _context;
     private readonly long _shipping;
     private readonly long _capRoomAtStart;
@@ -41,9 +43,10 @@ internal sealed class PricingState
     private long _shippingDiscount;
     private long _capRoom;
 
-    public PricingState(Basket basket, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
+    public PricingState(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
     {
         _lines = basket.Lines;
+        _facts = facts;
         _context = context;
         Rounding = rounding;
         _shipping = rounding.ToMinor(basket.ShippingAmount);
@@ -162,7 +165,7 @@ internal sealed class PricingState
                 var measured = 0L;
                 for (var line = 0; line < _lines.Count; line++)
                 {
-                    if (condition.Items.Matches(_lines[line]))
+                    if (condition.Items.Matches(_facts[line]))
                     {
                         measured += LineNet(line);
                     }
@@ -401,6 +404,28 @@ internal sealed class PricingState
                     // Other rewards of a unit-reward promotion: their standalone saving is already an upper bound.
                     break;
             }
+        }
+
+        if (candidate.Promotion.Definition.MaxDiscount is { } max)
+        {
+            total = Math.Min(total, Minor(Rounding.Floor(max)));
+        }
+
+        return Rounding.FromMinor(total);
+    }
+
+    /// <summary>Most a promotion can save on its own: the original value of the lines it targets (or the shipping), capped.</summary>
+    public decimal ValueCeiling(Candidate candidate)
+    {
+        var total = 0L;
+        for (var r = 0; r < candidate.Promotion.Rewards.Length; r++)
+        {
+            total += candidate.Promotion.Rewards[r].Definition switch
+            {
+                Reward.ShippingDiscount => _shipping,
+                Reward.FreeGift => 0,
+                _ => Subtotal(candidate.TargetLines[r], original: true) + Subtotal(candidate.GetLines[r] ?? [], original: true),
+            };
         }
 
         if (candidate.Promotion.Definition.MaxDiscount is { } max)
