@@ -5,21 +5,25 @@ namespace Serverless.Promotions.Engine.Pricing;
 
 /// <summary>
 /// Chooses which eligible promotions apply so the customer saves the most.
-/// <para>
-/// Promotions that conflict with nobody always apply. A candidate is <em>contested</em> when it cannot be combined
-/// with another candidate (exclusive, or stacking classes that do not combine), when it competes with another
-/// buy-X-get-Y / bundle / Nth-item reward for the same lines' units, or when it measures a discounted subtotal that an
-/// earlier promotion on the same lines could lower.
-/// </para>
-/// <para>
-/// Up to <see cref="PricingOptions.MaxExactCandidates"/> contested candidates (16 by default): exact branch and bound
-/// over include/exclude. The bound is the baseline saving plus every compatible candidate's ceiling: its standalone
-/// saving for ordinary discounts (they only shrink next to others), and for buy-X-get-Y / bundle / Nth-item rewards the
-/// best units they could take at baseline prices (they can regroup for more when others take units away). Ties go to the combination that includes
-/// the higher-ranked promotion at the first difference (priority, then id ordinal). At most
-/// <see cref="PricingOptions.MaxSearchEvaluations"/> basket evaluations; beyond either limit the greedy heuristic
-/// decides: contested candidates by standalone saving (then rank), each added when compatible and it raises the total.
-/// </para>
+/// <list type="number">
+/// <item>Exclusive promotions only ever apply alone: each is weighed alone against the best combination of the
+/// others (skipped when the value of what it targets cannot beat that combination).</item>
+/// <item>Among the others, promotions that conflict with nobody always apply. A candidate is contested when it cannot
+/// be combined with another (stacking classes), when it competes with another buy-X-get-Y / bundle / Nth-item reward
+/// for a line's units, or when it measures a discounted subtotal an earlier discount could lower. Contested candidates
+/// form conflict groups (see <see cref="ConflictGroups"/>) that do not interact and are decided one after another.</item>
+/// <item>A group of up to <see cref="PricingOptions.MaxExactCandidates"/> (16) is searched exactly: branch and bound over
+/// include/exclude, branching on the largest standalone saving first. The bound is the baseline plus each compatible
+/// member's ceiling: its standalone saving for ordinary discounts (they only shrink next to others) and, for unit
+/// rewards, the best units they could take at baseline prices (they can regroup for more when others take units).
+/// Evaluation is always in application order; ties go to the combination that includes the higher-ranked promotion
+/// (priority, then id ordinal) at the first difference.</item>
+/// <item>Bounds: at most <see cref="PricingOptions.MaxSearchEvaluations"/> (512) basket evaluations per calculation;
+/// when reached, the best combination found so far is kept. A group above 16 is decided greedily: members by
+/// standalone saving (then rank), each added when compatible and it raises the total. Either way the result says
+/// <see cref="SearchMode.Greedy"/>.</item>
+/// </list>
+/// A brute-force oracle test checks this against every feasible combination on thousands of random small baskets.
 /// </summary>
 internal static class BestDealSearch
 {
@@ -79,6 +83,7 @@ internal static class BestDealSearch
         var value = 0m;
         foreach (var group in groups)
         {
+            state.Checkpoint(candidates, chosen, group[0]);
             var baseline = state.Evaluate(candidates, chosen);
             foreach (var slot in group)
             {
@@ -121,6 +126,7 @@ internal static class BestDealSearch
             mode = search.Exhausted ? SearchMode.Greedy : mode;
         }
 
+        state.ClearCheckpoint();
         return (chosen, value, mode);
     }
 

@@ -42,6 +42,7 @@ internal sealed class PricingState
     private long _orderDiscount;
     private long _shippingDiscount;
     private long _capRoom;
+    private Checkpointed? _checkpoint;
 
     public PricingState(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
     {
@@ -122,6 +123,18 @@ internal sealed class PricingState
 
     public decimal UnitDiscount(int unit) => Rounding.FromMinor(_unitDiscount[unit]);
 
+    private void Restore(Checkpointed saved)
+    {
+        saved.UnitDiscount.CopyTo(_unitDiscount, 0);
+        saved.Consumed.CopyTo(_consumed, 0);
+        saved.LineItemDiscount.CopyTo(_lineItemDiscount, 0);
+        saved.LineOrderDiscount.CopyTo(_lineOrderDiscount, 0);
+        saved.SavingBySlot.CopyTo(_savingBySlot, 0);
+        saved.Shortfalls.CopyTo(Shortfalls, 0);
+        saved.GiftAdded.CopyTo(GiftAdded, 0);
+        (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom) = saved.Totals;
+    }
+
     public void Reset()
     {
         Array.Clear(_unitDiscount);
@@ -138,12 +151,51 @@ internal sealed class PricingState
         Notes.Clear();
     }
 
+    /// <summary>
+    /// Applies the candidates before <paramref name="firstVaried"/> once and keeps the result: while a conflict group is
+    /// searched only its members (all at or after its first slot) change, so every evaluation can start from here.
+    /// </summary>
+    public void Checkpoint(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included, int firstVaried)
+    {
+        Reset();
+        for (var slot = 0; slot < firstVaried; slot++)
+        {
+            if (included[slot])
+            {
+                Apply(candidates[slot], slot);
+            }
+        }
+
+        _checkpoint = new Checkpointed(
+            firstVaried,
+            (long[])_unitDiscount.Clone(),
+            (bool[])_consumed.Clone(),
+            (long[])_lineItemDiscount.Clone(),
+            (long[])_lineOrderDiscount.Clone(),
+            (long[])_savingBySlot.Clone(),
+            (Shortfall?[])Shortfalls.Clone(),
+            (bool[])GiftAdded.Clone(),
+            (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom));
+    }
+
+    public void ClearCheckpoint() => _checkpoint = null;
+
     /// <summary>Applies the included candidates in application (rank) order and returns the total saving.</summary>
     public decimal Evaluate(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included)
     {
         Evaluations++;
-        Reset();
-        for (var slot = 0; slot < candidates.Count; slot++)
+        var first = 0;
+        if (_checkpoint is { } saved && !Recording)
+        {
+            Restore(saved);
+            first = saved.FirstVaried;
+        }
+        else
+        {
+            Reset();
+        }
+
+        for (var slot = first; slot < candidates.Count; slot++)
         {
             if (included[slot])
             {
@@ -818,6 +870,17 @@ internal sealed class PricingState
         }
     }
 }
+
+internal sealed record Checkpointed(
+    int FirstVaried,
+    long[] UnitDiscount,
+    bool[] Consumed,
+    long[] LineItemDiscount,
+    long[] LineOrderDiscount,
+    long[] SavingBySlot,
+    Shortfall?[] Shortfalls,
+    bool[] GiftAdded,
+    (long Item, long Order, long Shipping, long CapRoom) Totals);
 
 /// <summary>A promotion's amount on one line during the final evaluation; Units = 0 for an allocated order discount.</summary>
 internal readonly record struct RecordedAdjustment(int Slot, int Line, decimal Amount, int Units);
