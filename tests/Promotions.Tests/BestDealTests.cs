@@ -31,7 +31,7 @@ public sealed class BestDealTests
             var ids = new AttributeIds();
             foreach (var definition in definitions.OrderBy(d => d.Class).ThenByDescending(d => d.Priority).ThenBy(d => d.Id, StringComparer.Ordinal))
             {
-                EligibilityGate.Check(new CompiledPromotion(definition, rank++, ids), basket, LineFacts.For(basket, ids), new PricingContext(Noon), rounding, out var candidate);
+                EligibilityGate.Check(new CompiledPromotion(definition, rank++, ids), basket, LineFacts.For(basket, ids), new PricingContext(Noon), new LocalClock(Noon), rounding, out var candidate);
                 if (candidate is not null)
                 {
                     candidates.Add(candidate);

@@ -108,11 +108,12 @@ public sealed class PromotionSnapshot
         var rounding = new MoneyRounding(CurrencyTable.MinorUnits(basket.Currency), mode);
 
         var facts = LineFacts.For(basket, _attributes);
+        var clock = new LocalClock(context.At);
         var outcomes = new List<PromotionOutcome>();
         var candidates = new List<Candidate>();
         foreach (var rank in RelevantRanks(basket))
         {
-            var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, rounding, out var candidate);
+            var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, clock, rounding, out var candidate);
             if (candidate is not null)
             {
                 candidates.Add(candidate);

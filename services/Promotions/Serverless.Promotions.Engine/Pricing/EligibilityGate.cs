@@ -13,7 +13,7 @@ namespace Serverless.Promotions.Engine.Pricing;
 /// </summary>
 internal static class EligibilityGate
 {
-    public static PromotionOutcome? Check(CompiledPromotion promotion, Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, out Candidate? candidate)
+    public static PromotionOutcome? Check(CompiledPromotion promotion, Basket basket, LineFacts[] facts, PricingContext context, LocalClock clock, MoneyRounding rounding, out Candidate? candidate)
     {
         candidate = null;
         var definition = promotion.Definition;
@@ -23,7 +23,7 @@ internal static class EligibilityGate
             return Rejected(id, OutcomeReason.BudgetExhausted, "The promotion's budget is used up.");
         }
 
-        if (!InWindow(promotion, context.At))
+        if (!InWindow(promotion, context.At, clock))
         {
             return Rejected(id, OutcomeReason.OutsideWindow, "Not running at this time.");
         }
@@ -130,7 +130,7 @@ internal static class EligibilityGate
         return count == 0 ? [] : found[..count].ToArray();
     }
 
-    private static bool InWindow(CompiledPromotion promotion, DateTimeOffset at)
+    private static bool InWindow(CompiledPromotion promotion, DateTimeOffset at, LocalClock clock)
     {
         if ((promotion.StartUtc is { } start && at < start) || (promotion.EndUtc is { } end && at >= end))
         {
@@ -143,7 +143,7 @@ internal static class EligibilityGate
         }
 
         // Wall-clock time in the promotion's zone: TimeZoneInfo applies the DST rule in force at that instant.
-        var local = TimeZoneInfo.ConvertTime(at, promotion.Zone).DateTime;
+        var local = clock.LocalTime(promotion.Zone);
         var time = TimeOnly.FromDateTime(local);
         foreach (var part in promotion.DayParts)
         {

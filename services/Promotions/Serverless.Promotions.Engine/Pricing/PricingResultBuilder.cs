@@ -58,7 +58,7 @@ internal static class PricingResultBuilder
             lines,
             [.. state.Gifts],
             outcomes,
-            [.. state.Notes.Distinct(StringComparer.Ordinal)],
+            state.Notes.Count == 0 ? [] : [.. state.Notes.Distinct(StringComparer.Ordinal)],
             search) { Evaluations = state.Evaluations };
     }
 
@@ -66,17 +66,21 @@ internal static class PricingResultBuilder
     private static List<UnitPriceGroup> UnitGroups(BasketLine line, int index, PricingState state)
     {
         var first = state.FirstUnit(index);
-        var prices = new decimal[line.Quantity];
         var allSame = true;
-        for (var i = 0; i < line.Quantity; i++)
+        for (var i = 1; i < line.Quantity && allSame; i++)
         {
-            prices[i] = line.UnitPrice - state.UnitDiscount(first + i);
-            allSame &= prices[i] == prices[0];
+            allSame = state.UnitDiscount(first + i) == state.UnitDiscount(first);
         }
 
         if (allSame)
         {
-            return [new UnitPriceGroup(line.Quantity, prices[0])];
+            return [new UnitPriceGroup(line.Quantity, line.UnitPrice - state.UnitDiscount(first))];
+        }
+
+        var prices = new decimal[line.Quantity];
+        for (var i = 0; i < line.Quantity; i++)
+        {
+            prices[i] = line.UnitPrice - state.UnitDiscount(first + i);
         }
 
         Array.Sort(prices, (a, b) => b.CompareTo(a));
