@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using Serverless.Promotions.Engine.Compilation;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Money;
@@ -17,7 +16,7 @@ namespace Serverless.Promotions.Engine;
 public sealed class PromotionSnapshot
 {
     private readonly CompiledPromotion[] _byRank;
-    private readonly FrozenDictionary<IndexKey, int[]> _index;
+    private readonly int[][] _byAttribute;
     private readonly int[] _anyBasket;
     private readonly AttributeIds _attributes = new();
 
@@ -30,20 +29,17 @@ public sealed class PromotionSnapshot
             .ThenByDescending(d => d.Priority)
             .ThenBy(d => d.Id, StringComparer.Ordinal)
             .Select((d, rank) => new CompiledPromotion(d, rank, _attributes))];
-        var index = new Dictionary<IndexKey, List<int>>();
+        // The index is by attribute number (see AttributeIds): a line's numbers, looked up once, lead straight to the
+        // promotions that mention them.
+        var index = new List<int>?[_attributes.Count];
         var anyBasket = new List<int>();
         foreach (var promotion in _byRank)
         {
             if (IndexKeysOf(promotion.Definition) is { } keys)
             {
-                foreach (var key in keys.Distinct())
+                foreach (var id in keys.Select(key => _attributes.Find(key.Kind, key.Value)).Distinct())
                 {
-                    if (!index.TryGetValue(key, out var ranks))
-                    {
-                        index[key] = ranks = [];
-                    }
-
-                    ranks.Add(promotion.Rank);
+                    (index[id] ??= []).Add(promotion.Rank);
                 }
             }
             else
@@ -52,7 +48,7 @@ public sealed class PromotionSnapshot
             }
         }
 
-        _index = index.ToFrozenDictionary(pair => pair.Key, pair => pair.Value.ToArray());
+        _byAttribute = [.. index.Select(ranks => ranks is null ? [] : ranks.ToArray())];
         _anyBasket = [.. anyBasket];
     }
 
@@ -111,7 +107,7 @@ public sealed class PromotionSnapshot
         var clock = new LocalClock(context.At);
         var outcomes = new List<PromotionOutcome>();
         var candidates = new List<Candidate>();
-        foreach (var rank in RelevantRanks(basket))
+        foreach (var rank in RelevantRanks(facts))
         {
             var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, clock, rounding, out var candidate);
             if (candidate is not null)
@@ -151,26 +147,22 @@ public sealed class PromotionSnapshot
     }
 
     /// <summary>Ranks of the promotions this basket can trigger, ascending (= application order), without duplicates.</summary>
-    private List<int> RelevantRanks(Basket basket)
+    private List<int> RelevantRanks(LineFacts[] facts)
     {
         var ranks = new List<int>(_anyBasket.Length + 64);
         ranks.AddRange(_anyBasket);
-        foreach (var line in basket.Lines)
+        foreach (var line in facts)
         {
-            Add(ranks, new IndexKey(IndexKind.Sku, line.Sku));
-            if (line.Brand is not null)
-            {
-                Add(ranks, new IndexKey(IndexKind.Brand, line.Brand));
-            }
-
+            Add(ranks, line.Sku);
+            Add(ranks, line.Brand);
             foreach (var category in line.Categories)
             {
-                Add(ranks, new IndexKey(IndexKind.Category, category));
+                Add(ranks, category);
             }
 
             foreach (var tag in line.Tags)
             {
-                Add(ranks, new IndexKey(IndexKind.Tag, tag));
+                Add(ranks, tag);
             }
         }
 
@@ -188,11 +180,11 @@ public sealed class PromotionSnapshot
         return ranks;
     }
 
-    private void Add(List<int> ranks, IndexKey key)
+    private void Add(List<int> ranks, int attribute)
     {
-        if (_index.TryGetValue(key, out var found))
+        if (attribute >= 0)
         {
-            ranks.AddRange(found);
+            ranks.AddRange(_byAttribute[attribute]);
         }
     }
 

@@ -9,6 +9,8 @@ internal sealed class AttributeIds
 {
     private readonly Dictionary<IndexKey, int> _ids = [];
 
+    public int Count => _ids.Count;
+
     public int Register(IndexKind kind, string value)
     {
         var key = new IndexKey(kind, value);

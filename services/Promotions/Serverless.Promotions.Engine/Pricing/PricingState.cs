@@ -43,6 +43,8 @@ internal sealed class PricingState
     private long _shippingDiscount;
     private long _capRoom;
     private Checkpointed? _checkpoint;
+    private readonly List<(int Slot, long Amount, int[] Lines)> _pendingOrder = [];
+    private readonly long _originalTotal;
 
     public PricingState(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
     {
@@ -67,6 +69,7 @@ internal sealed class PricingState
             Array.Fill(_unitLine, i, _firstUnit[i], _lines[i].Quantity);
             Array.Fill(_unitPrice, price, _firstUnit[i], _lines[i].Quantity);
             _lineOriginal[i] = price * _lines[i].Quantity;
+            _originalTotal += _lineOriginal[i];
         }
 
         _unitDiscount = new long[units];
@@ -125,6 +128,7 @@ internal sealed class PricingState
 
     private void Restore(Checkpointed saved)
     {
+        _pendingOrder.Clear();
         saved.UnitDiscount.CopyTo(_unitDiscount, 0);
         saved.Consumed.CopyTo(_consumed, 0);
         saved.LineItemDiscount.CopyTo(_lineItemDiscount, 0);
@@ -137,6 +141,7 @@ internal sealed class PricingState
 
     public void Reset()
     {
+        _pendingOrder.Clear();
         Array.Clear(_unitDiscount);
         Array.Clear(_consumed);
         Array.Clear(_lineItemDiscount);
@@ -166,6 +171,7 @@ internal sealed class PricingState
             }
         }
 
+        AllocatePendingOrderDiscounts();
         _checkpoint = new Checkpointed(
             firstVaried,
             (long[])_unitDiscount.Clone(),
@@ -528,10 +534,24 @@ internal sealed class PricingState
 
     private long Base(int unit, bool fromOriginal) => fromOriginal ? _unitPrice[unit] : UnitNet(unit);
 
-    private long LineNet(int line) => _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
+    private long LineNet(int line)
+    {
+        if (_pendingOrder.Count > 0)
+        {
+            AllocatePendingOrderDiscounts();
+        }
+
+        return _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
+    }
 
     private long Subtotal(int[] lines, bool original)
     {
+        if (lines.Length == _lines.Count)
+        {
+            // Every line: no need to look at (or allocate to) lines one by one.
+            return original ? _originalTotal : _originalTotal - _itemDiscount - _orderDiscount;
+        }
+
         var sum = 0L;
         foreach (var line in lines)
         {
@@ -663,14 +683,7 @@ internal sealed class PricingState
             amount = limit;
         }
 
-        var net = 0L;
-        Array.Clear(_lineWeights);
-        foreach (var line in lines)
-        {
-            _lineWeights[line] = LineNet(line);
-            net += _lineWeights[line];
-        }
-
+        var net = Subtotal(lines, original: false);
         if (amount > net)
         {
             if (Recording)
@@ -686,24 +699,50 @@ internal sealed class PricingState
             return 0;
         }
 
-        // Largest remainder over the lines' current totals: the line parts sum exactly to the order discount.
-        LargestRemainder.Allocate(amount, _lineWeights, _lineParts);
-        for (var line = 0; line < _lines.Count; line++)
+        _pendingOrder.Add((slot, amount, lines));
+        if (Recording)
         {
-            if (_lineParts[line] > 0)
-            {
-                _lineOrderDiscount[line] += _lineParts[line];
-                if (Recording)
-                {
-                    Adjustments.Add(new RecordedAdjustment(slot, line, Rounding.FromMinor(_lineParts[line]), 0));
-                }
-            }
+            AllocatePendingOrderDiscounts();
         }
 
         _orderDiscount += amount;
         _capRoom -= amount;
         room -= amount;
         return amount;
+    }
+
+    /// <summary>
+    /// Spreads order discounts over their lines by largest remainder, weighted by the lines' totals at that point, so
+    /// the line parts sum exactly to each discount. While the search only compares totals this waits until a per-line
+    /// total is actually read; most baskets never need it, and the allocation was the costliest step of an evaluation.
+    /// </summary>
+    private void AllocatePendingOrderDiscounts()
+    {
+        var pending = _pendingOrder;
+        for (var p = 0; p < pending.Count; p++)
+        {
+            var (slot, amount, lines) = pending[p];
+            Array.Clear(_lineWeights);
+            foreach (var line in lines)
+            {
+                _lineWeights[line] = _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
+            }
+
+            LargestRemainder.Allocate(amount, _lineWeights, _lineParts);
+            for (var line = 0; line < _lines.Count; line++)
+            {
+                if (_lineParts[line] > 0)
+                {
+                    _lineOrderDiscount[line] += _lineParts[line];
+                    if (Recording)
+                    {
+                        Adjustments.Add(new RecordedAdjustment(slot, line, Rounding.FromMinor(_lineParts[line]), 0));
+                    }
+                }
+            }
+        }
+
+        pending.Clear();
     }
 
     /// <summary>
