@@ -17,7 +17,8 @@ public static class BasketValidator
         List<ValidationProblem>? problems = null;
         void Problem(string path, string message) => (problems ??= []).Add(new ValidationProblem(path, message));
 
-        if (!CurrencyTable.TryGetMinorUnits(basket.Currency, out var minorUnits))
+        var knownCurrency = CurrencyTable.TryGetMinorUnits(basket.Currency, out var minorUnits);
+        if (!knownCurrency)
         {
             Problem("currency", $"unknown currency '{basket.Currency}'");
         }
@@ -68,7 +69,7 @@ public static class BasketValidator
             {
                 Problem($"lines[{i}].unitPrice", "must not be negative");
             }
-            else if (decimal.Round(line.UnitPrice, minorUnits) != line.UnitPrice)
+            else if (knownCurrency && decimal.Round(line.UnitPrice, minorUnits) != line.UnitPrice)
             {
                 Problem($"lines[{i}].unitPrice", $"has more than {minorUnits} decimal places for {basket.Currency}");
             }
