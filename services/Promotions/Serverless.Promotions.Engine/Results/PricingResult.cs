@@ -17,6 +17,6 @@ public sealed record PricingResult(
 {
     public decimal TotalDiscount => ItemDiscount + OrderDiscount + ShippingDiscount;
 
-    /// <summary>Basket evaluations the best-deal search needed (1 when nothing conflicted): its cost, for monitoring.</summary>
+    /// <summary>Basket evaluations this calculation needed (2 when nothing conflicted: one to choose, one to explain): the search cost, for monitoring.</summary>
     public int Evaluations { get; init; }
 }
