@@ -4,6 +4,7 @@ using Serverless.Benchmarks;
 //   dotnet run -c Release --project tests/Benchmarks -- state --engine sqlite|postgres [--writers 8] [--seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- pubsub --transport inmemory|rabbitmq [--events 200000] [--rate 1000 --seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- webhooks-out [--profile embedded|distributed] [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]
+//   dotnet run -c Release --project tests/Benchmarks -- promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]
 // PostgreSQL / RabbitMQ locations come from SERVERLESS_TEST_POSTGRES / SERVERLESS_TEST_RABBITMQ (tests/servers.sh start).
 var arguments = BenchmarkArguments.Parse(args);
 return arguments.Command switch
@@ -11,6 +12,7 @@ return arguments.Command switch
     "state" => await StateStoreBenchmark.RunAsync(arguments),
     "pubsub" => await PubSubBenchmark.RunAsync(arguments),
     "webhooks-out" => await OutboundWebhooksBenchmark.RunAsync(arguments),
+    "promotions-engine" => await PromotionsEngineBenchmark.RunAsync(arguments),
     _ => Usage(),
 };
 
@@ -18,5 +20,7 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Benchmarks state --engine sqlite|postgres [--writers 8] [--seconds 10]");
     Console.Error.WriteLine("       Benchmarks pubsub --transport inmemory|rabbitmq [--events 200000] | [--rate 1000 --seconds 10]");
+    Console.Error.WriteLine("       Benchmarks webhooks-out [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]");
+    Console.Error.WriteLine("       Benchmarks promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]");
     return 2;
 }

@@ -1,0 +1,155 @@
+using System.Collections.Frozen;
+using Serverless.Promotions.Engine.Definitions;
+
+namespace Serverless.Promotions.Engine.Compilation;
+
+/// <summary>A definition prepared for fast evaluation: time zone resolved, local start/end turned into instants, lists into sets, predicates into matchers.</summary>
+internal sealed class CompiledPromotion
+{
+    public CompiledPromotion(PromotionDefinition definition, int rank, AttributeIds ids)
+    {
+        Definition = definition;
+        Rank = rank;
+        var validity = definition.Validity;
+        Zone = TimeZoneInfo.FindSystemTimeZoneById(validity?.TimeZone ?? "UTC");
+        StartUtc = validity?.Start is { } start ? ToInstant(start, Zone) : null;
+        EndUtc = validity?.End is { } end ? ToInstant(end, Zone) : null;
+        DayParts = validity?.DayParts ?? [];
+        var targeting = definition.Targeting;
+        Channels = targeting?.Channels is { Count: > 0 } channels ? [.. channels] : null;
+        StoreIds = ToSet(targeting?.StoreIds);
+        Regions = ToSet(targeting?.Regions);
+        Segments = ToSet(targeting?.Segments);
+        MemberTiers = ToSet(targeting?.MemberTiers);
+        CouponCodes = definition.Coupon is null ? null : definition.Coupon.Codes.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+        Conditions = [.. definition.Conditions.Select(c => new CompiledCondition(c, ids))];
+        Rewards = [.. definition.Rewards.Select(r => new CompiledReward(r, ids))];
+        CombinesWithMask = definition.CombinesWith.Aggregate(0, (mask, cls) => mask | (1 << (int)cls));
+        ConsumesUnits = Rewards.Any(r => r.ConsumesUnits);
+        DependsOnDiscountedPrices = Conditions.Any(c => c.Definition is Condition.MinimumSpend { Basis: SpendBasis.Discounted })
+            || definition.Rewards.Any(r => r is Reward.SpendTiers { Basis: SpendBasis.Discounted } or Reward.SpendEvery { Basis: SpendBasis.Discounted });
+    }
+
+    public PromotionDefinition Definition { get; }
+
+    public string Id => Definition.Id;
+
+    /// <summary>Position in application order: class (item, order, shipping), then priority descending, then id ordinal.</summary>
+    public int Rank { get; }
+
+    public TimeZoneInfo Zone { get; }
+
+    public DateTimeOffset? StartUtc { get; }
+
+    public DateTimeOffset? EndUtc { get; }
+
+    public IReadOnlyList<DayPart> DayParts { get; }
+
+    public HashSet<Definitions.SalesChannel>? Channels { get; }
+
+    public FrozenSet<string>? StoreIds { get; }
+
+    public FrozenSet<string>? Regions { get; }
+
+    public FrozenSet<string>? Segments { get; }
+
+    public FrozenSet<string>? MemberTiers { get; }
+
+    public FrozenSet<string>? CouponCodes { get; }
+
+    public CompiledCondition[] Conditions { get; }
+
+    public CompiledReward[] Rewards { get; }
+
+    public int CombinesWithMask { get; }
+
+    public bool ConsumesUnits { get; }
+
+    /// <summary>Its conditions or tiers measure the discounted subtotal, so earlier promotions can disqualify it.</summary>
+    public bool DependsOnDiscountedPrices { get; }
+
+    public bool CombinesWith(CompiledPromotion other) =>
+        !Definition.Exclusive && !other.Definition.Exclusive
+        && (CombinesWithMask & (1 << (int)other.Definition.Class)) != 0
+        && (other.CombinesWithMask & (1 << (int)Definition.Class)) != 0;
+
+    /// <summary>
+    /// Local wall-clock start/end to an instant. A time skipped by a spring-forward gap moves forward by the gap
+    /// (02:30 on the change day means 03:30 summer time); an ambiguous fall-back time means its first (daylight) occurrence.
+    /// </summary>
+    internal static DateTimeOffset ToInstant(DateTime local, TimeZoneInfo zone)
+    {
+        var unspecified = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
+        if (zone.IsInvalidTime(unspecified))
+        {
+            // Read the skipped time with the offset in force before the gap: that lands the same distance past the gap.
+            return new DateTimeOffset(unspecified, zone.GetUtcOffset(unspecified.AddDays(-1)));
+        }
+
+        if (zone.IsAmbiguousTime(unspecified))
+        {
+            var offsets = zone.GetAmbiguousTimeOffsets(unspecified);
+            return new DateTimeOffset(unspecified, offsets.Max());
+        }
+
+        return new DateTimeOffset(unspecified, zone.GetUtcOffset(unspecified));
+    }
+
+    private static FrozenSet<string>? ToSet(IReadOnlyList<string>? values) =>
+        values is { Count: > 0 } ? values.ToFrozenSet(StringComparer.Ordinal) : null;
+}
+
+internal sealed class CompiledCondition(Condition definition, AttributeIds ids)
+{
+    public Condition Definition { get; } = definition;
+
+    public ItemMatcher Items { get; } = ItemMatcher.Compile(definition switch
+    {
+        Condition.MinimumSpend s => s.Items,
+        Condition.MinimumQuantity q => q.Items,
+        _ => null,
+    }, ids);
+}
+
+internal sealed class CompiledReward
+{
+    public CompiledReward(Reward definition, AttributeIds ids)
+    {
+        Definition = definition;
+        (Target, Get) = definition switch
+        {
+            Reward.PercentOffItems r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.AmountOffItems r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.FixedPricePerItem r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.PercentOffOrder r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.AmountOffOrder r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.SpendTiers r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.SpendEvery r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.BuyXGetY r => (ItemMatcher.Compile(r.Buy, ids), r.Get is null ? null : ItemMatcher.Compile(r.Get, ids)),
+            Reward.BundlePrice r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.NthItemDiscount r => (ItemMatcher.Compile(r.Items, ids), null),
+            Reward.MemberPrice r => (ItemMatcher.Compile(new ItemPredicate.Sku([.. r.Prices.Select(p => p.Sku)]), ids), null),
+            _ => (ItemMatcher.Everything, null),
+        };
+        ConsumesUnits = definition is Reward.BuyXGetY or Reward.BundlePrice or Reward.NthItemDiscount;
+        if (definition is Reward.MemberPrice member)
+        {
+            MemberPrices = member.Prices.GroupBy(p => p.Sku, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => g.First().Price, StringComparer.Ordinal);
+            MemberTiers = member.Tiers.ToFrozenSet(StringComparer.Ordinal);
+        }
+    }
+
+    public Reward Definition { get; }
+
+    /// <summary>Lines the reward acts on (for buy X get Y: the "buy" lines).</summary>
+    public ItemMatcher Target { get; }
+
+    /// <summary>Buy X get Y with a different "get" set; null = same set as Target.</summary>
+    public ItemMatcher? Get { get; }
+
+    public bool ConsumesUnits { get; }
+
+    public FrozenDictionary<string, decimal>? MemberPrices { get; }
+
+    public FrozenSet<string>? MemberTiers { get; }
+}

@@ -1,0 +1,52 @@
+using Serverless.Promotions.Engine.Definitions;
+
+namespace Serverless.Promotions.Engine.Compilation;
+
+internal enum IndexKind
+{
+    Sku,
+    Category,
+    Brand,
+    Tag,
+}
+
+/// <summary>A line attribute under which a promotion is filed in the snapshot's index.</summary>
+internal readonly record struct IndexKey(IndexKind Kind, string Value)
+{
+    /// <summary>
+    /// Keys such that a line can only match <paramref name="predicate"/> if it carries one of them; null when no such set
+    /// exists (no predicate, price ranges, exclusions at the top) and the promotion must be looked at for every basket.
+    /// </summary>
+    public static List<IndexKey>? For(ItemPredicate? predicate)
+    {
+        switch (predicate)
+        {
+            case ItemPredicate.Sku p:
+                return [.. p.Values.Select(v => new IndexKey(IndexKind.Sku, v))];
+            case ItemPredicate.Category p:
+                return [.. p.Values.Select(v => new IndexKey(IndexKind.Category, v))];
+            case ItemPredicate.Brand p:
+                return [.. p.Values.Select(v => new IndexKey(IndexKind.Brand, v))];
+            case ItemPredicate.Tag p:
+                return [.. p.Values.Select(v => new IndexKey(IndexKind.Tag, v))];
+            case ItemPredicate.AllOf p:
+                // Every part must match, so any one indexable part is enough: take the narrowest.
+                return p.Predicates.Select(For).Where(keys => keys is not null).OrderBy(keys => keys!.Count).FirstOrDefault();
+            case ItemPredicate.AnyOf p:
+                var union = new List<IndexKey>();
+                foreach (var part in p.Predicates)
+                {
+                    if (For(part) is not { } keys)
+                    {
+                        return null;
+                    }
+
+                    union.AddRange(keys);
+                }
+
+                return union;
+            default:
+                return null;
+        }
+    }
+}

@@ -1,0 +1,420 @@
+using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Engine.Results;
+
+namespace Serverless.Promotions.Engine.Pricing;
+
+/// <summary>
+/// Chooses which eligible promotions apply so the customer saves the most.
+/// <list type="number">
+/// <item>Exclusive promotions only ever apply alone: each is weighed alone against the best combination of the
+/// others (skipped when the value of what it targets cannot beat that combination).</item>
+/// <item>Among the others, promotions that conflict with nobody always apply. A candidate is contested when it cannot
+/// be combined with another (stacking classes), when it competes with another buy-X-get-Y / bundle / Nth-item reward
+/// for a line's units, or when it measures a discounted subtotal an earlier discount could lower. Contested candidates
+/// form conflict groups (see <see cref="ConflictGroups"/>) that do not interact and are decided one after another.</item>
+/// <item>A group of up to <see cref="PricingOptions.MaxExactCandidates"/> (16) is searched exactly: branch and bound over
+/// include/exclude, branching on the largest standalone saving first. The bound is the baseline plus each compatible
+/// member's ceiling: its standalone saving for ordinary discounts (they only shrink next to others) and, for unit
+/// rewards, the best units they could take at baseline prices (they can regroup for more when others take units).
+/// Evaluation is always in application order; ties go to the combination that includes the higher-ranked promotion
+/// (priority, then id ordinal) at the first difference.</item>
+/// <item>Bounds: at most <see cref="PricingOptions.MaxSearchEvaluations"/> (512) basket evaluations per calculation;
+/// when reached, the best combination found so far is kept. A group above 16 is decided greedily: members by
+/// standalone saving (then rank), each added when compatible and it raises the total. Either way the result says
+/// <see cref="SearchMode.Greedy"/>.</item>
+/// </list>
+/// A brute-force oracle test checks this against every feasible combination on thousands of random small baskets.
+/// </summary>
+internal static class BestDealSearch
+{
+    public static (bool[] Chosen, SearchMode Mode) Choose(IReadOnlyList<Candidate> candidates, PricingState state, PricingOptions options, int lineCount, bool orderCapped)
+    {
+        // An exclusive promotion can only ever apply alone, so it never needs to join the combinatorial search:
+        // the best deal is the best combination of the others or one exclusive alone, whichever saves more.
+        var (chosen, value, mode) = ChooseAmongNonExclusive(candidates, state, options, lineCount, orderCapped);
+        var alone = new bool[candidates.Count];
+        for (var slot = 0; slot < candidates.Count; slot++)
+        {
+            // Alone, a promotion can save at most the value of what it targets: no need to evaluate one that cannot win.
+            if (!candidates[slot].Promotion.Definition.Exclusive || state.ValueCeiling(candidates[slot]) < value)
+            {
+                continue;
+            }
+
+            alone[slot] = true;
+            var saving = state.Evaluate(candidates, alone);
+            if (saving > value || (saving == value && Preferred(alone, chosen)))
+            {
+                (chosen, value) = ((bool[])alone.Clone(), saving);
+            }
+
+            alone[slot] = false;
+            mode = mode == SearchMode.NoConflict ? SearchMode.Exact : mode;
+        }
+
+        return (chosen, mode);
+    }
+
+    private static (bool[] Chosen, decimal Value, SearchMode Mode) ChooseAmongNonExclusive(IReadOnlyList<Candidate> candidates, PricingState state, PricingOptions options, int lineCount, bool orderCapped)
+    {
+        var n = candidates.Count;
+        var chosen = new bool[n];
+        var groups = ConflictGroups(candidates, lineCount, orderCapped);
+        var inGroup = new bool[n];
+        foreach (var slot in groups.SelectMany(group => group))
+        {
+            inGroup[slot] = true;
+        }
+
+        for (var slot = 0; slot < n; slot++)
+        {
+            chosen[slot] = !inGroup[slot] && !candidates[slot].Promotion.Definition.Exclusive;
+        }
+
+        if (groups.Count == 0)
+        {
+            return (chosen, state.Evaluate(candidates, chosen), SearchMode.NoConflict);
+        }
+
+        // Groups are decided one after another, each with the earlier groups' choices in place and the later groups
+        // left out. That is exact when the groups do not interact, which is what grouping ensures (see ConflictGroups).
+        var mode = SearchMode.Exact;
+        var budget = options.MaxSearchEvaluations;
+        var value = 0m;
+        foreach (var group in groups)
+        {
+            state.Checkpoint(candidates, chosen, group[0]);
+            var baseline = state.Evaluate(candidates, chosen);
+            foreach (var slot in group)
+            {
+                // Measured on the baseline state, before the standalone evaluations below replace it.
+                candidates[slot].Ceiling = candidates[slot].Promotion.ConsumesUnits ? state.UnitRewardCeiling(candidates[slot]) : -1m;
+            }
+
+            foreach (var slot in group)
+            {
+                chosen[slot] = true;
+                var candidate = candidates[slot];
+                candidate.StandaloneSaving = state.Evaluate(candidates, chosen) - baseline;
+                candidate.Ceiling = candidate.Promotion.ConsumesUnits ? Math.Max(candidate.Ceiling, candidate.StandaloneSaving) : candidate.StandaloneSaving;
+                chosen[slot] = false;
+            }
+
+            if (group.Count > options.MaxExactCandidates)
+            {
+                (chosen, value) = Greedy(candidates, group, chosen, baseline, state);
+                mode = SearchMode.Greedy;
+                continue;
+            }
+
+            // Branch on the biggest standalone savings first so a strong incumbent prunes early. Evaluation stays in
+            // application order whatever the branching order, and ties are settled by Preferred, not by visit order.
+            var branching = group.OrderByDescending(slot => candidates[slot].StandaloneSaving).ThenBy(slot => slot).ToList();
+
+            // Leaves already evaluated (none of the group, each member alone) are not evaluated again.
+            var known = new Dictionary<int, decimal> { [0] = baseline };
+            for (var i = 0; i < branching.Count; i++)
+            {
+                known[1 << i] = baseline + candidates[branching[i]].StandaloneSaving;
+            }
+
+            var search = new BranchAndBound(candidates, branching, state, budget, baseline, (bool[])chosen.Clone(), baseline, chosen, known);
+            search.Run(0, 0m);
+            budget = Math.Max(0, budget - search.Evaluations);
+            chosen = search.Best;
+            value = search.BestValue;
+            mode = search.Exhausted ? SearchMode.Greedy : mode;
+        }
+
+        state.ClearCheckpoint();
+        return (chosen, value, mode);
+    }
+
+    /// <summary>
+    /// Contested candidates grouped so that different groups do not interact: two candidates share a group when they
+    /// cannot be combined, when both use up units of the same line, or when one measures a discounted subtotal the
+    /// other's discount lowers; and contested candidates touching the same line are decided together. Everything else is not a conflict and always applies (an item discount before a bundle
+    /// on the same line simply stacks, even in the rare case where leaving it out would have saved a cent more). With a per-order cap, or an uncontested capped item promotion spanning groups, choices
+    /// in one group change what another is worth, so those groups are merged.
+    /// </summary>
+    internal static List<List<int>> ConflictGroups(IReadOnlyList<Candidate> candidates, int lineCount, bool orderCapped)
+    {
+        var n = candidates.Count;
+        var parent = Enumerable.Range(0, n).ToArray();
+        int Find(int x) => parent[x] == x ? x : parent[x] = Find(parent[x]);
+        void Union(int a, int b) => parent[Find(a)] = Find(b);
+        var contested = new bool[n];
+        void Edge(int a, int b)
+        {
+            contested[a] = contested[b] = true;
+            Union(a, b);
+        }
+
+        for (var a = 0; a < n; a++)
+        {
+            for (var b = a + 1; b < n; b++)
+            {
+                var first = candidates[a].Promotion;
+                var second = candidates[b].Promotion;
+                if (!first.Definition.Exclusive && !second.Definition.Exclusive && !first.CombinesWith(second))
+                {
+                    Edge(a, b);
+                }
+            }
+        }
+
+        var consumerOnLine = new int[lineCount];
+        Array.Fill(consumerOnLine, -1);
+        for (var slot = 0; slot < n; slot++)
+        {
+            if (!candidates[slot].Promotion.ConsumesUnits || candidates[slot].Promotion.Definition.Exclusive)
+            {
+                continue;
+            }
+
+            foreach (var line in TouchedLines(candidates[slot]))
+            {
+                if (consumerOnLine[line] >= 0 && consumerOnLine[line] != slot)
+                {
+                    Edge(slot, consumerOnLine[line]);
+                }
+
+                consumerOnLine[line] = slot;
+            }
+        }
+
+        for (var slot = 0; slot < n; slot++)
+        {
+            if (!candidates[slot].Promotion.DependsOnDiscountedPrices || candidates[slot].Promotion.Definition.Exclusive)
+            {
+                continue;
+            }
+
+            contested[slot] = true;
+            for (var earlier = 0; earlier < slot; earlier++)
+            {
+                // Conditions may measure lines the rewards do not target, so any earlier discount on the basket counts.
+                if (candidates[earlier].Promotion.Definition.Class != StackingClass.Shipping && !candidates[earlier].Promotion.Definition.Exclusive)
+                {
+                    Edge(slot, earlier);
+                }
+            }
+        }
+
+        var groupOfLine = new int[lineCount];
+        Array.Fill(groupOfLine, -1);
+        for (var slot = 0; slot < n; slot++)
+        {
+            if (!contested[slot])
+            {
+                continue;
+            }
+
+            if (orderCapped)
+            {
+                Union(slot, FirstContested(contested));
+            }
+
+            // Contested candidates on the same line interact whatever their reason for being contested (a fixed price
+            // chosen in one conflict is worth nothing under a bundle chosen in another), so they are decided together.
+            foreach (var line in AllLines(candidates[slot]))
+            {
+                if (groupOfLine[line] >= 0)
+                {
+                    Union(slot, groupOfLine[line]);
+                }
+
+                groupOfLine[line] = slot;
+            }
+        }
+
+        for (var slot = 0; slot < n; slot++)
+        {
+            var promotion = candidates[slot].Promotion;
+            if (contested[slot] || promotion.Definition.MaxDiscount is null || promotion.Definition.Class != StackingClass.Item || promotion.Definition.Exclusive)
+            {
+                continue;
+            }
+
+            var first = -1;
+            foreach (var line in candidates[slot].TargetLines.SelectMany(lines => lines))
+            {
+                if (groupOfLine[line] >= 0)
+                {
+                    first = first < 0 ? groupOfLine[line] : first;
+                    Union(first, groupOfLine[line]);
+                }
+            }
+        }
+
+        return [.. Enumerable.Range(0, n)
+            .Where(slot => contested[slot])
+            .GroupBy(Find)
+            .Select(group => group.OrderBy(slot => slot).ToList())
+            .OrderBy(group => group[0])];
+    }
+
+    private static int FirstContested(bool[] contested) => Array.IndexOf(contested, true);
+
+    private static IEnumerable<int> AllLines(Candidate candidate) =>
+        candidate.TargetLines.SelectMany(lines => lines).Concat(candidate.GetLines.SelectMany(lines => lines ?? []));
+
+    private static IEnumerable<int> TouchedLines(Candidate candidate)
+    {
+        for (var r = 0; r < candidate.TargetLines.Length; r++)
+        {
+            if (!candidate.Promotion.Rewards[r].ConsumesUnits)
+            {
+                continue;
+            }
+
+            foreach (var line in candidate.TargetLines[r])
+            {
+                yield return line;
+            }
+
+            foreach (var line in candidate.GetLines[r] ?? [])
+            {
+                yield return line;
+            }
+        }
+    }
+
+    private static (bool[] Chosen, decimal Value) Greedy(IReadOnlyList<Candidate> candidates, List<int> contestedSlots, bool[] fixedSet, decimal baseline, PricingState state)
+    {
+        var order = contestedSlots.OrderByDescending(slot => candidates[slot].StandaloneSaving).ThenBy(slot => slot).ToList();
+        var current = (bool[])fixedSet.Clone();
+        var value = baseline;
+        foreach (var slot in order)
+        {
+            if (!CompatibleWithChosen(candidates, current, slot))
+            {
+                continue;
+            }
+
+            current[slot] = true;
+            var withIt = state.Evaluate(candidates, current);
+            if (withIt > value)
+            {
+                value = withIt;
+            }
+            else
+            {
+                current[slot] = false;
+            }
+        }
+
+        return (current, value);
+    }
+
+    internal static bool CompatibleWithChosen(IReadOnlyList<Candidate> candidates, bool[] chosen, int slot)
+    {
+        for (var other = 0; other < chosen.Length; other++)
+        {
+            if (chosen[other] && other != slot && !candidates[slot].Promotion.CombinesWith(candidates[other].Promotion))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>True when <paramref name="a"/> includes the higher-ranked candidate at the first slot where the two differ.</summary>
+    internal static bool Preferred(bool[] a, bool[] b)
+    {
+        for (var slot = 0; slot < a.Length; slot++)
+        {
+            if (a[slot] != b[slot])
+            {
+                return a[slot];
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class BranchAndBound(
+        IReadOnlyList<Candidate> candidates,
+        List<int> contestedSlots,
+        PricingState state,
+        int maxEvaluations,
+        decimal baseline,
+        bool[] incumbent,
+        decimal incumbentValue,
+        bool[] fixedSet,
+        Dictionary<int, decimal> known)
+    {
+        // Rounding can make a combination save a minor unit or so more than the sum of its parts: never prune on that.
+        private readonly decimal _slack = state.Rounding.MinorUnit * (contestedSlots.Count + 1);
+        private readonly bool[] _current = (bool[])fixedSet.Clone();
+        private decimal _bestValue = incumbentValue;
+
+        public decimal BestValue => _bestValue;
+        private int _evaluations;
+
+        public bool[] Best { get; private set; } = incumbent;
+
+        public bool Exhausted { get; private set; }
+
+        public int Evaluations => _evaluations;
+
+        private int _mask;
+
+        public void Run(int depth, decimal includedStandalone)
+        {
+            if (Exhausted)
+            {
+                return;
+            }
+
+            if (depth == contestedSlots.Count)
+            {
+                if (!known.TryGetValue(_mask, out var value))
+                {
+                    if (++_evaluations > maxEvaluations)
+                    {
+                        Exhausted = true;
+                        return;
+                    }
+
+                    value = state.Evaluate(candidates, _current);
+                }
+
+                if (value > _bestValue || (value == _bestValue && Preferred(_current, Best)))
+                {
+                    _bestValue = value;
+                    Best = (bool[])_current.Clone();
+                }
+
+                return;
+            }
+
+            var bound = baseline + includedStandalone + _slack;
+            for (var k = depth; k < contestedSlots.Count; k++)
+            {
+                if (CompatibleWithChosen(candidates, _current, contestedSlots[k]))
+                {
+                    bound += Math.Max(0m, candidates[contestedSlots[k]].Ceiling);
+                }
+            }
+
+            if (bound < _bestValue)
+            {
+                return;
+            }
+
+            var slot = contestedSlots[depth];
+            if (CompatibleWithChosen(candidates, _current, slot))
+            {
+                _current[slot] = true;
+                _mask |= 1 << depth;
+                Run(depth + 1, includedStandalone + Math.Max(0m, candidates[slot].Ceiling));
+                _mask &= ~(1 << depth);
+                _current[slot] = false;
+            }
+
+            Run(depth + 1, includedStandalone);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+using System.Collections.Frozen;
+using System.Globalization;
+using Serverless.Promotions.Engine.Compilation;
+using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Engine.Money;
+using Serverless.Promotions.Engine.Results;
+
+namespace Serverless.Promotions.Engine.Pricing;
+
+/// <summary>
+/// The checks that do not depend on which other promotions apply: budget, time window, targeting, coupon,
+/// original-basis conditions and whether any line matches. Passing promotions become search candidates.
+/// </summary>
+internal static class EligibilityGate
+{
+    public static PromotionOutcome? Check(CompiledPromotion promotion, Basket basket, LineFacts[] facts, PricingContext context, LocalClock clock, MoneyRounding rounding, out Candidate? candidate)
+    {
+        candidate = null;
+        var definition = promotion.Definition;
+        var id = definition.Id;
+        if (context.ExhaustedPromotionIds.Contains(id))
+        {
+            return Rejected(id, OutcomeReason.BudgetExhausted, "The promotion's budget is used up.");
+        }
+
+        if (!InWindow(promotion, context.At, clock))
+        {
+            return Rejected(id, OutcomeReason.OutsideWindow, "Not running at this time.");
+        }
+
+        if (NotTargeted(promotion, context) is { } dimension)
+        {
+            return Rejected(id, OutcomeReason.NotTargeted, $"Not available for this {dimension}.") with { Detail = dimension };
+        }
+
+        if (promotion.CouponCodes is { } codes && !CouponPresented(id, codes, context))
+        {
+            return Rejected(id, OutcomeReason.CouponMissing, "Needs a coupon code that was not presented.");
+        }
+
+        foreach (var condition in promotion.Conditions)
+        {
+            switch (condition.Definition)
+            {
+                case Condition.MinimumQuantity q:
+                    {
+                        var quantity = 0;
+                        for (var i = 0; i < facts.Length; i++)
+                        {
+                            quantity += condition.Items.Matches(facts[i]) ? basket.Lines[i].Quantity : 0;
+                        }
+
+                        if (quantity < q.Quantity)
+                        {
+                            return Rejected(id, OutcomeReason.MinimumQuantityNotMet, string.Create(CultureInfo.InvariantCulture, $"Add {q.Quantity - quantity} more qualifying item(s) to qualify."));
+                        }
+
+                        break;
+                    }
+
+                case Condition.MinimumSpend { Basis: SpendBasis.Original } s:
+                    {
+                        var spend = 0m;
+                        for (var i = 0; i < facts.Length; i++)
+                        {
+                            spend += condition.Items.Matches(facts[i]) ? basket.Lines[i].UnitPrice * basket.Lines[i].Quantity : 0m;
+                        }
+
+                        if (spend < s.Amount)
+                        {
+                            return SpendShortfall(id, s.Amount - spend, RewardEstimate.For(definition, s.Amount), rounding);
+                        }
+
+                        break;
+                    }
+            }
+        }
+
+        var targets = new int[promotion.Rewards.Length][];
+        var gets = new int[]?[promotion.Rewards.Length];
+        var anyLine = false;
+        for (var r = 0; r < promotion.Rewards.Length; r++)
+        {
+            var reward = promotion.Rewards[r];
+            targets[r] = MatchingLines(reward.Target, facts);
+            gets[r] = reward.Get is null ? null : MatchingLines(reward.Get, facts);
+            anyLine |= reward.Definition is Reward.ShippingDiscount or Reward.FreeGift || (targets[r].Length > 0 && gets[r] is not { Length: 0 });
+            if (reward.Definition is Reward.MemberPrice && (context.MemberTier is null || !reward.MemberTiers!.Contains(context.MemberTier)))
+            {
+                return Rejected(id, OutcomeReason.NotTargeted, "Member prices are for other member tiers.") with { Detail = "memberTier" };
+            }
+        }
+
+        if (!anyLine)
+        {
+            return Rejected(id, OutcomeReason.NoMatchingItems, "No item in the basket qualifies.");
+        }
+
+        candidate = new Candidate(promotion, targets, gets);
+        return null;
+    }
+
+    public static PromotionOutcome SpendShortfall(string id, decimal missing, decimal? potential, MoneyRounding rounding)
+    {
+        var more = rounding.Round(missing);
+        var save = potential is { } p ? rounding.Round(p) : (decimal?)null;
+        var message = save is { } s
+            ? string.Create(CultureInfo.InvariantCulture, $"Spend {Format(more, rounding)} more to save {Format(s, rounding)}.")
+            : string.Create(CultureInfo.InvariantCulture, $"Spend {Format(more, rounding)} more to qualify.");
+        return Rejected(id, OutcomeReason.MinimumSpendNotMet, message) with { MissingAmount = more, PotentialSaving = save };
+    }
+
+    public static string Format(decimal amount, MoneyRounding rounding) =>
+        amount.ToString("F" + rounding.MinorUnits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
+    private static PromotionOutcome Rejected(string id, OutcomeReason reason, string message) => new(id, false, reason, message, 0m);
+
+    private static int[] MatchingLines(ItemMatcher matcher, LineFacts[] facts)
+    {
+        var count = 0;
+        Span<int> found = facts.Length <= 256 ? stackalloc int[facts.Length] : new int[facts.Length];
+        for (var i = 0; i < facts.Length; i++)
+        {
+            if (matcher.Matches(facts[i]))
+            {
+                found[count++] = i;
+            }
+        }
+
+        return count == 0 ? [] : found[..count].ToArray();
+    }
+
+    private static bool InWindow(CompiledPromotion promotion, DateTimeOffset at, LocalClock clock)
+    {
+        if ((promotion.StartUtc is { } start && at < start) || (promotion.EndUtc is { } end && at >= end))
+        {
+            return false;
+        }
+
+        if (promotion.DayParts.Count == 0)
+        {
+            return true;
+        }
+
+        // Wall-clock time in the promotion's zone: TimeZoneInfo applies the DST rule in force at that instant.
+        var local = clock.LocalTime(promotion.Zone);
+        var time = TimeOnly.FromDateTime(local);
+        foreach (var part in promotion.DayParts)
+        {
+            if (part.From < part.To)
+            {
+                if (Contains(part.Days, local.DayOfWeek) && time >= part.From && time < part.To)
+                {
+                    return true;
+                }
+            }
+            else if ((Contains(part.Days, local.DayOfWeek) && time >= part.From)
+                || (Contains(part.Days, local.AddDays(-1).DayOfWeek) && time < part.To))
+            {
+                // A window past midnight belongs to the day it starts on.
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool Contains(IReadOnlyList<DayOfWeek> days, DayOfWeek day)
+    {
+        for (var i = 0; i < days.Count; i++)
+        {
+            if (days[i] == day)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static string? NotTargeted(CompiledPromotion promotion, PricingContext context)
+    {
+        if (promotion.Channels is { } channels && !channels.Contains(context.Channel))
+        {
+            return "channel";
+        }
+
+        if (promotion.StoreIds is { } stores && (context.StoreId is null || !stores.Contains(context.StoreId)))
+        {
+            return "store";
+        }
+
+        if (promotion.Regions is { } regions && (context.Region is null || !regions.Contains(context.Region)))
+        {
+            return "region";
+        }
+
+        if (promotion.Segments is { } segments && !context.Segments.Any(segments.Contains))
+        {
+            return "segment";
+        }
+
+        if (promotion.MemberTiers is { } tiers && (context.MemberTier is null || !tiers.Contains(context.MemberTier)))
+        {
+            return "memberTier";
+        }
+
+        if (promotion.Definition.Targeting?.FirstOrderOnly == true && !context.FirstOrder)
+        {
+            return "firstOrder";
+        }
+
+        return null;
+    }
+
+    private static bool CouponPresented(string id, FrozenSet<string> codes, PricingContext context)
+    {
+        foreach (var code in context.Coupons)
+        {
+            if (codes.Contains(code) || (context.ValidatedCoupons.TryGetValue(code, out var unlocks) && string.Equals(unlocks, id, StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}

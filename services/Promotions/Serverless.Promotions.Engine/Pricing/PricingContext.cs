@@ -1,0 +1,28 @@
+using Serverless.Promotions.Engine.Definitions;
+
+namespace Serverless.Promotions.Engine.Pricing;
+
+/// <summary>Everything about the moment and the customer that decides eligibility. The engine never reads a clock: <see cref="At"/> is the instant priced.</summary>
+public sealed record PricingContext(DateTimeOffset At)
+{
+    public SalesChannel Channel { get; init; } = SalesChannel.Online;
+
+    public string? StoreId { get; init; }
+
+    public string? Region { get; init; }
+
+    public IReadOnlyList<string> Segments { get; init; } = [];
+
+    public string? MemberTier { get; init; }
+
+    public bool FirstOrder { get; init; }
+
+    /// <summary>Codes the customer presented.</summary>
+    public IReadOnlyList<string> Coupons { get; init; } = [];
+
+    /// <summary>Generated (batch) codes the service already validated, by promotion id: code presented → promotion it unlocks.</summary>
+    public IReadOnlyDictionary<string, string> ValidatedCoupons { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Promotions whose budget is spent (the service keeps the ledger).</summary>
+    public IReadOnlySet<string> ExhaustedPromotionIds { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+}

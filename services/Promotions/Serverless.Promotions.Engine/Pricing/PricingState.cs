@@ -1,0 +1,928 @@
+using System.Globalization;
+using Serverless.Promotions.Engine.Compilation;
+using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Engine.Money;
+using Serverless.Promotions.Engine.Results;
+
+namespace Serverless.Promotions.Engine.Pricing;
+
+/// <summary>
+/// The basket while promotions are applied to it: per-unit item discounts (so "1 of 3 free" is exact), which units
+/// a buy-X-get-Y / bundle / Nth-item reward has used, per-line order discounts and the shipping discount.
+/// One instance per calculation, reset for every combination the best-deal search tries. All amounts inside are
+/// integers in the currency's minor units: the search evaluates a basket many times and decimal arithmetic dominated.
+/// </summary>
+internal sealed class PricingState
+{
+    /// <summary>Bits for the unit index in a sort key: the basket validator caps a basket at 1,000 lines × 10,000 units.</summary>
+    private const int UnitBits = 24;
+
+    private readonly IReadOnlyList<BasketLine> _lines;
+    private readonly LineFacts[] _facts;
+    private readonly PricingContext _context;
+    private readonly long _shipping;
+    private readonly long _capRoomAtStart;
+    private readonly int[] _firstUnit;
+    private readonly int[] _unitLine;
+    private readonly long[] _unitPrice;
+    private readonly long[] _lineOriginal;
+    private readonly long[] _unitDiscount;
+    private readonly bool[] _consumed;
+    private readonly long[] _proposed;
+    private readonly List<int> _touched = [];
+    private readonly long[] _lineItemDiscount;
+    private readonly long[] _lineOrderDiscount;
+    private readonly long[] _lineWeights;
+    private readonly long[] _lineParts;
+    private readonly long[] _sortKeys;
+    private readonly List<int> _unitScratch = [];
+    private readonly List<int> _getScratch = [];
+    private readonly long[] _savingBySlot;
+    private long _itemDiscount;
+    private long _orderDiscount;
+    private long _shippingDiscount;
+    private long _capRoom;
+    private Checkpointed? _checkpoint;
+    private readonly List<(int Slot, long Amount, int[] Lines)> _pendingOrder = [];
+    private readonly long _originalTotal;
+
+    public PricingState(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
+    {
+        _lines = basket.Lines;
+        _facts = facts;
+        _context = context;
+        Rounding = rounding;
+        _shipping = rounding.ToMinor(basket.ShippingAmount);
+        _firstUnit = new int[_lines.Count + 1];
+        for (var i = 0; i < _lines.Count; i++)
+        {
+            _firstUnit[i + 1] = _firstUnit[i] + _lines[i].Quantity;
+        }
+
+        var units = _firstUnit[_lines.Count];
+        _unitLine = new int[units];
+        _unitPrice = new long[units];
+        _lineOriginal = new long[_lines.Count];
+        for (var i = 0; i < _lines.Count; i++)
+        {
+            var price = rounding.ToMinor(_lines[i].UnitPrice);
+            Array.Fill(_unitLine, i, _firstUnit[i], _lines[i].Quantity);
+            Array.Fill(_unitPrice, price, _firstUnit[i], _lines[i].Quantity);
+            _lineOriginal[i] = price * _lines[i].Quantity;
+            _originalTotal += _lineOriginal[i];
+        }
+
+        _unitDiscount = new long[units];
+        _consumed = new bool[units];
+        _proposed = new long[units];
+        _sortKeys = new long[units];
+        _lineItemDiscount = new long[_lines.Count];
+        _lineOrderDiscount = new long[_lines.Count];
+        _lineWeights = new long[_lines.Count];
+        _lineParts = new long[_lines.Count];
+        _capRoomAtStart = maxOrderDiscount is { } cap ? rounding.ToMinor(rounding.Floor(cap)) : long.MaxValue;
+        _savingBySlot = new long[candidateCount];
+        Shortfalls = new Shortfall?[candidateCount];
+        GiftAdded = new bool[candidateCount];
+        Reset();
+    }
+
+    private enum UnitRule
+    {
+        Percent,
+        Amount,
+        Price,
+    }
+
+    public MoneyRounding Rounding { get; }
+
+    /// <summary>When set, adjustments, gifts and notes are kept for the explanation (the final evaluation only).</summary>
+    public bool Recording { get; set; }
+
+    /// <summary>Basket evaluations so far: the best-deal search's effort for this calculation.</summary>
+    public int Evaluations { get; private set; }
+
+    public decimal ItemDiscount => Rounding.FromMinor(_itemDiscount);
+
+    public decimal OrderDiscount => Rounding.FromMinor(_orderDiscount);
+
+    public decimal ShippingDiscount => Rounding.FromMinor(_shippingDiscount);
+
+    public decimal Saving => Rounding.FromMinor(_itemDiscount + _orderDiscount + _shippingDiscount);
+
+    public Shortfall?[] Shortfalls { get; }
+
+    public bool[] GiftAdded { get; }
+
+    public List<RecordedAdjustment> Adjustments { get; } = [];
+
+    public List<GiftLine> Gifts { get; } = [];
+
+    public List<string> Notes { get; } = [];
+
+    public decimal SavingOf(int slot) => Rounding.FromMinor(_savingBySlot[slot]);
+
+    public int FirstUnit(int line) => _firstUnit[line];
+
+    public decimal UnitDiscount(int unit) => Rounding.FromMinor(_unitDiscount[unit]);
+
+    private void Restore(Checkpointed saved)
+    {
+        _pendingOrder.Clear();
+        saved.UnitDiscount.CopyTo(_unitDiscount, 0);
+        saved.Consumed.CopyTo(_consumed, 0);
+        saved.LineItemDiscount.CopyTo(_lineItemDiscount, 0);
+        saved.LineOrderDiscount.CopyTo(_lineOrderDiscount, 0);
+        saved.SavingBySlot.CopyTo(_savingBySlot, 0);
+        saved.Shortfalls.CopyTo(Shortfalls, 0);
+        saved.GiftAdded.CopyTo(GiftAdded, 0);
+        (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom) = saved.Totals;
+    }
+
+    public void Reset()
+    {
+        _pendingOrder.Clear();
+        Array.Clear(_unitDiscount);
+        Array.Clear(_consumed);
+        Array.Clear(_lineItemDiscount);
+        Array.Clear(_lineOrderDiscount);
+        Array.Clear(_savingBySlot);
+        Array.Clear(Shortfalls);
+        Array.Clear(GiftAdded);
+        _itemDiscount = _orderDiscount = _shippingDiscount = 0;
+        _capRoom = _capRoomAtStart;
+        Adjustments.Clear();
+        Gifts.Clear();
+        Notes.Clear();
+    }
+
+    /// <summary>
+    /// Applies the candidates before <paramref name="firstVaried"/> once and keeps the result: while a conflict group is
+    /// searched only its members (all at or after its first slot) change, so every evaluation can start from here.
+    /// </summary>
+    public void Checkpoint(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included, int firstVaried)
+    {
+        Reset();
+        for (var slot = 0; slot < firstVaried; slot++)
+        {
+            if (included[slot])
+            {
+                Apply(candidates[slot], slot);
+            }
+        }
+
+        AllocatePendingOrderDiscounts();
+        _checkpoint = new Checkpointed(
+            firstVaried,
+            (long[])_unitDiscount.Clone(),
+            (bool[])_consumed.Clone(),
+            (long[])_lineItemDiscount.Clone(),
+            (long[])_lineOrderDiscount.Clone(),
+            (long[])_savingBySlot.Clone(),
+            (Shortfall?[])Shortfalls.Clone(),
+            (bool[])GiftAdded.Clone(),
+            (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom));
+    }
+
+    public void ClearCheckpoint() => _checkpoint = null;
+
+    /// <summary>Applies the included candidates in application (rank) order and returns the total saving.</summary>
+    public decimal Evaluate(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included)
+    {
+        Evaluations++;
+        var first = 0;
+        if (_checkpoint is { } saved && !Recording)
+        {
+            Restore(saved);
+            first = saved.FirstVaried;
+        }
+        else
+        {
+            Reset();
+        }
+
+        for (var slot = first; slot < candidates.Count; slot++)
+        {
+            if (included[slot])
+            {
+                Apply(candidates[slot], slot);
+            }
+        }
+
+        return Saving;
+    }
+
+    private void Apply(Candidate candidate, int slot)
+    {
+        var promotion = candidate.Promotion;
+        foreach (var condition in promotion.Conditions)
+        {
+            // Discounted-basis spend is only known once earlier promotions have applied.
+            if (condition.Definition is Condition.MinimumSpend { Basis: SpendBasis.Discounted } spend)
+            {
+                var measured = 0L;
+                for (var line = 0; line < _lines.Count; line++)
+                {
+                    if (condition.Items.Matches(_facts[line]))
+                    {
+                        measured += LineNet(line);
+                    }
+                }
+
+                var measuredAmount = Rounding.FromMinor(measured);
+                if (measuredAmount < spend.Amount)
+                {
+                    Shortfalls[slot] = new Shortfall(OutcomeReason.MinimumSpendNotMet, spend.Amount - measuredAmount, RewardEstimate.For(promotion.Definition, spend.Amount));
+                    return;
+                }
+            }
+        }
+
+        var room = promotion.Definition.MaxDiscount is { } max ? Minor(Rounding.Floor(max)) : long.MaxValue;
+        var saving = 0L;
+        for (var r = 0; r < promotion.Rewards.Length; r++)
+        {
+            saving += ApplyReward(candidate, slot, r, ref room);
+        }
+
+        _savingBySlot[slot] = saving;
+    }
+
+    private long ApplyReward(Candidate candidate, int slot, int rewardIndex, ref long room)
+    {
+        var definition = candidate.Promotion.Definition;
+        var reward = candidate.Promotion.Rewards[rewardIndex];
+        var targets = candidate.TargetLines[rewardIndex];
+        var fromOriginal = definition.StackingBase == StackingBase.OriginalPrice;
+        switch (reward.Definition)
+        {
+            case Reward.PercentOffItems r:
+                ProposePerUnit(targets, UnitRule.Percent, r.Percent, fromOriginal, null);
+                return CommitItems(slot, definition.Id, ref room);
+            case Reward.AmountOffItems r:
+                ProposePerUnit(targets, UnitRule.Amount, r.Amount, fromOriginal, null);
+                return CommitItems(slot, definition.Id, ref room);
+            case Reward.FixedPricePerItem r:
+                ProposePerUnit(targets, UnitRule.Price, r.Price, fromOriginal, null);
+                return CommitItems(slot, definition.Id, ref room);
+            case Reward.MemberPrice when _context.MemberTier is { } tier && reward.MemberTiers!.Contains(tier):
+                ProposePerUnit(targets, UnitRule.Price, 0m, fromOriginal, reward.MemberPrices);
+                return CommitItems(slot, definition.Id, ref room);
+            case Reward.MemberPrice:
+                Shortfalls[slot] = new Shortfall(OutcomeReason.NotTargeted, 0m, null, "memberTier");
+                return 0;
+            case Reward.BuyXGetY r:
+                ProposeBuyXGetY(r, targets, candidate.GetLines[rewardIndex], fromOriginal);
+                return CommitItems(slot, definition.Id, ref room);
+            case Reward.BundlePrice r:
+                ProposeBundles(r, targets);
+                return CommitItems(slot, definition.Id, ref room);
+            case Reward.NthItemDiscount r:
+                ProposeNthItems(r, targets, fromOriginal);
+                return CommitItems(slot, definition.Id, ref room);
+            case Reward.PercentOffOrder r:
+                return ApplyOrderDiscount(slot, definition.Id, targets, PercentOf(Subtotal(targets, fromOriginal), r.Percent), ref room);
+            case Reward.AmountOffOrder r:
+                return ApplyOrderDiscount(slot, definition.Id, targets, Minor(r.Amount), ref room);
+            case Reward.SpendTiers r:
+                {
+                    var measured = Rounding.FromMinor(Subtotal(targets, r.Basis == SpendBasis.Original));
+                    SpendTier? reached = null;
+                    foreach (var tier in r.Tiers)
+                    {
+                        if (measured >= tier.Threshold)
+                        {
+                            reached = tier;
+                        }
+                    }
+
+                    if (reached is null)
+                    {
+                        var first = r.Tiers[0];
+                        Shortfalls[slot] = new Shortfall(OutcomeReason.MinimumSpendNotMet, first.Threshold - measured, TierSaving(first, first.Threshold));
+                        return 0;
+                    }
+
+                    return ApplyOrderDiscount(slot, definition.Id, targets, Minor(TierSaving(reached, measured)), ref room);
+                }
+
+            case Reward.SpendEvery r:
+                {
+                    var measured = Rounding.FromMinor(Subtotal(targets, r.Basis == SpendBasis.Original));
+                    var times = decimal.Floor(measured / r.Every);
+                    if (r.MaxApplications is { } max)
+                    {
+                        times = Math.Min(times, max);
+                    }
+
+                    if (times == 0)
+                    {
+                        Shortfalls[slot] = new Shortfall(OutcomeReason.MinimumSpendNotMet, r.Every - measured, r.Save);
+                        return 0;
+                    }
+
+                    return ApplyOrderDiscount(slot, definition.Id, targets, Minor(times * r.Save), ref room);
+                }
+
+            case Reward.FreeGift r:
+                GiftAdded[slot] = true;
+                if (Recording)
+                {
+                    Gifts.Add(new GiftLine(definition.Id, r.Sku, r.Quantity, 0m));
+                }
+
+                return 0;
+            case Reward.ShippingDiscount r:
+                {
+                    var remaining = _shipping - _shippingDiscount;
+                    var amount = r.Kind switch
+                    {
+                        DiscountKind.Free => remaining,
+                        DiscountKind.Percent => PercentOf(fromOriginal ? _shipping : remaining, r.Value),
+                        _ => Minor(r.Value),
+                    };
+                    amount = Math.Min(Math.Min(amount, remaining), room);
+                    if (amount <= 0)
+                    {
+                        return 0;
+                    }
+
+                    _shippingDiscount += amount;
+                    room -= amount;
+                    return amount;
+                }
+
+            default:
+                throw new NotSupportedException(reward.Definition.GetType().Name);
+        }
+    }
+
+    private decimal TierSaving(SpendTier tier, decimal measured) =>
+        tier.Amount ?? Rounding.Round(measured * (tier.Percent ?? 0m) / 100m);
+
+    /// <summary>A decimal amount from a definition, rounded to the currency, in minor units.</summary>
+    private long Minor(decimal amount) => Rounding.ToMinor(Rounding.Round(amount));
+
+    /// <summary>Percent of an amount in minor units, rounded with the tenant's mode, in integer arithmetic.</summary>
+    private long PercentOf(long amount, decimal percent)
+    {
+        // Percentages are validated to at most 4 decimal places: amount × percent × 10⁴ / 10⁶.
+        var numerator = (Int128)amount * (long)(percent * 10_000m);
+        const long denominator = 1_000_000;
+        var quotient = (long)(numerator / denominator);
+        var twice = (long)(numerator % denominator) * 2;
+        if (twice > denominator || (twice == denominator && (Rounding.Mode == RoundingMode.HalfUp || (quotient & 1) == 1)))
+        {
+            quotient++;
+        }
+
+        return quotient;
+    }
+
+    /// <summary>Proposes the same rule for every unit of the lines: percent off, amount off, or a price (member prices per sku).</summary>
+    private void ProposePerUnit(int[] lines, UnitRule rule, decimal value, bool fromOriginal, IReadOnlyDictionary<string, decimal>? pricesBySku)
+    {
+        var valueMinor = rule == UnitRule.Percent ? 0 : Minor(value);
+        foreach (var line in lines)
+        {
+            var price = pricesBySku is null ? valueMinor : Minor(pricesBySku[_lines[line].Sku]);
+            var lastBase = -1L;
+            var discount = 0L;
+            for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
+            {
+                // Units of a line usually share their price: compute the rounded discount once per distinct price.
+                var unitBase = Base(unit, fromOriginal);
+                if (unitBase != lastBase)
+                {
+                    lastBase = unitBase;
+                    discount = rule switch
+                    {
+                        UnitRule.Percent => PercentOf(unitBase, value),
+                        UnitRule.Amount => valueMinor,
+                        _ => unitBase - price,
+                    };
+                }
+
+                Propose(unit, discount);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The most a unit reward can save in any combination evaluated after this state's one, when this state holds only
+    /// promotions that every such combination also holds: units only get cheaper and scarcer from here, so the best
+    /// k units at today's prices bound what it can take (k from its quantities and maximum applications).
+    /// Unlike the standalone saving this is a true bound: taking units away can make a buy-X-get-Y regroup for more.
+    /// </summary>
+    public decimal UnitRewardCeiling(Candidate candidate)
+    {
+        var fromOriginal = candidate.Promotion.Definition.StackingBase == StackingBase.OriginalPrice;
+        var total = 0L;
+        for (var r = 0; r < candidate.Promotion.Rewards.Length; r++)
+        {
+            var targets = candidate.TargetLines[r];
+            switch (candidate.Promotion.Rewards[r].Definition)
+            {
+                case Reward.BuyXGetY x:
+                    {
+                        var lines = candidate.GetLines[r] ?? targets;
+                        var units = (int)Math.Min(int.MaxValue, (long)(x.MaxApplications ?? int.MaxValue) * x.GetQuantity);
+                        total += BestUnitValues(lines, units, unit => Math.Min(UnitNet(unit), Discount(unit, x.Discount, x.Value, fromOriginal)));
+                        break;
+                    }
+
+                case Reward.NthItemDiscount nth:
+                    {
+                        var units = Math.Min(UnitCount(targets) / nth.N, nth.MaxApplications ?? int.MaxValue);
+                        total += BestUnitValues(targets, units, unit => Math.Min(UnitNet(unit), PercentOf(Base(unit, fromOriginal), nth.Percent)));
+                        break;
+                    }
+
+                case Reward.BundlePrice bundle:
+                    {
+                        var pool = AvailableUnits(targets, _unitScratch, dearestFirst: true);
+                        var bundles = Math.Min(pool.Count / bundle.Quantity, bundle.MaxApplications ?? int.MaxValue);
+                        long best = 0, running = 0;
+                        for (var k = 0; k < bundles; k++)
+                        {
+                            for (var i = k * bundle.Quantity; i < (k + 1) * bundle.Quantity; i++)
+                            {
+                                running += UnitNet(pool[i]);
+                            }
+
+                            running -= Minor(bundle.Price);
+                            best = Math.Max(best, running);
+                        }
+
+                        total += best;
+                        break;
+                    }
+
+                default:
+                    // Other rewards of a unit-reward promotion: their standalone saving is already an upper bound.
+                    break;
+            }
+        }
+
+        if (candidate.Promotion.Definition.MaxDiscount is { } max)
+        {
+            total = Math.Min(total, Minor(Rounding.Floor(max)));
+        }
+
+        return Rounding.FromMinor(total);
+    }
+
+    /// <summary>Most a promotion can save on its own: the original value of the lines it targets (or the shipping), capped.</summary>
+    public decimal ValueCeiling(Candidate candidate)
+    {
+        var total = 0L;
+        for (var r = 0; r < candidate.Promotion.Rewards.Length; r++)
+        {
+            total += candidate.Promotion.Rewards[r].Definition switch
+            {
+                Reward.ShippingDiscount => _shipping,
+                Reward.FreeGift => 0,
+                _ => Subtotal(candidate.TargetLines[r], original: true) + Subtotal(candidate.GetLines[r] ?? [], original: true),
+            };
+        }
+
+        if (candidate.Promotion.Definition.MaxDiscount is { } max)
+        {
+            total = Math.Min(total, Minor(Rounding.Floor(max)));
+        }
+
+        return Rounding.FromMinor(total);
+    }
+
+    /// <summary>Sum of the <paramref name="count"/> largest per-unit values over the lines' available units.</summary>
+    private long BestUnitValues(int[] lines, int count, Func<int, long> value)
+    {
+        var n = 0;
+        foreach (var line in lines)
+        {
+            for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
+            {
+                if (!_consumed[unit])
+                {
+                    _sortKeys[n++] = -value(unit);
+                }
+            }
+        }
+
+        Array.Sort(_sortKeys, 0, n);
+        var sum = 0L;
+        for (var i = 0; i < Math.Min(n, count); i++)
+        {
+            sum -= _sortKeys[i];
+        }
+
+        return sum;
+    }
+
+    private int UnitCount(int[] lines)
+    {
+        var count = 0;
+        foreach (var line in lines)
+        {
+            count += _lines[line].Quantity;
+        }
+
+        return count;
+    }
+
+    private long UnitNet(int unit) => _unitPrice[unit] - _unitDiscount[unit] - _proposed[unit];
+
+    private long Base(int unit, bool fromOriginal) => fromOriginal ? _unitPrice[unit] : UnitNet(unit);
+
+    private long LineNet(int line)
+    {
+        if (_pendingOrder.Count > 0)
+        {
+            AllocatePendingOrderDiscounts();
+        }
+
+        return _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
+    }
+
+    private long Subtotal(int[] lines, bool original)
+    {
+        if (lines.Length == _lines.Count)
+        {
+            // Every line: no need to look at (or allocate to) lines one by one.
+            return original ? _originalTotal : _originalTotal - _itemDiscount - _orderDiscount;
+        }
+
+        var sum = 0L;
+        foreach (var line in lines)
+        {
+            sum += original ? _lineOriginal[line] : LineNet(line);
+        }
+
+        return sum;
+    }
+
+    /// <summary>Proposes a discount for one unit, never more than what is left of its price (the clamp is noted).</summary>
+    private void Propose(int unit, long discount)
+    {
+        var net = UnitNet(unit);
+        if (discount > net)
+        {
+            if (Recording)
+            {
+                Notes.Add($"A discount on line {_lines[_unitLine[unit]].LineId} was clamped so the unit price does not go below zero.");
+            }
+
+            discount = net;
+        }
+
+        if (discount <= 0)
+        {
+            return;
+        }
+
+        if (_proposed[unit] == 0)
+        {
+            _touched.Add(unit);
+        }
+
+        _proposed[unit] += discount;
+    }
+
+    /// <summary>Applies the proposed unit discounts, cut down to the promotion's and the order's remaining caps.</summary>
+    private long CommitItems(int slot, string promotionId, ref long room)
+    {
+        var total = 0L;
+        foreach (var unit in _touched)
+        {
+            total += _proposed[unit];
+        }
+
+        var limit = Math.Min(room, _capRoom);
+        if (total > limit)
+        {
+            NoteCap(promotionId, limit, room);
+            ScaleProposed(limit);
+            total = limit;
+        }
+
+        if (Recording)
+        {
+            RecordItemAdjustments(slot);
+        }
+
+        foreach (var unit in _touched)
+        {
+            _unitDiscount[unit] += _proposed[unit];
+            _lineItemDiscount[_unitLine[unit]] += _proposed[unit];
+            _proposed[unit] = 0;
+        }
+
+        _touched.Clear();
+        _itemDiscount += total;
+        _capRoom -= total;
+        room -= total;
+        return total;
+    }
+
+    private void NoteCap(string promotionId, long limit, long room)
+    {
+        if (Recording)
+        {
+            Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{promotionId} was capped at {Rounding.FromMinor(limit)} ({(room <= _capRoom ? "promotion" : "order")} maximum)."));
+        }
+    }
+
+    private void ScaleProposed(long limit)
+    {
+        var weights = new long[_touched.Count];
+        var parts = new long[_touched.Count];
+        for (var i = 0; i < _touched.Count; i++)
+        {
+            weights[i] = _proposed[_touched[i]];
+        }
+
+        LargestRemainder.Allocate(limit, weights, parts);
+        for (var i = 0; i < _touched.Count; i++)
+        {
+            _proposed[_touched[i]] = parts[i];
+        }
+    }
+
+    private void RecordItemAdjustments(int slot)
+    {
+        // Touched units are grouped per line: one adjustment per line with the number of units it reached.
+        _touched.Sort();
+        var i = 0;
+        while (i < _touched.Count)
+        {
+            var line = _unitLine[_touched[i]];
+            var amount = 0L;
+            var units = 0;
+            for (; i < _touched.Count && _unitLine[_touched[i]] == line; i++)
+            {
+                if (_proposed[_touched[i]] > 0)
+                {
+                    amount += _proposed[_touched[i]];
+                    units++;
+                }
+            }
+
+            if (amount > 0)
+            {
+                Adjustments.Add(new RecordedAdjustment(slot, line, Rounding.FromMinor(amount), units));
+            }
+        }
+    }
+
+    private long ApplyOrderDiscount(int slot, string promotionId, int[] lines, long amount, ref long room)
+    {
+        var limit = Math.Min(room, _capRoom);
+        if (amount > limit)
+        {
+            NoteCap(promotionId, limit, room);
+            amount = limit;
+        }
+
+        var net = Subtotal(lines, original: false);
+        if (amount > net)
+        {
+            if (Recording)
+            {
+                Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{promotionId} was clamped to {Rounding.FromMinor(net)} so the order total does not go below zero."));
+            }
+
+            amount = net;
+        }
+
+        if (amount <= 0)
+        {
+            return 0;
+        }
+
+        _pendingOrder.Add((slot, amount, lines));
+        if (Recording)
+        {
+            AllocatePendingOrderDiscounts();
+        }
+
+        _orderDiscount += amount;
+        _capRoom -= amount;
+        room -= amount;
+        return amount;
+    }
+
+    /// <summary>
+    /// Spreads order discounts over their lines by largest remainder, weighted by the lines' totals at that point, so
+    /// the line parts sum exactly to each discount. While the search only compares totals this waits until a per-line
+    /// total is actually read; most baskets never need it, and the allocation was the costliest step of an evaluation.
+    /// </summary>
+    private void AllocatePendingOrderDiscounts()
+    {
+        var pending = _pendingOrder;
+        for (var p = 0; p < pending.Count; p++)
+        {
+            var (slot, amount, lines) = pending[p];
+            Array.Clear(_lineWeights);
+            foreach (var line in lines)
+            {
+                _lineWeights[line] = _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
+            }
+
+            LargestRemainder.Allocate(amount, _lineWeights, _lineParts);
+            for (var line = 0; line < _lines.Count; line++)
+            {
+                if (_lineParts[line] > 0)
+                {
+                    _lineOrderDiscount[line] += _lineParts[line];
+                    if (Recording)
+                    {
+                        Adjustments.Add(new RecordedAdjustment(slot, line, Rounding.FromMinor(_lineParts[line]), 0));
+                    }
+                }
+            }
+        }
+
+        pending.Clear();
+    }
+
+    /// <summary>
+    /// The lines' units not yet used by a unit reward, by price (ties by position, for determinism), sorted as one long
+    /// key per unit. A reward stacking on the original price also chooses by original price, so an earlier discount
+    /// cannot steer it onto a unit whose original price it then discounts.
+    /// </summary>
+    private List<int> AvailableUnits(int[] lines, List<int> into, bool dearestFirst, bool byOriginal = false)
+    {
+        var count = 0;
+        foreach (var line in lines)
+        {
+            for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
+            {
+                if (!_consumed[unit])
+                {
+                    var net = Base(unit, byOriginal);
+                    _sortKeys[count++] = ((dearestFirst ? -net : net) << UnitBits) | (long)unit;
+                }
+            }
+        }
+
+        Array.Sort(_sortKeys, 0, count);
+        into.Clear();
+        for (var i = 0; i < count; i++)
+        {
+            into.Add((int)(_sortKeys[i] & ((1L << UnitBits) - 1)));
+        }
+
+        return into;
+    }
+
+    private long Discount(int unit, DiscountKind kind, decimal value, bool fromOriginal) => kind switch
+    {
+        DiscountKind.Free => UnitNet(unit),
+        DiscountKind.Percent => PercentOf(Base(unit, fromOriginal), value),
+        _ => Minor(value),
+    };
+
+    private void ProposeBuyXGetY(Reward.BuyXGetY r, int[] buyLines, int[]? getLines, bool fromOriginal)
+    {
+        var applications = 0;
+        var max = r.MaxApplications ?? int.MaxValue;
+        if (getLines is null)
+        {
+            // Same set: sort by price, take groups of X+Y; within each group the cheapest (or dearest) Y are discounted.
+            var units = AvailableUnits(buyLines, _unitScratch, dearestFirst: true, fromOriginal);
+            var group = r.BuyQuantity + r.GetQuantity;
+            for (var start = 0; start + group <= units.Count && applications < max; start += group, applications++)
+            {
+                var firstGet = r.Choose == UnitChoice.Cheapest ? start + r.BuyQuantity : start;
+                for (var i = start; i < start + group; i++)
+                {
+                    _consumed[units[i]] = true;
+                }
+
+                for (var i = firstGet; i < firstGet + r.GetQuantity; i++)
+                {
+                    Propose(units[i], Discount(units[i], r.Discount, r.Value, fromOriginal));
+                }
+            }
+
+            return;
+        }
+
+        // Different sets: each application takes Y "get" units (cheapest or dearest first), then X "buy" units, dearest first.
+        var buys = AvailableUnits(buyLines, _unitScratch, dearestFirst: true, fromOriginal);
+        var gets = AvailableUnits(getLines, _getScratch, dearestFirst: r.Choose == UnitChoice.MostExpensive, fromOriginal);
+        Span<int> taken = stackalloc int[Math.Min(r.BuyQuantity + r.GetQuantity, 256)];
+        while (applications < max && r.BuyQuantity + r.GetQuantity <= taken.Length)
+        {
+            var count = 0;
+            foreach (var unit in gets)
+            {
+                if (count == r.GetQuantity)
+                {
+                    break;
+                }
+
+                if (!_consumed[unit])
+                {
+                    _consumed[unit] = true;
+                    taken[count++] = unit;
+                }
+            }
+
+            foreach (var unit in buys)
+            {
+                if (count == r.GetQuantity + r.BuyQuantity)
+                {
+                    break;
+                }
+
+                if (!_consumed[unit])
+                {
+                    _consumed[unit] = true;
+                    taken[count++] = unit;
+                }
+            }
+
+            if (count < r.GetQuantity + r.BuyQuantity)
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    _consumed[taken[i]] = false;
+                }
+
+                return;
+            }
+
+            for (var i = 0; i < r.GetQuantity; i++)
+            {
+                Propose(taken[i], Discount(taken[i], r.Discount, r.Value, fromOriginal));
+            }
+
+            applications++;
+        }
+    }
+
+    private void ProposeBundles(Reward.BundlePrice r, int[] lines)
+    {
+        // Dearest units first: that is where a fixed bundle price saves the most.
+        var units = AvailableUnits(lines, _unitScratch, dearestFirst: true);
+        var max = r.MaxApplications ?? int.MaxValue;
+        var bundlePrice = Minor(r.Price);
+        Span<long> weights = stackalloc long[Math.Min(r.Quantity, 64)];
+        Span<long> parts = stackalloc long[Math.Min(r.Quantity, 64)];
+        for (int start = 0, applications = 0; start + r.Quantity <= units.Count && applications < max && r.Quantity <= 64; start += r.Quantity, applications++)
+        {
+            var sum = 0L;
+            for (var i = 0; i < r.Quantity; i++)
+            {
+                weights[i] = UnitNet(units[start + i]);
+                sum += weights[i];
+            }
+
+            if (sum <= bundlePrice)
+            {
+                return;
+            }
+
+            LargestRemainder.Allocate(sum - bundlePrice, weights, parts);
+            for (var i = 0; i < r.Quantity; i++)
+            {
+                var unit = units[start + i];
+                _consumed[unit] = true;
+                Propose(unit, parts[i]);
+            }
+        }
+    }
+
+    private void ProposeNthItems(Reward.NthItemDiscount r, int[] lines, bool fromOriginal)
+    {
+        var units = AvailableUnits(lines, _unitScratch, dearestFirst: true, fromOriginal);
+        var max = r.MaxApplications ?? int.MaxValue;
+        for (int end = r.N - 1, applications = 0; end < units.Count && applications < max; end += r.N, applications++)
+        {
+            for (var i = end - r.N + 1; i <= end; i++)
+            {
+                _consumed[units[i]] = true;
+            }
+
+            Propose(units[end], PercentOf(Base(units[end], fromOriginal), r.Percent));
+        }
+    }
+}
+
+internal sealed record Checkpointed(
+    int FirstVaried,
+    long[] UnitDiscount,
+    bool[] Consumed,
+    long[] LineItemDiscount,
+    long[] LineOrderDiscount,
+    long[] SavingBySlot,
+    Shortfall?[] Shortfalls,
+    bool[] GiftAdded,
+    (long Item, long Order, long Shipping, long CapRoom) Totals);
+
+/// <summary>A promotion's amount on one line during the final evaluation; Units = 0 for an allocated order discount.</summary>
+internal readonly record struct RecordedAdjustment(int Slot, int Line, decimal Amount, int Units);
+
+/// <summary>Why a chosen promotion gave nothing at application time (discounted-basis spend, tiers not reached, member tier).</summary>
+internal sealed record Shortfall(OutcomeReason Reason, decimal Missing, decimal? PotentialSaving, string? Detail = null);

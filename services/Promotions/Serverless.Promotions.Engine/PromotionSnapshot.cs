@@ -1,0 +1,239 @@
+using Serverless.Promotions.Engine.Compilation;
+using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Engine.Money;
+using Serverless.Promotions.Engine.Pricing;
+using Serverless.Promotions.Engine.Results;
+using Serverless.Promotions.Engine.Validation;
+
+namespace Serverless.Promotions.Engine;
+
+/// <summary>
+/// Many promotion definitions compiled once into an immutable, thread-safe evaluator. Promotions are indexed by the
+/// sku / category / brand / tag their rewards or conditions require, so a basket only looks at the ones its lines can
+/// trigger plus the few that apply to any basket (order-level, shipping, price-range or exclusion-only predicates).
+/// The snapshot is its definitions: serialise <see cref="Definitions"/> and compile again (e.g. on a POS) for identical results.
+/// </summary>
+public sealed class PromotionSnapshot
+{
+    private readonly CompiledPromotion[] _byRank;
+    private readonly int[][] _byAttribute;
+    private readonly int[] _anyBasket;
+    private readonly AttributeIds _attributes = new();
+
+    private PromotionSnapshot(IReadOnlyList<PromotionDefinition> definitions, PricingOptions options)
+    {
+        Definitions = definitions;
+        Options = options;
+        _byRank = [.. definitions
+            .OrderBy(d => d.Class)
+            .ThenByDescending(d => d.Priority)
+            .ThenBy(d => d.Id, StringComparer.Ordinal)
+            .Select((d, rank) => new CompiledPromotion(d, rank, _attributes))];
+        // The index is by attribute number (see AttributeIds): a line's numbers, looked up once, lead straight to the
+        // promotions that mention them.
+        var index = new List<int>?[_attributes.Count];
+        var anyBasket = new List<int>();
+        foreach (var promotion in _byRank)
+        {
+            if (IndexKeysOf(promotion.Definition) is { } keys)
+            {
+                foreach (var id in keys.Select(key => _attributes.Find(key.Kind, key.Value)).Distinct())
+                {
+                    (index[id] ??= []).Add(promotion.Rank);
+                }
+            }
+            else
+            {
+                anyBasket.Add(promotion.Rank);
+            }
+        }
+
+        _byAttribute = [.. index.Select(ranks => ranks is null ? [] : ranks.ToArray())];
+        _anyBasket = [.. anyBasket];
+    }
+
+    public IReadOnlyList<PromotionDefinition> Definitions { get; }
+
+    public PricingOptions Options { get; }
+
+    /// <summary>Promotions looked at for every basket because no line attribute can rule them out.</summary>
+    public int AnyBasketCount => _anyBasket.Length;
+
+    /// <summary>Validates and compiles. Throws <see cref="PromotionDefinitionException"/> listing every problem (paths like <c>promotions[2].rewards[0].tiers[1].threshold</c>).</summary>
+    public static PromotionSnapshot Compile(IEnumerable<PromotionDefinition> definitions, PricingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(definitions);
+        var list = definitions.ToList();
+        var problems = new List<ValidationProblem>();
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < list.Count; i++)
+        {
+            foreach (var problem in PromotionDefinitionValidator.Validate(list[i]))
+            {
+                problems.Add(problem with { Path = $"promotions[{i}].{problem.Path}" });
+            }
+
+            if (list[i].Id is { } id && !ids.Add(id))
+            {
+                problems.Add(new ValidationProblem($"promotions[{i}].id", $"duplicate id '{id}'"));
+            }
+        }
+
+        return problems.Count > 0 ? throw new PromotionDefinitionException(problems) : new PromotionSnapshot(list, options ?? PricingOptions.Default);
+    }
+
+    public string ToJson() => PromotionJson.Serialize(Definitions);
+
+    public static PromotionSnapshot FromJson(string json, PricingOptions? options = null) => Compile(PromotionJson.Deserialize(json), options);
+
+    /// <summary>
+    /// Prices <paramref name="basket"/> at <see cref="PricingContext.At"/>. Throws <see cref="BasketValidationException"/>
+    /// when <see cref="BasketValidator.Validate"/> finds problems (callers that want the list call it first).
+    /// </summary>
+    public PricingResult Calculate(Basket basket, PricingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(basket);
+        ArgumentNullException.ThrowIfNull(context);
+        var problems = BasketValidator.Validate(basket);
+        if (problems.Count > 0)
+        {
+            throw new BasketValidationException(problems);
+        }
+
+        var mode = Options.RoundingByCurrency.TryGetValue(basket.Currency, out var byCurrency) ? byCurrency : Options.Rounding;
+        var rounding = new MoneyRounding(CurrencyTable.MinorUnits(basket.Currency), mode);
+
+        var facts = LineFacts.For(basket, _attributes);
+        var clock = new LocalClock(context.At);
+        var outcomes = new List<PromotionOutcome>();
+        var candidates = new List<Candidate>();
+        foreach (var rank in RelevantRanks(facts))
+        {
+            var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, clock, rounding, out var candidate);
+            if (candidate is not null)
+            {
+                candidates.Add(candidate);
+            }
+            else
+            {
+                outcomes.Add(outcome!);
+            }
+        }
+
+        var subtotal = 0m;
+        foreach (var line in basket.Lines)
+        {
+            subtotal += line.UnitPrice * line.Quantity;
+        }
+
+        var cap = OrderCap(subtotal, rounding);
+        var state = new PricingState(basket, facts, context, rounding, cap, candidates.Count);
+        var (chosen, search) = BestDealSearch.Choose(candidates, state, Options, basket.Lines.Count, cap is not null);
+        state.Recording = true;
+        state.Evaluate(candidates, chosen);
+        return PricingResultBuilder.Build(basket, rounding, subtotal, candidates, chosen, state, outcomes, search);
+    }
+
+    private decimal? OrderCap(decimal subtotal, MoneyRounding rounding)
+    {
+        decimal? cap = Options.MaxOrderDiscount;
+        if (Options.MaxOrderDiscountPercent is { } percent)
+        {
+            var byPercent = rounding.Floor(subtotal * percent / 100m);
+            cap = cap is { } amount ? Math.Min(amount, byPercent) : byPercent;
+        }
+
+        return cap;
+    }
+
+    /// <summary>Ranks of the promotions this basket can trigger, ascending (= application order), without duplicates.</summary>
+    private List<int> RelevantRanks(LineFacts[] facts)
+    {
+        var ranks = new List<int>(_anyBasket.Length + 64);
+        ranks.AddRange(_anyBasket);
+        foreach (var line in facts)
+        {
+            Add(ranks, line.Sku);
+            Add(ranks, line.Brand);
+            foreach (var category in line.Categories)
+            {
+                Add(ranks, category);
+            }
+
+            foreach (var tag in line.Tags)
+            {
+                Add(ranks, tag);
+            }
+        }
+
+        ranks.Sort();
+        var write = 0;
+        for (var read = 0; read < ranks.Count; read++)
+        {
+            if (write == 0 || ranks[read] != ranks[write - 1])
+            {
+                ranks[write++] = ranks[read];
+            }
+        }
+
+        ranks.RemoveRange(write, ranks.Count - write);
+        return ranks;
+    }
+
+    private void Add(List<int> ranks, int attribute)
+    {
+        if (attribute >= 0)
+        {
+            ranks.AddRange(_byAttribute[attribute]);
+        }
+    }
+
+    /// <summary>
+    /// A promotion needs a line matching every condition's item predicate and some reward's target, so one indexable
+    /// condition predicate is enough; otherwise every reward must be indexable (the union of their keys).
+    /// </summary>
+    private static List<IndexKey>? IndexKeysOf(PromotionDefinition definition)
+    {
+        foreach (var condition in definition.Conditions)
+        {
+            var items = condition switch
+            {
+                Condition.MinimumQuantity { Quantity: > 0 } q => q.Items,
+                Condition.MinimumSpend { Amount: > 0 } s => s.Items,
+                _ => null,
+            };
+            if (IndexKey.For(items) is { } keys)
+            {
+                return keys;
+            }
+        }
+
+        var union = new List<IndexKey>();
+        foreach (var reward in definition.Rewards)
+        {
+            var keys = reward switch
+            {
+                Reward.PercentOffItems r => IndexKey.For(r.Items),
+                Reward.AmountOffItems r => IndexKey.For(r.Items),
+                Reward.FixedPricePerItem r => IndexKey.For(r.Items),
+                Reward.BuyXGetY r => IndexKey.For(r.Buy),
+                Reward.BundlePrice r => IndexKey.For(r.Items),
+                Reward.NthItemDiscount r => IndexKey.For(r.Items),
+                Reward.MemberPrice r => [.. r.Prices.Select(p => new IndexKey(IndexKind.Sku, p.Sku))],
+                Reward.PercentOffOrder r => IndexKey.For(r.Items),
+                Reward.AmountOffOrder r => IndexKey.For(r.Items),
+                Reward.SpendTiers r => IndexKey.For(r.Items),
+                Reward.SpendEvery r => IndexKey.For(r.Items),
+                _ => null,
+            };
+            if (keys is null)
+            {
+                return null;
+            }
+
+            union.AddRange(keys);
+        }
+
+        return union.Count > 0 ? union : null;
+    }
+}

@@ -1,0 +1,17 @@
+namespace Serverless.Promotions.Engine.Results;
+
+/// <summary>Why a promotion that was looked at did or did not apply.</summary>
+public sealed record PromotionOutcome(string PromotionId, bool Applied, OutcomeReason Reason, string Message, decimal Saving)
+{
+    /// <summary>The promotion that won or excluded this one, for LostBestDeal / ExcludedBy.</summary>
+    public string? RelatedPromotionId { get; init; }
+
+    /// <summary>For MinimumSpendNotMet: how much more to spend.</summary>
+    public decimal? MissingAmount { get; init; }
+
+    /// <summary>For MinimumSpendNotMet: what it would save once reached, when known.</summary>
+    public decimal? PotentialSaving { get; init; }
+
+    /// <summary>For NotTargeted: channel, store, region, segment, memberTier or firstOrder.</summary>
+    public string? Detail { get; init; }
+}

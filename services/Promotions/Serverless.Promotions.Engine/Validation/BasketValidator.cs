@@ -1,0 +1,87 @@
+using Serverless.Promotions.Engine.Money;
+using Serverless.Promotions.Engine.Pricing;
+
+namespace Serverless.Promotions.Engine.Validation;
+
+/// <summary>Every problem with a basket, each with its path (e.g. <c>lines[3].quantity</c>). Empty = can be priced.</summary>
+public static class BasketValidator
+{
+    public const int MaxLines = 1000;
+
+    /// <summary>Units per line; pricing works per unit (so "1 of 3 free" is exact), which bounds the work per basket.</summary>
+    public const int MaxQuantity = 10_000;
+
+    public static IReadOnlyList<ValidationProblem> Validate(Basket basket)
+    {
+        ArgumentNullException.ThrowIfNull(basket);
+        List<ValidationProblem>? problems = null;
+        void Problem(string path, string message) => (problems ??= []).Add(new ValidationProblem(path, message));
+
+        var knownCurrency = CurrencyTable.TryGetMinorUnits(basket.Currency, out var minorUnits);
+        if (!knownCurrency)
+        {
+            Problem("currency", $"unknown currency '{basket.Currency}'");
+        }
+
+        if (basket.ShippingAmount < 0)
+        {
+            Problem("shippingAmount", "must not be negative");
+        }
+        else if (problems is null && decimal.Round(basket.ShippingAmount, minorUnits) != basket.ShippingAmount)
+        {
+            Problem("shippingAmount", $"has more than {minorUnits} decimal places");
+        }
+
+        var lines = basket.Lines ?? [];
+        if (lines.Count > MaxLines)
+        {
+            Problem("lines", $"at most {MaxLines} lines (got {lines.Count})");
+        }
+
+        var lineIds = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < lines.Count; i++)
+        {
+            var line = lines[i];
+            if (string.IsNullOrWhiteSpace(line.LineId))
+            {
+                Problem($"lines[{i}].lineId", "is required");
+            }
+            else if (!lineIds.Add(line.LineId))
+            {
+                Problem($"lines[{i}].lineId", $"duplicate line id '{line.LineId}'");
+            }
+
+            if (string.IsNullOrWhiteSpace(line.Sku))
+            {
+                Problem($"lines[{i}].sku", "is required");
+            }
+
+            if (line.Quantity <= 0)
+            {
+                Problem($"lines[{i}].quantity", "must be positive");
+            }
+            else if (line.Quantity > MaxQuantity)
+            {
+                Problem($"lines[{i}].quantity", $"at most {MaxQuantity} per line");
+            }
+
+            if (line.UnitPrice < 0)
+            {
+                Problem($"lines[{i}].unitPrice", "must not be negative");
+            }
+            else if (knownCurrency && decimal.Round(line.UnitPrice, minorUnits) != line.UnitPrice)
+            {
+                Problem($"lines[{i}].unitPrice", $"has more than {minorUnits} decimal places for {basket.Currency}");
+            }
+
+            if (line.Currency is not null && !string.Equals(line.Currency, basket.Currency, StringComparison.Ordinal))
+            {
+                Problem($"lines[{i}].currency", CurrencyTable.TryGetMinorUnits(line.Currency, out _)
+                    ? $"mixed currencies: '{line.Currency}' in a {basket.Currency} basket"
+                    : $"unknown currency '{line.Currency}'");
+            }
+        }
+
+        return problems is null ? [] : problems;
+    }
+}

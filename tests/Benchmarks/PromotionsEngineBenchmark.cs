@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Globalization;
+using Serverless.Promotions.Engine;
+using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Engine.Pricing;
+
+namespace Serverless.Benchmarks;
+
+/// <summary>
+/// In-process promotion calculation: a snapshot of N mixed promotions (default 10,000) of which ~50 can touch a
+/// 30-line basket (30 by sku, 10 by category, 5 by brand, 5 order/shipping-level for any basket); the rest target skus,
+/// categories and brands the basket does not have. Single thread, flat out for --seconds, after a one-second warm-up.
+/// --mix retail (default) or heavy: see <see cref="Promotions"/>. On a shared machine the wall-clock figures include
+/// time the thread waited for a core; calculations per CPU-second is the per-core throughput.
+/// </summary>
+internal static class PromotionsEngineBenchmark
+{
+    private static readonly DateTimeOffset At = new(2026, 6, 13, 12, 0, 0, TimeSpan.Zero);
+
+    public static Task<int> RunAsync(BenchmarkArguments arguments)
+    {
+        var count = arguments.GetInt("promotions", 10_000);
+        var seconds = arguments.GetInt("seconds", 10);
+        var compileWatch = Stopwatch.StartNew();
+        var heavy = arguments.Get("mix", "retail") == "heavy";
+        var snapshot = PromotionSnapshot.Compile(Promotions(count, heavy));
+        compileWatch.Stop();
+        var basket = Basket();
+        var context = new PricingContext(At) { Channel = SalesChannel.Online, MemberTier = "gold", Segments = ["students"], Coupons = ["SAVE5"] };
+
+        var sample = snapshot.Calculate(basket, context);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"snapshot ({(heavy ? "heavy" : "retail")} mix): {count} promotions compiled in {compileWatch.ElapsedMilliseconds} ms; {sample.Promotions.Count} looked at for the basket, {sample.Promotions.Count(p => p.Applied)} applied, search {sample.Search} ({sample.Evaluations} evaluations), saving {sample.TotalDiscount} of {sample.Subtotal}"));
+
+        RunFor(TimeSpan.FromSeconds(1), snapshot, basket, context, null);
+        var latencies = new List<long>(1 << 20);
+        var gcBefore = GC.CollectionCount(0);
+        var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var calculations = RunFor(TimeSpan.FromSeconds(seconds), snapshot, basket, context, latencies);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        latencies.Sort();
+        double Micros(double quantile) => latencies[Math.Min(latencies.Count - 1, (int)(latencies.Count * quantile))] * 1_000_000.0 / Stopwatch.Frequency;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{calculations / (double)seconds:F0} calculations/s wall clock (1 thread), {calculations / cpu.TotalSeconds:F0} per CPU-second (process CPU incl. GC); latency µs p50 {Micros(0.50):F1}  p99 {Micros(0.99):F1}  p999 {Micros(0.999):F1}  max {Micros(1.0):F1}; {allocated / calculations / 1024.0:F1} KB allocated per calculation, {GC.CollectionCount(0) - gcBefore} gen0 GCs"));
+        return Task.FromResult(0);
+    }
+
+    private static long RunFor(TimeSpan duration, PromotionSnapshot snapshot, Basket basket, PricingContext context, List<long>? latencies)
+    {
+        var calculations = 0L;
+        var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < end)
+        {
+            var start = Stopwatch.GetTimestamp();
+            snapshot.Calculate(basket, context);
+            latencies?.Add(Stopwatch.GetTimestamp() - start);
+            calculations++;
+        }
+
+        return calculations;
+    }
+
+    /// <summary>30 lines: skus s0–s29, categories c0–c5, brands b0–b3, tag "new" on every third.</summary>
+    private static Basket Basket()
+    {
+        var lines = Enumerable.Range(0, 30).Select(i => new BasketLine($"l{i}", $"s{i}", 1 + (i % 3), 5m + (i * 1.37m))
+        {
+            Categories = [$"c{i % 6}"],
+            Brand = $"b{i % 4}",
+            Tags = i % 3 == 0 ? ["new"] : [],
+        }).ToList();
+        return new Basket("EUR", lines, 4.95m);
+    }
+
+    /// <summary>
+    /// Retail mix (default): of the 50 relevant promotions 35 are plain item discounts (percent, amount, fixed price,
+    /// member price, percent with an exclusion), 8 use up units (buy X get Y, bundles, Nth item; 2 of them category-wide),
+    /// 2 are exclusive and 5 apply to any basket. Heavy mix (--mix heavy): every third item promotion uses up units and
+    /// most are category- or brand-wide, so nearly everything conflicts: the search's worst case.
+    /// </summary>
+    private static List<PromotionDefinition> Promotions(int count, bool heavy)
+    {
+        var random = new Random(42);
+        var list = new List<PromotionDefinition>(count);
+        if (heavy)
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                list.Add(ItemPromotion($"rel-sku-{i}", new ItemPredicate.Sku([$"s{i}"]), $"s{i}", i % 9, i, random));
+            }
+
+            for (var i = 0; i < 10; i++)
+            {
+                list.Add(ItemPromotion($"rel-cat-{i}", new ItemPredicate.Category([$"c{i % 6}"]), $"s{i}", (i + 100) % 9, i + 100, random));
+            }
+
+            for (var i = 0; i < 5; i++)
+            {
+                list.Add(ItemPromotion($"rel-brand-{i}", new ItemPredicate.Brand([$"b{i % 4}"]), $"s{i}", (i + 200) % 9, i + 200, random));
+            }
+        }
+        else
+        {
+            int[] plain = [0, 1, 2, 6, 7, 8];
+            for (var i = 0; i < 28; i++)
+            {
+                list.Add(ItemPromotion($"rel-sku-{i}", new ItemPredicate.Sku([$"s{i}"]), $"s{i}", plain[i % plain.Length], i, random));
+            }
+
+            list.Add(ItemPromotion("rel-bxgy-24", new ItemPredicate.Sku(["s24"]), "s24", 3, 1, random));
+            list.Add(ItemPromotion("rel-bundle-25", new ItemPredicate.Sku(["s25", "s26", "s27"]), "s25", 4, 1, random));
+            list.Add(ItemPromotion("rel-nth-28", new ItemPredicate.Sku(["s28"]), "s28", 5, 1, random));
+            list.Add(ItemPromotion("rel-bxgy-29", new ItemPredicate.Sku(["s29"]), "s29", 3, 1, random));
+            list.Add(ItemPromotion("rel-bxgy-22", new ItemPredicate.Sku(["s22", "s23"]), "s22", 3, 1, random));
+            list.Add(ItemPromotion("rel-nth-20", new ItemPredicate.Sku(["s20", "s21"]), "s20", 5, 1, random));
+            list.Add(ItemPromotion("rel-bundle-c0", new ItemPredicate.Category(["c0"]), "s0", 4, 1, random));
+            list.Add(ItemPromotion("rel-bxgy-c1", new ItemPredicate.Category(["c1"]), "s1", 3, 1, random));
+            for (var i = 0; i < 7; i++)
+            {
+                ItemPredicate items = i < 4 ? new ItemPredicate.Category([$"c{2 + i}"]) : new ItemPredicate.Brand([$"b{i - 4}"]);
+                list.Add(ItemPromotion($"rel-wide-{i}", items, "s0", i % 2, 1, random));
+            }
+
+            list.Add(ItemPromotion("rel-exclusive-0", new ItemPredicate.Brand(["b0"]), "s0", 0, 23, random) with { Exclusive = true });
+            list.Add(ItemPromotion("rel-exclusive-1", new ItemPredicate.Brand(["b3"]), "s0", 0, 46, random) with { Exclusive = true });
+        }
+
+        list.Add(new PromotionDefinition { Id = "any-tiers", Name = "Spend 100 save 10, 200 save 25", Class = StackingClass.Order, Rewards = [new Reward.SpendTiers([new SpendTier(100m, 10m), new SpendTier(200m, 25m)])] });
+        list.Add(new PromotionDefinition { Id = "any-every", Name = "Every 50 save 3", Class = StackingClass.Order, Exclusive = true, Rewards = [new Reward.SpendEvery(50m, 3m, 5)] });
+        list.Add(new PromotionDefinition { Id = "any-coupon", Name = "5 % with SAVE5", Class = StackingClass.Order, Coupon = new CouponRequirement { Codes = ["SAVE5"] }, Rewards = [new Reward.PercentOffOrder(5m)] });
+        list.Add(new PromotionDefinition { Id = "any-ship", Name = "Free shipping over 60", Class = StackingClass.Shipping, Conditions = [new Condition.MinimumSpend(60m)], Rewards = [new Reward.ShippingDiscount(DiscountKind.Free)] });
+        list.Add(new PromotionDefinition { Id = "any-gift", Name = "Tote bag", Class = StackingClass.Order, Rewards = [new Reward.FreeGift("tote")] });
+
+        // The rest: the same mix, on skus, categories and brands the basket does not have.
+        for (var i = list.Count; i < count; i++)
+        {
+            ItemPredicate predicate = (i % 10) switch
+            {
+                < 7 => new ItemPredicate.Sku([$"s{100 + random.Next(50_000)}", $"s{100 + random.Next(50_000)}"]),
+                < 9 => new ItemPredicate.Category([$"c{10 + random.Next(500)}"]),
+                _ => new ItemPredicate.Brand([$"b{10 + random.Next(200)}"]),
+            };
+            var kind = heavy ? i % 9 : (i % 20) switch { 0 => 3, 1 => 4, 2 => 5, _ => i % 3 == 0 ? 6 : (i % 9) switch { 3 or 4 or 5 => 0, var k => k } };
+            list.Add(ItemPromotion($"other-{i}", predicate, $"s{100 + random.Next(50_000)}", kind, i, random));
+        }
+
+        return list;
+    }
+
+    private static PromotionDefinition ItemPromotion(string id, ItemPredicate items, string memberSku, int kind, int seed, Random random)
+    {
+        Reward reward = kind switch
+        {
+            0 => new Reward.PercentOffItems(5 + random.Next(30), items),
+            1 => new Reward.AmountOffItems(1 + random.Next(5), items),
+            2 => new Reward.FixedPricePerItem(3 + random.Next(10), items),
+            3 => new Reward.BuyXGetY(2, 1, items, MaxApplications: 2),
+            4 => new Reward.BundlePrice(3, 10m + random.Next(20), items),
+            5 => new Reward.NthItemDiscount(2, 50m, items),
+            6 => new Reward.MemberPrice(["gold"], [new SkuPrice(memberSku, 4m)]),
+            7 => new Reward.PercentOffItems(10m, new ItemPredicate.AllOf([items, new ItemPredicate.Exclude(new ItemPredicate.Tag(["new"]))])),
+            _ => new Reward.AmountOffItems(2m, items),
+        };
+        return new PromotionDefinition
+        {
+            Id = id,
+            Name = id,
+            Priority = seed % 5,
+            Class = StackingClass.Item,
+            Exclusive = seed % 23 == 0,
+            StackingBase = seed % 2 == 0 ? StackingBase.DiscountedPrice : StackingBase.OriginalPrice,
+            Validity = (seed % 4) switch
+            {
+                0 => new PromotionValidity { TimeZone = "Europe/Berlin", DayParts = [new DayPart([DayOfWeek.Saturday, DayOfWeek.Sunday], new TimeOnly(10, 0), new TimeOnly(18, 0))] },
+                1 => new PromotionValidity { TimeZone = "America/New_York", Start = new DateTime(2026, 1, 1), End = new DateTime(2026, 12, 31) },
+                _ => null,
+            },
+            Targeting = seed % 7 == 0 ? new PromotionTargeting { Channels = [SalesChannel.Pos] } : null,
+            Rewards = [reward],
+        };
+    }
+}

@@ -1,0 +1,116 @@
+using Serverless.Promotions.Engine;
+using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Engine.Pricing;
+using Serverless.Promotions.Engine.Validation;
+using static Promotions.Tests.Given;
+
+namespace Promotions.Tests;
+
+public sealed class ValidationTests
+{
+    [Fact]
+    public void Basket_problems_are_all_reported_with_paths()
+    {
+        var basket = new Basket("EUR", [
+            Line("1", "a", 1, 10m),
+            Line("2", "b", -1, 10m),
+            Line("3", "c", 1, -5m),
+            Line("3", "d", 1, 1.234m),
+            Line("5", "e", 1, 1m) with { Currency = "USD" },
+            Line("6", "f", 1, 1m) with { Currency = "XXX" },
+        ], -1m);
+
+        var problems = BasketValidator.Validate(basket);
+
+        Assert.Equal(
+            [
+                new ValidationProblem("shippingAmount", "must not be negative"),
+                new ValidationProblem("lines[1].quantity", "must be positive"),
+                new ValidationProblem("lines[2].unitPrice", "must not be negative"),
+                new ValidationProblem("lines[3].lineId", "duplicate line id '3'"),
+                new ValidationProblem("lines[3].unitPrice", "has more than 2 decimal places for EUR"),
+                new ValidationProblem("lines[4].currency", "mixed currencies: 'USD' in a EUR basket"),
+                new ValidationProblem("lines[5].currency", "unknown currency 'XXX'"),
+            ],
+            problems);
+    }
+
+    [Fact]
+    public void Unknown_currency_and_too_many_lines()
+    {
+        var lines = Enumerable.Range(0, 1001).Select(i => Line($"{i}", "a", 1, 1m)).ToArray();
+
+        var problems = BasketValidator.Validate(new Basket("ABC", lines));
+
+        Assert.Contains(new ValidationProblem("currency", "unknown currency 'ABC'"), problems);
+        Assert.Contains(new ValidationProblem("lines", "at most 1000 lines (got 1001)"), problems);
+    }
+
+    [Fact]
+    public void Calculating_an_invalid_basket_throws_with_the_problems()
+    {
+        var snapshot = PromotionSnapshot.Compile([]);
+
+        var error = Assert.Throws<BasketValidationException>(() => snapshot.Calculate(new Basket("EUR", [Line("1", "a", -2, 1m)]), new PricingContext(Noon)));
+
+        Assert.Equal("lines[0].quantity", Assert.Single(error.Problems).Path);
+    }
+
+    [Fact]
+    public void Definition_problems_are_all_reported_with_paths()
+    {
+        var definition = new PromotionDefinition
+        {
+            Id = "p",
+            Name = "",
+            Class = StackingClass.Order,
+            MaxDiscount = 0m,
+            Validity = new PromotionValidity { TimeZone = "Mars/Olympus", Start = new DateTime(2026, 5, 1), End = new DateTime(2026, 4, 1), DayParts = [new DayPart([], new TimeOnly(10, 0), new TimeOnly(10, 0))] },
+            Coupon = new CouponRequirement(),
+            Conditions = [new Condition.MinimumQuantity(0, new ItemPredicate.Sku([]))],
+            Rewards =
+            [
+                new Reward.SpendTiers([new SpendTier(100m, 10m), new SpendTier(100m, 25m), new SpendTier(50m, 5m, 5m)]),
+                new Reward.PercentOffItems(120m, new ItemPredicate.AllOf([new ItemPredicate.PriceRange(10m, 5m)])),
+                new Reward.BuyXGetY(0, 1),
+            ],
+        };
+
+        var problems = PromotionDefinitionValidator.Validate(definition).Select(p => $"{p.Path}: {p.Message}").ToList();
+
+        Assert.Equal(
+            [
+                "name: is required",
+                "maxDiscount: must be positive",
+                "validity.timeZone: unknown time zone 'Mars/Olympus'",
+                "validity.end: must be after validity.start",
+                "validity.dayParts[0].days: must list at least one day",
+                "validity.dayParts[0].to: must differ from from",
+                "coupon.codes: must list at least one code (generated codes are validated by the service and passed in the context)",
+                "conditions[0].quantity: must be positive",
+                "conditions[0].items.values: must list at least one value",
+                "rewards[0].tiers[1].threshold: must be greater than tiers[0]",
+                "rewards[0].tiers[2].threshold: must be greater than tiers[1]",
+                "rewards[0].tiers[2]: needs exactly one of amount or percent",
+                "rewards[1]: a percentOffItems reward belongs to the Item class, not Order",
+                "rewards[1].percent: must be greater than 0 and at most 100",
+                "rewards[1].items.predicates[0].max: must not be less than min",
+                "rewards[2]: a buyXGetY reward belongs to the Item class, not Order",
+                "rewards[2].buyQuantity: must be between 1 and 128",
+            ],
+            problems);
+    }
+
+    [Fact]
+    public void Compiling_reports_problems_across_definitions_with_their_index_and_duplicate_ids()
+    {
+        var good = Item("a", new Reward.PercentOffItems(10m));
+        var bad = Item("b", new Reward.PercentOffItems(0m));
+
+        var error = Assert.Throws<PromotionDefinitionException>(() => PromotionSnapshot.Compile([good, bad, good]));
+
+        Assert.Equal(
+            ["promotions[1].rewards[0].percent", "promotions[2].id"],
+            error.Problems.Select(p => p.Path));
+    }
+}
