@@ -18,6 +18,14 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
     private const string DefinitionPrefix = "pipelines||def||";
     private const string HeadPrefix = "pipelines||head||";
 
+    /// <summary>How long the triggers' view of every pipeline's latest version is trusted before it is read again.</summary>
+    public static readonly TimeSpan TriggerViewRefreshInterval = TimeSpan.FromSeconds(1);
+
+    private LatestView? _latest;
+    private long _changes;
+
+    private sealed record LatestView(IReadOnlyList<StoredPipeline> Pipelines, DateTimeOffset ReadAt, long Changes);
+
     public static bool IsValidName(string name) => NamePattern().IsMatch(name);
 
     public async Task<SaveResult> SaveAsync(string name, string text, PipelineFormat format, CancellationToken cancellationToken)
@@ -52,6 +60,7 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
             try
             {
                 await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _changes);
                 return new SaveResult(stored, []);
             }
             catch (ETagMismatchException) when (attempt < 20)
@@ -91,6 +100,8 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
             return false;
         }
 
+        Interlocked.Increment(ref _changes);
+
         string? token = null;
         do
         {
@@ -118,7 +129,32 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
         return (page.Items, page.NextCursor);
     }
 
-    /// <summary>Every pipeline's latest version (the triggers scan them).</summary>
+    /// <summary>
+    /// Every pipeline's latest version as the triggers see it: read at most once per
+    /// <see cref="TriggerViewRefreshInterval"/> (a push used to read every definition), and at once after a save or
+    /// delete through this instance; a change made on another instance reaches this one's triggers within the interval.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredPipeline>> LatestForTriggersAsync(CancellationToken cancellationToken)
+    {
+        var view = Volatile.Read(ref _latest);
+        var now = time.GetUtcNow();
+        var changes = Interlocked.Read(ref _changes);
+        if (view is not null && view.Changes == changes && now - view.ReadAt < TriggerViewRefreshInterval)
+        {
+            return view.Pipelines;
+        }
+
+        var pipelines = new List<StoredPipeline>();
+        await foreach (var pipeline in LatestAsync(cancellationToken).ConfigureAwait(false))
+        {
+            pipelines.Add(pipeline);
+        }
+
+        Volatile.Write(ref _latest, new LatestView(pipelines, now, changes));
+        return pipelines;
+    }
+
+    /// <summary>Every pipeline's latest version, read now.</summary>
     public async IAsyncEnumerable<StoredPipeline> LatestAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? cursor = null;

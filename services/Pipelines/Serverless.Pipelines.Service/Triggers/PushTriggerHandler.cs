@@ -40,7 +40,7 @@ public sealed partial class PushTriggerHandler(DefinitionStore definitions, RunS
             ["pusher"] = push.Pusher,
             ["eventId"] = cloudEvent.Id,
         };
-        await foreach (var pipeline in definitions.LatestAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var pipeline in await definitions.LatestForTriggersAsync(cancellationToken).ConfigureAwait(false))
         {
             if (!PushTriggerMatcher.Matches(pipeline.Definition, match))
             {
