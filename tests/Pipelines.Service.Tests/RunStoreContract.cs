@@ -122,6 +122,94 @@ public abstract class RunStoreContract : IAsyncLifetime
         await _runs.ApplyAsync(first.RunId, new StepCompleted("a", 1, StepOutcome.Succeeded, _time.Now), null, CancellationToken.None);
         Assert.Equal(RunStatus.Running, (await _runs.GetAsync(third.RunId, CancellationToken.None))!.State.Status);
     }
+
+    private Task<StartResult> StartAsync(StoredPipeline pipeline, RunStore? store = null) =>
+        (store ?? _runs).StartAsync(pipeline, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None);
+
+    private async Task<RunStatus> StatusAsync(string runId) => (await _runs.GetAsync(runId, CancellationToken.None))!.State.Status;
+
+    [Fact]
+    public async Task The_lane_is_released_and_the_next_run_started_in_the_transaction_that_ends_the_run()
+    {
+        var pipeline = await SaveAsync("name: atomic\nconcurrency: {group: deploy}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+        var first = (await StartAsync(pipeline)).Run!;
+        var second = (await StartAsync(pipeline)).Run!;
+        await _runs.ApplyAsync(first.RunId, new StepStarted("a", 1, _time.Now), null, CancellationToken.None);
+
+        // The process dies right after committing the run's end: whatever it would have written next is lost.
+        var crashing = new CrashingStateStore(_state.Store);
+        var dying = new RunStore(crashing, _time, new RunTimerSignal());
+        crashing.CrashAfterNextCommit();
+        try
+        {
+            await dying.ApplyAsync(first.RunId, new StepCompleted("a", 1, StepOutcome.Succeeded, _time.Now), null, CancellationToken.None);
+        }
+        catch (IOException)
+        {
+            // The old code got here between the run's end and the lane's release.
+        }
+
+        Assert.Equal(RunStatus.Succeeded, await StatusAsync(first.RunId));
+        Assert.Equal(RunStatus.Running, await StatusAsync(second.RunId));
+
+        // And the lane says so: a third run waits behind the second instead of starting beside it.
+        var third = (await StartAsync(pipeline)).Run!;
+        Assert.Equal(RunStatus.Queued, third.State.Status);
+    }
+
+    [Fact]
+    public async Task Cancel_in_progress_cancels_the_running_run_and_starts_the_new_one_once_it_stopped()
+    {
+        var pipeline = await SaveAsync("name: cip\nconcurrency: {group: env, cancelInProgress: true}\nsteps:\n  - {id: a, kind: script, run: 'sleep 60'}\n");
+        var first = (await StartAsync(pipeline)).Run!;
+        await _runs.ApplyAsync(first.RunId, new StepStarted("a", 1, _time.Now), null, CancellationToken.None);
+
+        var second = (await StartAsync(pipeline)).Run!;
+        Assert.Equal(RunStatus.Queued, second.State.Status);
+        var cancelling = (await _runs.GetAsync(first.RunId, CancellationToken.None))!.State;
+        Assert.True(cancelling.CancelRequested);
+        Assert.Equal(RunStatus.Running, cancelling.Status); // its script still runs until the runner confirms
+
+        await _runs.ApplyAsync(first.RunId, new StepCompleted("a", 1, StepOutcome.Cancelled, _time.Now), null, CancellationToken.None);
+        Assert.Equal(RunStatus.Cancelled, await StatusAsync(first.RunId));
+        Assert.Equal(RunStatus.Running, await StatusAsync(second.RunId));
+    }
+
+    [Fact]
+    public async Task Cancel_in_progress_starts_the_new_run_at_once_when_the_cancel_ends_the_old_one()
+    {
+        // An approval step is cancelled at once, so nothing is left to wait for.
+        var pipeline = await SaveAsync("name: cip-gate\nconcurrency: {group: env, cancelInProgress: true}\nsteps:\n  - {id: gate, kind: approval, approvers: [ana]}\n");
+        var first = (await StartAsync(pipeline)).Run!;
+        var second = (await StartAsync(pipeline)).Run!;
+
+        Assert.Equal(RunStatus.Running, second.State.Status);
+        Assert.Equal(RunStatus.Cancelled, await StatusAsync(first.RunId));
+    }
+
+    [Fact]
+    public async Task The_newest_pending_run_replaces_every_older_pending_one()
+    {
+        var pipeline = await SaveAsync("name: replace\nconcurrency: {group: g}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+        var running = (await StartAsync(pipeline)).Run!;
+        var pending = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            pending.Add((await StartAsync(pipeline)).Run!.RunId);
+        }
+
+        foreach (var older in pending[..^1])
+        {
+            var state = (await _runs.GetAsync(older, CancellationToken.None))!.State;
+            Assert.Equal(RunStatus.Cancelled, state.Status);
+            Assert.Null(state.StartedAt); // it never ran a step
+        }
+
+        Assert.Equal(RunStatus.Queued, await StatusAsync(pending[^1]));
+        await _runs.ApplyAsync(running.RunId, new StepCompleted("a", 1, StepOutcome.Succeeded, _time.Now), null, CancellationToken.None);
+        Assert.Equal(RunStatus.Running, await StatusAsync(pending[^1]));
+        Assert.All(pending[..^1], id => Assert.Equal(RunStatus.Cancelled, StatusAsync(id).GetAwaiter().GetResult()));
+    }
 }
 
 public sealed class SqliteRunStoreTests : RunStoreContract
