@@ -1,8 +1,11 @@
+using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
 using Serverless.Pipelines.Parsing;
 using Serverless.Pipelines.Runs;
 using Serverless.Pipelines.Service.Definitions;
+using Serverless.Pipelines.Service;
 using Serverless.Pipelines.Service.Orchestration;
+using Serverless.Pipelines.Service.Runners;
 using Serverless.Pipelines.Service.Runs;
 using Serverless.Testing;
 
@@ -209,6 +212,47 @@ public abstract class RunStoreContract : IAsyncLifetime
         await _runs.ApplyAsync(running.RunId, new StepCompleted("a", 1, StepOutcome.Succeeded, _time.Now), null, CancellationToken.None);
         Assert.Equal(RunStatus.Running, await StatusAsync(pending[^1]));
         Assert.All(pending[..^1], id => Assert.Equal(RunStatus.Cancelled, StatusAsync(id).GetAwaiter().GetResult()));
+    }
+
+    [Fact]
+    public async Task A_dispatch_redelivered_after_its_step_finished_never_runs_the_step_again()
+    {
+        var work = Directory.CreateTempSubdirectory("runner-").FullName;
+        try
+        {
+            var pipeline = await SaveAsync("name: once\nsteps:\n  - {id: a, kind: script, run: 'echo ran >> \"$HOME/count\"'}\n");
+            var run = (await StartAsync(pipeline)).Run!;
+            var published = new RecordingPublisher();
+            var options = new RunnerOptions { WorkDirectory = work };
+            using var http = new GuardedHttp([], TimeSpan.FromSeconds(5));
+            var runner = new StepRunner(_runs, new StepLogStore(_state.Store), published, new ScriptExecutor(options), new HttpStepExecutor(http), new DeployExecutor(http, options), options, _time);
+            var dispatch = CloudEventJson.Create(RunStore.Source, PipelineTopics.StepDispatch, new StepDispatchData(run.RunId, "once", "a", 1));
+
+            // The orchestrator has not applied the result yet (nothing here delivers it): the attempt still looks
+            // unfinished in the run state, as when the runner died between reporting and acknowledging.
+            await runner.HandleAsync(dispatch, new EventContext(PipelineTopics.StepDispatch, StepRunner.Subscription, 1, false), CancellationToken.None);
+            await runner.HandleAsync(dispatch, new EventContext(PipelineTopics.StepDispatch, StepRunner.Subscription, 2, true), CancellationToken.None);
+
+            Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(work, "runs", run.RunId, "count")));
+            Assert.True(await _runs.IsReportedAsync(run.RunId, "a", 1, CancellationToken.None));
+            Assert.Single(published.Topics, PipelineTopics.StepResult + ":started"); // the second delivery did not even report a start
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private sealed class RecordingPublisher : IEventPublisher
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Topics { get; } = new();
+
+        public Task PublishAsync(string topic, Azure.Messaging.CloudEvent cloudEvent, CancellationToken cancellationToken = default)
+        {
+            var result = cloudEvent.Data?.ToObjectFromJson<StepResultData>(System.Text.Json.JsonSerializerOptions.Web);
+            Topics.Enqueue(topic + (result is { Outcome: null } ? ":started" : string.Empty));
+            return Task.CompletedTask;
+        }
     }
 }
 

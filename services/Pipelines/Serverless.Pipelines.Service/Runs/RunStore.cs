@@ -18,7 +18,7 @@ namespace Serverless.Pipelines.Service.Runs;
 /// <remarks>
 /// Keys: <c>pipelines||run||{id}</c> (the record), <c>pipelines||runs||{pipeline}||{inverted ticks}||{id}</c> (summary,
 /// newest first), <c>pipelines||due||{ticks}||{id}||{timer}</c> (timers by due time), <c>pipelines||group||{group}</c>
-/// (concurrency lanes).
+/// (concurrency lanes), <c>pipelines||reported||{id}||{step}||{attempt}</c> (a runner's final report of a dispatched attempt).
 /// </remarks>
 public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSignal timerSignal)
 {
@@ -31,6 +31,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     private const string IndexPrefix = "pipelines||runs||";
     public const string DuePrefix = "pipelines||due||";
     private const string GroupPrefix = "pipelines||group||";
+    private const string ReportedPrefix = "pipelines||reported||";
     private const int MaxConflicts = 50;
 
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) =>
@@ -267,6 +268,35 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         }
     }
 
+    /// <summary>
+    /// Whether a runner already recorded the end of this dispatched attempt. A dispatch redelivered after its runner
+    /// finished (but before the orchestrator applied the result, or before the dispatch was acknowledged) must not
+    /// run the step again.
+    /// </summary>
+    public async Task<bool> IsReportedAsync(string runId, string stepId, int attempt, CancellationToken cancellationToken) =>
+        await state.GetAsync(ReportedKey(runId, stepId, attempt), cancellationToken).ConfigureAwait(false) is not null;
+
+    /// <summary>
+    /// A runner's final report: the note that the attempt ended and the <c>pipeline.step.result</c> event commit
+    /// together (outbox), once. False when it had been recorded already (another runner got there first).
+    /// </summary>
+    public async Task<bool> RecordResultAsync(StepResultData result, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var transaction = new StateTransaction()
+            .Upsert(ReportedKey(result.RunId, result.StepId, result.Attempt), Serialize(result), new StateWriteOptions(OnlyIfAbsent: true))
+            .Publish(PipelineTopics.StepResult, CloudEventJson.Create(Source, PipelineTopics.StepResult, result, $"{result.RunId}/{result.StepId}"));
+        try
+        {
+            await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ETagMismatchException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>A pipeline's runs, newest first; with <paramref name="status"/> only those in that status.</summary>
     public async Task<(IReadOnlyList<RunSummary> Items, string? NextCursor)> ListAsync(string pipeline, RunStatus? status, int limit, string? cursor, CancellationToken cancellationToken)
     {
@@ -425,6 +455,9 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 
     private static string IndexKey(RunRecord record) =>
         IndexPrefix + record.Pipeline + StateKeys.Separator + (long.MaxValue - record.State.CreatedAt.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + record.RunId;
+
+    private static string ReportedKey(string runId, string stepId, int attempt) =>
+        string.Create(CultureInfo.InvariantCulture, $"{ReportedPrefix}{runId}{StateKeys.Separator}{stepId}{StateKeys.Separator}{attempt}");
 
     private static string DueKey(DateTimeOffset at, string runId, string timerId) =>
         DuePrefix + at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + runId + StateKeys.Separator + timerId;
