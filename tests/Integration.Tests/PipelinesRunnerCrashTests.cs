@@ -14,6 +14,7 @@ namespace Integration.Tests;
 /// mid-step: the unacknowledged dispatch is redelivered to the next runner, which runs the step again as a second
 /// attempt; the first is reported as Lost. The test host is the orchestrator and API, with no runner of its own.
 /// </summary>
+[Collection(DistributedPipelines.Collection)]
 public sealed class DistributedPipelinesRunnerCrashTests : IAsyncLifetime
 {
     private readonly string _schema = "pipecrash_" + Guid.NewGuid().ToString("N")[..10];

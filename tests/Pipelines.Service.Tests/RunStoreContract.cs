@@ -7,6 +7,7 @@ using Serverless.Pipelines.Service;
 using Serverless.Pipelines.Service.Orchestration;
 using Serverless.Pipelines.Service.Runners;
 using Serverless.Pipelines.Service.Runs;
+using Serverless.Pipelines.Service.Triggers;
 using Serverless.Testing;
 
 namespace Pipelines.Service.Tests;
@@ -241,6 +242,37 @@ public abstract class RunStoreContract : IAsyncLifetime
         {
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task A_schedule_missed_during_downtime_starts_exactly_one_past_due_run()
+    {
+        var pipeline = await SaveAsync("name: nightly\ntriggers:\n  - {kind: schedule, cron: '0 0 3 * * *'}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+        var timer = new ScheduleTimer(_definitions, _runs, _state.Store, _time);
+        var info = new Serverless.BuildingBlocks.Timers.TimerInfo(ScheduleTimer.Name, _time.Now, false, null, _time.Now);
+        async Task<List<RunSummary>> RunsAsync() => [.. (await _runs.ListAsync(pipeline.Name, null, 50, null, CancellationToken.None)).Items];
+
+        await timer.RunAsync(info, CancellationToken.None); // 12:00: the schedule counts from now
+        Assert.Empty(await RunsAsync());
+
+        // Down for three days and a bit: three 03:00 occurrences passed; one catch-up run, for the latest of them.
+        _time.Now += TimeSpan.FromDays(3);
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(() => new ScheduleTimer(_definitions, _runs, _state.Store, _time).RunAsync(info, CancellationToken.None))));
+        var catchUp = Assert.Single(await RunsAsync());
+        var trigger = (await _runs.GetAsync(catchUp.RunId, CancellationToken.None))!.State.Trigger;
+        Assert.Equal(true, trigger["pastDue"] is System.Text.Json.JsonElement e ? e.GetBoolean() : trigger["pastDue"]);
+        Assert.Equal("2026-11-04T03:00:00.0000000+00:00", trigger["scheduledTime"]?.ToString());
+
+        await timer.RunAsync(info, CancellationToken.None); // the same moment again: nothing new
+        Assert.Single(await RunsAsync());
+
+        // Up at the next occurrence: an on-time run, not past due.
+        _time.Now = new DateTimeOffset(2026, 11, 5, 3, 0, 2, TimeSpan.Zero);
+        await timer.RunAsync(info, CancellationToken.None);
+        var runs = await RunsAsync();
+        Assert.Equal(2, runs.Count);
+        var onTime = (await _runs.GetAsync(runs[0].RunId, CancellationToken.None))!.State.Trigger;
+        Assert.Equal(false, onTime["pastDue"] is System.Text.Json.JsonElement f ? f.GetBoolean() : onTime["pastDue"]);
     }
 
     private sealed class RecordingPublisher : IEventPublisher
