@@ -14,7 +14,7 @@ namespace Serverless.Benchmarks;
 
 /// <summary>
 /// Pipelines (--profile embedded|distributed): --runs concurrent runs of a DAG of --steps no-op steps (--kind script:
-/// `true` in a real process through the runner; wait: a 0 s wait, orchestrator only) in layers of --width. Reports
+/// `true` in a real process through the runner; wait: a 1 ms wait (0 s is invalid), orchestrator and timer service only, no runner) in layers of --width. Reports
 /// step transitions/s (each attempt's start and end count as one transition each) over the whole batch, and the
 /// step ready→started latency (attempt queued → runner reported the start) p50/p99, from the recorded run state.
 /// </summary>
@@ -59,7 +59,7 @@ internal static class PipelinesBenchmark
             {
                 var layer = i / width;
                 var needs = layer == 0 ? string.Empty : ", needs: [" + string.Join(", ", Enumerable.Range((layer - 1) * width, width).Select(n => string.Create(CultureInfo.InvariantCulture, $"s{n}"))) + "]";
-                var body = kind == "wait" ? "kind: wait, duration: 0s" : "kind: script, run: 'true'";
+                var body = kind == "wait" ? "kind: wait, duration: 1ms" : "kind: script, run: 'true'";
                 yaml.Append(CultureInfo.InvariantCulture, $"  - {{id: s{i}, {body}{needs}}}\n");
             }
 

@@ -45,7 +45,8 @@ public sealed class StepRunner(
         }
 
         var spec = run.Definition.FindStep(dispatch.StepId)!;
-        await ReportAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, null, time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        var startedAt = time.GetUtcNow();
+        await ReportAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, null, startedAt), cancellationToken).ConfigureAwait(false);
 
         // A dispatch of an attempt that already started is a redelivery after a runner died: the state machine records
         // this execution as a new attempt, so its log and PIPELINE_ATTEMPT use that number, not the lost one's.
@@ -85,7 +86,7 @@ public sealed class StepRunner(
             }
         }
 
-        await runs.RecordResultAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error }, CancellationToken.None).ConfigureAwait(false);
+        await runs.RecordResultAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error, StartedAt = startedAt }, CancellationToken.None).ConfigureAwait(false);
     }
 
     private Task<StepExecution> ExecuteAsync(StepSpec spec, StepWork work, CancellationToken cancellationToken) => spec switch
