@@ -46,12 +46,21 @@ public static class PipelinesModule
         services.AddSingleton<HttpStepExecutor>();
         services.AddSingleton<DeployExecutor>();
 
-        // The orchestrator (results, due timers) and the runners; in a distributed deployment each can be its own function app.
-        services.AddSubscription<StepResultHandler>(PipelineTopics.StepResult, StepResultHandler.Subscription);
-        services.AddSubscription<StepRunner>(PipelineTopics.StepDispatch, StepRunner.Subscription);
-        services.AddSubscription<PushTriggerHandler>(PipelineTopics.ScmPush, PushTriggerHandler.Subscription);
-        services.AddHostedService<RunTimerService>();
-        services.AddTimer<ScheduleTimer>(ScheduleTimer.Name, ScheduleTimer.Schedule);
+        // The orchestrator (results, due timers, triggers) and the runners; in a distributed deployment each can be its
+        // own function app: Pipelines:Orchestrator:Enabled / Pipelines:Runner:Enabled (both default true) pick the roles.
+        if (configuration.GetValue("Pipelines:Orchestrator:Enabled", true))
+        {
+            services.AddSubscription<StepResultHandler>(PipelineTopics.StepResult, StepResultHandler.Subscription);
+            services.AddSubscription<PushTriggerHandler>(PipelineTopics.ScmPush, PushTriggerHandler.Subscription);
+            services.AddHostedService<RunTimerService>();
+            services.AddTimer<ScheduleTimer>(ScheduleTimer.Name, ScheduleTimer.Schedule);
+        }
+
+        if (configuration.GetValue("Pipelines:Runner:Enabled", true))
+        {
+            services.AddSubscription<StepRunner>(PipelineTopics.StepDispatch, StepRunner.Subscription);
+        }
+
         return builder;
     }
 

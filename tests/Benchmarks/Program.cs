@@ -5,6 +5,7 @@ using Serverless.Benchmarks;
 //   dotnet run -c Release --project tests/Benchmarks -- pubsub --transport inmemory|rabbitmq [--events 200000] [--rate 1000 --seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- webhooks-out [--profile embedded|distributed] [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]
+//   dotnet run -c Release --project tests/Benchmarks -- pipelines [--profile embedded|distributed] [--runs 200] [--steps 20] [--width 4] [--kind script|wait]
 // PostgreSQL / RabbitMQ locations come from SERVERLESS_TEST_POSTGRES / SERVERLESS_TEST_RABBITMQ (tests/servers.sh start).
 var arguments = BenchmarkArguments.Parse(args);
 return arguments.Command switch
@@ -13,6 +14,7 @@ return arguments.Command switch
     "pubsub" => await PubSubBenchmark.RunAsync(arguments),
     "webhooks-out" => await OutboundWebhooksBenchmark.RunAsync(arguments),
     "promotions-engine" => await PromotionsEngineBenchmark.RunAsync(arguments),
+    "pipelines" => await PipelinesBenchmark.RunAsync(arguments),
     _ => Usage(),
 };
 
@@ -22,5 +24,6 @@ static int Usage()
     Console.Error.WriteLine("       Benchmarks pubsub --transport inmemory|rabbitmq [--events 200000] | [--rate 1000 --seconds 10]");
     Console.Error.WriteLine("       Benchmarks webhooks-out [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]");
     Console.Error.WriteLine("       Benchmarks promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]");
+    Console.Error.WriteLine("       Benchmarks pipelines [--profile embedded|distributed] [--runs 200] [--steps 20] [--width 4] [--kind script|wait]");
     return 2;
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -11,6 +12,8 @@ public abstract class PipelinesRunContract : IAsyncLifetime
 {
     private LocalHost _host = null!;
     private HttpClient _admin = null!;
+
+    protected HttpClient Admin => _admin;
 
     protected virtual IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>();
 
@@ -29,20 +32,20 @@ public abstract class PipelinesRunContract : IAsyncLifetime
 
     public virtual async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
-    private async Task SaveAsync(string name, string yaml)
+    protected async Task SaveAsync(string name, string yaml)
     {
         var response = await _admin.PutAsync($"/api/pipelines/{name}", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 
-    private async Task<string> StartAsync(string name, object? parameters = null)
+    protected async Task<string> StartAsync(string name, object? parameters = null)
     {
         var response = await _admin.PostAsJsonAsync($"/api/pipelines/{name}/runs", new { parameters = parameters ?? new { } });
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetString()!;
     }
 
-    private async Task<JsonElement> RunAsync(string runId)
+    protected async Task<JsonElement> RunAsync(string runId)
     {
         var response = await _admin.GetAsync($"/api/runs/{runId}");
         var body = await response.Content.ReadAsStringAsync();
@@ -340,23 +343,265 @@ public abstract class PipelinesRunContract : IAsyncLifetime
             target.Calls.ToArray());
         Assert.Equal("1", target.Version);
     }
+
+    private static string Status(JsonElement run, string step) => Step(run, step).GetProperty("status").GetString()!;
+
+    [Fact]
+    public async Task A_rejected_approval_fails_the_step_and_the_run()
+    {
+        await SaveAsync("reject", """
+            name: reject
+            steps:
+              - {id: gate, kind: approval, approvers: [ana]}
+              - {id: ship, kind: script, needs: [gate], run: "echo shipped"}
+            """);
+        var runId = await StartAsync("reject");
+        await WaitForRunAsync(runId, r => Status(r, "gate") == "AwaitingApproval", "the approval request");
+
+        var rejected = await _admin.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/reject", new { by = "ana", comment = "not today" });
+        Assert.Equal(HttpStatusCode.Accepted, rejected.StatusCode);
+        var run = await WaitForStatusAsync(runId, "Failed");
+        Assert.Equal("Failed", Status(run, "gate"));
+        Assert.Contains("rejected by ana", Step(run, "gate").GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Skipped", Status(run, "ship"));
+        Assert.False(Step(run, "gate").GetProperty("votes")[0].GetProperty("approved").GetBoolean());
+
+        // Decided once: a late approval changes nothing.
+        Assert.Equal(HttpStatusCode.Conflict, (await _admin.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "ana" })).StatusCode);
+    }
+
+    [Fact]
+    public async Task Rerun_from_a_diamond_branch_reruns_exactly_it_and_its_downstream_and_keeps_other_outputs()
+    {
+        // a → (b, c) → d; every step outputs the attempt that produced it; d checks it sees c's kept output.
+        await SaveAsync("diamond", """
+            name: diamond
+            steps:
+              - {id: a, kind: script, run: 'echo "n=a$PIPELINE_ATTEMPT" >> "$PIPELINE_OUTPUT"', outputs: [n]}
+              - {id: b, kind: script, needs: [a], run: 'echo "n=b$PIPELINE_ATTEMPT" >> "$PIPELINE_OUTPUT"', outputs: [n]}
+              - {id: c, kind: script, needs: [a], run: 'echo "n=c$PIPELINE_ATTEMPT" >> "$PIPELINE_OUTPUT"', outputs: [n]}
+              - id: d
+                kind: script
+                needs: [b, c]
+                run: 'test "$C" = c1 && echo "n=$B-$C-d$PIPELINE_ATTEMPT" >> "$PIPELINE_OUTPUT"'
+                env: {B: "${{ steps.b.outputs.n }}", C: "${{ steps.c.outputs.n }}"}
+                outputs: [n]
+            """);
+        var runId = await StartAsync("diamond");
+        var first = await WaitForStatusAsync(runId, "Succeeded");
+        Assert.Equal("b1-c1-d1", Step(first, "d").GetProperty("outputs").GetProperty("n").GetString());
+
+        Assert.Equal(HttpStatusCode.Accepted, (await _admin.PostAsync($"/api/runs/{runId}/rerun?from=b", null)).StatusCode);
+        var run = await WaitForRunAsync(runId, r => r.GetProperty("status").GetString() == "Succeeded" && Step(r, "d").GetProperty("attempts").GetArrayLength() == 2, "the rerun to finish");
+        Assert.Equal(1, run.GetProperty("generation").GetInt32());
+        Assert.Equal(1, Step(run, "a").GetProperty("attempts").GetArrayLength());
+        Assert.Equal(1, Step(run, "c").GetProperty("attempts").GetArrayLength());
+        Assert.Equal(2, Step(run, "b").GetProperty("attempts").GetArrayLength());
+        Assert.Equal("a1", Step(run, "a").GetProperty("outputs").GetProperty("n").GetString());
+        Assert.Equal("c1", Step(run, "c").GetProperty("outputs").GetProperty("n").GetString());
+        Assert.Equal("b2", Step(run, "b").GetProperty("outputs").GetProperty("n").GetString());
+        Assert.Equal("b2-c1-d2", Step(run, "d").GetProperty("outputs").GetProperty("n").GetString());
+
+        // The JSON graph: the four nodes with their states and attempt counts, the four edges.
+        var graph = await _admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}/graph");
+        Assert.Equal(
+            ["a Succeeded 1", "b Succeeded 2", "c Succeeded 1", "d Succeeded 2"],
+            graph.GetProperty("nodes").EnumerateArray().Select(n => $"{n.GetProperty("id").GetString()} {n.GetProperty("status").GetString()} {n.GetProperty("attempts").GetInt32()}").Order().ToArray());
+        Assert.Equal(
+            ["a->b", "a->c", "b->d", "c->d"],
+            graph.GetProperty("edges").EnumerateArray().Select(e => $"{e.GetProperty("from").GetString()}->{e.GetProperty("to").GetString()}").Order().ToArray());
+
+        Assert.Equal(HttpStatusCode.Conflict, (await _admin.PostAsync($"/api/runs/{runId}/rerun?from=nope", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Versions_are_readable_by_number_and_pipelines_are_listed()
+    {
+        await SaveAsync("versioned", "name: versioned\nsteps:\n  - {id: one, kind: script, run: 'true'}\n");
+        await SaveAsync("versioned", "name: versioned\nsteps:\n  - {id: two, kind: script, run: 'true'}\n");
+        await SaveAsync("another", "name: another\nsteps:\n  - {id: x, kind: script, run: 'true'}\n");
+
+        var latest = await _admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versioned");
+        Assert.Equal(2, latest.GetProperty("version").GetInt32());
+        Assert.Equal("two", latest.GetProperty("definition").GetProperty("steps")[0].GetProperty("id").GetString());
+        var v1 = await _admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versioned?version=1");
+        Assert.Equal(1, v1.GetProperty("version").GetInt32());
+        Assert.Equal("one", v1.GetProperty("definition").GetProperty("steps")[0].GetProperty("id").GetString());
+        Assert.Contains("id: one", v1.GetProperty("source").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.GetAsync("/api/pipelines/versioned?version=3")).StatusCode);
+
+        var list = await _admin.GetFromJsonAsync<JsonElement>("/api/pipelines");
+        Assert.Equal(
+            ["another v1", "versioned v2"],
+            list.GetProperty("items").EnumerateArray().Select(p => $"{p.GetProperty("name").GetString()} v{p.GetProperty("version").GetInt32()}").Order().ToArray());
+    }
+
+    [Fact]
+    public async Task A_deleted_pipeline_is_gone_but_its_run_in_flight_finishes_on_its_pinned_version()
+    {
+        await SaveAsync("doomed", """
+            name: doomed
+            steps:
+              - {id: gate, kind: approval, approvers: [ana]}
+              - {id: after, kind: script, needs: [gate], run: "echo still here"}
+            """);
+        var runId = await StartAsync("doomed");
+        await WaitForRunAsync(runId, r => Status(r, "gate") == "AwaitingApproval", "the approval request");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await _admin.DeleteAsync("/api/pipelines/doomed")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.GetAsync("/api/pipelines/doomed")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.PostAsJsonAsync("/api/pipelines/doomed/runs", new { parameters = new { } })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.DeleteAsync("/api/pipelines/doomed")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await _admin.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "ana" })).StatusCode);
+        var run = await WaitForStatusAsync(runId, "Succeeded");
+        Assert.Equal(1, run.GetProperty("version").GetInt32());
+        Assert.Equal("still here\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/after/log"));
+    }
+
+    [Fact]
+    public async Task A_second_run_in_a_cancel_in_progress_group_cancels_the_running_one()
+    {
+        await SaveAsync("exclusive", """
+            name: exclusive
+            concurrency: {group: "deploy-${{ parameters.env }}", cancelInProgress: true}
+            parameters:
+              env: {type: string, default: staging}
+              pause: {type: string, default: "60"}
+            steps:
+              - {id: work, kind: script, run: 'echo start; sleep "$PAUSE"', env: {PAUSE: "${{ parameters.pause }}"}}
+            """);
+        var first = await StartAsync("exclusive");
+        await WaitForRunAsync(first, r => Status(r, "work") == "Running", "the first run's script to start");
+        var other = await StartAsync("exclusive", new { env = "prod", pause = "0" }); // another group: unaffected
+        var second = await StartAsync("exclusive", new { pause = "0" });
+
+        var cancelled = await WaitForStatusAsync(first, "Cancelled");
+        var succeeded = await WaitForStatusAsync(second, "Succeeded");
+        Assert.Equal("Cancelled", Status(cancelled, "work"));
+        Assert.True(succeeded.GetProperty("startedAt").GetDateTimeOffset() >= cancelled.GetProperty("finishedAt").GetDateTimeOffset(), "the new run started before the cancelled one had stopped");
+        await WaitForStatusAsync(other, "Succeeded");
+    }
+
+    [Fact]
+    public async Task A_blue_green_deploy_switches_slots_and_one_failing_its_health_check_never_takes_traffic()
+    {
+        await using var target = await FakeDeploymentApi.StartAsync();
+        target.HealthyVersion = "2";
+        await SaveAsync("blue-green", $$"""
+            name: blue-green
+            steps:
+              - id: two
+                kind: deploy
+                version: "2"
+                target: {deployUrl: "{{target.BaseUrl}}/deploy", healthUrl: "{{target.BaseUrl}}/health"}
+                strategy: {kind: blue-green, healthCheck: "{{target.BaseUrl}}/health/idle"}
+              - id: three
+                kind: deploy
+                needs: [two]
+                version: "3"
+                target: {deployUrl: "{{target.BaseUrl}}/deploy", healthUrl: "{{target.BaseUrl}}/health"}
+                strategy: {kind: blue-green, healthCheck: "{{target.BaseUrl}}/health/idle"}
+            """);
+        var runId = await StartAsync("blue-green");
+
+        var run = await WaitForStatusAsync(runId, "Failed");
+        Assert.Equal("Succeeded", Status(run, "two"));
+        Assert.Equal("Failed", Status(run, "three"));
+        Assert.Contains("rolled back to 2", Step(run, "three").GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(
+        [
+            // 2 goes to the idle green slot, is checked there, takes the traffic; blue stays as standby.
+            "GET /deploy", "POST /deploy deploySlot green 2", "GET /health/idle", "POST /deploy switchTraffic green", "POST /deploy keepStandby blue",
+            // 3 goes to the idle blue slot and fails its check (2 attempts): traffic never left green, nothing to undo.
+            "GET /deploy", "POST /deploy deploySlot blue 3", "GET /health/idle", "GET /health/idle",
+        ], target.Calls.ToArray());
+        Assert.Equal(("green", "2"), (target.ActiveSlot, target.Version));
+    }
+
+    [Fact]
+    public async Task A_blue_green_deploy_failing_after_the_switch_switches_back()
+    {
+        await using var target = await FakeDeploymentApi.StartAsync();
+        target.HealthyVersion = "2";
+        target.FailingOps.Add("keepStandby");
+        await SaveAsync("blue-green-back", $$"""
+            name: blue-green-back
+            steps:
+              - id: two
+                kind: deploy
+                version: "2"
+                target: {deployUrl: "{{target.BaseUrl}}/deploy"}
+                strategy: {kind: blue-green, healthCheck: "{{target.BaseUrl}}/health/idle"}
+            """);
+        var runId = await StartAsync("blue-green-back");
+
+        var run = await WaitForStatusAsync(runId, "Failed");
+        Assert.Contains("rolled back to 1", Step(run, "two").GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(
+        [
+            "GET /deploy", "POST /deploy deploySlot green 2", "GET /health/idle", "POST /deploy switchTraffic green", "POST /deploy keepStandby blue",
+            "POST /deploy switchTraffic blue", "GET /health/idle",
+        ], target.Calls.ToArray());
+        Assert.Equal(("blue", "1"), (target.ActiveSlot, target.Version));
+    }
+
+    [Fact]
+    public async Task A_canary_deploy_shifts_traffic_in_steps_and_one_failing_its_health_check_is_removed()
+    {
+        await using var target = await FakeDeploymentApi.StartAsync();
+        target.HealthyVersion = "2";
+        await SaveAsync("canary", $$"""
+            name: canary
+            steps:
+              - id: two
+                kind: deploy
+                version: "2"
+                target: {deployUrl: "{{target.BaseUrl}}/deploy", healthUrl: "{{target.BaseUrl}}/health"}
+                strategy: {kind: canary, steps: [25, 100]}
+              - id: three
+                kind: deploy
+                needs: [two]
+                version: "3"
+                target: {deployUrl: "{{target.BaseUrl}}/deploy", healthUrl: "{{target.BaseUrl}}/health"}
+                strategy: {kind: canary, steps: [25, 100]}
+            """);
+        var runId = await StartAsync("canary");
+
+        var run = await WaitForStatusAsync(runId, "Failed");
+        Assert.Equal("Succeeded", Status(run, "two"));
+        Assert.Contains("rolled back to 2", Step(run, "three").GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(
+        [
+            "GET /deploy", "POST /deploy deployCanary 2", "POST /deploy shiftTraffic 25", "GET /health", "POST /deploy shiftTraffic 100", "GET /health", "POST /deploy promoteCanary 2",
+            // 3 fails at 25%: its traffic goes back to 2 and the canary is removed.
+            "GET /deploy", "POST /deploy deployCanary 3", "POST /deploy shiftTraffic 25", "GET /health", "GET /health", "POST /deploy shiftTraffic 0", "POST /deploy removeCanary",
+        ], target.Calls.ToArray());
+        Assert.Equal(("2", null, 0), (target.Version, target.CanaryVersion, target.CanaryPercent));
+    }
 }
 
 public sealed class EmbeddedPipelinesRunTests : PipelinesRunContract;
 
-/// <summary>Schedules need the timer engine, which the distributed test hosts switch off.</summary>
-public sealed class PipelineScheduleTests : IAsyncLifetime
+/// <summary>
+/// Schedules need the timer engine, which the other distributed test hosts switch off (each host would run its own
+/// Quartz scheduler); this class turns it on for its own schema: the Quartz-clustered timer fires the pipelines one.
+/// </summary>
+public abstract class PipelineScheduleContract : IAsyncLifetime
 {
-    private readonly LocalHost _host = new();
+    private LocalHost _host = null!;
     private HttpClient _admin = null!;
+
+    protected virtual IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>();
 
     public ValueTask InitializeAsync()
     {
+        _host = new LocalHost(settings: ProfileSettings);
         _admin = _host.CreateClient(_host.AdminKey);
         return ValueTask.CompletedTask;
     }
 
-    public async ValueTask DisposeAsync() => await _host.DisposeAsync();
+    public virtual async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task A_schedule_trigger_starts_runs()
@@ -383,9 +628,40 @@ public sealed class PipelineScheduleTests : IAsyncLifetime
             return true;
         }, TimeSpan.FromSeconds(30), "a scheduled run");
         Assert.Equal("schedule", first.GetProperty("trigger").GetString());
+        var runId = first.GetProperty("runId").GetString();
+        await Recording.WaitUntilAsync(
+            () => _admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}").GetAwaiter().GetResult().GetProperty("status").GetString() == "Succeeded",
+            TimeSpan.FromSeconds(30),
+            "the scheduled run to succeed");
     }
 }
 
+public sealed class EmbeddedPipelineScheduleTests : PipelineScheduleContract;
+
+[Collection(DistributedPipelines.Collection)]
+public sealed class DistributedPipelineScheduleTests : PipelineScheduleContract
+{
+    private readonly string _schema = "pipesched_" + Guid.NewGuid().ToString("N")[..10];
+
+    protected override IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>
+    {
+        ["Serverless:Profile"] = "distributed",
+        ["Serverless:PostgresSchema"] = _schema,
+        ["Serverless:Timers:Enabled"] = "true",
+        ["ConnectionStrings:Postgres"] = TestServers.Postgres,
+        ["ConnectionStrings:RabbitMq"] = TestServers.RabbitMq,
+    };
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(TestServers.Postgres);
+        await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
+        await drop.ExecuteNonQueryAsync();
+    }
+}
+
+[Collection(DistributedPipelines.Collection)]
 public sealed class DistributedPipelinesRunTests : PipelinesRunContract
 {
     private readonly string _schema = "pipelines_" + Guid.NewGuid().ToString("N")[..10];
@@ -406,4 +682,60 @@ public sealed class DistributedPipelinesRunTests : PipelinesRunContract
         await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
         await drop.ExecuteNonQueryAsync();
     }
+
+    [Fact]
+    public async Task A_hundred_concurrent_runs_of_a_twenty_step_dag_all_succeed()
+    {
+        // Five layers of four no-op scripts; every step of a layer needs every step of the layer before.
+        var yaml = new StringBuilder("name: dag\nsteps:\n");
+        for (var layer = 0; layer < 5; layer++)
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                var needs = layer == 0 ? string.Empty : $", needs: [{string.Join(", ", Enumerable.Range(0, 4).Select(j => string.Create(CultureInfo.InvariantCulture, $"s{layer - 1}{j}")))}]";
+                yaml.Append(CultureInfo.InvariantCulture, $"  - {{id: s{layer}{i}, kind: script, run: 'true'{needs}}}\n");
+            }
+        }
+
+        await SaveAsync("dag", yaml.ToString());
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var runIds = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => StartAsync("dag")));
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        int succeeded;
+        while ((succeeded = (await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/dag/runs?status=succeeded&limit=200")).GetProperty("items").GetArrayLength()) < 100)
+        {
+            var failed = (await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/dag/runs?status=failed&limit=1")).GetProperty("items");
+            Assert.True(failed.GetArrayLength() == 0, $"a run failed: {failed}");
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"only {succeeded} of 100 runs succeeded within 60 s; one of them: {await RunAsync(runIds[^1])}");
+            }
+
+            await Task.Delay(200);
+        }
+
+        var elapsed = clock.Elapsed;
+        foreach (var runId in runIds)
+        {
+            var run = await RunAsync(runId);
+            Assert.All(run.GetProperty("steps").EnumerateArray(), step =>
+            {
+                Assert.Equal("Succeeded", step.GetProperty("status").GetString());
+                Assert.Equal(1, step.GetProperty("attempts").GetArrayLength());
+            });
+        }
+
+        Assert.True(elapsed < TimeSpan.FromSeconds(60), $"took {elapsed}");
+        TestContext.Current.SendDiagnosticMessage(string.Create(CultureInfo.InvariantCulture, $"100 runs x 20 steps: {elapsed.TotalSeconds:F1} s"));
+    }
+}
+
+/// <summary>
+/// Distributed pipelines hosts one at a time: RabbitMQ queue names are not scoped by the PostgreSQL schema, so two
+/// hosts on the test broker would consume each other's step dispatches (and drop them: the run is in the other schema).
+/// </summary>
+public static class DistributedPipelines
+{
+    public const string Collection = "distributed-pipelines";
 }

@@ -5,6 +5,7 @@ using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
 using Serverless.Integration.Worker;
+using Serverless.Pipelines.Functions;
 using Serverless.Webhooks.Functions;
 using Microsoft.Extensions.Configuration;
 
@@ -15,6 +16,11 @@ builder.AddBuildingBlocks();
 if (string.Equals(builder.Configuration["Worker:Webhooks"], "true", StringComparison.OrdinalIgnoreCase))
 {
     builder.AddWebhooks();
+}
+
+if (string.Equals(builder.Configuration["Worker:Pipelines"], "true", StringComparison.OrdinalIgnoreCase))
+{
+    builder.AddPipelines(); // with Pipelines:Orchestrator:Enabled=false: a step runner only
 }
 
 var topic = builder.Configuration["Worker:Topic"] ?? "work.items";

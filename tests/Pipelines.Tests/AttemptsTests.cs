@@ -110,4 +110,19 @@ public sealed class AttemptsTests
         Assert.Equal(AttemptOutcome.Succeeded, run.State.Steps["a"].Attempts[1].Outcome);
         Assert.Equal(RunStatus.Succeeded, run.State.Status);
     }
+
+    [Fact]
+    public void An_end_report_that_overtakes_its_start_report_still_records_when_the_attempt_started()
+    {
+        var run = new RunDriver(Pipeline([Script("a")]));
+        run.Start();
+        var startedAt = run.Now.AddMilliseconds(5);
+        run.Now = run.Now.AddMilliseconds(40);
+        run.Apply(new StepCompleted("a", 1, StepOutcome.Succeeded, run.Now) { StartedAt = startedAt });
+        Assert.True(run.Started("a", 1).Ignored); // the late start report changes nothing
+
+        var attempt = Assert.Single(run.State.Steps["a"].Attempts);
+        Assert.Equal(startedAt, attempt.StartedAt);
+        Assert.Equal(AttemptOutcome.Succeeded, attempt.Outcome);
+    }
 }

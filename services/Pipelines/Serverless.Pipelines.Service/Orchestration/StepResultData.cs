@@ -12,7 +12,10 @@ public sealed record StepResultData(string RunId, string StepId, int Attempt, St
 
     public string? Error { get; init; }
 
+    /// <summary>On a final report: when the runner started the attempt (the start report may arrive after this one).</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
     public RunEvent ToRunEvent() => Outcome is { } outcome
-        ? new StepCompleted(StepId, Attempt, outcome, At) { Outputs = Outputs ?? new Dictionary<string, string>(), Error = Error }
+        ? new StepCompleted(StepId, Attempt, outcome, At) { Outputs = Outputs ?? new Dictionary<string, string>(), Error = Error, StartedAt = StartedAt }
         : new StepStarted(StepId, Attempt, At);
 }

@@ -11,8 +11,11 @@ namespace Serverless.Pipelines.Service.Runners;
 /// <summary>
 /// The queue trigger of step execution (<c>pipeline.step.dispatch</c>): reports the start, runs the step by kind,
 /// reports the end on <c>pipeline.step.result</c>. It talks to the orchestrator only through those events, so
-/// runners can live in another process. A redelivered dispatch of a finished attempt is dropped; one of an attempt
-/// in progress (the runner crashed) runs again, and the state machine records the restart.
+/// runners can live in another process. The dispatch is acknowledged only when the handler returns, so when a
+/// runner process dies mid-step the transport redelivers it to another runner: that one reports the start again and
+/// the state machine records the first attempt as Lost and a new attempt (<c>RestartOf</c>). The final report is
+/// committed with a note (<see cref="RunStore.RecordResultAsync"/>), so a dispatch redelivered after the step
+/// finished is dropped even before the orchestrator has applied the result: a finished step never runs twice.
 /// </summary>
 public sealed class StepRunner(
     RunStore runs,
@@ -35,11 +38,23 @@ public sealed class StepRunner(
             return;
         }
 
-        var spec = run.Definition.FindStep(dispatch.StepId)!;
-        await ReportAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, null, time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        if (await runs.IsReportedAsync(run.RunId, dispatch.StepId, dispatch.Attempt, cancellationToken).ConfigureAwait(false))
+        {
+            // A runner finished this attempt and its result is on its way (committed with the note): never run it twice.
+            return;
+        }
 
+        var spec = run.Definition.FindStep(dispatch.StepId)!;
+        var startedAt = time.GetUtcNow();
+        await ReportAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, null, startedAt), cancellationToken).ConfigureAwait(false);
+
+        // A dispatch of an attempt that already started is a redelivery after a runner died: the state machine records
+        // this execution as a new attempt, so its log and PIPELINE_ATTEMPT use that number, not the lost one's.
+        // (Reports keep the dispatched number; the state machine lands them on the new attempt.)
+        var stepRun = run.State.Steps[dispatch.StepId];
+        var attempt = stepRun.CurrentAttempt!.StartedAt is null ? dispatch.Attempt : stepRun.NextAttemptNumber;
         var limit = spec is ScriptStep script ? script.LogLimitBytes : 1024 * 1024;
-        var log = new StepLog(logs, run.RunId, dispatch.StepId, dispatch.Attempt, limit);
+        var log = new StepLog(logs, run.RunId, dispatch.StepId, attempt, limit);
         StepExecution execution;
         await using (log.ConfigureAwait(false))
         {
@@ -47,7 +62,7 @@ public sealed class StepRunner(
             var watcher = WatchAsync(run.RunId, dispatch.StepId, dispatch.Attempt, log, stop);
             try
             {
-                var work = new StepWork(run, dispatch.StepId, dispatch.Attempt, new RunStateMachine(run.Definition).ContextFor(run.State, dispatch.StepId), log);
+                var work = new StepWork(run, dispatch.StepId, attempt, new RunStateMachine(run.Definition).ContextFor(run.State, dispatch.StepId), log);
                 execution = await ExecuteAsync(spec, work, stop.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -71,7 +86,7 @@ public sealed class StepRunner(
             }
         }
 
-        await ReportAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error }, CancellationToken.None).ConfigureAwait(false);
+        await runs.RecordResultAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error, StartedAt = startedAt }, CancellationToken.None).ConfigureAwait(false);
     }
 
     private Task<StepExecution> ExecuteAsync(StepSpec spec, StepWork work, CancellationToken cancellationToken) => spec switch

@@ -18,7 +18,7 @@ namespace Serverless.Pipelines.Service.Runs;
 /// <remarks>
 /// Keys: <c>pipelines||run||{id}</c> (the record), <c>pipelines||runs||{pipeline}||{inverted ticks}||{id}</c> (summary,
 /// newest first), <c>pipelines||due||{ticks}||{id}||{timer}</c> (timers by due time), <c>pipelines||group||{group}</c>
-/// (concurrency lanes).
+/// (concurrency lanes), <c>pipelines||reported||{id}||{step}||{attempt}</c> (a runner's final report of a dispatched attempt).
 /// </remarks>
 public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSignal timerSignal)
 {
@@ -31,6 +31,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     private const string IndexPrefix = "pipelines||runs||";
     public const string DuePrefix = "pipelines||due||";
     private const string GroupPrefix = "pipelines||group||";
+    private const string ReportedPrefix = "pipelines||reported||";
     private const int MaxConflicts = 50;
 
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) =>
@@ -66,8 +67,8 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             };
             var transaction = new StateTransaction();
             extra?.Invoke(transaction);
-            IReadOnlyList<string> toCancel = [];
             var start = true;
+            var cancelled = new List<(RunRecord Record, RunTransition Transition)>();
             if (definition.Concurrency is { } spec)
             {
                 var group = ConcurrencyGroups.ResolveGroup(spec, parameters, trigger);
@@ -75,11 +76,43 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                 var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + group, cancellationToken).ConfigureAwait(false);
                 var runs = lane?.Value.Runs ?? [];
                 var decision = ConcurrencyGroups.Decide(spec, runs);
-                start = decision.Action == ConcurrencyAction.StartNow;
-                toCancel = decision.Cancel;
 
-                // Cancelled pending runs leave the lane now; cancelled running ones leave it when they finish.
-                var kept = runs.Where(r => r.IsRunning || !toCancel.Contains(r.RunId)).Append(new GroupRun(runId, start, now)).ToList();
+                // The superseded runs are cancelled in this same transaction (with their ETags), so a crash cannot
+                // leave a replaced pending run waiting forever outside its lane. Pending ones leave the lane now;
+                // running ones when they finish, unless the cancel finished them at once (nothing was running).
+                var kept = new List<GroupRun>();
+                foreach (var member in runs)
+                {
+                    if (!decision.Cancel.Contains(member.RunId))
+                    {
+                        kept.Add(member);
+                        continue;
+                    }
+
+                    var other = await LoadAsync(member.RunId, cancellationToken).ConfigureAwait(false);
+                    if (other is null)
+                    {
+                        continue;
+                    }
+
+                    var cancel = new RunStateMachine(other.Value.Definition).Apply(other.Value.State, new CancelRequested(now) { By = $"concurrency group (superseded by {runId})" });
+                    var after = other.Value;
+                    if (!cancel.Ignored)
+                    {
+                        after = Carry(other.Value, cancel, transaction, null);
+                        transaction.Upsert(RunPrefix + member.RunId, Serialize(after), new StateWriteOptions(ETag: other.ETag));
+                        transaction.Upsert(IndexKey(after), Serialize(after.Summary()));
+                        cancelled.Add((after, cancel));
+                    }
+
+                    if (member.IsRunning && !after.State.Status.IsTerminal())
+                    {
+                        kept.Add(member);
+                    }
+                }
+
+                start = kept.Count == 0;
+                kept.Add(new GroupRun(runId, start, now));
                 transaction.UpsertJson(GroupPrefix + group, new ConcurrencyLane(group, kept), lane is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: lane.ETag));
             }
 
@@ -96,7 +129,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             {
                 await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
             }
-            catch (ETagMismatchException ex) when (!ex.Key.StartsWith(GroupPrefix, StringComparison.Ordinal))
+            catch (ETagMismatchException ex) when (!ex.Key.StartsWith(GroupPrefix, StringComparison.Ordinal) && !ex.Key.StartsWith(RunPrefix, StringComparison.Ordinal))
             {
                 // The caller's own bookkeeping in `extra` conflicted: another delivery or instance started this run already.
                 return new StartResult(null, []) { Duplicate = true };
@@ -107,9 +140,9 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
 
             AfterCommit(record, started);
-            foreach (var cancelled in toCancel)
+            foreach (var (other, transition) in cancelled)
             {
-                await ApplyAsync(cancelled, new CancelRequested(now) { By = $"concurrency group (superseded by {runId})" }, null, cancellationToken).ConfigureAwait(false);
+                AfterCommit(other, transition);
             }
 
             return new StartResult(record, []);
@@ -170,6 +203,9 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             var updated = Carry(record, transition, transaction, runEvent);
             transaction.Upsert(RunPrefix + runId, Serialize(updated), new StateWriteOptions(ETag: loaded.ETag));
             transaction.Upsert(IndexKey(updated), Serialize(updated.Summary()));
+            var startedNext = updated.State.Status.IsTerminal() && !record.State.Status.IsTerminal() && updated.ConcurrencyGroup is { } group
+                ? await LeaveLaneAsync(group, runId, transaction, cancellationToken).ConfigureAwait(false)
+                : null;
             try
             {
                 await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
@@ -188,9 +224,9 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
 
             AfterCommit(updated, transition);
-            if (updated.State.Status.IsTerminal() && !record.State.Status.IsTerminal() && updated.ConcurrencyGroup is { } group)
+            if (startedNext is { } next)
             {
-                await LeaveLaneAsync(group, runId, cancellationToken).ConfigureAwait(false);
+                AfterCommit(next.Record, next.Transition);
             }
 
             return transition;
@@ -229,6 +265,35 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// Whether a runner already recorded the end of this dispatched attempt. A dispatch redelivered after its runner
+    /// finished (but before the orchestrator applied the result, or before the dispatch was acknowledged) must not
+    /// run the step again.
+    /// </summary>
+    public async Task<bool> IsReportedAsync(string runId, string stepId, int attempt, CancellationToken cancellationToken) =>
+        await state.GetAsync(ReportedKey(runId, stepId, attempt), cancellationToken).ConfigureAwait(false) is not null;
+
+    /// <summary>
+    /// A runner's final report: the note that the attempt ended and the <c>pipeline.step.result</c> event commit
+    /// together (outbox), once. False when it had been recorded already (another runner got there first).
+    /// </summary>
+    public async Task<bool> RecordResultAsync(StepResultData result, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var transaction = new StateTransaction()
+            .Upsert(ReportedKey(result.RunId, result.StepId, result.Attempt), Serialize(result), new StateWriteOptions(OnlyIfAbsent: true))
+            .Publish(PipelineTopics.StepResult, CloudEventJson.Create(Source, PipelineTopics.StepResult, result, $"{result.RunId}/{result.StepId}"));
+        try
+        {
+            await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ETagMismatchException)
+        {
+            return false;
         }
     }
 
@@ -321,39 +386,43 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         }
     }
 
-    /// <summary>A finished run leaves its lane and the newest pending run of the group starts.</summary>
-    private async Task LeaveLaneAsync(string group, string runId, CancellationToken cancellationToken)
+    /// <summary>
+    /// A finished run leaves its lane and the newest pending run of the group starts, both written into the finishing
+    /// run's own <paramref name="transaction"/> (the lane and the next run with their ETags): a crash can never leave a
+    /// finished run holding the lane or a lane that says a run started which never did. A conflict on either key fails
+    /// the whole transaction and the caller's loop applies the event again on fresh state.
+    /// </summary>
+    private async Task<(RunRecord Record, RunTransition Transition)?> LeaveLaneAsync(string group, string runId, StateTransaction transaction, CancellationToken cancellationToken)
     {
-        string? next = null;
-        for (var conflict = 0; conflict < MaxConflicts; conflict++)
+        var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + group, cancellationToken).ConfigureAwait(false);
+        if (lane is null || lane.Value.Runs.All(r => r.RunId != runId))
         {
-            var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + group, cancellationToken).ConfigureAwait(false);
-            if (lane is null)
-            {
-                return;
-            }
-
-            var runs = lane.Value.Runs.Where(r => r.RunId != runId).ToList();
-            next = ConcurrencyGroups.NextToStart(runs);
-            if (next is not null)
-            {
-                runs = runs.Select(r => r.RunId == next ? r with { IsRunning = true } : r).ToList();
-            }
-
-            try
-            {
-                await state.SaveAsync(GroupPrefix + group, JsonSerializer.SerializeToUtf8Bytes(new ConcurrencyLane(group, runs), StateStoreJsonExtensions.JsonOptions), new StateWriteOptions(ETag: lane.ETag), cancellationToken).ConfigureAwait(false);
-                break;
-            }
-            catch (ETagMismatchException)
-            {
-            }
+            // A superseded pending run left the lane when it was cancelled.
+            return null;
         }
 
-        if (next is not null)
+        var runs = lane.Value.Runs.Where(r => r.RunId != runId).ToList();
+        (RunRecord Record, RunTransition Transition)? started = null;
+        while (started is null && ConcurrencyGroups.NextToStart(runs) is { } next)
         {
-            await ApplyAsync(next, new RunStarted(time.GetUtcNow()), null, cancellationToken).ConfigureAwait(false);
+            var loaded = await LoadAsync(next, cancellationToken).ConfigureAwait(false);
+            var transition = loaded is null ? null : new RunStateMachine(loaded.Value.Definition).Apply(loaded.Value.State, new RunStarted(time.GetUtcNow()));
+            if (loaded is null || transition is null || transition.Ignored)
+            {
+                // Gone, or already finished (cancelled while it waited): it leaves the lane too.
+                runs = runs.Where(r => r.RunId != next).ToList();
+                continue;
+            }
+
+            var record = Carry(loaded.Value, transition, transaction, null);
+            transaction.Upsert(RunPrefix + next, Serialize(record), new StateWriteOptions(ETag: loaded.ETag));
+            transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
+            runs = runs.Select(r => r.RunId == next ? r with { IsRunning = true } : r).ToList();
+            started = (record, transition);
         }
+
+        transaction.Upsert(GroupPrefix + group, JsonSerializer.SerializeToUtf8Bytes(new ConcurrencyLane(group, runs), StateStoreJsonExtensions.JsonOptions), new StateWriteOptions(ETag: lane.ETag));
+        return started;
     }
 
     private async Task TryCommitAsync(StateTransaction transaction, CancellationToken cancellationToken)
@@ -386,6 +455,9 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 
     private static string IndexKey(RunRecord record) =>
         IndexPrefix + record.Pipeline + StateKeys.Separator + (long.MaxValue - record.State.CreatedAt.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + record.RunId;
+
+    private static string ReportedKey(string runId, string stepId, int attempt) =>
+        string.Create(CultureInfo.InvariantCulture, $"{ReportedPrefix}{runId}{StateKeys.Separator}{stepId}{StateKeys.Separator}{attempt}");
 
     private static string DueKey(DateTimeOffset at, string runId, string timerId) =>
         DuePrefix + at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + runId + StateKeys.Separator + timerId;

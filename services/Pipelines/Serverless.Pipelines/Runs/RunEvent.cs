@@ -24,6 +24,9 @@ public sealed record StepCompleted(string StepId, int Attempt, StepOutcome Outco
 {
     public IReadOnlyDictionary<string, string> Outputs { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>When the runner started the attempt: recorded if this report overtook the start report.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
     public string? Error { get; init; }
 }
 

@@ -222,6 +222,12 @@ public sealed class RunStateMachine
                 return $"attempt {completed.Attempt} of '{completed.StepId}' is already recorded";
             }
 
+            if (current.StartedAt is null && completed.StartedAt is { } startedAt)
+            {
+                // The end overtook the start report (they travel separately): keep when the attempt really started.
+                run = run with { Attempts = run.Attempts.SetItem(run.Attempts.Count - 1, current with { StartedAt = startedAt }) };
+            }
+
             var spec = _definition.FindStep(completed.StepId)!;
             if (spec.Timeout is not null && current.StartedAt is not null)
             {

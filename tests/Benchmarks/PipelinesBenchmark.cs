@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serverless.BuildingBlocks.Hosting;
+using Serverless.Pipelines.Functions;
+using Serverless.Pipelines.Parsing;
+using Serverless.Pipelines.Runs;
+using Serverless.Pipelines.Service.Definitions;
+using Serverless.Pipelines.Service.Runs;
+
+namespace Serverless.Benchmarks;
+
+/// <summary>
+/// Pipelines (--profile embedded|distributed): --runs concurrent runs of a DAG of --steps no-op steps (--kind script:
+/// `true` in a real process through the runner; wait: a 1 ms wait (0 s is invalid), orchestrator and timer service only, no runner) in layers of --width. Reports
+/// step transitions/s (each attempt's start and end count as one transition each) over the whole batch, and the
+/// step ready→started latency (attempt queued → runner reported the start) p50/p99, from the recorded run state.
+/// </summary>
+internal static class PipelinesBenchmark
+{
+    public static async Task<int> RunAsync(BenchmarkArguments arguments)
+    {
+        var runCount = arguments.GetInt("runs", 200);
+        var stepCount = arguments.GetInt("steps", 20);
+        var width = arguments.GetInt("width", 4);
+        var kind = arguments.Get("kind", "script");
+        var profile = arguments.Get("profile", "embedded");
+
+        var directory = Directory.CreateTempSubdirectory("bench-pipelines-");
+        List<string> settings =
+        [
+            $"--Serverless:DataDirectory={directory.FullName}",
+            "--Logging:LogLevel:Default=Warning",
+            "--Serverless:Timers:Enabled=false",
+        ];
+        if (profile == "distributed")
+        {
+            settings.AddRange([
+                "--Serverless:Profile=distributed",
+                $"--Serverless:PostgresSchema=bench_{Guid.NewGuid().ToString("N")[..10]}",
+                $"--ConnectionStrings:Postgres={BenchmarkArguments.Require("SERVERLESS_TEST_POSTGRES")}",
+                $"--ConnectionStrings:RabbitMq={BenchmarkArguments.Require("SERVERLESS_TEST_RABBITMQ")}",
+            ]);
+        }
+
+        var builder = Host.CreateApplicationBuilder([.. settings]);
+        builder.AddBuildingBlocks();
+        builder.AddPipelines();
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var definitions = host.Services.GetRequiredService<DefinitionStore>();
+            var runs = host.Services.GetRequiredService<RunStore>();
+            var yaml = new StringBuilder("name: bench\nsteps:\n");
+            for (var i = 0; i < stepCount; i++)
+            {
+                var layer = i / width;
+                var needs = layer == 0 ? string.Empty : ", needs: [" + string.Join(", ", Enumerable.Range((layer - 1) * width, width).Select(n => string.Create(CultureInfo.InvariantCulture, $"s{n}"))) + "]";
+                var body = kind == "wait" ? "kind: wait, duration: 1ms" : "kind: script, run: 'true'";
+                yaml.Append(CultureInfo.InvariantCulture, $"  - {{id: s{i}, {body}{needs}}}\n");
+            }
+
+            var saved = await definitions.SaveAsync("bench", yaml.ToString(), PipelineFormat.Yaml, CancellationToken.None);
+            if (!saved.Succeeded)
+            {
+                throw new InvalidOperationException(string.Join("; ", saved.Problems));
+            }
+
+            async Task<List<RunRecord>> BatchAsync(int count)
+            {
+                var started = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => runs.StartAsync(saved.Saved!, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)));
+                var ids = started.Select(s => s.Run!.RunId).ToList();
+                var deadline = Stopwatch.StartNew();
+                while (true)
+                {
+                    var states = await Task.WhenAll(ids.Select(id => runs.GetAsync(id, CancellationToken.None)));
+                    if (states.All(s => s!.State.Status.IsTerminal()) || deadline.Elapsed > TimeSpan.FromMinutes(10))
+                    {
+                        return [.. states.Select(s => s!)];
+                    }
+
+                    await Task.Delay(250);
+                }
+            }
+
+            await BatchAsync(Math.Min(10, runCount)); // warm-up
+
+            var clock = Stopwatch.StartNew();
+            var finished = await BatchAsync(runCount);
+            var elapsed = clock.Elapsed;
+
+            // Wall time from the first run's creation to the last run's end (recorded), not the polling granularity.
+            var first = finished.Min(r => r.State.CreatedAt);
+            var last = finished.Max(r => r.State.FinishedAt ?? r.State.CreatedAt);
+            var attempts = finished.SelectMany(r => r.State.Steps.Values).SelectMany(s => s.Attempts).ToList();
+            var transitions = attempts.Count(a => a.StartedAt is not null) + attempts.Count(a => a.FinishedAt is not null);
+            var latencies = attempts.Where(a => a.StartedAt is not null).Select(a => (a.StartedAt!.Value - a.QueuedAt).TotalMilliseconds).Order().ToList();
+            var succeeded = finished.Count(r => r.State.Status == RunStatus.Succeeded);
+            var span = (last - first).TotalSeconds;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"pipelines profile={profile} kind={kind} runs={runCount} steps={stepCount} width={width} succeeded={succeeded} " +
+                $"transitions={transitions} transitions/s={transitions / span:F0} span={span:F2}s (observed {elapsed.TotalSeconds:F2}s) " +
+                $"ready->started p50={StateStoreBenchmark.Percentile(latencies, 0.5):F1}ms p99={StateStoreBenchmark.Percentile(latencies, 0.99):F1}ms max={latencies[^1]:F1}ms"));
+            return succeeded == runCount ? 0 : 1;
+        }
+        finally
+        {
+            await host.StopAsync();
+            directory.Delete(recursive: true);
+        }
+    }
+}
