@@ -130,6 +130,34 @@ public sealed class RabbitMqPubSubTests : PubSubContract
         }
     }
 
+    /// <summary>Two deployments on one broker (say two schemas) with the same topic and subscription names stay apart.</summary>
+    [Fact]
+    public async Task Deployments_in_different_namespaces_share_a_broker_without_seeing_each_others_events()
+    {
+        var topic = Topic("tenanted");
+        var subscription = Subscription("tenanted-reader");
+        PubSubOptions InNamespace(string ns)
+        {
+            var options = FastRetries();
+            options.Namespace = ns + "-" + Prefix;
+            return options;
+        }
+
+        var a = await StartInstanceAsync("a", s => s.AddSubscription<RecordingHandler>(topic, subscription), InNamespace("deployment-a"));
+        var b = await StartInstanceAsync("b", s => s.AddSubscription<RecordingHandler>(topic, subscription), InNamespace("deployment-b"));
+
+        for (var i = 0; i < 10; i++)
+        {
+            await a.Publisher.PublishAsync(topic, NewEvent($"a-{i}"), Ct);
+            await b.Publisher.PublishAsync(topic, NewEvent($"b-{i}"), Ct);
+        }
+
+        var handled = await Probe.WaitForHandledAsync(subscription, 20);
+        Assert.All(handled, call => Assert.StartsWith(call.Instance + "-", call.Event.Id, StringComparison.Ordinal));
+        Assert.Equal(10, handled.Count(c => c.Instance == "a"));
+        Assert.Equal(10, handled.Count(c => c.Instance == "b"));
+    }
+
     /// <summary>Competing consumers: processes sharing a subscription name share its queue.</summary>
     [Fact]
     public async Task Instances_sharing_a_subscription_split_its_events_and_lose_none()

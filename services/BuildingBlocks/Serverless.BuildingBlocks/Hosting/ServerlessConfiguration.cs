@@ -30,6 +30,11 @@ public static class ServerlessConfiguration
             throw new ServerlessConfigurationException("Serverless:PubSub:MaxRetries", "must be 0 or more.");
         }
 
+        if (options.PubSub.Namespace is { } ns && (ns.Length is 0 or > 100 || !ns.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-')))
+        {
+            throw new ServerlessConfigurationException("Serverless:PubSub:Namespace", "must be 1-100 letters, digits, '.', '_' or '-'.");
+        }
+
         if (options.PubSub.ConcurrencyPerSubscription < 1)
         {
             throw new ServerlessConfigurationException("Serverless:PubSub:ConcurrencyPerSubscription", "must be 1 or more.");

@@ -50,6 +50,13 @@ public sealed class PubSubOptions
 
     /// <summary>RabbitMQ prefetch per subscription queue.</summary>
     public int PrefetchCount { get; set; } = 64;
+
+    /// <summary>
+    /// The first part of every RabbitMQ exchange and queue name (<c>{namespace}.topic.{topic}</c>,
+    /// <c>{namespace}.sub.{subscription}</c>); by default the PostgreSQL schema, so two deployments sharing a
+    /// broker (or tests, each on its own schema) never consume or receive each other's events.
+    /// </summary>
+    public string? Namespace { get; set; }
 }
 
 public sealed class TimerOptions

@@ -92,6 +92,7 @@ public static class PubSubServiceCollectionExtensions
                     sp.GetRequiredService<EventDispatcher>(),
                     pubSub,
                     broker,
+                    pubSub.Namespace ?? options.PostgresSchema,
                     LoggerFactory(sp)));
                 break;
             default:

@@ -119,5 +119,8 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
 
     protected virtual Task OnStoppedAsync() => Task.CompletedTask;
 
-    internal static string QueueName(string subscription) => "serverless.sub." + subscription;
+    internal static string QueueName(string subscription, string ns = DefaultNamespace) => ns + ".sub." + subscription;
+
+    /// <summary>The namespace of the default PostgreSQL schema: the names every deployment used before namespaces.</summary>
+    internal const string DefaultNamespace = "serverless";
 }

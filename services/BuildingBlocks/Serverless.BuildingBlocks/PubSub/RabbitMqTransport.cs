@@ -7,8 +7,9 @@ using Serverless.BuildingBlocks.PubSub.Transport;
 namespace Serverless.BuildingBlocks.PubSub;
 
 /// <summary>
-/// The distributed profile: a durable fanout exchange per topic (<c>serverless.topic.{topic}</c>) and a
-/// durable queue per subscription (<c>serverless.sub.{subscription}</c>) bound to it. Every subscription
+/// The distributed profile: a durable fanout exchange per topic (<c>{namespace}.topic.{topic}</c>) and a
+/// durable queue per subscription (<c>{namespace}.sub.{subscription}</c>) bound to it; the namespace is
+/// <see cref="PubSubOptions.Namespace"/>, by default the PostgreSQL schema. Every subscription
 /// gets every event; processes that register the same subscription consume the same queue and share its
 /// events. Messages are persistent and each publish waits for the broker's confirm; a delivery is acked
 /// only after the dispatcher settled it, so one in hand when its process dies goes back to the queue.
@@ -18,6 +19,7 @@ internal sealed class RabbitMqTransport(
     EventDispatcher dispatcher,
     PubSubOptions options,
     Uri broker,
+    string ns,
     ILoggerFactory loggerFactory)
     : PubSubTransport(topics, dispatcher, options, loggerFactory)
 {
@@ -26,7 +28,7 @@ internal sealed class RabbitMqTransport(
 
     public const string BrokerSetting = "ConnectionStrings:RabbitMq";
 
-    public static string ExchangeName(string topic) => "serverless.topic." + topic;
+    public static string ExchangeName(string topic, string ns = DefaultNamespace) => ns + ".topic." + topic;
 
     public override async Task RedeliverAsync(SubscriptionDescriptor subscription, ReadOnlyMemory<byte> cloudEventJson, CancellationToken cancellationToken)
     {
@@ -34,7 +36,7 @@ internal sealed class RabbitMqTransport(
         await Started.WaitAsync(cancellationToken).ConfigureAwait(false);
 
         // Straight to the subscription's queue, so the topic's other subscriptions do not see the event again.
-        var queue = await RunningBus.GetSendEndpoint(new Uri("queue:" + QueueName(subscription.Name))).ConfigureAwait(false);
+        var queue = await RunningBus.GetSendEndpoint(new Uri("queue:" + QueueName(subscription.Name, ns))).ConfigureAwait(false);
         var envelope = new EventEnvelope { Topic = subscription.Topic, CloudEvent = cloudEventJson.ToArray(), Redelivered = true };
         await queue.Send(envelope, context => context.Durable = true, cancellationToken).ConfigureAwait(false);
     }
@@ -43,7 +45,7 @@ internal sealed class RabbitMqTransport(
     {
         // Publishing before the bus runs (another hosted service starting first) waits for it.
         await Started.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var exchange = await RunningBus.GetSendEndpoint(new Uri($"exchange:{ExchangeName(topic)}?type={ExchangeType.Fanout}&durable=true")).ConfigureAwait(false);
+        var exchange = await RunningBus.GetSendEndpoint(new Uri($"exchange:{ExchangeName(topic, ns)}?type={ExchangeType.Fanout}&durable=true")).ConfigureAwait(false);
 
         // Completes when the broker confirmed the persistent message (publisher confirms are on).
         await exchange.Send(new EventEnvelope { Topic = topic, CloudEvent = cloudEventJson }, context => context.Durable = true, cancellationToken).ConfigureAwait(false);
@@ -54,7 +56,7 @@ internal sealed class RabbitMqTransport(
         bus.Host(broker, host => host.PublisherConfirmation = true);
         foreach (var subscription in Topics.Subscriptions)
         {
-            bus.ReceiveEndpoint(QueueName(subscription.Name), endpoint =>
+            bus.ReceiveEndpoint(QueueName(subscription.Name, ns), endpoint =>
             {
                 // Only the topic exchange feeds this queue: no MassTransit message-type exchanges.
                 endpoint.ConfigureConsumeTopology = false;
@@ -63,7 +65,7 @@ internal sealed class RabbitMqTransport(
                 endpoint.PublishFaults = false;
                 endpoint.PrefetchCount = Options.PrefetchCount;
                 endpoint.ConcurrentMessageLimit = Options.ConcurrencyPerSubscription;
-                endpoint.Bind(ExchangeName(subscription.Topic), exchange =>
+                endpoint.Bind(ExchangeName(subscription.Topic, ns), exchange =>
                 {
                     exchange.ExchangeType = ExchangeType.Fanout;
                     exchange.Durable = true;
