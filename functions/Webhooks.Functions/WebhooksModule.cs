@@ -53,7 +53,8 @@ public static class WebhooksModule
     /// <summary>
     /// The delivery worker: a subscription per delivered topic (<c>Webhooks:Outbound:Topics</c>) that turns events
     /// into deliveries, and the dispatcher that attempts them on the retry schedule (<c>Webhooks:Outbound:RetryDelays</c>,
-    /// <c>Webhooks:Outbound:TimeoutSeconds</c>; a crashed worker's claims come back after <c>Webhooks:Outbound:LeaseSeconds</c>).
+    /// <c>Webhooks:Outbound:TimeoutSeconds</c>; a crashed worker's claims come back after <c>Webhooks:Outbound:LeaseSeconds</c>;
+    /// an endpoint with no success for <c>Webhooks:Outbound:DisableAfter</c>, 5 days by default, is disabled).
     /// </summary>
     private static void AddOutboundDelivery(this IServiceCollection services, IConfiguration configuration)
     {
@@ -63,6 +64,8 @@ public static class WebhooksModule
         var http = new OutboundHttpOptions { Timeout = TimeSpan.FromSeconds(outbound.GetValue<double?>("TimeoutSeconds") ?? 15) };
         services.AddSingleton(new DeliveryRetryPolicy(retry));
         services.AddSingleton<DeliverySignal>();
+        var disableAfter = outbound.GetValue<TimeSpan?>("DisableAfter");
+        services.AddSingleton(sp => new EndpointFailureClock(sp.GetRequiredService<IStateStore>(), disableAfter));
         var lease = outbound.GetValue<double?>("LeaseSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
         services.AddSingleton(sp => new DeliveryBook(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), lease));
         services.AddSingleton(sp => new DeliveryAttempter(

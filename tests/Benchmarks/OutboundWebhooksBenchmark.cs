@@ -18,7 +18,7 @@ using Serverless.Webhooks.Service.Endpoints;
 namespace Serverless.Benchmarks;
 
 /// <summary>
-/// Outbound webhooks, embedded profile: platform events → durable deliveries → signed POSTs to a Kestrel receiver
+/// Outbound webhooks (--profile embedded|distributed): platform events → durable deliveries → signed POSTs to a Kestrel receiver
 /// on loopback. Flat out (--events N, deliveries/s until all arrived) or at a steady rate (event → delivered latency).
 /// </summary>
 internal static class OutboundWebhooksBenchmark
@@ -50,12 +50,26 @@ internal static class OutboundWebhooksBenchmark
         var baseUrl = receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 
         var directory = Directory.CreateTempSubdirectory("bench-webhooks-");
-        var builder = Host.CreateApplicationBuilder([
+        List<string> settings =
+        [
             $"--Serverless:DataDirectory={directory.FullName}",
             "--Webhooks:Outbound:AllowList:0=127.0.0.0/8",
             $"--Webhooks:Outbound:Topics:0={Topic}",
             "--Logging:LogLevel:Default=Warning",
-        ]);
+        ];
+        var profile = arguments.Get("profile", "embedded");
+        if (profile == "distributed")
+        {
+            settings.AddRange([
+                "--Serverless:Profile=distributed",
+                $"--Serverless:PostgresSchema=bench_{Guid.NewGuid().ToString("N")[..10]}",
+                "--Serverless:Timers:Enabled=false",
+                $"--ConnectionStrings:Postgres={BenchmarkArguments.Require("SERVERLESS_TEST_POSTGRES")}",
+                $"--ConnectionStrings:RabbitMq={BenchmarkArguments.Require("SERVERLESS_TEST_RABBITMQ")}",
+            ]);
+        }
+
+        var builder = Host.CreateApplicationBuilder([.. settings]);
         builder.AddBuildingBlocks();
         builder.AddWebhooks();
         using var host = builder.Build();

@@ -3,7 +3,7 @@ using Serverless.Benchmarks;
 // Load drivers for the speed goals in README. Run in Release:
 //   dotnet run -c Release --project tests/Benchmarks -- state --engine sqlite|postgres [--writers 8] [--seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- pubsub --transport inmemory|rabbitmq [--events 200000] [--rate 1000 --seconds 10]
-//   dotnet run -c Release --project tests/Benchmarks -- webhooks-out [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]
+//   dotnet run -c Release --project tests/Benchmarks -- webhooks-out [--profile embedded|distributed] [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]
 // PostgreSQL / RabbitMQ locations come from SERVERLESS_TEST_POSTGRES / SERVERLESS_TEST_RABBITMQ (tests/servers.sh start).
 var arguments = BenchmarkArguments.Parse(args);

@@ -13,6 +13,7 @@ public abstract class WebhooksDeliveryContract : IAsyncLifetime
     private RecordingReceiver _receiver = null!;
     private LocalHost _host = null!;
     private HttpClient _admin = null!;
+    private Dictionary<string, string?> _settings = null!;
 
     protected virtual IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>();
 
@@ -23,11 +24,13 @@ public abstract class WebhooksDeliveryContract : IAsyncLifetime
         {
             ["Webhooks:Outbound:AllowList:0"] = "127.0.0.0/8",
             ["Webhooks:Outbound:Topics:0"] = "test.outbound",
+            ["Webhooks:Outbound:Topics:1"] = "webhook.endpoint.disabled",
             ["Webhooks:Outbound:RetryDelays:0"] = "00:00:00",
             ["Webhooks:Outbound:RetryDelays:1"] = "00:00:00.200",
             ["Webhooks:Outbound:RetryDelays:2"] = "00:00:00.200",
             ["Webhooks:Outbound:TimeoutSeconds"] = "5",
         };
+        _settings = settings;
         _host = new LocalHost(settings: settings);
         _admin = _host.CreateClient(_host.AdminKey);
     }
@@ -105,6 +108,35 @@ public abstract class WebhooksDeliveryContract : IAsyncLifetime
         await PublishAsync("evt-after-gone");
         var endpoint = await _admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/endpoints/{id}");
         Assert.Contains("410", endpoint.GetProperty("disabledReason").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_endpoint_failing_for_the_disable_period_is_disabled_also_across_a_restart_and_says_so()
+    {
+        var (failing, _) = await RegisterAsync("/fail", "test.*");
+        await RegisterAsync("/ok", "webhook.endpoint.*");
+        await PublishAsync("evt-long-failing");
+        await Recording.WaitUntilAsync(() => _receiver.Requests.Count(r => r.Path == "/fail") >= 3, TimeSpan.FromSeconds(20), "three failed attempts");
+        var failed = $"/api/webhooks/endpoints/{failing}/deliveries?status=failed";
+        await Recording.WaitUntilAsync(() => _admin.GetFromJsonAsync<JsonElement>(failed).GetAwaiter().GetResult().GetProperty("items").GetArrayLength() == 1, TimeSpan.FromSeconds(10), "the delivery to be listed as failed");
+        var deliveryId = (await _admin.GetFromJsonAsync<JsonElement>(failed)).GetProperty("items")[0].GetProperty("id").GetString();
+
+        // Restart with a disable period (1 ms) that only the clock started before the restart has exceeded at the
+        // next attempt: a clock that restarted with the process would start at that attempt and not disable.
+        await _host.DisposeAsync();
+        _host = new LocalHost(_host.DataDirectory, new Dictionary<string, string?>(_settings) { ["Webhooks:Outbound:DisableAfter"] = "00:00:00.001" });
+        _admin = _host.CreateClient(_host.AdminKey);
+        Assert.Equal(HttpStatusCode.Accepted, (await _admin.PostAsync($"/api/webhooks/deliveries/{deliveryId}/retry", null)).StatusCode);
+
+        await Recording.WaitUntilAsync(() => !_admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/endpoints/{failing}").GetAwaiter().GetResult().GetProperty("enabled").GetBoolean(), TimeSpan.FromSeconds(20), "the endpoint to be disabled");
+        Assert.Equal(4, _receiver.Requests.Count(r => r.Path == "/fail"));
+        var endpoint = await _admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/endpoints/{failing}");
+        Assert.Contains("no delivery has succeeded", endpoint.GetProperty("disabledReason").GetString(), StringComparison.Ordinal);
+
+        await Recording.WaitUntilAsync(() => _receiver.Requests.Any(r => r.Path == "/ok"), TimeSpan.FromSeconds(20), "the webhook.endpoint.disabled event");
+        var disabled = JsonDocument.Parse(_receiver.Requests.First(r => r.Path == "/ok").Body).RootElement;
+        Assert.Equal("webhook.endpoint.disabled", disabled.GetProperty("type").GetString());
+        Assert.Equal(failing, disabled.GetProperty("data").GetProperty("endpointId").GetString());
     }
 
     [Fact]

@@ -12,6 +12,8 @@ public sealed record AttemptPage(IReadOnlyList<DeliveryAttempt> Items, string? N
 
 public sealed record Recovered(int Requeued);
 
+public sealed record DeliveryPage(IReadOnlyList<DeliveryView> Items, string? NextCursor);
+
 /// <summary>Outbound deliveries: an endpoint's attempts log, one delivery, retrying a failed one, recovering an endpoint.</summary>
 public static class DeliveriesApi
 {
@@ -19,6 +21,7 @@ public static class DeliveriesApi
     {
         var endpoints = routes.MapGroup(WebhooksModule.RoutePrefix + "/endpoints").WithTags("Webhooks");
         endpoints.MapGet("/{id}/attempts", AttemptsAsync).RequireAuthorization(Roles.Viewer).WithSummary("Attempts to this endpoint, oldest first (status, duration, first 4 KiB of the response)");
+        endpoints.MapGet("/{id}/deliveries", DeliveriesAsync).RequireAuthorization(Roles.Viewer).WithSummary("An endpoint's failed deliveries (status=failed), each retryable");
         endpoints.MapPost("/{id}/recover", RecoverAsync).RequireAuthorization(Roles.Operator).WithSummary("Re-queue every failed delivery since a time");
         var deliveries = routes.MapGroup(WebhooksModule.RoutePrefix + "/deliveries").WithTags("Webhooks");
         deliveries.MapGet("/{id}", GetAsync).RequireAuthorization(Roles.Viewer).WithSummary("One delivery");
@@ -35,6 +38,23 @@ public static class DeliveriesApi
 
         var (items, next) = await book.AttemptsAsync(id, limit ?? 100, cursor, cancellationToken).ConfigureAwait(false);
         return TypedResults.Ok(new AttemptPage(items, next));
+    }
+
+    private static async Task<Results<Ok<DeliveryPage>, NotFound, ValidationProblem>> DeliveriesAsync(
+        string id, string? status, int? limit, string? cursor, EndpointRegistry registry, DeliveryBook book, CancellationToken cancellationToken)
+    {
+        if (status != "failed")
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = ["Only status=failed is listed (pending and delivered deliveries are seen in the attempts log)."] });
+        }
+
+        if (await registry.GetAsync(id, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        var (items, next) = await book.FailedAsync(id, limit ?? 100, cursor, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new DeliveryPage(items.Select(DeliveryView.From).ToList(), next));
     }
 
     private static async Task<Results<Ok<Recovered>, NotFound, ValidationProblem>> RecoverAsync(string id, DateTimeOffset? since, EndpointRegistry registry, DeliveryBook book, DeliverySignal signal, CancellationToken cancellationToken)

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Serverless.BuildingBlocks.Security;
 using Serverless.Webhooks.Outbound;
+using Serverless.Webhooks.Service.Delivery;
 using Serverless.Webhooks.Service.Endpoints;
 
 namespace Serverless.Webhooks.Functions.Apis;
@@ -57,14 +58,31 @@ public static class EndpointsApi
             var change => Problems(change.Problems),
         };
 
-    private static async Task<Results<NoContent, NotFound>> DeleteAsync(string id, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
-        await endpoints.DeleteAsync(id, cancellationToken).ConfigureAwait(false) ? TypedResults.NoContent() : TypedResults.NotFound();
+    private static async Task<Results<NoContent, NotFound>> DeleteAsync(string id, EndpointRegistry endpoints, EndpointFailureClock failureClock, CancellationToken cancellationToken)
+    {
+        if (!await endpoints.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
+        {
+            return TypedResults.NotFound();
+        }
+
+        await failureClock.ResetAsync(id, cancellationToken).ConfigureAwait(false);
+        return TypedResults.NoContent();
+    }
 
     private static async Task<Results<Ok<EndpointWithSecret>, NotFound>> RotateAsync(string id, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
         await endpoints.RotateSecretAsync(id, cancellationToken: cancellationToken).ConfigureAwait(false) is { } rotated ? TypedResults.Ok(rotated) : TypedResults.NotFound();
 
-    private static async Task<Results<Ok<EndpointView>, NotFound>> EnableAsync(string id, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
-        await endpoints.SetEnabledAsync(id, true, null, cancellationToken).ConfigureAwait(false) is { } view ? TypedResults.Ok(view) : TypedResults.NotFound();
+    /// <summary>An endpoint enabled again starts with a fresh failure clock, so it is not disabled again at its first failure.</summary>
+    private static async Task<Results<Ok<EndpointView>, NotFound>> EnableAsync(string id, EndpointRegistry endpoints, EndpointFailureClock failureClock, CancellationToken cancellationToken)
+    {
+        if (await endpoints.SetEnabledAsync(id, true, null, cancellationToken).ConfigureAwait(false) is not { } view)
+        {
+            return TypedResults.NotFound();
+        }
+
+        await failureClock.ResetAsync(id, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(view);
+    }
 
     private static async Task<Results<Ok<EndpointView>, NotFound>> DisableAsync(string id, DisableRequest? request, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
         await endpoints.SetEnabledAsync(id, false, request?.Reason ?? "disabled by an operator", cancellationToken).ConfigureAwait(false) is { } view ? TypedResults.Ok(view) : TypedResults.NotFound();

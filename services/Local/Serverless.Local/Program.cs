@@ -2,8 +2,7 @@ using Serverless.BuildingBlocks.Hosting;
 using Serverless.Webhooks.Functions;
 
 // The main job: every module in one process on the embedded profile (or distributed, by configuration).
-var builder = WebApplication.CreateBuilder(args);
-builder.AddAppDirectorySettings();
+var builder = ServerlessHost.CreateBuilder(args);
 builder.AddBuildingBlocks();
 builder.AddWebhooks();
 

@@ -5,7 +5,7 @@ namespace Webhooks.Tests.Outbound;
 public sealed class EndpointCircuitBreakerTests
 {
     private static readonly DateTimeOffset T0 = new(2025, 3, 1, 0, 0, 0, TimeSpan.Zero);
-    private static readonly CircuitBreakerOptions Options = new() { FailureThreshold = 3, CoolDown = TimeSpan.FromSeconds(30), DisableAfter = TimeSpan.FromDays(5) };
+    private static readonly CircuitBreakerOptions Options = new() { FailureThreshold = 3, CoolDown = TimeSpan.FromSeconds(30) };
 
     [Fact]
     public void Opens_after_the_threshold_of_consecutive_failures_and_blocks_until_cool_down()
@@ -72,26 +72,13 @@ public sealed class EndpointCircuitBreakerTests
     }
 
     [Fact]
-    public void Reports_disable_once_failing_for_the_configured_time_since_the_first_failure()
-    {
-        var breaker = new EndpointCircuitBreaker(Options);
-        Assert.False(breaker.RecordFailure(T0).ShouldDisable);
-        Assert.False(breaker.RecordFailure(T0.AddDays(3)).ShouldDisable);
-        var almost = breaker.RecordFailure(T0.AddDays(5).AddSeconds(-1));
-        Assert.False(almost.ShouldDisable);
-        Assert.Equal(T0, almost.FailingSince);
-        Assert.True(breaker.RecordFailure(T0.AddDays(5)).ShouldDisable);
-    }
-
-    [Fact]
-    public void A_success_restarts_the_failing_period()
+    public void Failing_since_is_the_first_failure_after_the_last_success()
     {
         var breaker = new EndpointCircuitBreaker(Options);
         breaker.RecordFailure(T0);
-        breaker.RecordSuccess(T0.AddDays(4));
-        var health = breaker.RecordFailure(T0.AddDays(6));
-        Assert.False(health.ShouldDisable);
-        Assert.Equal(T0.AddDays(6), health.FailingSince);
+        Assert.Equal(T0, breaker.RecordFailure(T0.AddDays(3)).FailingSince);
+        Assert.Null(breaker.RecordSuccess(T0.AddDays(4)).FailingSince);
+        Assert.Equal(T0.AddDays(6), breaker.RecordFailure(T0.AddDays(6)).FailingSince);
     }
 
     private static EndpointCircuitBreaker Opened()

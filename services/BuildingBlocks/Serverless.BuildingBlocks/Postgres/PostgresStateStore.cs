@@ -21,6 +21,9 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
     private readonly string _deleteSql;
     private readonly string _deleteCheckedSql;
     private readonly string _outboxInsertSql;
+
+    /// <summary>The SQLSTATE <c>state_expect</c> raises when a conditional write in a transaction finds its condition false.</summary>
+    private const string ETagMismatchState = "SL409";
     private readonly PostgresSaveBatcher _saves;
 
     private PostgresStateStore(NpgsqlDataSource dataSource, string schema, OutboxSignal outboxSignal)
@@ -75,6 +78,13 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
                 created_at timestamptz NOT NULL DEFAULT now(),
                 lease_until timestamptz NULL
             );
+            CREATE OR REPLACE FUNCTION {s}.state_expect(etag bigint, state_key text) RETURNS bigint LANGUAGE plpgsql AS $$
+            BEGIN
+                IF etag IS NULL THEN
+                    RAISE EXCEPTION 'etag mismatch' USING ERRCODE = '{ETagMismatchState}', DETAIL = state_key;
+                END IF;
+                RETURN etag;
+            END $$;
             """;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -140,49 +150,90 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
         }
 
         var events = transaction.Events.Select(e => (e.Topic, Payload: e.Serialize())).ToList();
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var tx = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var etags = new List<string>(transaction.Operations.Count);
-        foreach (var operation in transaction.Operations)
-        {
-            switch (operation)
-            {
-                case StateOperation.Upsert upsert:
-                    etags.Add(await ApplyAsync(connection, upsert, cancellationToken).ConfigureAwait(false));
-                    break;
-                case StateOperation.Delete delete:
-                    await ApplyDeleteAsync(connection, delete, cancellationToken).ConfigureAwait(false);
-                    etags.Add(string.Empty);
-                    break;
-                default:
-                    throw new ArgumentException($"Unknown operation {operation.GetType().Name}.", nameof(transaction));
-            }
-        }
 
-        if (events.Count > 0)
+        // One round trip: every operation and outbox row in one batch, which PostgreSQL runs as one implicit
+        // transaction. A conditional write whose ETag or create-only check fails raises (state_expect), which
+        // aborts the whole batch — the same all-or-nothing as before, without a round trip per operation.
+        var batch = new NpgsqlBatch();
+        await using (batch.ConfigureAwait(false))
         {
-            var batch = new NpgsqlBatch(connection, tx);
-            await using (batch.ConfigureAwait(false))
+            foreach (var operation in transaction.Operations)
             {
-                foreach (var (topic, payload) in events)
+                batch.BatchCommands.Add(operation switch
                 {
-                    var insert = new NpgsqlBatchCommand(_outboxInsertSql);
-                    insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = topic });
-                    insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload });
-                    batch.BatchCommands.Add(insert);
-                }
-
-                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                    StateOperation.Upsert upsert => UpsertInTransaction(upsert),
+                    StateOperation.Delete delete => DeleteInTransaction(delete),
+                    _ => throw new ArgumentException($"Unknown operation {operation.GetType().Name}.", nameof(transaction)),
+                });
             }
-        }
 
-        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        if (events.Count > 0)
+            foreach (var (topic, payload) in events)
+            {
+                var insert = new NpgsqlBatchCommand(_outboxInsertSql);
+                insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = topic });
+                insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload });
+                batch.BatchCommands.Add(insert);
+            }
+
+            var etags = new List<string>(transaction.Operations.Count);
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            batch.Connection = connection;
+            try
+            {
+                await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var operation in transaction.Operations)
+                {
+                    if (operation is StateOperation.Upsert)
+                    {
+                        etags.Add(await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? StateETags.Format(reader.GetInt64(0)) : throw new ETagMismatchException(operation.Key));
+                    }
+                    else
+                    {
+                        etags.Add(string.Empty);
+                    }
+
+                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (PostgresException ex) when (ex.SqlState == ETagMismatchState)
+            {
+                throw new ETagMismatchException(ex.Detail ?? string.Empty);
+            }
+
+            if (events.Count > 0)
+            {
+                _outboxSignal.Notify();
+            }
+
+            return etags;
+        }
+    }
+
+    /// <summary>A write inside a transaction batch: it returns the new ETag, and raises when its condition fails.</summary>
+    private NpgsqlBatchCommand UpsertInTransaction(StateOperation.Upsert upsert)
+    {
+        var conditional = upsert.Options.ETag is not null || upsert.Options.OnlyIfAbsent;
+        var command = new NpgsqlBatchCommand(conditional ? $"WITH w AS ({UpsertSql(upsert)}) SELECT {_s}.state_expect((SELECT etag FROM w), $1)" : _upsertSql);
+        AddUpsertParameters(command.Parameters, upsert);
+        return command;
+    }
+
+    /// <summary>A delete inside a transaction batch; one with an ETag raises when nothing with that ETag was deleted.</summary>
+    private NpgsqlBatchCommand DeleteInTransaction(StateOperation.Delete delete)
+    {
+        if (delete.ETag is null)
         {
-            _outboxSignal.Notify();
+            var plain = new NpgsqlBatchCommand(_deleteSql);
+            plain.Parameters.Add(new NpgsqlParameter<string> { TypedValue = delete.Key });
+            return plain;
         }
 
-        return etags;
+        var command = new NpgsqlBatchCommand($"WITH d AS ({_deleteCheckedSql} RETURNING 0::bigint AS ok) SELECT {_s}.state_expect((SELECT ok FROM d), $1)");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = delete.Key });
+
+        // An ETag that is not one of ours can never match; -1 never does.
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = StateETags.TryParse(delete.ETag, out var expected) ? expected : -1 });
+        return command;
     }
 
     public async Task<KeyPage> ListKeysAsync(string prefix, int pageSize = 100, string? continuationToken = null, CancellationToken cancellationToken = default)

@@ -40,10 +40,14 @@ public static class CloudEventJson
         return parsed;
     }
 
-    /// <summary>A new CloudEvent with JSON data, the given subject, and the current trace context attached.</summary>
+    /// <summary>
+    /// A new CloudEvent with JSON data (camelCase property names, as every platform event's payload is documented),
+    /// the given subject, and the current trace context attached.
+    /// </summary>
     public static CloudEvent Create<T>(string source, string type, T data, string? subject = null)
     {
-        var cloudEvent = new CloudEvent(source, type, data) { Subject = subject, Time = DateTimeOffset.UtcNow };
+        var json = BinaryData.FromObjectAsJson(data, JsonSerializerOptions.Web);
+        var cloudEvent = new CloudEvent(source, type, json, "application/json", CloudEventDataFormat.Json) { Subject = subject, Time = DateTimeOffset.UtcNow };
         EventTracing.Inject(cloudEvent);
         return cloudEvent;
     }

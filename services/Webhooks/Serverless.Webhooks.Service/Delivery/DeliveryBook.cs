@@ -60,9 +60,10 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
     public async Task<(DeliveryRecord Record, string LeaseKey)?> ClaimAsync(string dueKey, CancellationToken cancellationToken)
     {
         var id = dueKey[(dueKey.LastIndexOf(StateKeys.Separator, StringComparison.Ordinal) + StateKeys.Separator.Length)..];
-        var due = await state.GetAsync(dueKey, cancellationToken).ConfigureAwait(false);
-        var record = await state.GetJsonAsync<DeliveryRecord>(DeliveryPrefix + id, cancellationToken).ConfigureAwait(false);
-        if (due is null || record is null || record.Value.Status != DeliveryStatus.Pending)
+        var items = await state.GetBulkAsync([dueKey, DeliveryPrefix + id], cancellationToken).ConfigureAwait(false);
+        var due = items.FirstOrDefault(i => i.Key == dueKey);
+        var record = items.FirstOrDefault(i => i.Key != dueKey)?.Deserialize<DeliveryRecord>();
+        if (due is null || record is null || record.Status != DeliveryStatus.Pending)
         {
             if (due is not null)
             {
@@ -72,11 +73,11 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
             return null;
         }
 
-        var leaseKey = DueKey(time.GetUtcNow() + _lease, record.Value.EndpointId, id);
+        var leaseKey = DueKey(time.GetUtcNow() + _lease, record.EndpointId, id);
         try
         {
             await state.TransactAsync(new StateTransaction().Delete(dueKey, due.ETag).Upsert(leaseKey, ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
-            return (record.Value, leaseKey);
+            return (record, leaseKey);
         }
         catch (ETagMismatchException)
         {
@@ -164,6 +165,14 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
         }
         while (token is not null);
         return recovered;
+    }
+
+    /// <summary>An endpoint's failed deliveries (the dead letters of outbound delivery), by delivery id.</summary>
+    public async Task<(IReadOnlyList<DeliveryRecord> Items, string? NextCursor)> FailedAsync(string endpointId, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var prefix = FailedPrefix + endpointId + StateKeys.Separator;
+        var page = await state.GetJsonPageAsync<DeliveryRecord>(prefix, limit, cursor, k => DeliveryPrefix + k[prefix.Length..], cancellationToken).ConfigureAwait(false);
+        return (page.Items, page.NextCursor);
     }
 
     /// <summary>An endpoint's attempts, oldest first.</summary>

@@ -11,7 +11,7 @@ namespace Serverless.Webhooks.Service.Delivery;
 /// <summary>
 /// Runs due deliveries. Each claimed delivery is its own task, bounded globally and per endpoint, so one slow or
 /// dead endpoint only ever occupies its own slots; an endpoint's circuit breaker and rate limit push its deliveries
-/// back without an attempt. 410 Gone, or failing for the breaker's disable period, disables the endpoint and
+/// back without an attempt. 410 Gone, or failing for the disable period (<see cref="EndpointFailureClock"/>), disables the endpoint and
 /// publishes <c>webhook.endpoint.disabled</c>.
 /// </summary>
 public sealed partial class DeliveryDispatcher(
@@ -19,6 +19,7 @@ public sealed partial class DeliveryDispatcher(
     EndpointRegistry endpoints,
     DeliveryAttempter attempter,
     DeliverySignal signal,
+    EndpointFailureClock failureClock,
     IEventPublisher publisher,
     TimeProvider time,
     ILogger<DeliveryDispatcher> logger) : BackgroundService
@@ -107,7 +108,7 @@ public sealed partial class DeliveryDispatcher(
     private async Task AttemptAsync(DeliveryRecord record, string leaseKey, CancellationToken stoppingToken)
     {
         var now = time.GetUtcNow();
-        var endpoint = await endpoints.GetAsync(record.EndpointId, stoppingToken).ConfigureAwait(false);
+        var endpoint = await endpoints.GetForDeliveryAsync(record.EndpointId, stoppingToken).ConfigureAwait(false);
         if (endpoint is null || !endpoint.Enabled)
         {
             var reason = endpoint is null ? "the endpoint was deleted" : "the endpoint is disabled";
@@ -134,7 +135,18 @@ public sealed partial class DeliveryDispatcher(
         var attemptNumber = record.Attempts + 1;
         var (attempt, next) = await attempter.AttemptAsync(endpoint, record.Id, record.EventId, record.CloudEventJson, attemptNumber, stoppingToken).ConfigureAwait(false);
         var after = time.GetUtcNow();
-        var health = next is NextStep.Delivered ? breaker.RecordSuccess(after) : breaker.RecordFailure(after);
+        var shouldDisable = false;
+        if (next is NextStep.Delivered)
+        {
+            breaker.RecordSuccess(after);
+            await failureClock.RecordSuccessAsync(endpoint.Id, stoppingToken).ConfigureAwait(false);
+        }
+        else
+        {
+            breaker.RecordFailure(after);
+            shouldDisable = (await failureClock.RecordFailureAsync(endpoint.Id, after, stoppingToken).ConfigureAwait(false)).ShouldDisable;
+        }
+
         var updated = next switch
         {
             NextStep.Delivered => record with { Status = DeliveryStatus.Delivered, Attempts = attemptNumber, LastError = null, UpdatedAt = after },
@@ -145,7 +157,7 @@ public sealed partial class DeliveryDispatcher(
         };
         await book.SettleAsync(updated, leaseKey, attempt, stoppingToken).ConfigureAwait(false);
 
-        var disableReason = next is NextStep.DisableEndpoint d ? d.Reason : health.ShouldDisable ? "the endpoint has been failing for too long" : null;
+        var disableReason = next is NextStep.DisableEndpoint d ? d.Reason : shouldDisable ? $"no delivery has succeeded for {failureClock.DisableAfter}" : null;
         if (disableReason is not null && await endpoints.SetEnabledAsync(endpoint.Id, false, disableReason, stoppingToken).ConfigureAwait(false) is not null)
         {
             await publisher.PublishAsync(EndpointDisabledTopic, CloudEventJson.Create("/webhooks/endpoints", EndpointDisabledTopic, new { endpointId = endpoint.Id, url = endpoint.Url, reason = disableReason }, endpoint.Id), stoppingToken).ConfigureAwait(false);

@@ -17,19 +17,14 @@ public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book
         ArgumentNullException.ThrowIfNull(cloudEvent);
         byte[]? json = null;
         var created = false;
-        string? cursor = null;
-        do
+        foreach (var endpoint in await endpoints.SubscribersAsync(cancellationToken).ConfigureAwait(false))
         {
-            var (items, next) = await endpoints.ListAsync(1000, cursor, cancellationToken).ConfigureAwait(false);
-            foreach (var endpoint in items.Where(e => e.Enabled && EventTypeFilter.Create(e.EventTypes).Matches(cloudEvent.Type)))
+            if (endpoint.Filter.Matches(cloudEvent.Type))
             {
                 json ??= CloudEventJson.Serialize(cloudEvent);
                 created |= await book.CreateAsync(endpoint.Id, cloudEvent, json, policy.FirstAttemptAt(time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
             }
-
-            cursor = next;
         }
-        while (cursor is not null);
 
         if (created)
         {

@@ -18,7 +18,61 @@ public sealed class EndpointRegistry(
     public static readonly TimeSpan DefaultRotationGrace = TimeSpan.FromHours(24);
     private const string KeyPrefix = "webhooks||endpoint||";
 
+    /// <summary>How long the fan-out's view of the enabled endpoints is trusted before it is read again.</summary>
+    public static readonly TimeSpan SubscriberRefreshInterval = TimeSpan.FromSeconds(1);
+
     private readonly Func<string, CancellationToken, Task<IPAddress[]>> _resolve = resolve ?? ((host, ct) => Dns.GetHostAddressesAsync(host, ct));
+    private SubscriberView? _subscribers;
+    private long _changes;
+
+    private sealed record SubscriberView(IReadOnlyList<EndpointSubscriber> Subscribers, IReadOnlyDictionary<string, WebhookEndpoint> All, DateTimeOffset ReadAt, long Changes);
+
+    /// <summary>
+    /// The enabled endpoints with their compiled event-type filters, for the delivery fan-out. Listing every
+    /// endpoint per event made fan-out cost grow with events × endpoints; the view is re-read at most once per
+    /// <see cref="SubscriberRefreshInterval"/>, and at once after a change made through this instance, so a
+    /// change made on another instance reaches this one's fan-out within the interval.
+    /// </summary>
+    public async Task<IReadOnlyList<EndpointSubscriber>> SubscribersAsync(CancellationToken cancellationToken = default) =>
+        (await ViewAsync(cancellationToken).ConfigureAwait(false)).Subscribers;
+
+    /// <summary>
+    /// An endpoint as the delivery worker uses it, from the same view as <see cref="SubscribersAsync"/> (so an
+    /// attempt costs no endpoint read); one created on another instance since the view was read is read directly.
+    /// </summary>
+    public async Task<WebhookEndpoint?> GetForDeliveryAsync(string id, CancellationToken cancellationToken = default) =>
+        (await ViewAsync(cancellationToken).ConfigureAwait(false)).All.TryGetValue(id, out var endpoint) ? endpoint : await GetAsync(id, cancellationToken).ConfigureAwait(false);
+
+    private async Task<SubscriberView> ViewAsync(CancellationToken cancellationToken)
+    {
+        var view = Volatile.Read(ref _subscribers);
+        var now = time.GetUtcNow();
+        var changes = Interlocked.Read(ref _changes);
+        if (view is not null && view.Changes == changes && now - view.ReadAt < SubscriberRefreshInterval)
+        {
+            return view;
+        }
+
+        var all = new Dictionary<string, WebhookEndpoint>(StringComparer.Ordinal);
+        string? cursor = null;
+        do
+        {
+            var (items, next) = await ListAsync(StateKeys.MaxPageSize, cursor, cancellationToken).ConfigureAwait(false);
+            foreach (var endpoint in items)
+            {
+                all[endpoint.Id] = endpoint;
+            }
+
+            cursor = next;
+        }
+        while (cursor is not null);
+
+        // A change made through this instance while the list was read bumps the counter, so this view is not used.
+        var subscribers = all.Values.Where(e => e.Enabled).Select(e => new EndpointSubscriber(e.Id, EventTypeFilter.Create(e.EventTypes))).ToList();
+        view = new SubscriberView(subscribers, all, now, changes);
+        Volatile.Write(ref _subscribers, view);
+        return view;
+    }
 
     public async Task<EndpointChange<EndpointWithSecret>> CreateAsync(EndpointRequest request, CancellationToken cancellationToken = default)
     {
@@ -35,6 +89,7 @@ public sealed class EndpointRegistry(
             TimeOrderedId.Next(now), request.Url!, Clean(request.EventTypes), request.Description, request.RateLimitPerSecond, Clean(request.Headers),
             secret.Reveal(), null, null, Enabled: true, DisabledReason: null, now, now);
         await state.SaveJsonAsync(KeyPrefix + endpoint.Id, endpoint, new StateWriteOptions(OnlyIfAbsent: true), cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _changes);
         return new([], new EndpointWithSecret(EndpointView.From(endpoint), secret.Reveal()));
     }
 
@@ -102,8 +157,17 @@ public sealed class EndpointRegistry(
         return change?.Result;
     }
 
-    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default) =>
-        TimeOrderedId.IsWellFormed(id) && await state.DeleteAsync(KeyPrefix + id, cancellationToken: cancellationToken).ConfigureAwait(false);
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (!TimeOrderedId.IsWellFormed(id))
+        {
+            return false;
+        }
+
+        var deleted = await state.DeleteAsync(KeyPrefix + id, cancellationToken: cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _changes);
+        return deleted;
+    }
 
     /// <summary>Read, change, write with the ETag read; a concurrent change makes it read and apply again.</summary>
     private async Task<EndpointChange<T>?> ChangeAsync<T>(
@@ -132,6 +196,7 @@ public sealed class EndpointRegistry(
             try
             {
                 await state.SaveJsonAsync(KeyPrefix + id, updated, new StateWriteOptions(ETag: current.ETag), cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _changes);
                 return new([], result);
             }
             catch (ETagMismatchException)
@@ -161,3 +226,6 @@ public sealed class EndpointRegistry(
     private static Dictionary<string, string> Clean(IReadOnlyDictionary<string, string?>? headers) =>
         headers?.Where(h => h.Value is not null).ToDictionary(h => h.Key, h => h.Value!, StringComparer.OrdinalIgnoreCase) ?? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 }
+
+/// <summary>An enabled endpoint as the fan-out sees it: its id and its compiled event-type filter.</summary>
+public sealed record EndpointSubscriber(string Id, EventTypeFilter Filter);

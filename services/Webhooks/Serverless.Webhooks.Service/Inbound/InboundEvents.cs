@@ -8,7 +8,11 @@ namespace Serverless.Webhooks.Service.Inbound;
 /// <summary>The payload of <c>webhook.received</c>: the delivery as it came, body as JSON when it is JSON.</summary>
 public sealed record WebhookReceived(string Source, string Kind, string EventType, string DeliveryId, string ReceiptId, string? ContentType, JsonElement? Json, string? BodyBase64);
 
-/// <summary>Turns a verified delivery into platform events: always <c>webhook.received</c>, plus the normalised event when known.</summary>
+/// <summary>
+/// Turns a verified delivery into its platform event: the normalised event when the delivery is a known one
+/// (<c>scm.push</c>, <c>alerts.received</c>), otherwise the delivery raw as <c>webhook.received</c>. The raw
+/// delivery of a normalised event stays in its receipt (the event's id starts with the receipt id).
+/// </summary>
 public static class InboundEvents
 {
     public const string ReceivedTopic = "webhook.received";
@@ -20,21 +24,17 @@ public static class InboundEvents
         string source, WebhookKind kind, string eventType, string deliveryId, string eventId, string? contentType, ReadOnlySpan<byte> body)
     {
         var origin = $"/webhooks/{source}";
-        var normalised = WebhookNormaliser.Normalise(kind, eventType, body);
-        var json = TryJson(body);
-        var received = new WebhookReceived(source, kind.ToString().ToLowerInvariant(), eventType, deliveryId, eventId, contentType, json, json is null ? Convert.ToBase64String(body) : null);
-        var events = new List<(string, CloudEvent)> { (ReceivedTopic, Event(origin, ReceivedTopic, received, eventId, eventType)) };
-        switch (normalised)
+        switch (WebhookNormaliser.Normalise(kind, eventType, body))
         {
             case ScmPush push:
-                events.Add((ScmPushTopic, Event(origin, ScmPushTopic, push, eventId + "-push", push.Ref)));
-                break;
+                return [(ScmPushTopic, Event(origin, ScmPushTopic, push, eventId + "-push", push.Ref))];
             case AlertsReceived alerts:
-                events.Add((AlertsReceivedTopic, Event(origin, AlertsReceivedTopic, alerts, eventId + "-alerts", alerts.Receiver)));
-                break;
+                return [(AlertsReceivedTopic, Event(origin, AlertsReceivedTopic, alerts, eventId + "-alerts", alerts.Receiver))];
         }
 
-        return events;
+        var json = TryJson(body);
+        var received = new WebhookReceived(source, kind.ToString().ToLowerInvariant(), eventType, deliveryId, eventId, contentType, json, json is null ? Convert.ToBase64String(body) : null);
+        return [(ReceivedTopic, Event(origin, ReceivedTopic, received, eventId, eventType))];
     }
 
     private static CloudEvent Event<T>(string source, string type, T data, string id, string? subject)

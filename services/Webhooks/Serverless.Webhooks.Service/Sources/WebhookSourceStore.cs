@@ -11,8 +11,10 @@ public sealed record ActiveSource(WebhookSource Definition, WebhookKind Kind, IW
 
 /// <summary>
 /// Inbound sources: defined in configuration (<c>Webhooks:Sources:{name}</c>, read-only) or through the API
-/// (state key <c>webhooks||source||{name}</c>). Verifiers are cached per stored version, so a request costs
-/// one state read, and a change made on any instance takes effect on every instance at its next request.
+/// (state key <c>webhooks||source||{name}</c>). A stored source is read at most once per
+/// <see cref="RefreshInterval"/> per instance (verifier and rate limiter are rebuilt only when its version
+/// changed), so the inbound path does no state read per request; a change takes effect at once on the
+/// instance that made it and within the interval on every other instance.
 /// </summary>
 public sealed class WebhookSourceStore
 {
@@ -21,7 +23,12 @@ public sealed class WebhookSourceStore
     private readonly IStateStore _state;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, ActiveSource> _configured;
-    private readonly ConcurrentDictionary<string, (string ETag, ActiveSource Source)> _stored = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CachedSource> _stored = new(StringComparer.Ordinal);
+
+    /// <summary>How long a stored source (or its absence) is trusted before it is read again.</summary>
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
+
+    private sealed record CachedSource(string? ETag, ActiveSource? Source, DateTimeOffset ReadAt);
 
     public WebhookSourceStore(IStateStore state, TimeProvider time, IConfiguration configuration)
     {
@@ -59,20 +66,25 @@ public sealed class WebhookSourceStore
             return null;
         }
 
-        var item = await _state.GetAsync(KeyPrefix + name, cancellationToken).ConfigureAwait(false);
-        if (item is null)
-        {
-            _stored.TryRemove(name, out _);
-            return null;
-        }
-
-        if (_stored.TryGetValue(name, out var cached) && cached.ETag == item.ETag)
+        var now = _time.GetUtcNow();
+        _stored.TryGetValue(name, out var cached);
+        if (cached is not null && now - cached.ReadAt < RefreshInterval)
         {
             return cached.Source;
         }
 
-        var active = Activate(item.Deserialize<WebhookSource>(), fromConfiguration: false);
-        _stored[name] = (item.ETag, active);
+        var item = await _state.GetAsync(KeyPrefix + name, cancellationToken).ConfigureAwait(false);
+        if (item is null)
+        {
+            _stored[name] = new CachedSource(null, null, now);
+            return null;
+        }
+
+        // The same version keeps its verifier and, above all, its rate limiter's state.
+        var active = cached is { Source: not null } && cached.ETag == item.ETag
+            ? cached.Source
+            : Activate(item.Deserialize<WebhookSource>(), fromConfiguration: false);
+        _stored[name] = new CachedSource(item.ETag, active, now);
         return active;
     }
 
@@ -84,13 +96,23 @@ public sealed class WebhookSourceStore
         if (problems.Count == 0)
         {
             await _state.SaveJsonAsync(KeyPrefix + source.Name, source, cancellationToken: cancellationToken).ConfigureAwait(false);
+            _stored.TryRemove(source.Name, out _);
         }
 
         return problems;
     }
 
-    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default) =>
-        IsValidName(name) && await _state.DeleteAsync(KeyPrefix + name, cancellationToken: cancellationToken).ConfigureAwait(false);
+    public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        if (!IsValidName(name))
+        {
+            return false;
+        }
+
+        var deleted = await _state.DeleteAsync(KeyPrefix + name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        _stored.TryRemove(name, out _);
+        return deleted;
+    }
 
     public bool IsConfigured(string name) => _configured.ContainsKey(name);
 

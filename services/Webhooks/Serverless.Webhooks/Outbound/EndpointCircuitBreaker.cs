@@ -17,9 +17,6 @@ public sealed record CircuitBreakerOptions
     public int FailureThreshold { get; init; } = 5;
 
     public TimeSpan CoolDown { get; init; } = TimeSpan.FromMinutes(1);
-
-    /// <summary>An endpoint with no success for this long since its first failure is disabled.</summary>
-    public TimeSpan DisableAfter { get; init; } = TimeSpan.FromDays(5);
 }
 
 /// <summary>Whether a delivery may go now. <paramref name="IsProbe"/> marks the single trial send of a half-open circuit.</summary>
@@ -33,12 +30,12 @@ public sealed record CircuitDecision(bool Allowed, bool IsProbe, DateTimeOffset?
 }
 
 /// <summary>The endpoint's health after an attempt was recorded.</summary>
-public sealed record EndpointHealth(CircuitState State, int ConsecutiveFailures, DateTimeOffset? FailingSince, bool ShouldDisable);
+public sealed record EndpointHealth(CircuitState State, int ConsecutiveFailures, DateTimeOffset? FailingSince);
 
 /// <summary>
 /// Per-endpoint circuit breaker with injected time: opens after <see cref="CircuitBreakerOptions.FailureThreshold"/>
-/// consecutive failures, lets one probe through after the cool-down, closes on a success. It also tracks how long the
-/// endpoint has been failing (first failure since the last success) to tell when it should be disabled.
+/// consecutive failures, lets one probe through after the cool-down, closes on a success. It also tracks since when the
+/// endpoint has been failing in this process (the clock that disables an endpoint is kept durably elsewhere).
 /// Thread-safe: the delivery worker may record results from several in-flight attempts.
 /// </summary>
 public sealed class EndpointCircuitBreaker
@@ -56,7 +53,6 @@ public sealed class EndpointCircuitBreaker
         _options = options ?? new CircuitBreakerOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.FailureThreshold, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.CoolDown, TimeSpan.Zero, nameof(options));
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_options.DisableAfter, TimeSpan.Zero, nameof(options));
     }
 
     public CircuitState StateAt(DateTimeOffset now)
@@ -129,5 +125,5 @@ public sealed class EndpointCircuitBreaker
     }
 
     private EndpointHealth Health(DateTimeOffset now) =>
-        new(_state, _consecutiveFailures, _failingSince, _failingSince is { } since && now - since >= _options.DisableAfter);
+        new(_state, _consecutiveFailures, _failingSince);
 }

@@ -1,0 +1,3 @@
+namespace Serverless.Pipelines.Deployments;
+
+public sealed record DeployPlan(IReadOnlyList<DeployOperation> Operations);

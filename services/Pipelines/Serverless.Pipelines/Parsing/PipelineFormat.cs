@@ -1,0 +1,7 @@
+namespace Serverless.Pipelines.Parsing;
+
+public enum PipelineFormat
+{
+    Yaml,
+    Json,
+}

@@ -1,0 +1,10 @@
+using Serverless.Pipelines.Definitions;
+using Serverless.Pipelines.Validation;
+
+namespace Serverless.Pipelines.Parsing;
+
+/// <summary>A parsed and validated document: <see cref="Definition"/> is set only when there are no <see cref="Problems"/>.</summary>
+public sealed record PipelineParseResult(PipelineDefinition? Definition, IReadOnlyList<PipelineProblem> Problems)
+{
+    public bool IsValid => Definition is not null && Problems.Count == 0;
+}

@@ -1,0 +1,57 @@
+using Serverless.Pipelines.Definitions;
+using Serverless.Pipelines.Validation;
+
+namespace Serverless.Pipelines.Parsing;
+
+/// <summary>
+/// Reads a pipeline document (YAML or JSON, same shape) into a <see cref="PipelineDefinition"/> and validates it.
+/// Shape problems and semantic problems come back together, each with its path and, when known, its line.
+/// </summary>
+public static class PipelineParser
+{
+    public static PipelineParseResult ParseYaml(string yaml) => Parse(yaml, PipelineFormat.Yaml);
+
+    public static PipelineParseResult ParseJson(string json) => Parse(json, PipelineFormat.Json);
+
+    public static PipelineParseResult Parse(string text, PipelineFormat format)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        DocNode root;
+        try
+        {
+            root = format == PipelineFormat.Yaml ? YamlDocumentReader.Read(text) : JsonDocumentReader.Read(text);
+        }
+        catch (DocumentSyntaxException ex)
+        {
+            return new PipelineParseResult(null, [new PipelineProblem("$", ex.Message) { Line = ex.Line, Column = ex.Column }]);
+        }
+
+        var reader = new DefinitionReader();
+        var definition = reader.Read(root);
+        var problems = reader.Problems.ToList();
+        if (definition is not null)
+        {
+            // Semantic problems know paths but not lines; borrow the line of the nearest remembered path.
+            problems.AddRange(PipelineValidator.Validate(definition).Select(p => Locate(p, reader.Locations)));
+        }
+
+        return problems.Count == 0 ? new PipelineParseResult(definition, problems) : new PipelineParseResult(null, problems);
+    }
+
+    private static PipelineProblem Locate(PipelineProblem problem, IReadOnlyDictionary<string, DocNode> locations)
+    {
+        var path = problem.Path;
+        while (path.Length > 0)
+        {
+            if (locations.TryGetValue(path, out var node) && node.Line > 0)
+            {
+                return problem with { Line = node.Line, Column = node.Column };
+            }
+
+            var cut = Math.Max(path.LastIndexOf('.'), path.LastIndexOf('['));
+            path = cut > 0 ? path[..cut] : string.Empty;
+        }
+
+        return problem;
+    }
+}

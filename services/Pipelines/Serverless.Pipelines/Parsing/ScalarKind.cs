@@ -1,0 +1,9 @@
+namespace Serverless.Pipelines.Parsing;
+
+internal enum ScalarKind
+{
+    Null,
+    Text,
+    Number,
+    Boolean,
+}

@@ -1,0 +1,113 @@
+using static Pipelines.Tests.Build;
+
+namespace Pipelines.Tests;
+
+public sealed class AttemptsTests
+{
+    private static PipelineDefinition Flaky(RetryPolicy policy, TimeSpan? timeout = null) =>
+        Pipeline([Script("flaky") with { Retries = policy, Timeout = timeout }, Script("after", "flaky")]);
+
+    [Fact]
+    public void A_failure_is_retried_as_the_next_attempt_with_exponential_backoff_until_the_limit()
+    {
+        var run = new RunDriver(Flaky(new RetryPolicy { Limit = 2, Backoff = TimeSpan.FromSeconds(2), Exponential = true }));
+        run.Start();
+        run.Crash("flaky", 1);
+        Assert.Equal(new DispatchStep("flaky", 2, TimeSpan.FromSeconds(2)), Assert.Single(run.Commands.OfType<DispatchStep>()));
+        Assert.Equal(StepStatus.Queued, run.Status("flaky"));
+
+        run.Crash("flaky", 2);
+        Assert.Equal(new DispatchStep("flaky", 3, TimeSpan.FromSeconds(4)), Assert.Single(run.Commands.OfType<DispatchStep>()));
+
+        run.Crash("flaky", 3);
+        Assert.Empty(run.Dispatched);
+        Assert.Equal(StepStatus.Failed, run.Status("flaky"));
+        Assert.Equal(StepStatus.Skipped, run.Status("after"));
+        Assert.Equal([1, 2, 3], run.State.Steps["flaky"].Attempts.Select(a => a.Number));
+        Assert.All(run.State.Steps["flaky"].Attempts, a => Assert.Equal(AttemptOutcome.Failed, a.Outcome));
+    }
+
+    [Fact]
+    public void A_retried_step_that_then_succeeds_releases_its_dependents()
+    {
+        var run = new RunDriver(Flaky(new RetryPolicy { Limit = 1 }));
+        run.Start();
+        run.Crash("flaky", 1);
+        run.Pass("flaky", 2);
+        Assert.Equal(["after"], run.Dispatched);
+        Assert.Equal(StepStatus.Succeeded, run.Status("flaky"));
+    }
+
+    [Fact]
+    public void A_timeout_cancels_the_attempt_and_retries_only_when_the_policy_says_timeout()
+    {
+        var run = new RunDriver(Flaky(new RetryPolicy { Limit = 3, On = [RetryOn.Timeout] }, TimeSpan.FromMinutes(5)));
+        run.Start();
+        run.Started("flaky", 1);
+        Assert.Equal(new StartTimer("timeout:flaky:1", RunDriver.T0.AddMinutes(5)), Assert.Single(run.Commands.OfType<StartTimer>()));
+
+        run.Now = RunDriver.T0.AddMinutes(5);
+        run.Apply(new TimerFired("timeout:flaky:1", run.Now));
+        Assert.Contains(new CancelStep("flaky", 1), run.Commands);
+        Assert.Equal(new DispatchStep("flaky", 2, TimeSpan.Zero), Assert.Single(run.Commands.OfType<DispatchStep>()));
+        Assert.Equal(AttemptOutcome.TimedOut, run.State.Steps["flaky"].Attempts[0].Outcome);
+
+        // The runner's late report for the timed-out attempt is a duplicate now.
+        Assert.True(run.Apply(new StepCompleted("flaky", 1, StepOutcome.Cancelled, run.Now)).Ignored);
+
+        // On failure the policy (timeout only) does not retry.
+        run.Crash("flaky", 2);
+        Assert.Equal(StepStatus.Failed, run.Status("flaky"));
+    }
+
+    [Fact]
+    public void A_completion_for_an_attempt_already_recorded_is_ignored()
+    {
+        var run = new RunDriver(Pipeline([Script("a"), Script("b", "a")]));
+        run.Start();
+        run.Pass("a");
+        var before = run.State;
+
+        var duplicate = run.Succeed("a");
+        Assert.True(duplicate.Ignored);
+        Assert.Empty(duplicate.Commands);
+        Assert.Same(before, duplicate.State);
+
+        var late = run.Fail("a");
+        Assert.True(late.Ignored);
+        Assert.Equal(StepStatus.Succeeded, run.Status("a"));
+    }
+
+    [Fact]
+    public void A_completion_for_a_stale_attempt_is_ignored()
+    {
+        var run = new RunDriver(Flaky(new RetryPolicy { Limit = 1 }));
+        run.Start();
+        run.Crash("flaky", 1);
+        var stale = run.Succeed("flaky", 1);
+        Assert.True(stale.Ignored);
+        Assert.Equal(StepStatus.Queued, run.Status("flaky"));
+    }
+
+    [Fact]
+    public void A_second_start_after_a_crash_is_recorded_as_a_new_attempt()
+    {
+        var run = new RunDriver(Pipeline([Script("a") with { Timeout = TimeSpan.FromMinutes(1) }]));
+        run.Start();
+        run.Started("a", 1);
+        run.Now = RunDriver.T0.AddSeconds(20);
+        var restart = run.Started("a", 1);
+
+        var attempts = run.State.Steps["a"].Attempts;
+        Assert.Equal(2, attempts.Count);
+        Assert.Equal(AttemptOutcome.Lost, attempts[0].Outcome);
+        Assert.Equal(new StepAttempt { Number = 2, QueuedAt = run.Now, StartedAt = run.Now, RestartOf = 1 }, attempts[1]);
+        Assert.Contains(new CancelTimer("timeout:a:1"), restart.Commands);
+        Assert.Contains(new StartTimer("timeout:a:2", run.Now.AddMinutes(1)), restart.Commands);
+
+        // The runner still reports as attempt 1; it lands on the attempt that replaced it.
+        run.Succeed("a", 1);
+        Assert.Equal(AttemptOutcome.Succeeded, run.State.Steps["a"].Attempts[1].Outcome);
+        Assert.Equal(RunStatus.Succeeded, run.State.Status);
+    }
+}

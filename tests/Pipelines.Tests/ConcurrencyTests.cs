@@ -1,0 +1,49 @@
+namespace Pipelines.Tests;
+
+public sealed class ConcurrencyTests
+{
+    private static readonly DateTimeOffset T = RunDriver.T0;
+    private static readonly ConcurrencySpec Queueing = new() { Group = "deploy-${{ parameters.env }}" };
+    private static readonly ConcurrencySpec Cancelling = Queueing with { CancelInProgress = true };
+
+    [Fact]
+    public void The_group_template_renders_with_the_run_parameters() =>
+        Assert.Equal("deploy-prod", ConcurrencyGroups.ResolveGroup(Queueing, new Dictionary<string, object?> { ["env"] = "prod" }));
+
+    [Fact]
+    public void An_empty_group_starts_the_run_now() =>
+        Assert.Equal(new ConcurrencyDecision(ConcurrencyAction.StartNow, []), ConcurrencyGroups.Decide(Queueing, []));
+
+    [Fact]
+    public void Behind_a_running_run_the_new_run_waits()
+    {
+        var decision = ConcurrencyGroups.Decide(Queueing, [new GroupRun("r1", true, T)]);
+        Assert.Equal(ConcurrencyAction.Pending, decision.Action);
+        Assert.Empty(decision.Cancel);
+    }
+
+    [Fact]
+    public void A_newer_pending_run_replaces_the_older_pending_one()
+    {
+        var decision = ConcurrencyGroups.Decide(Queueing, [new GroupRun("r1", true, T), new GroupRun("r2", false, T.AddMinutes(1))]);
+        Assert.Equal(ConcurrencyAction.Pending, decision.Action);
+        Assert.Equal(["r2"], decision.Cancel);
+    }
+
+    [Fact]
+    public void Cancel_in_progress_cancels_the_running_and_the_pending_runs()
+    {
+        var decision = ConcurrencyGroups.Decide(Cancelling, [new GroupRun("r2", false, T.AddMinutes(1)), new GroupRun("r1", true, T)]);
+        Assert.Equal(ConcurrencyAction.CancelInProgress, decision.Action);
+        Assert.Equal(["r1", "r2"], decision.Cancel);
+        Assert.Equal(ConcurrencyAction.StartNow, ConcurrencyGroups.Decide(Cancelling, []).Action);
+    }
+
+    [Fact]
+    public void When_the_lane_frees_the_newest_pending_run_starts()
+    {
+        Assert.Null(ConcurrencyGroups.NextToStart([new GroupRun("r1", true, T), new GroupRun("r2", false, T)]));
+        Assert.Equal("r3", ConcurrencyGroups.NextToStart([new GroupRun("r2", false, T), new GroupRun("r3", false, T.AddSeconds(1))]));
+        Assert.Null(ConcurrencyGroups.NextToStart([]));
+    }
+}

@@ -1,0 +1,9 @@
+global using Serverless.Pipelines.Concurrency;
+global using Serverless.Pipelines.Definitions;
+global using Serverless.Pipelines.Deployments;
+global using Serverless.Pipelines.Expressions;
+global using Serverless.Pipelines.Graphs;
+global using Serverless.Pipelines.Parsing;
+global using Serverless.Pipelines.Runs;
+global using Serverless.Pipelines.Triggers;
+global using Serverless.Pipelines.Validation;
