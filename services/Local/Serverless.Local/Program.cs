@@ -1,14 +1,17 @@
 using Serverless.BuildingBlocks.Hosting;
+using Serverless.Promotions.Functions;
 using Serverless.Webhooks.Functions;
 
 // The main job: every module in one process on the embedded profile (or distributed, by configuration).
 var builder = ServerlessHost.CreateBuilder(args);
 builder.AddBuildingBlocks();
 builder.AddWebhooks();
+builder.AddPromotions();
 
 var app = builder.Build();
 app.MapBuildingBlocks();
 app.MapWebhooks();
+app.MapPromotions();
 app.Run();
 
 /// <summary>Lets integration tests start this host with WebApplicationFactory.</summary>
