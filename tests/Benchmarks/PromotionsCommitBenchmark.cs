@@ -89,6 +89,7 @@ internal static class PromotionsCommitBenchmark
 
             await RunAsync(-100_000, Math.Min(1000, orders / 10)); // warm-up
             var cpuBefore = Environment.ProcessorCount > 0 ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime : TimeSpan.Zero;
+            var contendedBefore = ledger.ContendedCommits;
             var watch = Stopwatch.StartNew();
             var measured = await RunAsync(0, orders);
             watch.Stop();
@@ -96,7 +97,7 @@ internal static class PromotionsCommitBenchmark
             Array.Sort(measured);
             double Ms(double q) => measured[Math.Min(measured.Length - 1, (int)(measured.Length * q))] * 1000.0 / Stopwatch.Frequency;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"promotions-commit ({profile}): {orders} orders, {concurrency} in flight, {promotions} promotions (3 per order): {orders / watch.Elapsed.TotalSeconds:F0} orders/s; latency ms p50 {Ms(0.5):F2}  p99 {Ms(0.99):F2}  max {Ms(1.0):F2}; benchmark process CPU {cpu.TotalSeconds / watch.Elapsed.TotalSeconds:F2} cores"));
+                $"promotions-commit ({profile}): {orders} orders, {concurrency} in flight, {promotions} promotions (3 per order): {orders / watch.Elapsed.TotalSeconds:F0} orders/s; latency ms p50 {Ms(0.5):F2}  p99 {Ms(0.99):F2}  max {Ms(1.0):F2}; benchmark process CPU {cpu.TotalSeconds / watch.Elapsed.TotalSeconds:F2} cores; {ledger.ContendedCommits - contendedBefore} retries after a concurrent change"));
             return 0;
         }
         finally

@@ -18,7 +18,7 @@ public static class CatalogApi
         var api = routes.MapGroup(PromotionsModule.RoutePrefix).WithTags("Promotions");
         api.MapGet("/snapshot", Snapshot).RequireAuthorization(Roles.Viewer).WithSummary("The active definitions a store needs, for offline pricing with the same engine");
         api.MapGet("/", ListAsync).RequireAuthorization(Roles.Viewer).WithSummary("Promotions, optionally by status (?status=Active), with a cursor");
-        api.MapPut("/{id}", PutAsync).RequireAuthorization(Roles.Operator).WithSummary("Create or change a promotion {definition, budget, funding}");
+        api.MapPut("/{id}", PutAsync).RequireAuthorization(Roles.Operator).Accepts<PromotionInput>("application/json").WithSummary("Create or change a promotion {definition, budget, funding}");
         api.MapGet("/{id}", GetAsync).RequireAuthorization(Roles.Viewer).WithSummary("One promotion with its lifecycle state");
         foreach (var (action, target) in new[] { ("schedule", PromotionStatus.Scheduled), ("activate", PromotionStatus.Active), ("pause", PromotionStatus.Paused), ("end", PromotionStatus.Ended) })
         {

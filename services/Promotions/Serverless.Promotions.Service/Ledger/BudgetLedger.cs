@@ -37,6 +37,11 @@ public sealed record BudgetThresholdReached(string PromotionId, int Percent, dec
 /// </summary>
 public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePromotions active)
 {
+    private long _contended;
+
+    /// <summary>Commits that had to price again because another order changed the same counters first (for monitoring and benchmarks).</summary>
+    public long ContendedCommits => Interlocked.Read(ref _contended);
+
     public async Task<LedgerOutcome> CommitAsync(OrderCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
@@ -148,6 +153,8 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
             }
             catch (ETagMismatchException)
             {
+                Interlocked.Increment(ref _contended);
+
                 // Another order took from the same counters first: price again against the new counts. The jitter
                 // spreads out the retries of many orders contending for one hot promotion.
                 await Task.Delay(Random.Shared.Next(0, Math.Min(attempt, 20)), cancellationToken).ConfigureAwait(false);
