@@ -121,6 +121,26 @@ public abstract class BudgetLedgerContract(string engine)
     }
 
     [Fact]
+    public async Task Raising_the_budget_of_a_spent_promotion_makes_it_available_again()
+    {
+        await using var world = await WorldAsync();
+        var definition = PromotionsWorld.PercentOffCategory("p1", 10m);
+        await world.ActivateAsync(definition, new PromotionBudget(TotalDiscount: 4m));
+        await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes()));
+        await world.Active.RefreshAsync();
+        Assert.Contains("p1", world.Active.Current.Exhausted);
+
+        Assert.Equal(CatalogOutcomeKind.Ok, (await world.Catalog.PutAsync("p1", new PromotionInput(definition, new PromotionBudget(TotalDiscount: 100m)))).Kind);
+        await world.Active.RefreshAsync();
+
+        Assert.DoesNotContain("p1", world.Active.Current.Exhausted);
+        var committed = await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes()));
+        Assert.Equal(4m, committed.Order!.Result.TotalDiscount);
+        var usage = (await world.State.GetJsonAsync<PromotionUsage>("promotions||usage||p1"))!.Value;
+        Assert.Equal((8m, false, false), (usage.Discount, usage.Reached80, usage.Exhausted));
+    }
+
+    [Fact]
     public async Task Two_hundred_parallel_commits_never_exceed_a_small_budget()
     {
         await using var world = await WorldAsync();

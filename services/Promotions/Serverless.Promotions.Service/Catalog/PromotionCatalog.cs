@@ -47,8 +47,40 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
                 Definition = definition, Budget = input.Budget, Funding = input.Funding, StartsAt = startsAt, EndsAt = endsAt,
                 Revision = current.Revision + 1, UpdatedAt = now,
             };
-            return Task.FromResult<Decision>(new(null, new(updated, CatalogOutcomeKind.Ok, "updated")));
+            return current.Budget == input.Budget
+                ? Task.FromResult<Decision>(new(null, new(updated, CatalogOutcomeKind.Ok, "updated")))
+                : RebudgetAsync(updated, cancellationToken);
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A changed budget decides afresh whether the promotion is spent (a raised budget makes an exhausted promotion
+    /// available again) and lets the 80 % / 100 % events fire again against the new budget. The usage record is
+    /// written with its ETag in the same transaction, so a concurrent commit makes this change decide again.
+    /// </summary>
+    private async Task<Decision> RebudgetAsync(PromotionRecord updated, CancellationToken cancellationToken)
+    {
+        var usage = await state.GetJsonAsync<PromotionUsage>(PromotionKeys.Usage(updated.Id), cancellationToken).ConfigureAwait(false);
+        if (usage is null)
+        {
+            return new(null, new(updated, CatalogOutcomeKind.Ok, "updated"));
+        }
+
+        var ratio = BudgetLedger.SpentRatio(usage.Value, updated.Budget);
+        var spent = BudgetLedger.IsSpent(usage.Value, updated.Budget);
+        var rebudgeted = usage.Value with { Reached80 = ratio >= 0.8m, Reached100 = ratio >= 1m, Exhausted = spent };
+        return new(null, new(updated, CatalogOutcomeKind.Ok, "updated", tx =>
+        {
+            tx.UpsertJson(PromotionKeys.Usage(updated.Id), rebudgeted, new StateWriteOptions(ETag: usage.ETag));
+            if (spent)
+            {
+                tx.Upsert(PromotionKeys.Exhausted(updated.Id), "1"u8.ToArray());
+            }
+            else
+            {
+                tx.Delete(PromotionKeys.Exhausted(updated.Id));
+            }
+        }));
     }
 
     public async Task<PromotionRecord?> GetAsync(string id, CancellationToken cancellationToken = default) =>
@@ -215,8 +247,9 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
             {
                 await state.TransactAsync(tx, cancellationToken).ConfigureAwait(false);
             }
-            catch (ETagMismatchException ex) when (ex.Key == key)
+            catch (ETagMismatchException)
             {
+                // The record, or the usage record a budget change rewrites, changed meanwhile: decide again.
                 continue;
             }
 

@@ -330,8 +330,13 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
 
     private static StateWriteOptions Expect(string? etag) => etag is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: etag);
 
-    private static bool IsSpent(PromotionUsage usage, PromotionBudget? budget) =>
+    internal static bool IsSpent(PromotionUsage usage, PromotionBudget? budget) =>
         (budget?.TotalDiscount is { } total && usage.Discount >= total) || (budget?.TotalUses is { } uses && usage.Orders >= uses);
+
+    /// <summary>The larger of discount given / total discount and orders / total uses (0 without a budget).</summary>
+    internal static decimal SpentRatio(PromotionUsage usage, PromotionBudget? budget) => Math.Max(
+        budget?.TotalDiscount is { } total ? (total == 0 ? 1m : usage.Discount / total) : 0m,
+        budget?.TotalUses is { } uses ? (uses == 0 ? 1m : (decimal)usage.Orders / uses) : 0m);
 
     /// <summary>Publishes the 80 % / 100 % events the first time the usage reaches them, and marks a spent promotion exhausted for calculate.</summary>
     private static PromotionUsage Thresholds(PromotionUsage usage, PromotionBudget? budget, StateTransaction tx, ref bool versionMoved)
@@ -341,9 +346,7 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
             return usage;
         }
 
-        var ratio = Math.Max(
-            budget.TotalDiscount is { } total ? (total == 0 ? 1m : usage.Discount / total) : 0m,
-            budget.TotalUses is { } uses ? (uses == 0 ? 1m : (decimal)usage.Orders / uses) : 0m);
+        var ratio = SpentRatio(usage, budget);
         foreach (var (percent, reached) in new[] { (80, usage.Reached80), (100, usage.Reached100) })
         {
             if (!reached && ratio * 100 >= percent)
