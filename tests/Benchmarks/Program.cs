@@ -6,6 +6,7 @@ using Serverless.Benchmarks;
 //   dotnet run -c Release --project tests/Benchmarks -- webhooks-out [--profile embedded|distributed] [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200]
+//   dotnet run -c Release --project tests/Benchmarks -- promotions-calculate-path [--promotions 10000] [--seconds 3]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-seed [--url http://127.0.0.1:7071] [--promotions 10000] [--key-file .data/admin.key] [--out calculate-body.json]
 // PostgreSQL / RabbitMQ locations come from SERVERLESS_TEST_POSTGRES / SERVERLESS_TEST_RABBITMQ (tests/servers.sh start).
 var arguments = BenchmarkArguments.Parse(args);
@@ -17,6 +18,7 @@ return arguments.Command switch
     "promotions-engine" => await PromotionsEngineBenchmark.RunAsync(arguments),
     "promotions-commit" => await PromotionsCommitBenchmark.RunAsync(arguments),
     "promotions-seed" => await PromotionsSeed.RunAsync(arguments),
+    "promotions-calculate-path" => await PromotionsCalculatePathBenchmark.RunAsync(arguments),
     _ => Usage(),
 };
 
@@ -27,6 +29,7 @@ static int Usage()
     Console.Error.WriteLine("       Benchmarks webhooks-out [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]");
     Console.Error.WriteLine("       Benchmarks promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]");
     Console.Error.WriteLine("       Benchmarks promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200]");
+    Console.Error.WriteLine("       Benchmarks promotions-calculate-path [--promotions 10000] [--seconds 3]");
     Console.Error.WriteLine("       Benchmarks promotions-seed [--url http://127.0.0.1:7071] [--promotions 10000] [--key-file .data/admin.key] [--out calculate-body.json]");
     return 2;
 }
