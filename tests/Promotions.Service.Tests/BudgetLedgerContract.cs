@@ -110,6 +110,11 @@ public abstract class BudgetLedgerContract(string engine)
         await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes(quantity: 1))); // 10 = 100 %
         usage = (await world.State.GetJsonAsync<PromotionUsage>("promotions||usage||p1"))!.Value;
         Assert.True(usage.Reached100 && usage.Exhausted);
+        await world.Ledger.ReleaseAsync("o1", new OrderReturn("r1", [new ReturnLine("l1", 1)]));
+        await world.Ledger.CommitAsync(new OrderCommit("o3", PromotionsWorld.Shoes(quantity: 1))); // back to 100 %: no second event
+        var thresholds = (await world.TakeOutboxAsync()).Where(e => e.Topic == Serverless.Promotions.Service.PromotionTopics.BudgetThreshold).ToList();
+        Assert.Equal([80, 100], thresholds.Select(e => e.Data.GetProperty("percent").GetInt32()));
+        Assert.All(thresholds, e => Assert.Equal("p1", e.Data.GetProperty("promotionId").GetString()));
         await world.Active.RefreshAsync();
         Assert.Contains("p1", world.Active.Current.Exhausted);
         Assert.Equal(0m, world.Pricing.Calculate(PromotionsWorld.Shoes()).Result!.TotalDiscount);

@@ -103,6 +103,12 @@ public sealed class CatalogLifecycleTests
         Assert.Equal(PromotionStatus.Settled, (await world.Catalog.GetAsync("p1"))!.Status);
         Assert.Empty((await world.State.ListKeysAsync("promotions||due||")).Keys);
 
+        var events = (await world.TakeOutboxAsync()).Select(e => (e.Topic, e.Data.GetProperty("status").GetString())).ToList();
+        Assert.Equal(
+            [("promotion.changed", "Draft"), ("promotion.changed", "Scheduled"), ("promotion.changed", "Active"), ("promotion.activated", "Active"),
+             ("promotion.changed", "Ended"), ("promotion.ended", "Ended"), ("promotion.changed", "Settled"), ("promotion.settled", "Settled")],
+            events);
+
         var settlement = (await world.Catalog.GetSettlementAsync("p1"))!;
         Assert.Equal(6m, settlement.TotalDiscount);
         Assert.Equal(2, settlement.Orders);

@@ -77,6 +77,15 @@ public sealed class PromotionsWorld : IAsyncDisposable
         Coupons = coupons,
     };
 
+    /// <summary>Takes every event waiting in the outbox (nothing relays them in these tests): (topic, data JSON) in commit order.</summary>
+    public async Task<IReadOnlyList<(string Topic, System.Text.Json.JsonElement Data)>> TakeOutboxAsync()
+    {
+        var outbox = (Serverless.BuildingBlocks.State.IOutboxStore)_store.Store;
+        var messages = await outbox.LeaseAsync(10_000, TimeSpan.FromMinutes(5));
+        await outbox.CompleteAsync(messages.Select(m => m.Id).ToList());
+        return [.. messages.OrderBy(m => m.Id).Select(m => (m.Topic, System.Text.Json.JsonDocument.Parse(m.CloudEventJson).RootElement.GetProperty("data").Clone()))];
+    }
+
     public ValueTask DisposeAsync()
     {
         Active.Dispose();
