@@ -201,6 +201,23 @@ public abstract class PromotionsContract : IAsyncLifetime
         await Recording.WaitUntilAsync(
             () => _admin.GetFromJsonAsync<JsonElement>("/api/promotions/snapshot?store=berlin-1").GetAwaiter().GetResult().GetProperty("promotions").GetArrayLength() == 1,
             TimeSpan.FromSeconds(2), "the export to include it");
+
+        // A definition with day parts, PUT with day names, comes out of the export in the engine's own format.
+        var weekend = await _admin.PutAsync("/api/promotions/weekend", Json("""
+            {"definition":{"name":"weekend","validity":{"timeZone":"Europe/Berlin","dayParts":[{"days":["Saturday","Sunday"],"from":"10:00:00","to":"18:00:00"}]},"rewards":[{"type":"percentOffItems","percent":5}]}}
+            """));
+        Assert.Equal(HttpStatusCode.Created, weekend.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PostAsync("/api/promotions/weekend/activate", null)).StatusCode);
+        var shown = await _admin.GetFromJsonAsync<JsonElement>("/api/promotions/weekend");
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PutAsync("/api/promotions/weekend", Json($$"""{"definition":{{shown.GetProperty("definition").GetRawText()}}}"""))).StatusCode);
+        string export = "";
+        await Recording.WaitUntilAsync(() =>
+        {
+            export = _admin.GetStringAsync("/api/promotions/snapshot?store=berlin-1").GetAwaiter().GetResult();
+            return JsonDocument.Parse(export).RootElement.GetProperty("promotions").GetArrayLength() == 2;
+        }, TimeSpan.FromSeconds(2), "the export to include the weekend promotion");
+        var definitions = Serverless.Promotions.Engine.Definitions.PromotionJson.Deserialize(JsonDocument.Parse(export).RootElement.GetProperty("promotions").GetRawText());
+        Assert.Equal(2, Serverless.Promotions.Engine.PromotionSnapshot.Compile(definitions).Definitions.Count);
     }
 }
 

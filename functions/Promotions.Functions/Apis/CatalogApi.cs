@@ -38,7 +38,8 @@ public static class CatalogApi
             return JsonBody.Invalid("store", "is required");
         }
 
-        return TypedResults.Json(StoreSnapshot.For(active.Current, store, time.GetUtcNow()), PromotionsJsonContext.Default.StoreSnapshot);
+        // The engine's own JSON (PromotionJson), byte for byte what a POS hands to PromotionSnapshot.Compile.
+        return TypedResults.Bytes(StoreSnapshot.For(active.Current, store, time.GetUtcNow()).ToJson(), "application/json");
     }
 
     private static async Task<IResult> ListAsync(string? status, int? limit, string? cursor, PromotionCatalog catalog, CancellationToken cancellationToken)

@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using Serverless.Promotions.Engine.Results;
 using Serverless.Promotions.Service.Catalog;
-using Serverless.Promotions.Service.Export;
 using Serverless.Promotions.Service.Ledger;
 using Serverless.Promotions.Service.Pricing;
 
@@ -24,7 +23,6 @@ namespace Serverless.Promotions.Functions.Apis;
 [JsonSerializable(typeof(BudgetConflict))]
 [JsonSerializable(typeof(PromotionReport))]
 [JsonSerializable(typeof(PromotionSettlement))]
-[JsonSerializable(typeof(StoreSnapshot))]
 internal sealed partial class PromotionsJsonContext : JsonSerializerContext
 {
     /// <summary>
@@ -32,7 +30,13 @@ internal sealed partial class PromotionsJsonContext : JsonSerializerContext
     /// so a property absent from the JSON would become null instead of keeping the engine's default (e.g. conditions = []).
     /// </summary>
     public static JsonTypeInfo<PromotionInput> PromotionInput { get; } =
-        (JsonTypeInfo<PromotionInput>)new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() }.GetTypeInfo(typeof(PromotionInput));
+        (JsonTypeInfo<PromotionInput>)new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+
+            // Day names ("Saturday") as GET shows them, or numbers (6) as the engine's own format writes them: both read back.
+            Converters = { new JsonStringEnumConverter() },
+        }.GetTypeInfo(typeof(PromotionInput));
 }
 
 /// <summary>A promotion as the API shows it: the record without its internal due-index keys, plus where it may move next.</summary>
