@@ -20,6 +20,7 @@ public sealed class CatalogLifecycleTests
         var paths = outcome.Problems!.Select(p => p.Path).ToHashSet();
         Assert.Superset(new HashSet<string> { "definition.id", "definition.name", "definition.rewards[0].percent", "budget.totalDiscount", "funding.vendor", "funding.share" }, paths);
         Assert.Null(await world.Catalog.GetAsync("p1"));
+        Assert.Equal("id", Assert.Single((await world.Catalog.PutAsync("snapshot", new PromotionInput(PromotionsWorld.PercentOffCategory("snapshot", 5m)))).Problems!).Path);
     }
 
     [Fact]

@@ -18,6 +18,9 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
     private const string EndAction = "end";
     private const string SettleAction = "settle";
 
+    /// <summary>Fixed segments under /api/promotions: a promotion with one of these ids could not be read back.</summary>
+    private static readonly HashSet<string> ReservedIds = new(StringComparer.OrdinalIgnoreCase) { "calculate", "snapshot", "orders" };
+
     public async Task<CatalogOutcome> PutAsync(string id, PromotionInput input, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -268,6 +271,10 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
         if (!PromotionKeys.IsValidPart(id))
         {
             problems.Add(new("id", "1–128 letters, digits, '.', '_', '-' or ':'"));
+        }
+        else if (ReservedIds.Contains(id))
+        {
+            problems.Add(new("id", $"'{id}' is a route of the promotions API, not a promotion id"));
         }
 
         if (input.Definition is null)
