@@ -71,6 +71,28 @@ public sealed class CatalogLifecycleTests
     }
 
     [Fact]
+    public async Task Another_instance_follows_changes_through_the_journal_without_reading_everything_again()
+    {
+        await using var world = await PromotionsWorld.CreateAsync("sqlite");
+        using var other = new Serverless.Promotions.Service.Active.ActivePromotions(world.State, world.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<Serverless.Promotions.Service.Active.ActivePromotions>.Instance);
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m));
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p2", 20m, "socks"));
+        Assert.True(await other.RefreshAsync()); // first load: everything
+        Assert.Equal(["p1", "p2"], other.Current.Records.Keys.Order());
+
+        world.Time.Advance(TimeSpan.FromSeconds(2));
+        await world.Catalog.PutAsync("p1", new PromotionInput(PromotionsWorld.PercentOffCategory("p1", 30m)));
+        await world.Catalog.TransitionAsync("p2", PromotionStatus.Paused);
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p3", 5m, "hats"));
+        world.Time.Advance(TimeSpan.FromMilliseconds(250));
+        Assert.True(await other.RefreshAsync()); // from the journal
+
+        Assert.Equal(["p1", "p3"], other.Current.Records.Keys.Order());
+        Assert.Equal(30m, ((Reward.PercentOffItems)other.Current.Records["p1"].Definition.Rewards[0]).Percent);
+        Assert.Equal(world.Active.Current.Snapshot.ToJson(), other.Current.Snapshot.ToJson());
+    }
+
+    [Fact]
     public async Task The_lifecycle_timer_activates_at_the_start_ends_at_the_end_and_settles_after_the_grace_period()
     {
         await using var world = await PromotionsWorld.CreateAsync("sqlite", new PromotionsOptions { SettlementGrace = TimeSpan.FromHours(1) });

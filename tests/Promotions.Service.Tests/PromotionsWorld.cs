@@ -28,7 +28,7 @@ public sealed class PromotionsWorld : IAsyncDisposable
     {
         _store = store;
         Time = new ManualTime(new DateTimeOffset(2026, 6, 13, 12, 0, 0, TimeSpan.Zero));
-        Active = new ActivePromotions(store.Store, NullLogger<ActivePromotions>.Instance);
+        Active = new ActivePromotions(store.Store, Time, NullLogger<ActivePromotions>.Instance);
         Catalog = new PromotionCatalog(store.Store, Time, Active, options ?? new PromotionsOptions());
         Ledger = new BudgetLedger(store.Store, Time, Active);
         Pricing = new PromotionPricing(Active, Time);

@@ -26,6 +26,14 @@ internal static class PromotionKeys
 
     public static string Exhausted(string id) => ExhaustedPrefix + id;
 
+    public const string JournalPrefix = Root + "journal||";
+
+    /// <summary>Which promotions changed in one UTC second (the id is in the key, so a reader lists and never reads values).</summary>
+    public static string JournalSecond(DateTimeOffset at) =>
+        JournalPrefix + at.UtcDateTime.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "||";
+
+    public static string Journal(DateTimeOffset at, string id) => $"{JournalSecond(at)}{id}||{Serverless.BuildingBlocks.State.TimeOrderedId.Next(at)}";
+
     public static string Usage(string id) => $"{Root}usage||{id}";
 
     public static string CustomerUses(string id, string customer) => $"{Root}usage-customer||{id}||{customer}";

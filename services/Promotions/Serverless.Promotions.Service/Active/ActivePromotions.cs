@@ -12,9 +12,22 @@ namespace Serverless.Promotions.Service.Active;
 /// current view was read at: checked every <see cref="PromotionsOptions.RefreshInterval"/> by
 /// <see cref="ActivePromotionsRefresher"/>, at once after a change through this instance, and on promotion.changed.
 /// </summary>
-public sealed class ActivePromotions(IStateStore state, ILogger<ActivePromotions> logger) : IDisposable
+public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogger<ActivePromotions> logger) : IDisposable
 {
+    /// <summary>How long journal entries live; far longer than any instance goes without a check.</summary>
+    internal static readonly TimeSpan JournalRetention = TimeSpan.FromMinutes(10);
+
+    /// <summary>Journal seconds re-read before the last check: covers clock skew between instances and commits that took a while.</summary>
+    private static readonly TimeSpan JournalOverlap = TimeSpan.FromSeconds(5);
+
+    /// <summary>Beyond this since the last check, or since the last full reload, everything is read again (a safety net for the journal).</summary>
+    private static readonly TimeSpan IncrementalLimit = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan FullReloadEvery = TimeSpan.FromMinutes(5);
+
     private readonly SemaphoreSlim _reload = new(1, 1);
+    private Dictionary<string, PromotionRecord>? _records;
+    private DateTimeOffset _lastCheck;
+    private DateTimeOffset _lastFullReload;
     private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
     private ActiveView _current = ActiveView.Empty;
 
@@ -34,18 +47,22 @@ public sealed class ActivePromotions(IStateStore state, ILogger<ActivePromotions
         {
             // The version is read before the promotions: a change committed after this read moves the version again,
             // so the next check reloads; one committed before it is in what is read below.
+            var now = time.GetUtcNow();
             var version = (await state.GetAsync(PromotionKeys.CatalogVersion, cancellationToken).ConfigureAwait(false))?.ETag ?? string.Empty;
             if (!force && version == Current.Version)
             {
+                _lastCheck = now;
                 return false;
             }
 
-            var records = new List<PromotionRecord>();
-            await foreach (var keys in PagesAsync(PromotionKeys.StatusList(PromotionStatus.Active), cancellationToken).ConfigureAwait(false))
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var full = force || _records is null || now - _lastCheck > IncrementalLimit || now - _lastFullReload > FullReloadEvery;
+            var records = full
+                ? await ReadAllActiveAsync(cancellationToken).ConfigureAwait(false)
+                : await ApplyJournalAsync(_records!, _lastCheck - JournalOverlap, now, cancellationToken).ConfigureAwait(false);
+            if (full)
             {
-                var prefix = PromotionKeys.StatusList(PromotionStatus.Active).Length;
-                var items = await state.GetBulkAsync(keys.Select(k => PromotionKeys.Promotion(k[prefix..])).ToList(), cancellationToken).ConfigureAwait(false);
-                records.AddRange(items.Select(i => i.Deserialize<PromotionRecord>()).Where(r => r.Status == PromotionStatus.Active));
+                _lastFullReload = now;
             }
 
             var exhausted = new HashSet<string>(StringComparer.Ordinal);
@@ -54,11 +71,10 @@ public sealed class ActivePromotions(IStateStore state, ILogger<ActivePromotions
                 exhausted.UnionWith(keys.Select(k => k[PromotionKeys.ExhaustedPrefix.Length..]));
             }
 
-            records.Sort((a, b) => string.CompareOrdinal(a.Id, b.Id));
             PromotionSnapshot snapshot;
             try
             {
-                snapshot = PromotionSnapshot.Compile(records.Select(r => r.Definition));
+                snapshot = PromotionSnapshot.Compile(records.Values.OrderBy(r => r.Id, StringComparer.Ordinal).Select(r => r.Definition));
             }
             catch (Engine.Validation.PromotionDefinitionException ex)
             {
@@ -67,13 +83,66 @@ public sealed class ActivePromotions(IStateStore state, ILogger<ActivePromotions
                 return false;
             }
 
-            Volatile.Write(ref _current, new ActiveView(snapshot, records.ToDictionary(r => r.Id, StringComparer.Ordinal), exhausted, version));
+            Volatile.Write(ref _current, new ActiveView(snapshot, records, exhausted, version));
+            _records = records;
+            _lastCheck = now;
+            logger.LogInformation("Active promotions {How}: {Count} active, {Exhausted} exhausted, in {Milliseconds:F0} ms",
+                full ? "reloaded" : "updated from the journal", records.Count, exhausted.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return true;
         }
         finally
         {
             _reload.Release();
         }
+    }
+
+    private async Task<Dictionary<string, PromotionRecord>> ReadAllActiveAsync(CancellationToken cancellationToken)
+    {
+        var records = new Dictionary<string, PromotionRecord>(StringComparer.Ordinal);
+        var prefix = PromotionKeys.StatusList(PromotionStatus.Active);
+        await foreach (var keys in PagesAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            var items = await state.GetBulkAsync(keys.Select(k => PromotionKeys.Promotion(k[prefix.Length..])).ToList(), cancellationToken).ConfigureAwait(false);
+            foreach (var record in items.Select(i => i.Deserialize<PromotionRecord>()).Where(r => r.Status == PromotionStatus.Active))
+            {
+                records[record.Id] = record;
+            }
+        }
+
+        return records;
+    }
+
+    /// <summary>Re-reads only the promotions the journal names for the seconds from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    private async Task<Dictionary<string, PromotionRecord>> ApplyJournalAsync(Dictionary<string, PromotionRecord> current, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        for (var second = from.AddTicks(-(from.UtcTicks % TimeSpan.TicksPerSecond)); second <= to; second = second.AddSeconds(1))
+        {
+            var prefix = PromotionKeys.JournalSecond(second);
+            await foreach (var keys in PagesAsync(prefix, cancellationToken).ConfigureAwait(false))
+            {
+                changed.UnionWith(keys.Select(k => k[prefix.Length..].Split("||")[0]));
+            }
+        }
+
+        var records = new Dictionary<string, PromotionRecord>(current, StringComparer.Ordinal);
+        if (changed.Count == 0)
+        {
+            return records;
+        }
+
+        foreach (var id in changed)
+        {
+            records.Remove(id);
+        }
+
+        var items = await state.GetBulkAsync(changed.Select(PromotionKeys.Promotion).ToList(), cancellationToken).ConfigureAwait(false);
+        foreach (var record in items.Select(i => i.Deserialize<PromotionRecord>()).Where(r => r.Status == PromotionStatus.Active))
+        {
+            records[record.Id] = record;
+        }
+
+        return records;
     }
 
     public void Dispose()

@@ -261,9 +261,13 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
         }
     }
 
-    /// <summary>Any write of the version key gives it a new ETag (one store-wide sequence): that ETag is the catalog version.</summary>
+    /// <summary>
+    /// Any write of the version key gives it a new ETag (one store-wide sequence): that ETag is the catalog version.
+    /// The journal entry tells instances which promotion to re-read, so they need not re-read all of them.
+    /// </summary>
     internal static void BumpVersion(StateTransaction tx, string promotionId, DateTimeOffset now) =>
-        tx.UpsertJson(PromotionKeys.CatalogVersion, new { promotionId, at = now });
+        tx.UpsertJson(PromotionKeys.CatalogVersion, new { promotionId, at = now })
+            .Upsert(PromotionKeys.Journal(now, promotionId), "1"u8.ToArray(), new StateWriteOptions(Ttl: ActivePromotions.JournalRetention));
 
     private static List<ValidationProblem> Validate(string id, PromotionInput input)
     {
