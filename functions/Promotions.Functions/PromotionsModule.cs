@@ -53,6 +53,7 @@ public static class PromotionsModule
         services.AddSingleton(options);
         services.AddSingleton<ActivePromotions>();
         services.AddHostedService<ActivePromotionsRefresher>();
+        services.AddHealthChecks().AddCheck<ActivePromotionsReadiness>("promotions", tags: ["ready"]);
         services.AddSingleton<PromotionCatalog>();
         services.AddSingleton<PromotionPricing>();
         services.AddSingleton<BudgetLedger>();
