@@ -63,7 +63,7 @@ internal static class PromotionsEngineBenchmark
     }
 
     /// <summary>30 lines: skus s0–s29, categories c0–c5, brands b0–b3, tag "new" on every third.</summary>
-    private static Basket Basket()
+    internal static Basket Basket()
     {
         var lines = Enumerable.Range(0, 30).Select(i => new BasketLine($"l{i}", $"s{i}", 1 + (i % 3), 5m + (i * 1.37m))
         {
@@ -80,7 +80,7 @@ internal static class PromotionsEngineBenchmark
     /// 2 are exclusive and 5 apply to any basket. Heavy mix (--mix heavy): every third item promotion uses up units and
     /// most are category- or brand-wide, so nearly everything conflicts: the search's worst case.
     /// </summary>
-    private static List<PromotionDefinition> Promotions(int count, bool heavy)
+    internal static List<PromotionDefinition> Promotions(int count, bool heavy)
     {
         var random = new Random(42);
         var list = new List<PromotionDefinition>(count);

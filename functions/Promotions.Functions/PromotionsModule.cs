@@ -1,0 +1,76 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serverless.BuildingBlocks.Hosting;
+using Serverless.BuildingBlocks.PubSub;
+using Serverless.BuildingBlocks.Timers;
+using Serverless.Promotions.Functions.Apis;
+using Serverless.Promotions.Service;
+using Serverless.Promotions.Service.Active;
+using Serverless.Promotions.Service.Catalog;
+using Serverless.Promotions.Service.Ledger;
+using Serverless.Promotions.Service.Pricing;
+
+namespace Serverless.Promotions.Functions;
+
+/// <summary>Plugs the promotions capability into a host: <c>builder.AddPromotions()</c>, <c>app.MapPromotions()</c>.</summary>
+public static class PromotionsModule
+{
+    public const string RoutePrefix = "/api/promotions";
+
+    /// <summary>Every few seconds: activations, ends and settlements that have come due (one firing per occurrence across instances).</summary>
+    public const string LifecycleTimer = "promotions-lifecycle";
+
+    public static TBuilder AddPromotions<TBuilder>(this TBuilder builder)
+        where TBuilder : IHostApplicationBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddModule("Promotions", "Promotion catalog and lifecycle, calculate against an in-memory snapshot, budget ledger, reports, settlement, POS snapshot export.", RoutePrefix);
+        services.AddTopic(PromotionTopics.Changed, "a promotion was created, changed or moved in its lifecycle");
+        services.AddTopic(PromotionTopics.Activated, "a promotion became active");
+        services.AddTopic(PromotionTopics.Ended, "a promotion ended");
+        services.AddTopic(PromotionTopics.Settled, "a promotion's settlement was written");
+        services.AddTopic(PromotionTopics.BudgetThreshold, "a promotion used 80 % or 100 % of its budget");
+
+        var section = builder.Configuration.GetSection("Promotions");
+        var options = new PromotionsOptions
+        {
+            SettlementGrace = section.GetValue<TimeSpan?>("SettlementGrace") ?? TimeSpan.FromDays(1),
+            RefreshInterval = section.GetValue<TimeSpan?>("RefreshInterval") ?? TimeSpan.FromMilliseconds(250),
+        };
+        if (options.SettlementGrace < TimeSpan.Zero)
+        {
+            throw new ServerlessConfigurationException("Promotions:SettlementGrace", "must not be negative.");
+        }
+
+        if (options.RefreshInterval <= TimeSpan.Zero || options.RefreshInterval > TimeSpan.FromSeconds(1))
+        {
+            throw new ServerlessConfigurationException("Promotions:RefreshInterval", "must be above zero and at most 1 second (instances must see a change within 1 s).");
+        }
+
+        services.AddSingleton(options);
+        services.AddSingleton<ActivePromotions>();
+        services.AddHostedService<ActivePromotionsRefresher>();
+        services.AddHealthChecks().AddCheck<ActivePromotionsReadiness>("promotions", tags: ["ready"]);
+        services.AddSingleton<PromotionCatalog>();
+        services.AddSingleton<PromotionPricing>();
+        services.AddSingleton<BudgetLedger>();
+
+        // A shared subscription name: the instance that gets the event reloads at once; every other one sees the same
+        // change through its version poll within RefreshInterval. A name per instance would leave a durable queue behind per restart.
+        services.AddSubscription<PromotionChangedTrigger>(PromotionTopics.Changed, "promotions.refresh-active");
+        services.AddTimer<PromotionLifecycleTimer>(LifecycleTimer, section.GetValue<string?>("LifecycleSchedule") ?? "*/2 * * * * *");
+        return builder;
+    }
+
+    public static WebApplication MapPromotions(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapCalculateApi();
+        app.MapCatalogApi();
+        app.MapOrdersApi();
+        return app;
+    }
+}

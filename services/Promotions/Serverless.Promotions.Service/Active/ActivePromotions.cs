@@ -1,0 +1,175 @@
+using Microsoft.Extensions.Logging;
+using Serverless.BuildingBlocks.State;
+using Serverless.Promotions.Engine;
+using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Service.Catalog;
+
+namespace Serverless.Promotions.Service.Active;
+
+/// <summary>
+/// This instance's compiled snapshot of the Active promotions, swapped atomically, so calculate never does I/O.
+/// Reloaded when the catalog version (the ETag of one key every relevant change writes) differs from the one the
+/// current view was read at: checked every <see cref="PromotionsOptions.RefreshInterval"/> by
+/// <see cref="ActivePromotionsRefresher"/>, at once after a change through this instance, and on promotion.changed.
+/// </summary>
+public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogger<ActivePromotions> logger) : IDisposable
+{
+    /// <summary>How long journal entries live; far longer than any instance goes without a check.</summary>
+    internal static readonly TimeSpan JournalRetention = TimeSpan.FromMinutes(10);
+
+    /// <summary>Journal seconds re-read before the last check: covers clock skew between instances and commits that took a while.</summary>
+    private static readonly TimeSpan JournalOverlap = TimeSpan.FromSeconds(5);
+
+    /// <summary>Beyond this since the last check, or since the last full reload, everything is read again (a safety net for the journal).</summary>
+    private static readonly TimeSpan IncrementalLimit = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan FullReloadEvery = TimeSpan.FromMinutes(5);
+
+    private readonly SemaphoreSlim _reload = new(1, 1);
+    private Dictionary<string, PromotionRecord>? _records;
+    private DateTimeOffset _lastCheck;
+    private DateTimeOffset _lastFullReload;
+    private readonly SemaphoreSlim _wake = new(0, int.MaxValue);
+    private ActiveView _current = ActiveView.Empty;
+
+    /// <summary>The view calculate prices against; never null, empty before the first load.</summary>
+    public ActiveView Current => Volatile.Read(ref _current);
+
+    /// <summary>Asks the refresher to check now (a change made here, or a promotion.changed event).</summary>
+    public void Invalidate() => _wake.Release();
+
+    internal Task<bool> WaitForWakeAsync(TimeSpan timeout, CancellationToken cancellationToken) => _wake.WaitAsync(timeout, cancellationToken);
+
+    /// <summary>Reloads when the catalog version moved (or always with <paramref name="force"/>). Returns true when it swapped the view.</summary>
+    public async Task<bool> RefreshAsync(bool force = false, CancellationToken cancellationToken = default)
+    {
+        await _reload.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // The version is read before the promotions: a change committed after this read moves the version again,
+            // so the next check reloads; one committed before it is in what is read below.
+            var now = time.GetUtcNow();
+            var version = (await state.GetAsync(PromotionKeys.CatalogVersion, cancellationToken).ConfigureAwait(false))?.ETag ?? string.Empty;
+            if (!force && version == Current.Version)
+            {
+                _lastCheck = now;
+                return false;
+            }
+
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var full = force || _records is null || now - _lastCheck > IncrementalLimit || now - _lastFullReload > FullReloadEvery;
+            var records = full
+                ? await ReadAllActiveAsync(cancellationToken).ConfigureAwait(false)
+                : await ApplyJournalAsync(_records!, _lastCheck - JournalOverlap, now, cancellationToken).ConfigureAwait(false);
+            if (full)
+            {
+                _lastFullReload = now;
+            }
+
+            var exhausted = new HashSet<string>(StringComparer.Ordinal);
+            await foreach (var keys in PagesAsync(PromotionKeys.ExhaustedPrefix, cancellationToken).ConfigureAwait(false))
+            {
+                exhausted.UnionWith(keys.Select(k => k[PromotionKeys.ExhaustedPrefix.Length..]));
+            }
+
+            PromotionSnapshot snapshot;
+            try
+            {
+                snapshot = PromotionSnapshot.Compile(records.Values.OrderBy(r => r.Id, StringComparer.Ordinal).Select(r => r.Definition));
+            }
+            catch (Engine.Validation.PromotionDefinitionException ex)
+            {
+                // Every definition was validated when stored; this means an engine upgrade rejects an old one. Keep serving the last good view.
+                logger.LogError(ex, "Active promotions do not compile; keeping the previous snapshot");
+                return false;
+            }
+
+            Volatile.Write(ref _current, new ActiveView(snapshot, records, exhausted, version));
+            _records = records;
+            _lastCheck = now;
+            logger.LogInformation("Active promotions {How}: {Count} active, {Exhausted} exhausted, in {Milliseconds:F0} ms",
+                full ? "reloaded" : "updated from the journal", records.Count, exhausted.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            return true;
+        }
+        finally
+        {
+            _reload.Release();
+        }
+    }
+
+    private async Task<Dictionary<string, PromotionRecord>> ReadAllActiveAsync(CancellationToken cancellationToken)
+    {
+        var records = new Dictionary<string, PromotionRecord>(StringComparer.Ordinal);
+        var prefix = PromotionKeys.StatusList(PromotionStatus.Active);
+        await foreach (var keys in PagesAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            var items = await state.GetBulkAsync(keys.Select(k => PromotionKeys.Promotion(k[prefix.Length..])).ToList(), cancellationToken).ConfigureAwait(false);
+            foreach (var record in items.Select(i => i.Deserialize<PromotionRecord>()).Where(r => r.Status == PromotionStatus.Active))
+            {
+                records[record.Id] = record;
+            }
+        }
+
+        return records;
+    }
+
+    /// <summary>Re-reads only the promotions the journal names for the seconds from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    private async Task<Dictionary<string, PromotionRecord>> ApplyJournalAsync(Dictionary<string, PromotionRecord> current, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        for (var second = from.AddTicks(-(from.UtcTicks % TimeSpan.TicksPerSecond)); second <= to; second = second.AddSeconds(1))
+        {
+            var prefix = PromotionKeys.JournalSecond(second);
+            await foreach (var keys in PagesAsync(prefix, cancellationToken).ConfigureAwait(false))
+            {
+                changed.UnionWith(keys.Select(k => k[prefix.Length..].Split("||")[0]));
+            }
+        }
+
+        var records = new Dictionary<string, PromotionRecord>(current, StringComparer.Ordinal);
+        if (changed.Count == 0)
+        {
+            return records;
+        }
+
+        foreach (var id in changed)
+        {
+            records.Remove(id);
+        }
+
+        var items = await state.GetBulkAsync(changed.Select(PromotionKeys.Promotion).ToList(), cancellationToken).ConfigureAwait(false);
+        foreach (var record in items.Select(i => i.Deserialize<PromotionRecord>()).Where(r => r.Status == PromotionStatus.Active))
+        {
+            records[record.Id] = record;
+        }
+
+        return records;
+    }
+
+    public void Dispose()
+    {
+        _reload.Dispose();
+        _wake.Dispose();
+    }
+
+    private async IAsyncEnumerable<IReadOnlyList<string>> PagesAsync(string prefix, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? cursor = null;
+        do
+        {
+            var page = await state.ListKeysAsync(prefix, StateKeys.MaxPageSize, cursor, cancellationToken).ConfigureAwait(false);
+            if (page.Keys.Count > 0)
+            {
+                yield return page.Keys;
+            }
+
+            cursor = page.ContinuationToken;
+        }
+        while (cursor is not null);
+    }
+}
+
+/// <summary>One consistent picture: the compiled Active definitions, their catalog records, and which are out of budget.</summary>
+public sealed record ActiveView(PromotionSnapshot Snapshot, IReadOnlyDictionary<string, PromotionRecord> Records, IReadOnlySet<string> Exhausted, string? Version)
+{
+    public static ActiveView Empty { get; } = new(PromotionSnapshot.Compile(Array.Empty<PromotionDefinition>()), new Dictionary<string, PromotionRecord>(), new HashSet<string>(), null);
+}

@@ -1,0 +1,34 @@
+using System.Text.Json;
+using Serverless.Promotions.Engine;
+using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Service.Active;
+
+namespace Serverless.Promotions.Service.Export;
+
+/// <summary>
+/// What an offline POS needs: the Active definitions that can apply in its store (no store targeting, or this store)
+/// on the POS channel, and which of them are out of budget. The POS compiles <see cref="Promotions"/> with the same
+/// engine (<see cref="PromotionSnapshot.Compile"/>) and passes <see cref="Exhausted"/> as the exhausted set, which gives
+/// the service's results for baskets priced in this store on the POS channel.
+/// </summary>
+public sealed record StoreSnapshot(string Store, string? Version, DateTimeOffset ExportedAt, IReadOnlyList<string> Exhausted, IReadOnlyList<PromotionDefinition> Promotions)
+{
+    public static StoreSnapshot For(ActiveView view, string store, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        var definitions = view.Snapshot.Definitions
+            .Where(d => d.Targeting is null
+                || ((d.Targeting.StoreIds.Count == 0 || d.Targeting.StoreIds.Contains(store, StringComparer.Ordinal))
+                    && (d.Targeting.Channels.Count == 0 || d.Targeting.Channels.Contains(SalesChannel.Pos))))
+            .ToList();
+        var ids = definitions.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
+        return new StoreSnapshot(store, view.Version, now, [.. view.Exhausted.Where(ids.Contains).Order(StringComparer.Ordinal)], definitions);
+    }
+
+    /// <summary>The export's JSON: definitions in the engine's own format (<see cref="PromotionJson"/>), so a POS reads it with the engine alone.</summary>
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, PromotionJson.Options);
+
+    public static StoreSnapshot FromJson(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize<StoreSnapshot>(json, PromotionJson.Options)!;
+
+    public PromotionSnapshot Compile() => PromotionSnapshot.Compile(Promotions);
+}

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serverless.BuildingBlocks.Hosting;
+using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Functions;
+using Serverless.Promotions.Service.Active;
+using Serverless.Promotions.Service.Catalog;
+using Serverless.Promotions.Service.Ledger;
+using Serverless.Promotions.Service.Pricing;
+
+namespace Serverless.Benchmarks;
+
+/// <summary>
+/// Order commits with budget consumption (--profile embedded = SQLite, distributed = PostgreSQL + RabbitMQ) through the
+/// real host registration: --promotions percent-off promotions, each on its own sku and with a budget that never runs
+/// out; every order is a 3-line basket on 3 random promotions, so each commit updates 3 ETag-checked usage records plus
+/// the create-only order record in one transaction. --concurrency orders in flight. Reports orders/s, latency and how
+/// often a commit had to price again because another order changed the same counters first.
+/// </summary>
+internal static class PromotionsCommitBenchmark
+{
+    public static async Task<int> RunAsync(Serverless.Benchmarks.BenchmarkArguments arguments)
+    {
+        var orders = arguments.GetInt("orders", 20_000);
+        var concurrency = arguments.GetInt("concurrency", 64);
+        var promotions = arguments.GetInt("promotions", 200);
+        var directory = Directory.CreateTempSubdirectory("bench-promotions-");
+        List<string> settings = [$"--Serverless:DataDirectory={directory.FullName}", "--Logging:LogLevel:Default=Warning", "--Serverless:Timers:Enabled=false"];
+        var profile = arguments.Get("profile", "embedded");
+        if (profile == "distributed")
+        {
+            settings.AddRange([
+                "--Serverless:Profile=distributed",
+                $"--Serverless:PostgresSchema=bench_{Guid.NewGuid().ToString("N")[..10]}",
+                $"--ConnectionStrings:Postgres={Serverless.Benchmarks.BenchmarkArguments.Require("SERVERLESS_TEST_POSTGRES")}",
+                $"--ConnectionStrings:RabbitMq={Serverless.Benchmarks.BenchmarkArguments.Require("SERVERLESS_TEST_RABBITMQ")}",
+            ]);
+        }
+
+        var builder = Host.CreateApplicationBuilder([.. settings]);
+        builder.AddBuildingBlocks();
+        builder.AddPromotions();
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var catalog = host.Services.GetRequiredService<PromotionCatalog>();
+            var ledger = host.Services.GetRequiredService<BudgetLedger>();
+            for (var i = 0; i < promotions; i++)
+            {
+                var id = $"bench-{i}";
+                var definition = new PromotionDefinition { Id = id, Name = id, Rewards = [new Reward.PercentOffItems(10m, new ItemPredicate.Sku([$"s{i}"]))] };
+                await catalog.PutAsync(id, new PromotionInput(definition, new PromotionBudget(TotalDiscount: 1_000_000_000m, TotalUses: 1_000_000_000)));
+                await catalog.TransitionAsync(id, PromotionStatus.Active);
+            }
+
+            await host.Services.GetRequiredService<ActivePromotions>().RefreshAsync(force: true);
+
+            CalculationRequest Order(int n)
+            {
+                var random = new Random(n);
+                var lines = Enumerable.Range(0, 3).Select(k => new LineInput($"s{random.Next(promotions)}", 10m + k, 1 + k) { LineId = $"l{k}" }).ToList();
+                return new CalculationRequest { Basket = new BasketInput("EUR", lines), Channel = "pos", Store = $"store-{n % 50}", Customer = new CustomerInput($"c{n % 5000}") };
+            }
+
+            async Task<long[]> RunAsync(int first, int count)
+            {
+                var latencies = new long[count];
+                var next = -1;
+                await Task.WhenAll(Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+                {
+                    int i;
+                    while ((i = Interlocked.Increment(ref next)) < count)
+                    {
+                        var start = Stopwatch.GetTimestamp();
+                        var outcome = await ledger.CommitAsync(new OrderCommit($"order-{first + i}", Order(first + i)));
+                        if (outcome.Kind != LedgerOutcomeKind.Committed)
+                        {
+                            throw new InvalidOperationException($"order {first + i}: {outcome.Kind}");
+                        }
+
+                        latencies[i] = Stopwatch.GetTimestamp() - start;
+                    }
+                })));
+                return latencies;
+            }
+
+            await RunAsync(-100_000, Math.Min(1000, orders / 10)); // warm-up
+            var cpuBefore = Environment.ProcessorCount > 0 ? System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime : TimeSpan.Zero;
+            var contendedBefore = ledger.ContendedCommits;
+            var watch = Stopwatch.StartNew();
+            var measured = await RunAsync(0, orders);
+            watch.Stop();
+            var cpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+            Array.Sort(measured);
+            double Ms(double q) => measured[Math.Min(measured.Length - 1, (int)(measured.Length * q))] * 1000.0 / Stopwatch.Frequency;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"promotions-commit ({profile}): {orders} orders, {concurrency} in flight, {promotions} promotions (3 per order): {orders / watch.Elapsed.TotalSeconds:F0} orders/s; latency ms p50 {Ms(0.5):F2}  p99 {Ms(0.99):F2}  max {Ms(1.0):F2}; benchmark process CPU {cpu.TotalSeconds / watch.Elapsed.TotalSeconds:F2} cores; {ledger.ContendedCommits - contendedBefore} retries after a concurrent change"));
+            return 0;
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+}

@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Serverless.Testing;
+
+namespace Integration.Tests;
+
+/// <summary>Promotions end to end over HTTP in the main job: define → activate → calculate, commit, budgets, cancel, validation, refresh.</summary>
+public abstract class PromotionsContract : IAsyncLifetime
+{
+    private LocalHost _host = null!;
+    private HttpClient _admin = null!;
+
+    protected virtual IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>();
+
+    /// <summary>Another instance sharing the same state and bus (distributed only), to show a change reaches every instance.</summary>
+    protected LocalHost? Second { get; private set; }
+
+    protected virtual bool HasSecondInstance => false;
+
+    public async ValueTask InitializeAsync()
+    {
+        _host = new LocalHost(settings: ProfileSettings);
+        _admin = _host.CreateClient(_host.AdminKey);
+        if (HasSecondInstance)
+        {
+            Second = new LocalHost(settings: ProfileSettings);
+            _ = Second.Server;
+        }
+    }
+
+    public virtual async ValueTask DisposeAsync()
+    {
+        if (Second is not null)
+        {
+            await Second.DisposeAsync();
+        }
+
+        await _host.DisposeAsync();
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private async Task DefineAndActivateAsync(string id, decimal percent, string budget = "null")
+    {
+        var put = await _admin.PutAsync($"/api/promotions/{id}", Json($$$"""
+            {"definition":{"name":"{{{percent}}} % off shoes","rewards":[{"type":"percentOffItems","percent":{{{percent}}},"items":{"type":"category","values":["shoes"]}}]},"budget":{{{budget}}}}
+            """));
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PostAsync($"/api/promotions/{id}/activate", null)).StatusCode);
+
+        // Calculate reads an in-memory snapshot that follows the catalog within a second, not synchronously.
+        await Recording.WaitUntilAsync(() => DiscountAsync(_admin, Basket()).GetAwaiter().GetResult() > 0m, TimeSpan.FromSeconds(2), "the activation to reach calculate");
+    }
+
+    private static string Basket(int shoes = 2) =>
+        $$"""{"basket":{"currency":"EUR","lines":[{"lineId":"l1","sku":"sku-1","category":"shoes","unitPrice":20,"quantity":{{shoes}}},{"lineId":"l2","sku":"sku-2","category":"socks","unitPrice":5,"quantity":1}]},"channel":"pos","store":"berlin-1"}""";
+
+    private static async Task<decimal> DiscountAsync(HttpClient client, string body)
+    {
+        var response = await client.PostAsync("/api/promotions/calculate", Json(body));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("totalDiscount").GetDecimal();
+    }
+
+    private async Task<HttpResponseMessage> CommitAsync(string orderId, int shoes = 2) =>
+        await _admin.PostAsync("/api/promotions/orders", Json($$"""{"orderId":"{{orderId}}","order":{{Basket(shoes)}}}"""));
+
+    [Fact]
+    public async Task A_defined_and_activated_promotion_prices_baskets_for_a_viewer_key()
+    {
+        var created = await _admin.PostAsJsonAsync("/api/keys", new { name = "till", role = "viewer" });
+        var viewer = _host.CreateClient((await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!);
+        await DefineAndActivateAsync("shoes10", 10m);
+
+        var response = await viewer.PostAsync("/api/promotions/calculate", Json(Basket()));
+        var priced = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(4m, priced.GetProperty("totalDiscount").GetDecimal());
+        Assert.Equal(41m, priced.GetProperty("total").GetDecimal());
+        var outcome = Assert.Single(priced.GetProperty("promotions").EnumerateArray());
+        Assert.Equal("Applied", outcome.GetProperty("reason").GetString());
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PutAsync("/api/promotions/x", Json("{}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsync("/api/promotions/orders", Json("{}"))).StatusCode);
+
+        var illegal = await _admin.PostAsync("/api/promotions/shoes10/schedule", null);
+        Assert.Equal(HttpStatusCode.Conflict, illegal.StatusCode);
+        Assert.Equal("application/problem+json", illegal.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Committing_an_order_twice_is_idempotent()
+    {
+        await DefineAndActivateAsync("shoes10", 10m, """{"totalDiscount":100}""");
+
+        var first = await CommitAsync("order-1");
+        var second = await CommitAsync("order-1", shoes: 5);
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(
+            (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetProperty("total").GetDecimal(),
+            (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetProperty("total").GetDecimal());
+        var report = await _admin.GetFromJsonAsync<JsonElement>("/api/promotions/shoes10/report");
+        Assert.Equal(1, report.GetProperty("orders").GetInt32());
+        Assert.Equal(4m, report.GetProperty("discountGiven").GetDecimal());
+        Assert.Equal(96m, report.GetProperty("budgetLeft").GetDecimal());
+        Assert.Equal(4m, report.GetProperty("byStore").GetProperty("berlin-1").GetProperty("discount").GetDecimal());
+    }
+
+    [Fact]
+    public async Task An_exhausted_budget_answers_409_with_the_recalculated_basket_and_a_cancel_releases_it()
+    {
+        await DefineAndActivateAsync("shoes10", 10m, """{"totalDiscount":6}""");
+        Assert.Equal(HttpStatusCode.Created, (await CommitAsync("order-1")).StatusCode);
+
+        var refused = await CommitAsync("order-2");
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(["shoes10"], problem.GetProperty("exhausted").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(0m, problem.GetProperty("recalculated").GetProperty("totalDiscount").GetDecimal());
+        Assert.Equal(45m, problem.GetProperty("recalculated").GetProperty("total").GetDecimal());
+        Assert.Contains(problem.GetProperty("recalculated").GetProperty("promotions").EnumerateArray(), p => p.GetProperty("reason").GetString() == "BudgetExhausted");
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.GetAsync("/api/promotions/orders/order-2")).StatusCode);
+
+        var cancelled = await _admin.PostAsync("/api/promotions/orders/order-1/cancel", null);
+        Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PostAsync("/api/promotions/orders/order-1/cancel", null)).StatusCode);
+        Assert.Equal(0m, (await _admin.GetFromJsonAsync<JsonElement>("/api/promotions/shoes10/report")).GetProperty("discountGiven").GetDecimal());
+
+        var retried = await CommitAsync("order-2");
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.Equal(4m, (await retried.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetProperty("totalDiscount").GetDecimal());
+    }
+
+    [Fact]
+    public async Task A_bad_basket_is_a_400_naming_every_problem_by_its_path()
+    {
+        var response = await _admin.PostAsync("/api/promotions/calculate", Json("""
+            {"basket":{"currency":"EUR","lines":[
+              {"lineId":"a","sku":"s1","unitPrice":10,"quantity":-1},
+              {"lineId":"b","sku":"s2","unitPrice":-3,"quantity":1},
+              {"lineId":"c","sku":"s3","unitPrice":3,"quantity":1,"currency":"USD"},
+              {"lineId":"d","sku":"s4","unitPrice":3,"quantity":1,"currency":"XYZ"}]},"channel":"moon"}
+            """));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.Equivalent(
+            new[] { "channel", "basket.lines[0].quantity", "basket.lines[1].unitPrice", "basket.lines[2].currency", "basket.lines[3].currency" },
+            errors.EnumerateObject().Select(e => e.Name).ToArray());
+
+        var lines = string.Join(",", Enumerable.Range(0, 1001).Select(i => $$"""{"lineId":"l{{i}}","sku":"s","unitPrice":1,"quantity":1}"""));
+        var tooMany = await _admin.PostAsync("/api/promotions/calculate", Json($$$"""{"basket":{"currency":"EUR","lines":[{{{lines}}}]}}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        Assert.True((await tooMany.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("basket.lines", out _));
+
+        var unknownCurrency = await _admin.PostAsync("/api/promotions/calculate", Json("""{"basket":{"currency":"XXX","lines":[]}}"""));
+        Assert.True((await unknownCurrency.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("basket.currency", out _));
+
+        var malformed = await _admin.PostAsync("/api/promotions/calculate", Json("""{"basket":{"currency":"EUR","lines":[{"sku":"s","unitPrice":"cheap","quantity":1}]}}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        Assert.True((await malformed.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("basket.lines[0].unitPrice", out _));
+    }
+
+    [Fact]
+    public async Task A_change_reaches_calculate_within_one_second()
+    {
+        await DefineAndActivateAsync("shoes10", 10m);
+        var reader = Second?.CreateClient(_host.AdminKey) ?? _admin;
+        await Recording.WaitUntilAsync(() => DiscountAsync(reader, Basket()).GetAwaiter().GetResult() == 4m, TimeSpan.FromSeconds(5), "the first definition");
+
+        var put = await _admin.PutAsync("/api/promotions/shoes10", Json("""
+            {"definition":{"name":"20 % off shoes","rewards":[{"type":"percentOffItems","percent":20,"items":{"type":"category","values":["shoes"]}}]}}
+            """));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var changed = Stopwatch.StartNew();
+        await Recording.WaitUntilAsync(() => DiscountAsync(reader, Basket()).GetAwaiter().GetResult() == 8m, TimeSpan.FromSeconds(1), "the change to reach calculate");
+        Assert.True(changed.Elapsed < TimeSpan.FromSeconds(1), $"took {changed.Elapsed}");
+
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PostAsync("/api/promotions/shoes10/pause", null)).StatusCode);
+        await Recording.WaitUntilAsync(() => DiscountAsync(reader, Basket()).GetAwaiter().GetResult() == 0m, TimeSpan.FromSeconds(1), "the pause to reach calculate");
+    }
+
+    [Fact]
+    public async Task A_scheduled_promotion_is_activated_by_the_lifecycle_timer_and_exported_for_the_pos()
+    {
+        var put = await _admin.PutAsync("/api/promotions/soon", Json($$$"""
+            {"definition":{"name":"soon","validity":{"timeZone":"UTC","start":"{{{DateTime.UtcNow.AddSeconds(1):yyyy-MM-ddTHH:mm:ss}}}"},"rewards":[{"type":"percentOffItems","percent":10,"items":{"type":"category","values":["shoes"]}}]}}
+            """));
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PostAsync("/api/promotions/soon/schedule", null)).StatusCode);
+
+        await Recording.WaitUntilAsync(
+            () => _admin.GetFromJsonAsync<JsonElement>("/api/promotions/soon").GetAwaiter().GetResult().GetProperty("status").GetString() == "Active",
+            TimeSpan.FromSeconds(15), "the timer to activate the promotion");
+        Assert.Equal(["soon"], (await _admin.GetFromJsonAsync<JsonElement>("/api/promotions?status=active")).GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetString()));
+        await Recording.WaitUntilAsync(
+            () => _admin.GetFromJsonAsync<JsonElement>("/api/promotions/snapshot?store=berlin-1").GetAwaiter().GetResult().GetProperty("promotions").GetArrayLength() == 1,
+            TimeSpan.FromSeconds(2), "the export to include it");
+
+        // A definition with day parts, PUT with day names, comes out of the export in the engine's own format.
+        var weekend = await _admin.PutAsync("/api/promotions/weekend", Json("""
+            {"definition":{"name":"weekend","validity":{"timeZone":"Europe/Berlin","dayParts":[{"days":["Saturday","Sunday"],"from":"10:00:00","to":"18:00:00"}]},"rewards":[{"type":"percentOffItems","percent":5}]}}
+            """));
+        Assert.Equal(HttpStatusCode.Created, weekend.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PostAsync("/api/promotions/weekend/activate", null)).StatusCode);
+        var shown = await _admin.GetFromJsonAsync<JsonElement>("/api/promotions/weekend");
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PutAsync("/api/promotions/weekend", Json($$"""{"definition":{{shown.GetProperty("definition").GetRawText()}}}"""))).StatusCode);
+        string export = "";
+        await Recording.WaitUntilAsync(() =>
+        {
+            export = _admin.GetStringAsync("/api/promotions/snapshot?store=berlin-1").GetAwaiter().GetResult();
+            return JsonDocument.Parse(export).RootElement.GetProperty("promotions").GetArrayLength() == 2;
+        }, TimeSpan.FromSeconds(2), "the export to include the weekend promotion");
+        var definitions = Serverless.Promotions.Engine.Definitions.PromotionJson.Deserialize(JsonDocument.Parse(export).RootElement.GetProperty("promotions").GetRawText());
+        Assert.Equal(2, Serverless.Promotions.Engine.PromotionSnapshot.Compile(definitions).Definitions.Count);
+    }
+}
+
+public sealed class EmbeddedPromotionsTests : PromotionsContract;
+
+public sealed class DistributedPromotionsTests : PromotionsContract
+{
+    private readonly string _schema = "promotions_" + Guid.NewGuid().ToString("N")[..10];
+
+    protected override bool HasSecondInstance => true;
+
+    protected override IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>
+    {
+        ["Serverless:Profile"] = "distributed",
+        ["Serverless:PostgresSchema"] = _schema,
+        ["ConnectionStrings:Postgres"] = TestServers.Postgres,
+        ["ConnectionStrings:RabbitMq"] = TestServers.RabbitMq,
+    };
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(TestServers.Postgres);
+        await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
+        await drop.ExecuteNonQueryAsync();
+    }
+}

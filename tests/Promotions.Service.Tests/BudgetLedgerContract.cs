@@ -1,0 +1,170 @@
+using Serverless.BuildingBlocks.State;
+using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Engine.Results;
+using Serverless.Promotions.Service.Catalog;
+using Serverless.Promotions.Service.Ledger;
+
+namespace Promotions.Service.Tests;
+
+/// <summary>The ledger on each state store engine: budgets are never exceeded, commits and releases are idempotent.</summary>
+public abstract class BudgetLedgerContract(string engine)
+{
+    private Task<PromotionsWorld> WorldAsync() => PromotionsWorld.CreateAsync(engine);
+
+    [Fact]
+    public async Task Committing_an_order_twice_consumes_once_and_answers_the_same()
+    {
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(TotalDiscount: 100m));
+
+        var first = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes()));
+        var again = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(quantity: 5)));
+
+        Assert.Equal(LedgerOutcomeKind.Committed, first.Kind);
+        Assert.Equal(LedgerOutcomeKind.AlreadyCommitted, again.Kind);
+        Assert.Equal(first.Order!.Result.Total, again.Order!.Result.Total);
+        var report = (await world.Ledger.GetReportAsync((await world.Catalog.GetAsync("p1"))!))!;
+        Assert.Equal((1L, 2L, 4m, 96m), (report.Orders, report.Units, report.DiscountGiven, report.BudgetLeft!.Value));
+        Assert.Equal(4m, report.ByStore["berlin-1"].Discount);
+        Assert.Equal(1, report.ByChannel["pos"].Orders);
+        Assert.Equal(2, report.ByDay["2026-06-13"].Units);
+    }
+
+    [Fact]
+    public async Task A_budget_that_would_be_exceeded_gives_the_basket_recalculated_without_it_and_writes_nothing()
+    {
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(TotalDiscount: 6m));
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("socks", 20m, "socks"));
+        Assert.Equal(LedgerOutcomeKind.Committed, (await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes()))).Kind);
+
+        var refused = await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes()));
+
+        Assert.Equal(LedgerOutcomeKind.LimitReached, refused.Kind);
+        Assert.Equal(["p1"], refused.Exhausted);
+        Assert.Equal(1m, refused.Recalculated!.TotalDiscount); // only the socks promotion is left
+        Assert.Contains(refused.Recalculated.Promotions, p => p.PromotionId == "p1" && p.Reason == OutcomeReason.BudgetExhausted);
+        Assert.Null(await world.Ledger.GetOrderAsync("o2"));
+
+        var accepted = await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes(), AcceptRecalculated: true));
+        Assert.Equal(LedgerOutcomeKind.Committed, accepted.Kind);
+        Assert.Equal(["socks"], accepted.Order!.Consumptions.Select(c => c.PromotionId));
+
+        // A smaller order still fits the 2 left.
+        Assert.Equal(LedgerOutcomeKind.Committed, (await world.Ledger.CommitAsync(new OrderCommit("o3", PromotionsWorld.Shoes(quantity: 1)))).Kind);
+    }
+
+    [Fact]
+    public async Task Per_customer_and_per_coupon_limits_count_uses()
+    {
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(PerCustomer: 1));
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("c1", 50m, "socks") with { Coupon = new CouponRequirement { Codes = ["SOCKS"] } }, new PromotionBudget(PerCouponCode: 2));
+
+        Assert.Equal(LedgerOutcomeKind.Committed, (await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(customer: "ann", coupons: ["SOCKS"])))).Kind);
+        var second = await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes(customer: "ann", coupons: ["SOCKS"])));
+        Assert.Equal(["p1"], second.Exhausted);
+        Assert.Equal(LedgerOutcomeKind.Committed, (await world.Ledger.CommitAsync(new OrderCommit("o3", PromotionsWorld.Shoes(customer: "bob", coupons: ["SOCKS"])))).Kind);
+        var third = await world.Ledger.CommitAsync(new OrderCommit("o4", PromotionsWorld.Shoes(customer: "cy", coupons: ["SOCKS"])));
+        Assert.Equal(["c1"], third.Exhausted);
+
+        // Cancelling gives the uses back.
+        Assert.Equal(LedgerOutcomeKind.Released, (await world.Ledger.ReleaseAsync("o1", null)).Kind);
+        Assert.Equal(LedgerOutcomeKind.Committed, (await world.Ledger.CommitAsync(new OrderCommit("o5", PromotionsWorld.Shoes(customer: "ann", coupons: ["SOCKS"])))).Kind);
+    }
+
+    [Fact]
+    public async Task Cancel_and_partial_returns_release_what_the_order_consumed_once()
+    {
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(TotalDiscount: 10m, TotalUses: 5));
+        await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(quantity: 4))); // 8 off
+        async Task<PromotionReport> Report() => (await world.Ledger.GetReportAsync((await world.Catalog.GetAsync("p1"))!))!;
+
+        var returned = await world.Ledger.ReleaseAsync("o1", new OrderReturn("r1", [new ReturnLine("l1", 1)]));
+        Assert.Equal(LedgerOutcomeKind.Released, returned.Kind);
+        await world.Ledger.ReleaseAsync("o1", new OrderReturn("r1", [new ReturnLine("l1", 1)])); // the same return again: nothing more
+        Assert.Equal((6m, 3L, 1L), ((await Report()).DiscountGiven, (await Report()).Units, (await Report()).Orders));
+
+        var tooMany = await world.Ledger.ReleaseAsync("o1", new OrderReturn("r2", [new ReturnLine("l1", 4)]));
+        Assert.Equal(LedgerOutcomeKind.Invalid, tooMany.Kind);
+        Assert.Equal("lines[0].quantity", tooMany.Problems![0].Path);
+
+        Assert.Equal(OrderStatus.Cancelled, (await world.Ledger.ReleaseAsync("o1", null)).Order!.Status);
+        Assert.Equal(OrderStatus.Cancelled, (await world.Ledger.ReleaseAsync("o1", null)).Order!.Status);
+        var report = await Report();
+        Assert.Equal((0m, 0L, 0L, 10m), (report.DiscountGiven, report.Units, report.Orders, report.BudgetLeft!.Value));
+        Assert.Equal(LedgerOutcomeKind.NotFound, (await world.Ledger.ReleaseAsync("nope", null)).Kind);
+    }
+
+    [Fact]
+    public async Task A_spent_budget_publishes_its_thresholds_once_marks_the_promotion_exhausted_and_a_cancel_brings_it_back()
+    {
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(TotalDiscount: 10m));
+        await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(quantity: 4))); // 8 = 80 %
+        var usage = (await world.State.GetJsonAsync<PromotionUsage>("promotions||usage||p1"))!.Value;
+        Assert.True(usage.Reached80);
+        Assert.False(usage.Reached100);
+
+        await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes(quantity: 1))); // 10 = 100 %
+        usage = (await world.State.GetJsonAsync<PromotionUsage>("promotions||usage||p1"))!.Value;
+        Assert.True(usage.Reached100 && usage.Exhausted);
+        await world.Ledger.ReleaseAsync("o1", new OrderReturn("r1", [new ReturnLine("l1", 1)]));
+        await world.Ledger.CommitAsync(new OrderCommit("o3", PromotionsWorld.Shoes(quantity: 1))); // back to 100 %: no second event
+        var thresholds = (await world.TakeOutboxAsync()).Where(e => e.Topic == Serverless.Promotions.Service.PromotionTopics.BudgetThreshold).ToList();
+        Assert.Equal([80, 100], thresholds.Select(e => e.Data.GetProperty("percent").GetInt32()));
+        Assert.All(thresholds, e => Assert.Equal("p1", e.Data.GetProperty("promotionId").GetString()));
+        await world.Active.RefreshAsync();
+        Assert.Contains("p1", world.Active.Current.Exhausted);
+        Assert.Equal(0m, world.Pricing.Calculate(PromotionsWorld.Shoes()).Result!.TotalDiscount);
+
+        await world.Ledger.ReleaseAsync("o2", null);
+        await world.Active.RefreshAsync();
+        Assert.DoesNotContain("p1", world.Active.Current.Exhausted);
+        Assert.Equal(2m, world.Pricing.Calculate(PromotionsWorld.Shoes(quantity: 1)).Result!.TotalDiscount);
+    }
+
+    [Fact]
+    public async Task Raising_the_budget_of_a_spent_promotion_makes_it_available_again()
+    {
+        await using var world = await WorldAsync();
+        var definition = PromotionsWorld.PercentOffCategory("p1", 10m);
+        await world.ActivateAsync(definition, new PromotionBudget(TotalDiscount: 4m));
+        await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes()));
+        await world.Active.RefreshAsync();
+        Assert.Contains("p1", world.Active.Current.Exhausted);
+
+        Assert.Equal(CatalogOutcomeKind.Ok, (await world.Catalog.PutAsync("p1", new PromotionInput(definition, new PromotionBudget(TotalDiscount: 100m)))).Kind);
+        await world.Active.RefreshAsync();
+
+        Assert.DoesNotContain("p1", world.Active.Current.Exhausted);
+        var committed = await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes()));
+        Assert.Equal(4m, committed.Order!.Result.TotalDiscount);
+        var usage = (await world.State.GetJsonAsync<PromotionUsage>("promotions||usage||p1"))!.Value;
+        Assert.Equal((8m, false, false), (usage.Discount, usage.Reached80, usage.Exhausted));
+    }
+
+    [Fact]
+    public async Task Two_hundred_parallel_commits_never_exceed_a_small_budget()
+    {
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(TotalDiscount: 50m, TotalUses: 100));
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() =>
+            world.Ledger.CommitAsync(new OrderCommit($"o{i}", PromotionsWorld.Shoes(customer: $"c{i}"), AcceptRecalculated: true)))));
+
+        Assert.All(outcomes, o => Assert.Equal(LedgerOutcomeKind.Committed, o.Kind));
+        var withDiscount = outcomes.Count(o => o.Order!.Consumptions.Any(c => c.PromotionId == "p1"));
+        Assert.Equal(12, withDiscount); // 12 × 4 = 48 ≤ 50; a 13th would make 52
+        var usage = (await world.State.GetJsonAsync<PromotionUsage>("promotions||usage||p1"))!.Value;
+        Assert.Equal(48m, usage.Discount);
+        Assert.Equal(12, usage.Orders);
+        var orders = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => world.Ledger.GetOrderAsync($"o{i}")));
+        Assert.Equal(48m, orders.Sum(o => o!.Consumptions.Where(c => c.PromotionId == "p1").Sum(c => c.Discount)));
+    }
+}
+
+public sealed class SqliteBudgetLedgerTests() : BudgetLedgerContract("sqlite");
+
+public sealed class PostgresBudgetLedgerTests() : BudgetLedgerContract("postgres");

@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Service;
+using Serverless.Promotions.Service.Active;
+using Serverless.Promotions.Service.Catalog;
+using Serverless.Promotions.Service.Ledger;
+using Serverless.Promotions.Service.Pricing;
+using Serverless.Testing;
+
+namespace Promotions.Service.Tests;
+
+/// <summary>A clock tests move by hand.</summary>
+public sealed class ManualTime(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
+
+/// <summary>The promotions service on a real state store of its own (SQLite or a fresh PostgreSQL schema), with a manual clock.</summary>
+public sealed class PromotionsWorld : IAsyncDisposable
+{
+    private readonly TemporaryStateStore _store;
+
+    private PromotionsWorld(TemporaryStateStore store, PromotionsOptions? options)
+    {
+        _store = store;
+        Time = new ManualTime(new DateTimeOffset(2026, 6, 13, 12, 0, 0, TimeSpan.Zero));
+        Active = new ActivePromotions(store.Store, Time, NullLogger<ActivePromotions>.Instance);
+        Catalog = new PromotionCatalog(store.Store, Time, Active, options ?? new PromotionsOptions());
+        Ledger = new BudgetLedger(store.Store, Time, Active);
+        Pricing = new PromotionPricing(Active, Time);
+    }
+
+    public ManualTime Time { get; }
+
+    public ActivePromotions Active { get; }
+
+    public PromotionCatalog Catalog { get; }
+
+    public BudgetLedger Ledger { get; }
+
+    public PromotionPricing Pricing { get; }
+
+    public Serverless.BuildingBlocks.State.IStateStore State => _store.Store;
+
+    public static async Task<PromotionsWorld> CreateAsync(string engine, PromotionsOptions? options = null) =>
+        new(engine == "postgres" ? await TemporaryStateStore.PostgresAsync("promo") : await TemporaryStateStore.SqliteAsync(), options);
+
+    /// <summary>Stores and activates a promotion, then reloads the active snapshot.</summary>
+    public async Task<PromotionRecord> ActivateAsync(PromotionDefinition definition, PromotionBudget? budget = null, PromotionFunding? funding = null)
+    {
+        var put = await Catalog.PutAsync(definition.Id, new PromotionInput(definition, budget, funding));
+        Assert.Null(put.Problems);
+        var activated = await Catalog.TransitionAsync(definition.Id, PromotionStatus.Active);
+        Assert.Equal(CatalogOutcomeKind.Ok, activated.Kind);
+        await Active.RefreshAsync();
+        return activated.Record!;
+    }
+
+    public static PromotionDefinition PercentOffCategory(string id, decimal percent, string category = "shoes") => new()
+    {
+        Id = id,
+        Name = $"{percent} % off {category}",
+        Rewards = [new Reward.PercentOffItems(percent, new ItemPredicate.Category([category]))],
+    };
+
+    /// <summary>Two shoes at 20: 10 % off gives a discount of 4.</summary>
+    public static CalculationRequest Shoes(int quantity = 2, string store = "berlin-1", string? customer = null, IReadOnlyList<string>? coupons = null) => new()
+    {
+        Basket = new BasketInput("EUR", [new LineInput("sku-1", 20m, quantity) { Category = "shoes", LineId = "l1" }, new LineInput("sku-2", 5m, 1) { Category = "socks", LineId = "l2" }]),
+        Channel = "pos",
+        Store = store,
+        Customer = customer is null ? null : new CustomerInput(customer),
+        Coupons = coupons,
+    };
+
+    /// <summary>Takes every event waiting in the outbox (nothing relays them in these tests): (topic, data JSON) in commit order.</summary>
+    public async Task<IReadOnlyList<(string Topic, System.Text.Json.JsonElement Data)>> TakeOutboxAsync()
+    {
+        var outbox = (Serverless.BuildingBlocks.State.IOutboxStore)_store.Store;
+        var messages = await outbox.LeaseAsync(10_000, TimeSpan.FromMinutes(5));
+        await outbox.CompleteAsync(messages.Select(m => m.Id).ToList());
+        return [.. messages.OrderBy(m => m.Id).Select(m => (m.Topic, System.Text.Json.JsonDocument.Parse(m.CloudEventJson).RootElement.GetProperty("data").Clone()))];
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Active.Dispose();
+        return _store.DisposeAsync();
+    }
+}
