@@ -20,6 +20,9 @@ public sealed class PromotionSnapshot
     private readonly int[] _anyBasket;
     private readonly AttributeIds _attributes = new();
 
+    [ThreadStatic]
+    private static List<int>? t_ranks;
+
     private PromotionSnapshot(IReadOnlyList<PromotionDefinition> definitions, PricingOptions options)
     {
         Definitions = definitions;
@@ -105,9 +108,10 @@ public sealed class PromotionSnapshot
 
         var facts = LineFacts.For(basket, _attributes);
         var clock = new LocalClock(context.At);
+        var ranks = RelevantRanks(facts);
         var outcomes = new List<PromotionOutcome>();
-        var candidates = new List<Candidate>();
-        foreach (var rank in RelevantRanks(facts))
+        var candidates = new List<Candidate>(ranks.Count);
+        foreach (var rank in ranks)
         {
             var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, clock, rounding, out var candidate);
             if (candidate is not null)
@@ -149,7 +153,9 @@ public sealed class PromotionSnapshot
     /// <summary>Ranks of the promotions this basket can trigger, ascending (= application order), without duplicates.</summary>
     private List<int> RelevantRanks(LineFacts[] facts)
     {
-        var ranks = new List<int>(_anyBasket.Length + 64);
+        // Scratch reused by the calculations on this thread (the list is consumed before Calculate returns).
+        var ranks = t_ranks ??= new List<int>(256);
+        ranks.Clear();
         ranks.AddRange(_anyBasket);
         foreach (var line in facts)
         {

@@ -48,15 +48,17 @@ internal sealed class LineFacts
             return [];
         }
 
-        var known = new List<int>(values.Count);
-        foreach (var value in values)
+        // Almost always one or two values: look them up into a stack buffer, then copy the known ones once.
+        Span<int> found = values.Count <= 64 ? stackalloc int[values.Count] : new int[values.Count];
+        var count = 0;
+        for (var i = 0; i < values.Count; i++)
         {
-            if (ids.Find(kind, value) is var id and >= 0)
+            if (ids.Find(kind, values[i]) is var id and >= 0)
             {
-                known.Add(id);
+                found[count++] = id;
             }
         }
 
-        return [.. known];
+        return count == 0 ? [] : found[..count].ToArray();
     }
 }

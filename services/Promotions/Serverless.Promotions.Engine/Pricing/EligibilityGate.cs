@@ -30,7 +30,7 @@ internal static class EligibilityGate
 
         if (NotTargeted(promotion, context) is { } dimension)
         {
-            return Rejected(id, OutcomeReason.NotTargeted, $"Not available for this {dimension}.") with { Detail = dimension };
+            return new PromotionOutcome(id, false, OutcomeReason.NotTargeted, $"Not available for this {dimension}.", 0m) { Detail = dimension };
         }
 
         if (promotion.CouponCodes is { } codes && !CouponPresented(id, codes, context))
@@ -87,7 +87,7 @@ internal static class EligibilityGate
             anyLine |= reward.Definition is Reward.ShippingDiscount or Reward.FreeGift || (targets[r].Length > 0 && gets[r] is not { Length: 0 });
             if (reward.Definition is Reward.MemberPrice && (context.MemberTier is null || !reward.MemberTiers!.Contains(context.MemberTier)))
             {
-                return Rejected(id, OutcomeReason.NotTargeted, "Member prices are for other member tiers.") with { Detail = "memberTier" };
+                return new PromotionOutcome(id, false, OutcomeReason.NotTargeted, "Member prices are for other member tiers.", 0m) { Detail = "memberTier" };
             }
         }
 
@@ -107,11 +107,13 @@ internal static class EligibilityGate
         var message = save is { } s
             ? string.Create(CultureInfo.InvariantCulture, $"Spend {Format(more, rounding)} more to save {Format(s, rounding)}.")
             : string.Create(CultureInfo.InvariantCulture, $"Spend {Format(more, rounding)} more to qualify.");
-        return Rejected(id, OutcomeReason.MinimumSpendNotMet, message) with { MissingAmount = more, PotentialSaving = save };
+        return new PromotionOutcome(id, false, OutcomeReason.MinimumSpendNotMet, message, 0m) { MissingAmount = more, PotentialSaving = save };
     }
 
+    private static readonly string[] Formats = ["F0", "F1", "F2", "F3", "F4"];
+
     public static string Format(decimal amount, MoneyRounding rounding) =>
-        amount.ToString("F" + rounding.MinorUnits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        amount.ToString((uint)rounding.MinorUnits < (uint)Formats.Length ? Formats[rounding.MinorUnits] : "F" + rounding.MinorUnits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     private static PromotionOutcome Rejected(string id, OutcomeReason reason, string message) => new(id, false, reason, message, 0m);
 
@@ -195,7 +197,7 @@ internal static class EligibilityGate
             return "region";
         }
 
-        if (promotion.Segments is { } segments && !context.Segments.Any(segments.Contains))
+        if (promotion.Segments is { } segments && !AnyIn(context.Segments, segments))
         {
             return "segment";
         }
@@ -211,6 +213,19 @@ internal static class EligibilityGate
         }
 
         return null;
+    }
+
+    private static bool AnyIn(IReadOnlyList<string> values, FrozenSet<string> set)
+    {
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (set.Contains(values[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool CouponPresented(string id, FrozenSet<string> codes, PricingContext context)

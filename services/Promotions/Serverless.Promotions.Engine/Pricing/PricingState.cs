@@ -43,6 +43,9 @@ internal sealed class PricingState
     private long _shippingDiscount;
     private long _capRoom;
     private Checkpointed? _checkpoint;
+    private Checkpointed? _checkpointStore;
+    private long[] _scaleWeights = [];
+    private long[] _scaleParts = [];
     private readonly List<(int Slot, long Amount, int[] Lines)> _pendingOrder = [];
     private readonly long _originalTotal;
 
@@ -126,6 +129,8 @@ internal sealed class PricingState
 
     public decimal UnitDiscount(int unit) => Rounding.FromMinor(_unitDiscount[unit]);
 
+    public long UnitDiscountMinor(int unit) => _unitDiscount[unit];
+
     private void Restore(Checkpointed saved)
     {
         _pendingOrder.Clear();
@@ -172,16 +177,28 @@ internal sealed class PricingState
         }
 
         AllocatePendingOrderDiscounts();
-        _checkpoint = new Checkpointed(
-            firstVaried,
-            (long[])_unitDiscount.Clone(),
-            (bool[])_consumed.Clone(),
-            (long[])_lineItemDiscount.Clone(),
-            (long[])_lineOrderDiscount.Clone(),
-            (long[])_savingBySlot.Clone(),
-            (Shortfall?[])Shortfalls.Clone(),
-            (bool[])GiftAdded.Clone(),
-            (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom));
+
+        // One set of checkpoint arrays per state, overwritten for each conflict group.
+        _checkpointStore ??= new Checkpointed(
+            0,
+            new long[_unitDiscount.Length],
+            new bool[_consumed.Length],
+            new long[_lineItemDiscount.Length],
+            new long[_lineOrderDiscount.Length],
+            new long[_savingBySlot.Length],
+            new Shortfall?[Shortfalls.Length],
+            new bool[GiftAdded.Length],
+            default);
+        _unitDiscount.CopyTo(_checkpointStore.UnitDiscount, 0);
+        _consumed.CopyTo(_checkpointStore.Consumed, 0);
+        _lineItemDiscount.CopyTo(_checkpointStore.LineItemDiscount, 0);
+        _lineOrderDiscount.CopyTo(_checkpointStore.LineOrderDiscount, 0);
+        _savingBySlot.CopyTo(_checkpointStore.SavingBySlot, 0);
+        Shortfalls.CopyTo(_checkpointStore.Shortfalls, 0);
+        GiftAdded.CopyTo(_checkpointStore.GiftAdded, 0);
+        _checkpointStore.FirstVaried = firstVaried;
+        _checkpointStore.Totals = (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom);
+        _checkpoint = _checkpointStore;
     }
 
     public void ClearCheckpoint() => _checkpoint = null;
@@ -634,8 +651,14 @@ internal sealed class PricingState
 
     private void ScaleProposed(long limit)
     {
-        var weights = new long[_touched.Count];
-        var parts = new long[_touched.Count];
+        if (_scaleWeights.Length < _touched.Count)
+        {
+            _scaleWeights = new long[_touched.Count];
+            _scaleParts = new long[_touched.Count];
+        }
+
+        var weights = _scaleWeights.AsSpan(0, _touched.Count);
+        var parts = _scaleParts.AsSpan(0, _touched.Count);
         for (var i = 0; i < _touched.Count; i++)
         {
             weights[i] = _proposed[_touched[i]];
@@ -910,16 +933,35 @@ internal sealed class PricingState
     }
 }
 
-internal sealed record Checkpointed(
-    int FirstVaried,
-    long[] UnitDiscount,
-    bool[] Consumed,
-    long[] LineItemDiscount,
-    long[] LineOrderDiscount,
-    long[] SavingBySlot,
-    Shortfall?[] Shortfalls,
-    bool[] GiftAdded,
-    (long Item, long Order, long Shipping, long CapRoom) Totals);
+internal sealed class Checkpointed(
+    int firstVaried,
+    long[] unitDiscount,
+    bool[] consumed,
+    long[] lineItemDiscount,
+    long[] lineOrderDiscount,
+    long[] savingBySlot,
+    Shortfall?[] shortfalls,
+    bool[] giftAdded,
+    (long Item, long Order, long Shipping, long CapRoom) totals)
+{
+    public int FirstVaried { get; set; } = firstVaried;
+
+    public long[] UnitDiscount { get; } = unitDiscount;
+
+    public bool[] Consumed { get; } = consumed;
+
+    public long[] LineItemDiscount { get; } = lineItemDiscount;
+
+    public long[] LineOrderDiscount { get; } = lineOrderDiscount;
+
+    public long[] SavingBySlot { get; } = savingBySlot;
+
+    public Shortfall?[] Shortfalls { get; } = shortfalls;
+
+    public bool[] GiftAdded { get; } = giftAdded;
+
+    public (long Item, long Order, long Shipping, long CapRoom) Totals { get; set; } = totals;
+}
 
 /// <summary>A promotion's amount on one line during the final evaluation; Units = 0 for an allocated order discount.</summary>
 internal readonly record struct RecordedAdjustment(int Slot, int Line, decimal Amount, int Units);
