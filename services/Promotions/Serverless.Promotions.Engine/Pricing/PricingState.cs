@@ -255,7 +255,7 @@ internal sealed class PricingState
             }
         }
 
-        var room = promotion.Definition.MaxDiscount is { } max ? Minor(Rounding.Floor(max)) : long.MaxValue;
+        var room = promotion.MaxDiscountMinor is { } max ? max.For(Rounding) : long.MaxValue;
         var saving = 0L;
         for (var r = 0; r < promotion.Rewards.Length; r++)
         {
@@ -273,34 +273,34 @@ internal sealed class PricingState
         var fromOriginal = definition.StackingBase == StackingBase.OriginalPrice;
         switch (reward.Definition)
         {
-            case Reward.PercentOffItems r:
-                ProposePerUnit(targets, UnitRule.Percent, r.Percent, fromOriginal, null);
+            case Reward.PercentOffItems:
+                ProposePerUnit(targets, UnitRule.Percent, 0, reward.PercentScaled, fromOriginal, null);
                 return CommitItems(slot, definition.Id, ref room);
-            case Reward.AmountOffItems r:
-                ProposePerUnit(targets, UnitRule.Amount, r.Amount, fromOriginal, null);
+            case Reward.AmountOffItems:
+                ProposePerUnit(targets, UnitRule.Amount, reward.ValueMinor!.For(Rounding), 0, fromOriginal, null);
                 return CommitItems(slot, definition.Id, ref room);
-            case Reward.FixedPricePerItem r:
-                ProposePerUnit(targets, UnitRule.Price, r.Price, fromOriginal, null);
+            case Reward.FixedPricePerItem:
+                ProposePerUnit(targets, UnitRule.Price, reward.ValueMinor!.For(Rounding), 0, fromOriginal, null);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.MemberPrice when _context.MemberTier is { } tier && reward.MemberTiers!.Contains(tier):
-                ProposePerUnit(targets, UnitRule.Price, 0m, fromOriginal, reward.MemberPrices);
+                ProposePerUnit(targets, UnitRule.Price, 0, 0, fromOriginal, reward.MemberPricesMinor);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.MemberPrice:
                 Shortfalls[slot] = new Shortfall(OutcomeReason.NotTargeted, 0m, null, "memberTier");
                 return 0;
             case Reward.BuyXGetY r:
-                ProposeBuyXGetY(r, targets, candidate.GetLines[rewardIndex], fromOriginal);
+                ProposeBuyXGetY(r, reward, targets, candidate.GetLines[rewardIndex], fromOriginal);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.BundlePrice r:
-                ProposeBundles(r, targets);
+                ProposeBundles(r, reward.ValueMinor!.For(Rounding), targets);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.NthItemDiscount r:
-                ProposeNthItems(r, targets, fromOriginal);
+                ProposeNthItems(r, reward.PercentScaled, targets, fromOriginal);
                 return CommitItems(slot, definition.Id, ref room);
-            case Reward.PercentOffOrder r:
-                return ApplyOrderDiscount(slot, definition.Id, targets, PercentOf(Subtotal(targets, fromOriginal), r.Percent), ref room);
-            case Reward.AmountOffOrder r:
-                return ApplyOrderDiscount(slot, definition.Id, targets, Minor(r.Amount), ref room);
+            case Reward.PercentOffOrder:
+                return ApplyOrderDiscount(slot, definition.Id, targets, PercentOf(Subtotal(targets, fromOriginal), reward.PercentScaled), ref room);
+            case Reward.AmountOffOrder:
+                return ApplyOrderDiscount(slot, definition.Id, targets, reward.ValueMinor!.For(Rounding), ref room);
             case Reward.SpendTiers r:
                 {
                     var measured = Rounding.FromMinor(Subtotal(targets, r.Basis == SpendBasis.Original));
@@ -355,8 +355,8 @@ internal sealed class PricingState
                     var amount = r.Kind switch
                     {
                         DiscountKind.Free => remaining,
-                        DiscountKind.Percent => PercentOf(fromOriginal ? _shipping : remaining, r.Value),
-                        _ => Minor(r.Value),
+                        DiscountKind.Percent => PercentOf(fromOriginal ? _shipping : remaining, reward.PercentScaled),
+                        _ => reward.ValueMinor!.For(Rounding),
                     };
                     amount = Math.Min(Math.Min(amount, remaining), room);
                     if (amount <= 0)
@@ -381,11 +381,28 @@ internal sealed class PricingState
     private long Minor(decimal amount) => Rounding.ToMinor(Rounding.Round(amount));
 
     /// <summary>Percent of an amount in minor units, rounded with the tenant's mode, in integer arithmetic.</summary>
-    private long PercentOf(long amount, decimal percent)
+    private long PercentOf(long amount, decimal percent) => PercentOf(amount, CompiledReward.Scaled(percent));
+
+    /// <summary>Percent of an amount in minor units with the percent already × 10⁴ (see <see cref="CompiledReward.PercentScaled"/>).</summary>
+    private long PercentOf(long amount, long scaledPercent)
     {
         // Percentages are validated to at most 4 decimal places: amount × percent × 10⁴ / 10⁶.
-        var numerator = (Int128)amount * (long)(percent * 10_000m);
         const long denominator = 1_000_000;
+        if (amount is > -(1L << 40) and < 1L << 40 && scaledPercent is > -(1L << 22) and < 1L << 22)
+        {
+            // Everyday amounts: the 64-bit product is exact, and truncating division matches the 128-bit path.
+            var product = amount * scaledPercent;
+            var q = product / denominator;
+            var twice2 = product % denominator * 2;
+            if (twice2 > denominator || (twice2 == denominator && (Rounding.Mode == RoundingMode.HalfUp || (q & 1) == 1)))
+            {
+                q++;
+            }
+
+            return q;
+        }
+
+        var numerator = (Int128)amount * scaledPercent;
         var quotient = (long)(numerator / denominator);
         var twice = (long)(numerator % denominator) * 2;
         if (twice > denominator || (twice == denominator && (Rounding.Mode == RoundingMode.HalfUp || (quotient & 1) == 1)))
@@ -397,12 +414,11 @@ internal sealed class PricingState
     }
 
     /// <summary>Proposes the same rule for every unit of the lines: percent off, amount off, or a price (member prices per sku).</summary>
-    private void ProposePerUnit(int[] lines, UnitRule rule, decimal value, bool fromOriginal, IReadOnlyDictionary<string, decimal>? pricesBySku)
+    private void ProposePerUnit(int[] lines, UnitRule rule, long valueMinor, long scaledPercent, bool fromOriginal, IReadOnlyDictionary<string, MinorTable>? pricesBySku)
     {
-        var valueMinor = rule == UnitRule.Percent ? 0 : Minor(value);
         foreach (var line in lines)
         {
-            var price = pricesBySku is null ? valueMinor : Minor(pricesBySku[_lines[line].Sku]);
+            var price = pricesBySku is null ? valueMinor : pricesBySku[_lines[line].Sku].For(Rounding);
             var lastBase = -1L;
             var discount = 0L;
             for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
@@ -414,7 +430,7 @@ internal sealed class PricingState
                     lastBase = unitBase;
                     discount = rule switch
                     {
-                        UnitRule.Percent => PercentOf(unitBase, value),
+                        UnitRule.Percent => PercentOf(unitBase, scaledPercent),
                         UnitRule.Amount => valueMinor,
                         _ => unitBase - price,
                     };
@@ -805,7 +821,14 @@ internal sealed class PricingState
         _ => Minor(value),
     };
 
-    private void ProposeBuyXGetY(Reward.BuyXGetY r, int[] buyLines, int[]? getLines, bool fromOriginal)
+    private long Discount(int unit, DiscountKind kind, CompiledReward reward, bool fromOriginal) => kind switch
+    {
+        DiscountKind.Free => UnitNet(unit),
+        DiscountKind.Percent => PercentOf(Base(unit, fromOriginal), reward.PercentScaled),
+        _ => reward.ValueMinor!.For(Rounding),
+    };
+
+    private void ProposeBuyXGetY(Reward.BuyXGetY r, CompiledReward reward, int[] buyLines, int[]? getLines, bool fromOriginal)
     {
         var applications = 0;
         var max = r.MaxApplications ?? int.MaxValue;
@@ -824,7 +847,7 @@ internal sealed class PricingState
 
                 for (var i = firstGet; i < firstGet + r.GetQuantity; i++)
                 {
-                    Propose(units[i], Discount(units[i], r.Discount, r.Value, fromOriginal));
+                    Propose(units[i], Discount(units[i], r.Discount, reward, fromOriginal));
                 }
             }
 
@@ -878,19 +901,18 @@ internal sealed class PricingState
 
             for (var i = 0; i < r.GetQuantity; i++)
             {
-                Propose(taken[i], Discount(taken[i], r.Discount, r.Value, fromOriginal));
+                Propose(taken[i], Discount(taken[i], r.Discount, reward, fromOriginal));
             }
 
             applications++;
         }
     }
 
-    private void ProposeBundles(Reward.BundlePrice r, int[] lines)
+    private void ProposeBundles(Reward.BundlePrice r, long bundlePrice, int[] lines)
     {
         // Dearest units first: that is where a fixed bundle price saves the most.
         var units = AvailableUnits(lines, _unitScratch, dearestFirst: true);
         var max = r.MaxApplications ?? int.MaxValue;
-        var bundlePrice = Minor(r.Price);
         Span<long> weights = stackalloc long[Math.Min(r.Quantity, 64)];
         Span<long> parts = stackalloc long[Math.Min(r.Quantity, 64)];
         for (int start = 0, applications = 0; start + r.Quantity <= units.Count && applications < max && r.Quantity <= 64; start += r.Quantity, applications++)
@@ -917,7 +939,7 @@ internal sealed class PricingState
         }
     }
 
-    private void ProposeNthItems(Reward.NthItemDiscount r, int[] lines, bool fromOriginal)
+    private void ProposeNthItems(Reward.NthItemDiscount r, long scaledPercent, int[] lines, bool fromOriginal)
     {
         var units = AvailableUnits(lines, _unitScratch, dearestFirst: true, fromOriginal);
         var max = r.MaxApplications ?? int.MaxValue;
@@ -928,7 +950,7 @@ internal sealed class PricingState
                 _consumed[units[i]] = true;
             }
 
-            Propose(units[end], PercentOf(Base(units[end], fromOriginal), r.Percent));
+            Propose(units[end], PercentOf(Base(units[end], fromOriginal), scaledPercent));
         }
     }
 }
