@@ -131,7 +131,7 @@ public sealed class PromotionSnapshot
         }
 
         var cap = OrderCap(subtotal, rounding);
-        var state = new PricingState(basket, facts, context, rounding, cap, candidates.Count);
+        var state = PricingState.Rent(basket, facts, context, rounding, cap, candidates.Count);
         var (chosen, search) = BestDealSearch.Choose(candidates, state, Options, basket.Lines.Count, cap is not null);
         state.Recording = true;
         state.Evaluate(candidates, chosen);

@@ -17,27 +17,32 @@ internal sealed class PricingState
     /// <summary>Bits for the unit index in a sort key: the basket validator caps a basket at 1,000 lines × 10,000 units.</summary>
     private const int UnitBits = 24;
 
-    private readonly IReadOnlyList<BasketLine> _lines;
-    private readonly LineFacts[] _facts;
-    private readonly PricingContext _context;
-    private readonly long _shipping;
-    private readonly long _capRoomAtStart;
-    private readonly int[] _firstUnit;
-    private readonly int[] _unitLine;
-    private readonly long[] _unitPrice;
-    private readonly long[] _lineOriginal;
-    private readonly long[] _unitDiscount;
-    private readonly bool[] _consumed;
-    private readonly long[] _proposed;
+    // Arrays are sized for the largest basket this instance has priced (an instance is reused by the calculations on
+    // one thread, see Rent) and only their first line / unit / candidate count entries are in use.
+    private IReadOnlyList<BasketLine> _lines = [];
+    private LineFacts[] _facts = [];
+    private PricingContext _context = null!;
+    private long _shipping;
+    private long _capRoomAtStart;
+    private int _lineCount;
+    private int _unitCount;
+    private int _candidateCount;
+    private int[] _firstUnit = [0];
+    private int[] _unitLine = [];
+    private long[] _unitPrice = [];
+    private long[] _lineOriginal = [];
+    private long[] _unitDiscount = [];
+    private bool[] _consumed = [];
+    private long[] _proposed = [];
     private readonly List<int> _touched = [];
-    private readonly long[] _lineItemDiscount;
-    private readonly long[] _lineOrderDiscount;
-    private readonly long[] _lineWeights;
-    private readonly long[] _lineParts;
-    private readonly long[] _sortKeys;
+    private long[] _lineItemDiscount = [];
+    private long[] _lineOrderDiscount = [];
+    private long[] _lineWeights = [];
+    private long[] _lineParts = [];
+    private long[] _sortKeys = [];
     private readonly List<int> _unitScratch = [];
     private readonly List<int> _getScratch = [];
-    private readonly long[] _savingBySlot;
+    private long[] _savingBySlot = [];
     private long _itemDiscount;
     private long _orderDiscount;
     private long _shippingDiscount;
@@ -47,26 +52,80 @@ internal sealed class PricingState
     private long[] _scaleWeights = [];
     private long[] _scaleParts = [];
     private readonly List<(int Slot, long Amount, int[] Lines)> _pendingOrder = [];
-    private readonly long _originalTotal;
+    private long _originalTotal;
+
+    [ThreadStatic]
+    private static PricingState? t_reusable;
 
     public PricingState(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
+    {
+        Initialize(basket, facts, context, rounding, maxOrderDiscount, candidateCount);
+    }
+
+    /// <summary>
+    /// The calling thread's instance, set up for this basket: its arrays and lists are reused from the previous
+    /// calculation on the thread. Valid until the next Rent on the same thread (a calculation does not outlive it).
+    /// </summary>
+    public static PricingState Rent(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
+    {
+        if (t_reusable is { } state)
+        {
+            state.Initialize(basket, facts, context, rounding, maxOrderDiscount, candidateCount);
+            return state;
+        }
+
+        return t_reusable = new PricingState(basket, facts, context, rounding, maxOrderDiscount, candidateCount);
+    }
+
+    private void Initialize(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
     {
         _lines = basket.Lines;
         _facts = facts;
         _context = context;
         Rounding = rounding;
+        Recording = false;
+        Evaluations = 0;
+        _checkpoint = null;
+        _touched.Clear();
         _shipping = rounding.ToMinor(basket.ShippingAmount);
-        _firstUnit = new int[_lines.Count + 1];
-        for (var i = 0; i < _lines.Count; i++)
+        _lineCount = _lines.Count;
+        _candidateCount = candidateCount;
+        if (_firstUnit.Length < _lineCount + 1)
+        {
+            _firstUnit = new int[_lineCount + 1];
+            _lineOriginal = new long[_lineCount];
+            _lineItemDiscount = new long[_lineCount];
+            _lineOrderDiscount = new long[_lineCount];
+            _lineWeights = new long[_lineCount];
+            _lineParts = new long[_lineCount];
+            _checkpointStore = null;
+        }
+
+        _firstUnit[0] = 0;
+        for (var i = 0; i < _lineCount; i++)
         {
             _firstUnit[i + 1] = _firstUnit[i] + _lines[i].Quantity;
         }
 
-        var units = _firstUnit[_lines.Count];
-        _unitLine = new int[units];
-        _unitPrice = new long[units];
-        _lineOriginal = new long[_lines.Count];
-        for (var i = 0; i < _lines.Count; i++)
+        var units = _unitCount = _firstUnit[_lineCount];
+        if (_unitLine.Length < units)
+        {
+            _unitLine = new int[units];
+            _unitPrice = new long[units];
+            _unitDiscount = new long[units];
+            _consumed = new bool[units];
+            _proposed = new long[units];
+            _sortKeys = new long[units];
+            _checkpointStore = null;
+        }
+        else
+        {
+            // Proposals are always committed and zeroed again; a calculation that threw may have left some behind.
+            Array.Clear(_proposed, 0, units);
+        }
+
+        _originalTotal = 0;
+        for (var i = 0; i < _lineCount; i++)
         {
             var price = rounding.ToMinor(_lines[i].UnitPrice);
             Array.Fill(_unitLine, i, _firstUnit[i], _lines[i].Quantity);
@@ -75,18 +134,15 @@ internal sealed class PricingState
             _originalTotal += _lineOriginal[i];
         }
 
-        _unitDiscount = new long[units];
-        _consumed = new bool[units];
-        _proposed = new long[units];
-        _sortKeys = new long[units];
-        _lineItemDiscount = new long[_lines.Count];
-        _lineOrderDiscount = new long[_lines.Count];
-        _lineWeights = new long[_lines.Count];
-        _lineParts = new long[_lines.Count];
         _capRoomAtStart = maxOrderDiscount is { } cap ? rounding.ToMinor(rounding.Floor(cap)) : long.MaxValue;
-        _savingBySlot = new long[candidateCount];
-        Shortfalls = new Shortfall?[candidateCount];
-        GiftAdded = new bool[candidateCount];
+        if (_savingBySlot.Length < candidateCount)
+        {
+            _savingBySlot = new long[candidateCount];
+            Shortfalls = new Shortfall?[candidateCount];
+            GiftAdded = new bool[candidateCount];
+            _checkpointStore = null;
+        }
+
         Reset();
     }
 
@@ -97,7 +153,7 @@ internal sealed class PricingState
         Price,
     }
 
-    public MoneyRounding Rounding { get; }
+    public MoneyRounding Rounding { get; private set; }
 
     /// <summary>When set, adjustments, gifts and notes are kept for the explanation (the final evaluation only).</summary>
     public bool Recording { get; set; }
@@ -113,9 +169,11 @@ internal sealed class PricingState
 
     public decimal Saving => Rounding.FromMinor(_itemDiscount + _orderDiscount + _shippingDiscount);
 
-    public Shortfall?[] Shortfalls { get; }
+    /// <summary>Per candidate slot (the array may be longer than the candidate count).</summary>
+    public Shortfall?[] Shortfalls { get; private set; } = [];
 
-    public bool[] GiftAdded { get; }
+    /// <summary>Per candidate slot (the array may be longer than the candidate count).</summary>
+    public bool[] GiftAdded { get; private set; } = [];
 
     public List<RecordedAdjustment> Adjustments { get; } = [];
 
@@ -134,26 +192,26 @@ internal sealed class PricingState
     private void Restore(Checkpointed saved)
     {
         _pendingOrder.Clear();
-        saved.UnitDiscount.CopyTo(_unitDiscount, 0);
-        saved.Consumed.CopyTo(_consumed, 0);
-        saved.LineItemDiscount.CopyTo(_lineItemDiscount, 0);
-        saved.LineOrderDiscount.CopyTo(_lineOrderDiscount, 0);
-        saved.SavingBySlot.CopyTo(_savingBySlot, 0);
-        saved.Shortfalls.CopyTo(Shortfalls, 0);
-        saved.GiftAdded.CopyTo(GiftAdded, 0);
+        Array.Copy(saved.UnitDiscount, _unitDiscount, _unitCount);
+        Array.Copy(saved.Consumed, _consumed, _unitCount);
+        Array.Copy(saved.LineItemDiscount, _lineItemDiscount, _lineCount);
+        Array.Copy(saved.LineOrderDiscount, _lineOrderDiscount, _lineCount);
+        Array.Copy(saved.SavingBySlot, _savingBySlot, _candidateCount);
+        Array.Copy(saved.Shortfalls, Shortfalls, _candidateCount);
+        Array.Copy(saved.GiftAdded, GiftAdded, _candidateCount);
         (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom) = saved.Totals;
     }
 
     public void Reset()
     {
         _pendingOrder.Clear();
-        Array.Clear(_unitDiscount);
-        Array.Clear(_consumed);
-        Array.Clear(_lineItemDiscount);
-        Array.Clear(_lineOrderDiscount);
-        Array.Clear(_savingBySlot);
-        Array.Clear(Shortfalls);
-        Array.Clear(GiftAdded);
+        Array.Clear(_unitDiscount, 0, _unitCount);
+        Array.Clear(_consumed, 0, _unitCount);
+        Array.Clear(_lineItemDiscount, 0, _lineCount);
+        Array.Clear(_lineOrderDiscount, 0, _lineCount);
+        Array.Clear(_savingBySlot, 0, _candidateCount);
+        Array.Clear(Shortfalls, 0, _candidateCount);
+        Array.Clear(GiftAdded, 0, _candidateCount);
         _itemDiscount = _orderDiscount = _shippingDiscount = 0;
         _capRoom = _capRoomAtStart;
         Adjustments.Clear();
@@ -189,13 +247,13 @@ internal sealed class PricingState
             new Shortfall?[Shortfalls.Length],
             new bool[GiftAdded.Length],
             default);
-        _unitDiscount.CopyTo(_checkpointStore.UnitDiscount, 0);
-        _consumed.CopyTo(_checkpointStore.Consumed, 0);
-        _lineItemDiscount.CopyTo(_checkpointStore.LineItemDiscount, 0);
-        _lineOrderDiscount.CopyTo(_checkpointStore.LineOrderDiscount, 0);
-        _savingBySlot.CopyTo(_checkpointStore.SavingBySlot, 0);
-        Shortfalls.CopyTo(_checkpointStore.Shortfalls, 0);
-        GiftAdded.CopyTo(_checkpointStore.GiftAdded, 0);
+        Array.Copy(_unitDiscount, _checkpointStore.UnitDiscount, _unitCount);
+        Array.Copy(_consumed, _checkpointStore.Consumed, _unitCount);
+        Array.Copy(_lineItemDiscount, _checkpointStore.LineItemDiscount, _lineCount);
+        Array.Copy(_lineOrderDiscount, _checkpointStore.LineOrderDiscount, _lineCount);
+        Array.Copy(_savingBySlot, _checkpointStore.SavingBySlot, _candidateCount);
+        Array.Copy(Shortfalls, _checkpointStore.Shortfalls, _candidateCount);
+        Array.Copy(GiftAdded, _checkpointStore.GiftAdded, _candidateCount);
         _checkpointStore.FirstVaried = firstVaried;
         _checkpointStore.Totals = (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom);
         _checkpoint = _checkpointStore;
@@ -761,14 +819,15 @@ internal sealed class PricingState
         for (var p = 0; p < pending.Count; p++)
         {
             var (slot, amount, lines) = pending[p];
-            Array.Clear(_lineWeights);
+            var weights = _lineWeights.AsSpan(0, _lineCount);
+            weights.Clear();
             foreach (var line in lines)
             {
-                _lineWeights[line] = _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
+                weights[line] = _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
             }
 
-            LargestRemainder.Allocate(amount, _lineWeights, _lineParts);
-            for (var line = 0; line < _lines.Count; line++)
+            LargestRemainder.Allocate(amount, weights, _lineParts.AsSpan(0, _lineCount));
+            for (var line = 0; line < _lineCount; line++)
             {
                 if (_lineParts[line] > 0)
                 {
