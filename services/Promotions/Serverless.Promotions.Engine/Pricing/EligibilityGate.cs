@@ -105,15 +105,29 @@ internal static class EligibilityGate
         var more = rounding.Round(missing);
         var save = potential is { } p ? rounding.Round(p) : (decimal?)null;
         var message = save is { } s
-            ? string.Create(CultureInfo.InvariantCulture, $"Spend {Format(more, rounding)} more to save {Format(s, rounding)}.")
-            : string.Create(CultureInfo.InvariantCulture, $"Spend {Format(more, rounding)} more to qualify.");
+            ? string.Create(CultureInfo.InvariantCulture, $"Spend {new Amount(more, rounding)} more to save {new Amount(s, rounding)}.")
+            : string.Create(CultureInfo.InvariantCulture, $"Spend {new Amount(more, rounding)} more to qualify.");
         return new PromotionOutcome(id, false, OutcomeReason.MinimumSpendNotMet, message, 0m) { MissingAmount = more, PotentialSaving = save };
     }
 
     private static readonly string[] Formats = ["F0", "F1", "F2", "F3", "F4"];
 
     public static string Format(decimal amount, MoneyRounding rounding) =>
-        amount.ToString((uint)rounding.MinorUnits < (uint)Formats.Length ? Formats[rounding.MinorUnits] : "F" + rounding.MinorUnits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        amount.ToString(FormatOf(rounding), CultureInfo.InvariantCulture);
+
+    private static string FormatOf(MoneyRounding rounding) =>
+        (uint)rounding.MinorUnits < (uint)Formats.Length ? Formats[rounding.MinorUnits] : "F" + rounding.MinorUnits.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>An amount with the currency's decimals, formatted straight into an interpolated message (no intermediate string).</summary>
+    public readonly struct Amount(decimal value, MoneyRounding rounding) : ISpanFormattable
+    {
+        public string ToString(string? format, IFormatProvider? formatProvider) => Format(value, rounding);
+
+        public override string ToString() => Format(value, rounding);
+
+        public bool TryFormat(Span<char> destination, out int charsWritten, ReadOnlySpan<char> format, IFormatProvider? provider) =>
+            value.TryFormat(destination, out charsWritten, FormatOf(rounding), CultureInfo.InvariantCulture);
+    }
 
     private static PromotionOutcome Rejected(string id, OutcomeReason reason, string message) => new(id, false, reason, message, 0m);
 

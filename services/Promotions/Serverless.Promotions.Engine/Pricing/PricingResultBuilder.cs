@@ -164,7 +164,7 @@ internal static class PricingResultBuilder
             if (saving > 0 || state.GiftAdded[slot])
             {
                 var message = saving > 0
-                    ? string.Create(CultureInfo.InvariantCulture, $"Saved {EligibilityGate.Format(saving, rounding)}.")
+                    ? string.Create(CultureInfo.InvariantCulture, $"Saved {new EligibilityGate.Amount(saving, rounding)}.")
                     : "Gift added.";
                 return new PromotionOutcome(id, true, OutcomeReason.Applied, message, saving);
             }
