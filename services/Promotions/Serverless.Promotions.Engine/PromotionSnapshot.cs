@@ -106,14 +106,15 @@ public sealed class PromotionSnapshot
         var mode = Options.RoundingByCurrency.TryGetValue(basket.Currency, out var byCurrency) ? byCurrency : Options.Rounding;
         var rounding = new MoneyRounding(CurrencyTable.MinorUnits(basket.Currency), mode);
 
-        var facts = LineFacts.For(basket, _attributes);
+        var scratch = CalculationScratch.Begin();
+        var facts = scratch.Facts(basket, _attributes);
         var clock = new LocalClock(context.At);
-        var ranks = RelevantRanks(facts);
+        var ranks = RelevantRanks(facts, basket.Lines.Count);
         var outcomes = new List<PromotionOutcome>();
         var candidates = new List<Candidate>(ranks.Count);
         foreach (var rank in ranks)
         {
-            var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, clock, rounding, out var candidate);
+            var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, clock, rounding, out var candidate, scratch);
             if (candidate is not null)
             {
                 candidates.Add(candidate);
@@ -151,14 +152,15 @@ public sealed class PromotionSnapshot
     }
 
     /// <summary>Ranks of the promotions this basket can trigger, ascending (= application order), without duplicates.</summary>
-    private List<int> RelevantRanks(LineFacts[] facts)
+    private List<int> RelevantRanks(LineFacts[] facts, int lineCount)
     {
         // Scratch reused by the calculations on this thread (the list is consumed before Calculate returns).
         var ranks = t_ranks ??= new List<int>(256);
         ranks.Clear();
         ranks.AddRange(_anyBasket);
-        foreach (var line in facts)
+        for (var i = 0; i < lineCount; i++)
         {
+            var line = facts[i];
             Add(ranks, line.Sku);
             Add(ranks, line.Brand);
             foreach (var category in line.Categories)

@@ -14,15 +14,28 @@ internal sealed class LineFacts
         UnitPrice = unitPrice;
     }
 
-    public int Sku { get; }
+    public int Sku { get; private set; }
 
-    public int Brand { get; }
+    public int Brand { get; private set; }
 
-    public int[] Categories { get; }
+    public int[] Categories { get; private set; }
 
-    public int[] Tags { get; }
+    public int[] Tags { get; private set; }
 
-    public decimal UnitPrice { get; }
+    public decimal UnitPrice { get; private set; }
+
+    /// <summary>A blank instance for <see cref="Pricing.CalculationScratch"/>, filled per calculation with <see cref="Fill"/>.</summary>
+    internal static LineFacts Empty() => new(-1, -1, [], [], 0m);
+
+    /// <summary>Takes this line's attributes, reusing the id arrays when their length fits.</summary>
+    internal void Fill(BasketLine line, AttributeIds ids)
+    {
+        Sku = ids.Find(IndexKind.Sku, line.Sku);
+        Brand = ids.Find(IndexKind.Brand, line.Brand);
+        Categories = Known(line.Categories, IndexKind.Category, ids, Categories);
+        Tags = Known(line.Tags, IndexKind.Tag, ids, Tags);
+        UnitPrice = line.UnitPrice;
+    }
 
     public static LineFacts[] For(Basket basket, AttributeIds ids)
     {
@@ -41,7 +54,7 @@ internal sealed class LineFacts
         return facts;
     }
 
-    private static int[] Known(IReadOnlyList<string> values, IndexKind kind, AttributeIds ids)
+    private static int[] Known(IReadOnlyList<string> values, IndexKind kind, AttributeIds ids, int[]? reuse = null)
     {
         if (values.Count == 0)
         {
@@ -59,6 +72,17 @@ internal sealed class LineFacts
             }
         }
 
-        return count == 0 ? [] : found[..count].ToArray();
+        if (count == 0)
+        {
+            return [];
+        }
+
+        if (reuse is not null && reuse.Length == count)
+        {
+            found[..count].CopyTo(reuse);
+            return reuse;
+        }
+
+        return found[..count].ToArray();
     }
 }
