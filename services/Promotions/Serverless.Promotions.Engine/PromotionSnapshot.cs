@@ -18,6 +18,7 @@ public sealed class PromotionSnapshot
     private readonly CompiledPromotion[] _byRank;
     private readonly int[][] _byAttribute;
     private readonly int[] _anyBasket;
+    private readonly int[] _idOrderByRank;
     private readonly AttributeIds _attributes = new();
 
     [ThreadStatic]
@@ -53,6 +54,15 @@ public sealed class PromotionSnapshot
 
         _byAttribute = [.. index.Select(ranks => ranks is null ? [] : ranks.ToArray())];
         _anyBasket = [.. anyBasket];
+
+        // Each rank's position among all ids (ordinal): explanations are sorted by id with integer keys.
+        _idOrderByRank = new int[_byRank.Length];
+        var byId = Enumerable.Range(0, _byRank.Length).ToArray();
+        Array.Sort(byId, (a, b) => string.CompareOrdinal(_byRank[a].Id, _byRank[b].Id));
+        for (var i = 0; i < byId.Length; i++)
+        {
+            _idOrderByRank[byId[i]] = i;
+        }
     }
 
     public IReadOnlyList<PromotionDefinition> Definitions { get; }
@@ -110,7 +120,8 @@ public sealed class PromotionSnapshot
         var facts = scratch.Facts(basket, _attributes);
         var clock = new LocalClock(context.At);
         var ranks = RelevantRanks(facts, basket.Lines.Count);
-        var outcomes = new List<PromotionOutcome>();
+        var outcomes = scratch.Rejected;
+        var rejectedRanks = scratch.RejectedRanks;
         var candidates = new List<Candidate>(ranks.Count);
         foreach (var rank in ranks)
         {
@@ -122,6 +133,7 @@ public sealed class PromotionSnapshot
             else
             {
                 outcomes.Add(outcome!);
+                rejectedRanks.Add(rank);
             }
         }
 
@@ -136,7 +148,9 @@ public sealed class PromotionSnapshot
         var (chosen, search) = BestDealSearch.Choose(candidates, state, Options, basket.Lines.Count, cap is not null);
         state.Recording = true;
         state.Evaluate(candidates, chosen);
-        return PricingResultBuilder.Build(basket, rounding, subtotal, candidates, chosen, state, outcomes, search);
+        var res = PricingResultBuilder.Build(basket, rounding, subtotal, candidates, chosen, state, outcomes, search, rejectedRanks, _idOrderByRank);
+        Phases[0] += t1 - t0; Phases[1] += t2 - t1; Phases[2] += t3 - t2; Phases[3] += t4 - t3; Phases[4] += t5 - t4; Phases[5] += t6 - t5; Phases[6]++;
+        return res;
     }
 
     private decimal? OrderCap(decimal subtotal, MoneyRounding rounding)

@@ -1,3 +1,4 @@
+using Serverless.Promotions.Engine.Compilation;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Results;
 
@@ -172,23 +173,7 @@ internal static class BestDealSearch
             parent[i] = i;
         }
 
-        for (var a = 0; a < n; a++)
-        {
-            var first = candidates[a].Promotion;
-            if (first.Definition.Exclusive)
-            {
-                continue;
-            }
-
-            for (var b = a + 1; b < n; b++)
-            {
-                var second = candidates[b].Promotion;
-                if (!second.Definition.Exclusive && !first.CombinesWith(second))
-                {
-                    Edge(parent, contested, a, b);
-                }
-            }
-        }
+        StackingConflicts(candidates, parent, contested);
 
         Span<int> byLine = lineCount <= 1024 ? stackalloc int[lineCount] : new int[lineCount];
         byLine.Fill(-1);
@@ -310,6 +295,99 @@ internal static class BestDealSearch
         }
 
         return groups;
+    }
+
+    /// <summary>
+    /// An edge between every two non-exclusive candidates that cannot be combined. Whether two combine depends only on
+    /// their classes and combines-with sets, and a basket has few such kinds: edges between every member of two
+    /// incompatible kinds connect exactly all of them, so kinds are compared instead of all pairs.
+    /// </summary>
+    private static void StackingConflicts(IReadOnlyList<Candidate> candidates, Span<int> parent, Span<bool> contested)
+    {
+        const int MaxKinds = 32;
+        var n = candidates.Count;
+        Span<int> kindOf = n <= 256 ? stackalloc int[n] : new int[n];
+        Span<int> representative = stackalloc int[MaxKinds];
+        Span<int> members = stackalloc int[MaxKinds];
+        var kinds = 0;
+        for (var slot = 0; slot < n; slot++)
+        {
+            var promotion = candidates[slot].Promotion;
+            kindOf[slot] = -1;
+            if (promotion.Definition.Exclusive)
+            {
+                continue;
+            }
+
+            var kind = 0;
+            while (kind < kinds && !SameKind(candidates[representative[kind]].Promotion, promotion))
+            {
+                kind++;
+            }
+
+            if (kind == kinds)
+            {
+                if (kinds == MaxKinds)
+                {
+                    // Not expected with three classes; fall back to every pair.
+                    AllPairs(candidates, parent, contested);
+                    return;
+                }
+
+                representative[kinds] = slot;
+                members[kinds++] = 0;
+            }
+
+            kindOf[slot] = kind;
+            members[kind]++;
+        }
+
+        Span<bool> conflicting = stackalloc bool[MaxKinds];
+        conflicting.Clear();
+        for (var i = 0; i < kinds; i++)
+        {
+            for (var j = i; j < kinds; j++)
+            {
+                if ((i != j || members[i] > 1) && !candidates[representative[i]].Promotion.CombinesWith(candidates[representative[j]].Promotion))
+                {
+                    conflicting[i] = conflicting[j] = true;
+                    Union(parent, representative[i], representative[j]);
+                }
+            }
+        }
+
+        for (var slot = 0; slot < n; slot++)
+        {
+            if (kindOf[slot] >= 0 && conflicting[kindOf[slot]])
+            {
+                contested[slot] = true;
+                Union(parent, slot, representative[kindOf[slot]]);
+            }
+        }
+    }
+
+    private static bool SameKind(CompiledPromotion a, CompiledPromotion b) =>
+        a.Definition.Class == b.Definition.Class && a.CombinesWithMask == b.CombinesWithMask;
+
+    private static void AllPairs(IReadOnlyList<Candidate> candidates, Span<int> parent, Span<bool> contested)
+    {
+        for (var a = 0; a < candidates.Count; a++)
+        {
+            var first = candidates[a].Promotion;
+            if (first.Definition.Exclusive)
+            {
+                continue;
+            }
+
+            for (var b = a + 1; b < candidates.Count; b++)
+            {
+                var second = candidates[b].Promotion;
+                if (!second.Definition.Exclusive && !first.CombinesWith(second))
+                {
+                    Edge(parent, contested, a, b);
+                }
+            }
+        }
     }
 
     private static int Find(Span<int> parent, int x)

@@ -1,4 +1,5 @@
 using Serverless.Promotions.Engine.Compilation;
+using Serverless.Promotions.Engine.Results;
 
 namespace Serverless.Promotions.Engine.Pricing;
 
@@ -28,8 +29,16 @@ internal sealed class CalculationScratch
         scratch._targets.Reset();
         scratch._gets.Reset();
         scratch._candidatesUsed = 0;
+        scratch.Rejected.Clear();
+        scratch.RejectedRanks.Clear();
         return scratch;
     }
+
+    /// <summary>Outcomes of the promotions the eligibility gate turned away (copied into the result).</summary>
+    public List<PromotionOutcome> Rejected { get; } = [];
+
+    /// <summary>Their ranks, in the same order.</summary>
+    public List<int> RejectedRanks { get; } = [];
 
     /// <summary>Facts for the basket's lines in the first Lines.Count entries (the array may be longer).</summary>
     public LineFacts[] Facts(Basket basket, AttributeIds ids)

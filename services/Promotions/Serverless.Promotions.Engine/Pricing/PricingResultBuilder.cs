@@ -16,7 +16,9 @@ internal static class PricingResultBuilder
         bool[] chosen,
         PricingState state,
         List<PromotionOutcome> rejected,
-        SearchMode search)
+        SearchMode search,
+        List<int>? rejectedRanks = null,
+        int[]? idOrderByRank = null)
     {
         var lineCount = basket.Lines.Count;
         var lines = new LineResult[lineCount];
@@ -65,8 +67,27 @@ internal static class PricingResultBuilder
             outcomes[rejected.Count + slot] = Outcome(candidates, chosen, state, slot, rounding);
         }
 
-        // Stable, like List.Sort would not be: ids are unique within a snapshot, so the order is the same either way.
-        Array.Sort(outcomes, ByPromotionId);
+        // By promotion id, ordinal. Ids are unique within a snapshot, so with the snapshot's precomputed id order
+        // (rank → position among all ids) sorting integer keys gives the same order as comparing the strings.
+        if (idOrderByRank is not null && rejectedRanks is not null && rejectedRanks.Count == rejected.Count)
+        {
+            Span<int> keys = outcomes.Length <= 512 ? stackalloc int[outcomes.Length] : new int[outcomes.Length];
+            for (var i = 0; i < rejected.Count; i++)
+            {
+                keys[i] = idOrderByRank[rejectedRanks[i]];
+            }
+
+            for (var slot = 0; slot < candidates.Count; slot++)
+            {
+                keys[rejected.Count + slot] = idOrderByRank[candidates[slot].Promotion.Rank];
+            }
+
+            keys.Sort(outcomes.AsSpan());
+        }
+        else
+        {
+            Array.Sort(outcomes, ByPromotionId);
+        }
         var total = subtotal - state.ItemDiscount - state.OrderDiscount + basket.ShippingAmount - state.ShippingDiscount;
         return new PricingResult(
             basket.Currency,
