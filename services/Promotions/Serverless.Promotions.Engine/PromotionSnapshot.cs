@@ -148,9 +148,7 @@ public sealed class PromotionSnapshot
         var (chosen, search) = BestDealSearch.Choose(candidates, state, Options, basket.Lines.Count, cap is not null);
         state.Recording = true;
         state.Evaluate(candidates, chosen);
-        var res = PricingResultBuilder.Build(basket, rounding, subtotal, candidates, chosen, state, outcomes, search, rejectedRanks, _idOrderByRank);
-        Phases[0] += t1 - t0; Phases[1] += t2 - t1; Phases[2] += t3 - t2; Phases[3] += t4 - t3; Phases[4] += t5 - t4; Phases[5] += t6 - t5; Phases[6]++;
-        return res;
+        return PricingResultBuilder.Build(basket, rounding, subtotal, candidates, chosen, state, outcomes, search, rejectedRanks, _idOrderByRank);
     }
 
     private decimal? OrderCap(decimal subtotal, MoneyRounding rounding)
