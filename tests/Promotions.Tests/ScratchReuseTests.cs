@@ -20,8 +20,9 @@ public sealed class ScratchReuseTests
         var cases = new List<(PromotionSnapshot Snapshot, Basket Basket)>();
         for (var i = 0; i < 300; i++)
         {
-            // Sizes go up and down so arrays are both reused with room to spare and grown.
-            cases.Add((snapshots[i % snapshots.Count], RandomBaskets.Basket(random, maxLines: i % 7 == 0 ? 12 : 3)));
+            // Sizes go up and down so arrays are both reused with room to spare and grown; some baskets are above the size
+            // whose scratch is kept with the thread.
+            cases.Add((snapshots[i % snapshots.Count], RandomBaskets.Basket(random, maxLines: i % 50 == 0 ? 400 : i % 7 == 0 ? 12 : 3)));
         }
 
         var context = new PricingContext(Noon) { MemberTier = "gold" };

@@ -116,7 +116,7 @@ public sealed class PromotionSnapshot
         var mode = Options.RoundingByCurrency.TryGetValue(basket.Currency, out var byCurrency) ? byCurrency : Options.Rounding;
         var rounding = new MoneyRounding(CurrencyTable.MinorUnits(basket.Currency), mode);
 
-        var scratch = CalculationScratch.Begin();
+        var scratch = CalculationScratch.Begin(basket.Lines.Count);
         var facts = scratch.Facts(basket, _attributes);
         var clock = new LocalClock(context.At);
         var ranks = RelevantRanks(facts, basket.Lines.Count);

@@ -21,9 +21,17 @@ internal sealed class CalculationScratch
     private int _candidatesUsed;
     private LineFacts[] _facts = [];
 
-    /// <summary>The calling thread's scratch, emptied for a new calculation.</summary>
-    public static CalculationScratch Begin()
+    /// <summary>Baskets with more lines get throwaway scratch, so a rare huge basket does not stay in memory with the thread.</summary>
+    public const int MaxReusedLines = 256;
+
+    /// <summary>The calling thread's scratch, emptied for a new calculation (a new instance for a basket above <see cref="MaxReusedLines"/>).</summary>
+    public static CalculationScratch Begin(int lineCount)
     {
+        if (lineCount > MaxReusedLines)
+        {
+            return new CalculationScratch();
+        }
+
         var scratch = t_current ??= new CalculationScratch();
         scratch._lines.Reset();
         scratch._targets.Reset();

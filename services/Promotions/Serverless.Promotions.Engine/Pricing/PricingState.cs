@@ -68,6 +68,12 @@ internal sealed class PricingState
     /// </summary>
     public static PricingState Rent(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
     {
+        // A rare huge basket gets its own instance rather than leaving large arrays behind with the thread.
+        if (basket.Lines.Count > CalculationScratch.MaxReusedLines || TotalUnits(basket) > MaxReusedUnits)
+        {
+            return new PricingState(basket, facts, context, rounding, maxOrderDiscount, candidateCount);
+        }
+
         if (t_reusable is { } state)
         {
             state.Initialize(basket, facts, context, rounding, maxOrderDiscount, candidateCount);
@@ -75,6 +81,19 @@ internal sealed class PricingState
         }
 
         return t_reusable = new PricingState(basket, facts, context, rounding, maxOrderDiscount, candidateCount);
+    }
+
+    private const int MaxReusedUnits = 16_384;
+
+    private static long TotalUnits(Basket basket)
+    {
+        var units = 0L;
+        for (var i = 0; i < basket.Lines.Count; i++)
+        {
+            units += basket.Lines[i].Quantity;
+        }
+
+        return units;
     }
 
     private void Initialize(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
