@@ -122,7 +122,7 @@ public sealed class PromotionSnapshot
         var ranks = RelevantRanks(facts, basket.Lines.Count);
         var outcomes = scratch.Rejected;
         var rejectedRanks = scratch.RejectedRanks;
-        var candidates = new List<Candidate>(ranks.Count);
+        var candidates = scratch.CandidateList;
         foreach (var rank in ranks)
         {
             var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, clock, rounding, out var candidate, scratch);

@@ -38,9 +38,13 @@ internal sealed class CalculationScratch
         scratch._gets.Reset();
         scratch._candidatesUsed = 0;
         scratch.Rejected.Clear();
+        scratch.CandidateList.Clear();
         scratch.RejectedRanks.Clear();
         return scratch;
     }
+
+    /// <summary>The calculation's candidates in rank order.</summary>
+    public List<Candidate> CandidateList { get; } = [];
 
     /// <summary>Outcomes of the promotions the eligibility gate turned away (copied into the result).</summary>
     public List<PromotionOutcome> Rejected { get; } = [];

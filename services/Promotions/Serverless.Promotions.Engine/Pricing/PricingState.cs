@@ -382,11 +382,12 @@ internal sealed class PricingState
                 {
                     var measured = Rounding.FromMinor(Subtotal(targets, r.Basis == SpendBasis.Original));
                     SpendTier? reached = null;
-                    foreach (var tier in r.Tiers)
+                    for (var t = 0; t < r.Tiers.Count; t++)
                     {
-                        if (measured >= tier.Threshold)
+                        // Indexed, not foreach: the interface enumerator would be allocated on every evaluation.
+                        if (measured >= r.Tiers[t].Threshold)
                         {
-                            reached = tier;
+                            reached = r.Tiers[t];
                         }
                     }
 
