@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using System.Diagnostics.Tracing;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
 using Serverless.Promotions.Engine;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Pricing;
@@ -28,39 +31,178 @@ internal static class PromotionsEngineBenchmark
         var basket = Basket();
         var context = new PricingContext(At) { Channel = SalesChannel.Online, MemberTier = "gold", Segments = ["students"], Coupons = ["SAVE5"] };
 
+        if (arguments.Get("dump", "") is { Length: > 0 } dumpPath)
+        {
+            Dump(dumpPath, Promotions(count, heavy), basket);
+            return Task.FromResult(0);
+        }
+
+        if (arguments.GetInt("iterations", 0) is > 0 and var iterations)
+        {
+            // Fixed work for instruction counting (perf stat -e instructions:u, valgrind): compile + warm-up + N calculations.
+            for (var i = 0; i < iterations; i++)
+            {
+                snapshot.Calculate(basket, context);
+            }
+
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{iterations} calculations"));
+            if (typeof(PromotionSnapshot).GetField("Phases")?.GetValue(null) is long[] ph)
+            {
+                // Only with a temporarily instrumented engine build (bytes allocated per phase, for profiling).
+                Console.WriteLine($"validate {ph[0] / ph[6]} gate {ph[1] / ph[6]} state {ph[2] / ph[6]} search {ph[3] / ph[6]} final {ph[4] / ph[6]} build {ph[5] / ph[6]}");
+            }
+            return Task.FromResult(0);
+        }
+
         var sample = snapshot.Calculate(basket, context);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"snapshot ({(heavy ? "heavy" : "retail")} mix): {count} promotions compiled in {compileWatch.ElapsedMilliseconds} ms; {sample.Promotions.Count} looked at for the basket, {sample.Promotions.Count(p => p.Applied)} applied, search {sample.Search} ({sample.Evaluations} evaluations), saving {sample.TotalDiscount} of {sample.Subtotal}"));
 
         RunFor(TimeSpan.FromSeconds(1), snapshot, basket, context, null);
+        using var allocations = arguments.Get("alloc-profile", "") == "1" ? new AllocationSampler() : null;
         var latencies = new List<long>(1 << 20);
-        var gcBefore = GC.CollectionCount(0);
+        var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        var calculations = RunFor(TimeSpan.FromSeconds(seconds), snapshot, basket, context, latencies);
+        var threadCpu = arguments.Get("thread-cpu", "") == "1" ? new List<long>(1 << 20) : null;
+        var calculations = RunFor(TimeSpan.FromSeconds(seconds), snapshot, basket, context, latencies, threadCpu);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
         var allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        var gcs = (GC.CollectionCount(0) - gcBefore.Item1, GC.CollectionCount(1) - gcBefore.Item2, GC.CollectionCount(2) - gcBefore.Item3);
         latencies.Sort();
         double Micros(double quantile) => latencies[Math.Min(latencies.Count - 1, (int)(latencies.Count * quantile))] * 1_000_000.0 / Stopwatch.Frequency;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{calculations / (double)seconds:F0} calculations/s wall clock (1 thread), {calculations / cpu.TotalSeconds:F0} per CPU-second (process CPU incl. GC); latency µs p50 {Micros(0.50):F1}  p99 {Micros(0.99):F1}  p999 {Micros(0.999):F1}  max {Micros(1.0):F1}; {allocated / calculations / 1024.0:F1} KB allocated per calculation, {GC.CollectionCount(0) - gcBefore} gen0 GCs"));
+            $"{calculations / (double)seconds:F0} calculations/s wall clock (1 thread), {calculations / cpu.TotalSeconds:F0} per CPU-second (process CPU incl. GC); latency µs p50 {Micros(0.50):F1}  p99 {Micros(0.99):F1}  p999 {Micros(0.999):F1}  max {Micros(1.0):F1}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{allocated / (double)calculations:F0} bytes allocated per calculation ({calculations} calculations); GCs during the run: gen0 {gcs.Item1}, gen1 {gcs.Item2}, gen2 {gcs.Item3} ({gcs.Item1 * 1000.0 / calculations:F2} gen0 per 1,000 calculations); load average {LoadAverage()}"));
+        if (threadCpu is { Count: > 0 })
+        {
+            // CPU time of the calculating thread per calculation: what the latency would be with a core to itself.
+            threadCpu.Sort();
+            double CpuMicros(double quantile) => threadCpu[Math.Min(threadCpu.Count - 1, (int)(threadCpu.Count * quantile))] / 1_000.0;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"thread CPU time per calculation µs (excludes waiting for a core; adds ~1 µs of clock reads): p50 {CpuMicros(0.50):F1}  p99 {CpuMicros(0.99):F1}  p999 {CpuMicros(0.999):F1}  max {CpuMicros(1.0):F1}"));
+        }
+
+        allocations?.Print(calculations);
         return Task.FromResult(0);
     }
 
-    private static long RunFor(TimeSpan duration, PromotionSnapshot snapshot, Basket basket, PricingContext context, List<long>? latencies)
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    /// <summary>
+    /// Prices many variations of the benchmark basket (quantities, prices, lines left out, member tier, coupon, time,
+    /// order caps) and writes every result as JSON: diff two dumps to check an engine change leaves results identical.
+    /// </summary>
+    private static void Dump(string path, List<PromotionDefinition> definitions, Basket template)
+    {
+        var random = new Random(7);
+        var snapshots = new[]
+        {
+            PromotionSnapshot.Compile(definitions),
+            PromotionSnapshot.Compile(definitions, new PricingOptions { MaxOrderDiscount = 150m }),
+            PromotionSnapshot.Compile(definitions, new PricingOptions { MaxOrderDiscountPercent = 20m, Rounding = Serverless.Promotions.Engine.Money.RoundingMode.HalfUp, MaxExactCandidates = 6 }),
+        };
+        using var writer = new StreamWriter(path);
+        for (var i = 0; i < 600; i++)
+        {
+            var lines = template.Lines
+                .Where(_ => random.Next(4) != 0)
+                .Select(line => line with { Quantity = 1 + random.Next(6), UnitPrice = random.Next(3) == 0 ? line.UnitPrice : Math.Round(0.5m + (decimal)random.NextDouble() * 40m, 2) })
+                .ToList();
+            if (lines.Count == 0)
+            {
+                continue;
+            }
+
+            var basket = new Basket("EUR", lines, random.Next(2) == 0 ? 0m : 4.95m);
+            var context = new PricingContext(At.AddHours(random.Next(24 * 14)))
+            {
+                Channel = random.Next(4) == 0 ? SalesChannel.Pos : SalesChannel.Online,
+                MemberTier = random.Next(2) == 0 ? "gold" : null,
+                Segments = ["students"],
+                Coupons = random.Next(2) == 0 ? ["SAVE5"] : [],
+                ExhaustedPromotionIds = random.Next(5) == 0 ? new HashSet<string>(["rel-sku-3", "any-tiers"], StringComparer.Ordinal) : new HashSet<string>(StringComparer.Ordinal),
+            };
+            var snapshot = snapshots[i % snapshots.Length];
+            var result = snapshot.Calculate(basket, context);
+            writer.WriteLine(JsonSerializer.Serialize(result));
+        }
+    }
+
+    /// <summary>Samples allocations by type (the runtime's AllocationTick event, about one per 100 KB allocated).</summary>
+    private sealed class AllocationSampler : EventListener
+    {
+        private readonly Dictionary<string, long> _bytesByType = new(StringComparer.Ordinal);
+        private bool _enabled;
+
+        protected override void OnEventSourceCreated(EventSource source)
+        {
+            if (source.Name == "Microsoft-Windows-DotNETRuntime")
+            {
+                EnableEvents(source, EventLevel.Verbose, (EventKeywords)0x1);
+                _enabled = true;
+            }
+        }
+
+        protected override void OnEventWritten(EventWrittenEventArgs data)
+        {
+            if (!_enabled || data.EventName?.StartsWith("GCAllocationTick", StringComparison.Ordinal) != true || data.Payload is null)
+            {
+                return;
+            }
+
+            var type = data.PayloadNames!.IndexOf("TypeName") is var t and >= 0 ? data.Payload[t] as string ?? "?" : "?";
+            var amount = data.PayloadNames!.IndexOf("AllocationAmount64") is var a and >= 0 ? Convert.ToInt64(data.Payload[a], CultureInfo.InvariantCulture) : 100_000L;
+            lock (_bytesByType)
+            {
+                _bytesByType[type] = _bytesByType.GetValueOrDefault(type) + amount;
+            }
+        }
+
+        public void Print(long calculations)
+        {
+            lock (_bytesByType)
+            {
+                foreach (var (type, bytes) in _bytesByType.OrderByDescending(pair => pair.Value).Take(25))
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {bytes / (double)calculations,8:F0} B/calc  {type}"));
+                }
+            }
+        }
+    }
+
+    private static long RunFor(TimeSpan duration, PromotionSnapshot snapshot, Basket basket, PricingContext context, List<long>? latencies, List<long>? threadCpu = null)
     {
         var calculations = 0L;
         var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
         while (Stopwatch.GetTimestamp() < end)
         {
+            var cpuStart = threadCpu is null ? 0 : ThreadCpuNanoseconds();
             var start = Stopwatch.GetTimestamp();
             snapshot.Calculate(basket, context);
             latencies?.Add(Stopwatch.GetTimestamp() - start);
+            threadCpu?.Add(ThreadCpuNanoseconds() - cpuStart);
             calculations++;
         }
 
         return calculations;
     }
+
+    private const int ClockThreadCpuTime = 3;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
+
+    private static long ThreadCpuNanoseconds() => ClockGetTime(ClockThreadCpuTime, out var time) == 0 ? (time.Seconds * 1_000_000_000L) + time.Nanoseconds : 0;
 
     /// <summary>30 lines: skus s0–s29, categories c0–c5, brands b0–b3, tag "new" on every third.</summary>
     internal static Basket Basket()

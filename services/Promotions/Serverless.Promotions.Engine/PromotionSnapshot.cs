@@ -18,7 +18,11 @@ public sealed class PromotionSnapshot
     private readonly CompiledPromotion[] _byRank;
     private readonly int[][] _byAttribute;
     private readonly int[] _anyBasket;
+    private readonly int[] _idOrderByRank;
     private readonly AttributeIds _attributes = new();
+
+    [ThreadStatic]
+    private static List<int>? t_ranks;
 
     private PromotionSnapshot(IReadOnlyList<PromotionDefinition> definitions, PricingOptions options)
     {
@@ -50,6 +54,15 @@ public sealed class PromotionSnapshot
 
         _byAttribute = [.. index.Select(ranks => ranks is null ? [] : ranks.ToArray())];
         _anyBasket = [.. anyBasket];
+
+        // Each rank's position among all ids (ordinal): explanations are sorted by id with integer keys.
+        _idOrderByRank = new int[_byRank.Length];
+        var byId = Enumerable.Range(0, _byRank.Length).ToArray();
+        Array.Sort(byId, (a, b) => string.CompareOrdinal(_byRank[a].Id, _byRank[b].Id));
+        for (var i = 0; i < byId.Length; i++)
+        {
+            _idOrderByRank[byId[i]] = i;
+        }
     }
 
     public IReadOnlyList<PromotionDefinition> Definitions { get; }
@@ -103,13 +116,16 @@ public sealed class PromotionSnapshot
         var mode = Options.RoundingByCurrency.TryGetValue(basket.Currency, out var byCurrency) ? byCurrency : Options.Rounding;
         var rounding = new MoneyRounding(CurrencyTable.MinorUnits(basket.Currency), mode);
 
-        var facts = LineFacts.For(basket, _attributes);
+        var scratch = CalculationScratch.Begin(basket.Lines.Count);
+        var facts = scratch.Facts(basket, _attributes);
         var clock = new LocalClock(context.At);
-        var outcomes = new List<PromotionOutcome>();
-        var candidates = new List<Candidate>();
-        foreach (var rank in RelevantRanks(facts))
+        var ranks = RelevantRanks(facts, basket.Lines.Count);
+        var outcomes = scratch.Rejected;
+        var rejectedRanks = scratch.RejectedRanks;
+        var candidates = scratch.CandidateList;
+        foreach (var rank in ranks)
         {
-            var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, clock, rounding, out var candidate);
+            var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, clock, rounding, out var candidate, scratch);
             if (candidate is not null)
             {
                 candidates.Add(candidate);
@@ -117,6 +133,7 @@ public sealed class PromotionSnapshot
             else
             {
                 outcomes.Add(outcome!);
+                rejectedRanks.Add(rank);
             }
         }
 
@@ -127,11 +144,11 @@ public sealed class PromotionSnapshot
         }
 
         var cap = OrderCap(subtotal, rounding);
-        var state = new PricingState(basket, facts, context, rounding, cap, candidates.Count);
+        var state = PricingState.Rent(basket, facts, context, rounding, cap, candidates.Count);
         var (chosen, search) = BestDealSearch.Choose(candidates, state, Options, basket.Lines.Count, cap is not null);
         state.Recording = true;
         state.Evaluate(candidates, chosen);
-        return PricingResultBuilder.Build(basket, rounding, subtotal, candidates, chosen, state, outcomes, search);
+        return PricingResultBuilder.Build(basket, rounding, subtotal, candidates, chosen, state, outcomes, search, rejectedRanks, _idOrderByRank);
     }
 
     private decimal? OrderCap(decimal subtotal, MoneyRounding rounding)
@@ -147,12 +164,15 @@ public sealed class PromotionSnapshot
     }
 
     /// <summary>Ranks of the promotions this basket can trigger, ascending (= application order), without duplicates.</summary>
-    private List<int> RelevantRanks(LineFacts[] facts)
+    private List<int> RelevantRanks(LineFacts[] facts, int lineCount)
     {
-        var ranks = new List<int>(_anyBasket.Length + 64);
+        // Scratch reused by the calculations on this thread (the list is consumed before Calculate returns).
+        var ranks = t_ranks ??= new List<int>(256);
+        ranks.Clear();
         ranks.AddRange(_anyBasket);
-        foreach (var line in facts)
+        for (var i = 0; i < lineCount; i++)
         {
+            var line = facts[i];
             Add(ranks, line.Sku);
             Add(ranks, line.Brand);
             foreach (var category in line.Categories)

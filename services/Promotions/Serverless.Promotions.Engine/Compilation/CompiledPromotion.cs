@@ -26,6 +26,7 @@ internal sealed class CompiledPromotion
         Rewards = [.. definition.Rewards.Select(r => new CompiledReward(r, ids))];
         CombinesWithMask = definition.CombinesWith.Aggregate(0, (mask, cls) => mask | (1 << (int)cls));
         ConsumesUnits = Rewards.Any(r => r.ConsumesUnits);
+        MaxDiscountMinor = definition.MaxDiscount is { } max ? new MinorTable(max, floor: true) : null;
         DependsOnDiscountedPrices = Conditions.Any(c => c.Definition is Condition.MinimumSpend { Basis: SpendBasis.Discounted })
             || definition.Rewards.Any(r => r is Reward.SpendTiers { Basis: SpendBasis.Discounted } or Reward.SpendEvery { Basis: SpendBasis.Discounted });
     }
@@ -62,6 +63,9 @@ internal sealed class CompiledPromotion
     public CompiledReward[] Rewards { get; }
 
     public int CombinesWithMask { get; }
+
+    /// <summary>The promotion's own cap floored to the currency, in minor units; null = uncapped.</summary>
+    public MinorTable? MaxDiscountMinor { get; }
 
     public bool ConsumesUnits { get; }
 
@@ -135,9 +139,35 @@ internal sealed class CompiledReward
         if (definition is Reward.MemberPrice member)
         {
             MemberPrices = member.Prices.GroupBy(p => p.Sku, StringComparer.Ordinal).ToFrozenDictionary(g => g.Key, g => g.First().Price, StringComparer.Ordinal);
+            MemberPricesMinor = MemberPrices.ToFrozenDictionary(pair => pair.Key, pair => new MinorTable(pair.Value), StringComparer.Ordinal);
             MemberTiers = member.Tiers.ToFrozenSet(StringComparer.Ordinal);
         }
+
+        (ValueMinor, PercentScaled) = definition switch
+        {
+            Reward.PercentOffItems r => (null, Scaled(r.Percent)),
+            Reward.AmountOffItems r => (new MinorTable(r.Amount), 0L),
+            Reward.FixedPricePerItem r => (new MinorTable(r.Price), 0L),
+            Reward.PercentOffOrder r => (null, Scaled(r.Percent)),
+            Reward.AmountOffOrder r => (new MinorTable(r.Amount), 0L),
+            Reward.BuyXGetY r => (new MinorTable(r.Value), Scaled(r.Value)),
+            Reward.BundlePrice r => (new MinorTable(r.Price), 0L),
+            Reward.NthItemDiscount r => (null, Scaled(r.Percent)),
+            Reward.ShippingDiscount r => (new MinorTable(r.Value), Scaled(r.Value)),
+            _ => ((MinorTable?)null, 0L),
+        };
     }
+
+    /// <summary>The reward's amount or price (buy X get Y / shipping: its Value) rounded to the currency, in minor units.</summary>
+    public MinorTable? ValueMinor { get; }
+
+    /// <summary>The reward's percent × 10⁴ (percentages have at most 4 decimal places), for integer percent arithmetic.</summary>
+    public long PercentScaled { get; }
+
+    public FrozenDictionary<string, MinorTable>? MemberPricesMinor { get; }
+
+    /// <summary>Percent × 10⁴ as an integer, as PricingState.PercentOf takes it.</summary>
+    internal static long Scaled(decimal percent) => (long)(percent * 10_000m);
 
     public Reward Definition { get; }
 

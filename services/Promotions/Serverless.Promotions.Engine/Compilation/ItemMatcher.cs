@@ -12,10 +12,10 @@ internal abstract class ItemMatcher
     public static ItemMatcher Compile(ItemPredicate? predicate, AttributeIds ids) => predicate switch
     {
         null => Everything,
-        ItemPredicate.Sku p => new SingleMatcher(Register(p.Values, IndexKind.Sku, ids), static line => line.Sku),
-        ItemPredicate.Brand p => new SingleMatcher(Register(p.Values, IndexKind.Brand, ids), static line => line.Brand),
-        ItemPredicate.Category p => new ManyMatcher(Register(p.Values, IndexKind.Category, ids), static line => line.Categories),
-        ItemPredicate.Tag p => new ManyMatcher(Register(p.Values, IndexKind.Tag, ids), static line => line.Tags),
+        ItemPredicate.Sku p => new SkuMatcher(Register(p.Values, IndexKind.Sku, ids)),
+        ItemPredicate.Brand p => new BrandMatcher(Register(p.Values, IndexKind.Brand, ids)),
+        ItemPredicate.Category p => new CategoryMatcher(Register(p.Values, IndexKind.Category, ids)),
+        ItemPredicate.Tag p => new TagMatcher(Register(p.Values, IndexKind.Tag, ids)),
         ItemPredicate.PriceRange p => new PriceMatcher(p.Min, p.Max),
         ItemPredicate.AllOf p => new AllMatcher([.. p.Predicates.Select(part => Compile(part, ids))]),
         ItemPredicate.AnyOf p => new AnyMatcher([.. p.Predicates.Select(part => Compile(part, ids))]),
@@ -26,33 +26,66 @@ internal abstract class ItemMatcher
     private static int[] Register(IReadOnlyList<string> values, IndexKind kind, AttributeIds ids) =>
         [.. values.Select(value => ids.Register(kind, value)).Distinct().Order()];
 
-    private static bool Contains(int[] sorted, int id) =>
-        id >= 0 && (sorted.Length <= 8 ? Array.IndexOf(sorted, id) >= 0 : Array.BinarySearch(sorted, id) >= 0);
+    private static bool Contains(int[] sorted, int id)
+    {
+        if (id < 0)
+        {
+            return false;
+        }
+
+        if (sorted.Length > 8)
+        {
+            return Array.BinarySearch(sorted, id) >= 0;
+        }
+
+        // A plain loop: for one to eight values it beats the vectorised search's setup.
+        foreach (var value in sorted)
+        {
+            if (value == id)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool ContainsAny(int[] sorted, int[] ids)
+    {
+        foreach (var id in ids)
+        {
+            if (Contains(sorted, id))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private sealed class EverythingMatcher : ItemMatcher
     {
         public override bool Matches(LineFacts line) => true;
     }
 
-    private sealed class SingleMatcher(int[] ids, Func<LineFacts, int> attribute) : ItemMatcher
+    private sealed class SkuMatcher(int[] ids) : ItemMatcher
     {
-        public override bool Matches(LineFacts line) => Contains(ids, attribute(line));
+        public override bool Matches(LineFacts line) => Contains(ids, line.Sku);
     }
 
-    private sealed class ManyMatcher(int[] ids, Func<LineFacts, int[]> attribute) : ItemMatcher
+    private sealed class BrandMatcher(int[] ids) : ItemMatcher
     {
-        public override bool Matches(LineFacts line)
-        {
-            foreach (var id in attribute(line))
-            {
-                if (Contains(ids, id))
-                {
-                    return true;
-                }
-            }
+        public override bool Matches(LineFacts line) => Contains(ids, line.Brand);
+    }
 
-            return false;
-        }
+    private sealed class CategoryMatcher(int[] ids) : ItemMatcher
+    {
+        public override bool Matches(LineFacts line) => ContainsAny(ids, line.Categories);
+    }
+
+    private sealed class TagMatcher(int[] ids) : ItemMatcher
+    {
+        public override bool Matches(LineFacts line) => ContainsAny(ids, line.Tags);
     }
 
     private sealed class PriceMatcher(decimal? min, decimal? max) : ItemMatcher

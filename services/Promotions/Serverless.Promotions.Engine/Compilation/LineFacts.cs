@@ -14,15 +14,28 @@ internal sealed class LineFacts
         UnitPrice = unitPrice;
     }
 
-    public int Sku { get; }
+    public int Sku { get; private set; }
 
-    public int Brand { get; }
+    public int Brand { get; private set; }
 
-    public int[] Categories { get; }
+    public int[] Categories { get; private set; }
 
-    public int[] Tags { get; }
+    public int[] Tags { get; private set; }
 
-    public decimal UnitPrice { get; }
+    public decimal UnitPrice { get; private set; }
+
+    /// <summary>A blank instance for <see cref="Pricing.CalculationScratch"/>, filled per calculation with <see cref="Fill"/>.</summary>
+    internal static LineFacts Empty() => new(-1, -1, [], [], 0m);
+
+    /// <summary>Takes this line's attributes, reusing the id arrays when their length fits.</summary>
+    internal void Fill(BasketLine line, AttributeIds ids)
+    {
+        Sku = ids.Find(IndexKind.Sku, line.Sku);
+        Brand = ids.Find(IndexKind.Brand, line.Brand);
+        Categories = Known(line.Categories, IndexKind.Category, ids, Categories);
+        Tags = Known(line.Tags, IndexKind.Tag, ids, Tags);
+        UnitPrice = line.UnitPrice;
+    }
 
     public static LineFacts[] For(Basket basket, AttributeIds ids)
     {
@@ -41,22 +54,35 @@ internal sealed class LineFacts
         return facts;
     }
 
-    private static int[] Known(IReadOnlyList<string> values, IndexKind kind, AttributeIds ids)
+    private static int[] Known(IReadOnlyList<string> values, IndexKind kind, AttributeIds ids, int[]? reuse = null)
     {
         if (values.Count == 0)
         {
             return [];
         }
 
-        var known = new List<int>(values.Count);
-        foreach (var value in values)
+        // Almost always one or two values: look them up into a stack buffer, then copy the known ones once.
+        Span<int> found = values.Count <= 64 ? stackalloc int[values.Count] : new int[values.Count];
+        var count = 0;
+        for (var i = 0; i < values.Count; i++)
         {
-            if (ids.Find(kind, value) is var id and >= 0)
+            if (ids.Find(kind, values[i]) is var id and >= 0)
             {
-                known.Add(id);
+                found[count++] = id;
             }
         }
 
-        return [.. known];
+        if (count == 0)
+        {
+            return [];
+        }
+
+        if (reuse is not null && reuse.Length == count)
+        {
+            found[..count].CopyTo(reuse);
+            return reuse;
+        }
+
+        return found[..count].ToArray();
     }
 }

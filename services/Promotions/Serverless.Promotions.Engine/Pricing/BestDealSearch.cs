@@ -1,3 +1,4 @@
+using Serverless.Promotions.Engine.Compilation;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Results;
 
@@ -61,9 +62,12 @@ internal static class BestDealSearch
         var chosen = new bool[n];
         var groups = ConflictGroups(candidates, lineCount, orderCapped);
         var inGroup = new bool[n];
-        foreach (var slot in groups.SelectMany(group => group))
+        foreach (var group in groups)
         {
-            inGroup[slot] = true;
+            foreach (var slot in group)
+            {
+                inGroup[slot] = true;
+            }
         }
 
         for (var slot = 0; slot < n; slot++)
@@ -109,7 +113,7 @@ internal static class BestDealSearch
 
             // Branch on the biggest standalone savings first so a strong incumbent prunes early. Evaluation stays in
             // application order whatever the branching order, and ties are settled by Preferred, not by visit order.
-            var branching = group.OrderByDescending(slot => candidates[slot].StandaloneSaving).ThenBy(slot => slot).ToList();
+            var branching = BranchingOrder(candidates, group);
 
             // Leaves already evaluated (none of the group, each member alone) are not evaluated again.
             var known = new Dictionary<int, decimal> { [0] = baseline };
@@ -130,6 +134,25 @@ internal static class BestDealSearch
         return (chosen, value, mode);
     }
 
+    /// <summary>Largest standalone saving first, then slot (a stable insertion sort: groups are small).</summary>
+    private static List<int> BranchingOrder(IReadOnlyList<Candidate> candidates, List<int> group)
+    {
+        var order = new List<int>(group.Count);
+        foreach (var slot in group)
+        {
+            var saving = candidates[slot].StandaloneSaving;
+            var at = order.Count;
+            while (at > 0 && (candidates[order[at - 1]].StandaloneSaving < saving || (candidates[order[at - 1]].StandaloneSaving == saving && order[at - 1] > slot)))
+            {
+                at--;
+            }
+
+            order.Insert(at, slot);
+        }
+
+        return order;
+    }
+
     /// <summary>
     /// Contested candidates grouped so that different groups do not interact: two candidates share a group when they
     /// cannot be combined, when both use up units of the same line, or when one measures a discounted subtotal the
@@ -139,47 +162,42 @@ internal static class BestDealSearch
     /// </summary>
     internal static List<List<int>> ConflictGroups(IReadOnlyList<Candidate> candidates, int lineCount, bool orderCapped)
     {
+        // Union-find over slots and per-line bookkeeping, all scratch on the stack for everyday sizes; loops, not LINQ:
+        // this runs once per calculation over every candidate pair.
         var n = candidates.Count;
-        var parent = Enumerable.Range(0, n).ToArray();
-        int Find(int x) => parent[x] == x ? x : parent[x] = Find(parent[x]);
-        void Union(int a, int b) => parent[Find(a)] = Find(b);
-        var contested = new bool[n];
-        void Edge(int a, int b)
+        Span<int> parent = n <= 256 ? stackalloc int[n] : new int[n];
+        Span<bool> contested = n <= 256 ? stackalloc bool[n] : new bool[n];
+        contested.Clear();
+        for (var i = 0; i < n; i++)
         {
-            contested[a] = contested[b] = true;
-            Union(a, b);
+            parent[i] = i;
         }
 
-        for (var a = 0; a < n; a++)
-        {
-            for (var b = a + 1; b < n; b++)
-            {
-                var first = candidates[a].Promotion;
-                var second = candidates[b].Promotion;
-                if (!first.Definition.Exclusive && !second.Definition.Exclusive && !first.CombinesWith(second))
-                {
-                    Edge(a, b);
-                }
-            }
-        }
+        StackingConflicts(candidates, parent, contested);
 
-        var consumerOnLine = new int[lineCount];
-        Array.Fill(consumerOnLine, -1);
+        Span<int> byLine = lineCount <= 1024 ? stackalloc int[lineCount] : new int[lineCount];
+        byLine.Fill(-1);
         for (var slot = 0; slot < n; slot++)
         {
-            if (!candidates[slot].Promotion.ConsumesUnits || candidates[slot].Promotion.Definition.Exclusive)
+            var candidate = candidates[slot];
+            if (!candidate.Promotion.ConsumesUnits || candidate.Promotion.Definition.Exclusive)
             {
                 continue;
             }
 
-            foreach (var line in TouchedLines(candidates[slot]))
+            // The lines of its unit-consuming rewards (targets and "get" lines).
+            for (var r = 0; r < candidate.TargetLines.Length; r++)
             {
-                if (consumerOnLine[line] >= 0 && consumerOnLine[line] != slot)
+                if (!candidate.Promotion.Rewards[r].ConsumesUnits)
                 {
-                    Edge(slot, consumerOnLine[line]);
+                    continue;
                 }
 
-                consumerOnLine[line] = slot;
+                ConsumerOnLines(parent, contested, byLine, candidate.TargetLines[r], slot);
+                if (candidate.GetLines[r] is { } gets)
+                {
+                    ConsumerOnLines(parent, contested, byLine, gets, slot);
+                }
             }
         }
 
@@ -196,13 +214,14 @@ internal static class BestDealSearch
                 // Conditions may measure lines the rewards do not target, so any earlier discount on the basket counts.
                 if (candidates[earlier].Promotion.Definition.Class != StackingClass.Shipping && !candidates[earlier].Promotion.Definition.Exclusive)
                 {
-                    Edge(slot, earlier);
+                    Edge(parent, contested, slot, earlier);
                 }
             }
         }
 
-        var groupOfLine = new int[lineCount];
-        Array.Fill(groupOfLine, -1);
+        var firstContested = contested.IndexOf(true);
+        var groupOfLine = byLine;
+        groupOfLine.Fill(-1);
         for (var slot = 0; slot < n; slot++)
         {
             if (!contested[slot])
@@ -212,19 +231,23 @@ internal static class BestDealSearch
 
             if (orderCapped)
             {
-                Union(slot, FirstContested(contested));
+                Union(parent, slot, firstContested);
             }
 
             // Contested candidates on the same line interact whatever their reason for being contested (a fixed price
             // chosen in one conflict is worth nothing under a bundle chosen in another), so they are decided together.
-            foreach (var line in AllLines(candidates[slot]))
+            var candidate = candidates[slot];
+            for (var r = 0; r < candidate.TargetLines.Length; r++)
             {
-                if (groupOfLine[line] >= 0)
-                {
-                    Union(slot, groupOfLine[line]);
-                }
+                SameLineGroups(parent, groupOfLine, candidate.TargetLines[r], slot);
+            }
 
-                groupOfLine[line] = slot;
+            for (var r = 0; r < candidate.GetLines.Length; r++)
+            {
+                if (candidate.GetLines[r] is { } gets)
+                {
+                    SameLineGroups(parent, groupOfLine, gets, slot);
+                }
             }
         }
 
@@ -237,46 +260,183 @@ internal static class BestDealSearch
             }
 
             var first = -1;
-            foreach (var line in candidates[slot].TargetLines.SelectMany(lines => lines))
+            foreach (var lines in candidates[slot].TargetLines)
             {
-                if (groupOfLine[line] >= 0)
+                foreach (var line in lines)
                 {
-                    first = first < 0 ? groupOfLine[line] : first;
-                    Union(first, groupOfLine[line]);
+                    if (groupOfLine[line] >= 0)
+                    {
+                        first = first < 0 ? groupOfLine[line] : first;
+                        Union(parent, first, groupOfLine[line]);
+                    }
                 }
             }
         }
 
-        return [.. Enumerable.Range(0, n)
-            .Where(slot => contested[slot])
-            .GroupBy(Find)
-            .Select(group => group.OrderBy(slot => slot).ToList())
-            .OrderBy(group => group[0])];
-    }
-
-    private static int FirstContested(bool[] contested) => Array.IndexOf(contested, true);
-
-    private static IEnumerable<int> AllLines(Candidate candidate) =>
-        candidate.TargetLines.SelectMany(lines => lines).Concat(candidate.GetLines.SelectMany(lines => lines ?? []));
-
-    private static IEnumerable<int> TouchedLines(Candidate candidate)
-    {
-        for (var r = 0; r < candidate.TargetLines.Length; r++)
+        // Groups in order of their first slot, each ascending: walking the slots in order gives exactly that.
+        var groups = new List<List<int>>();
+        Span<int> groupOfRoot = n <= 256 ? stackalloc int[n] : new int[n];
+        groupOfRoot.Fill(-1);
+        for (var slot = 0; slot < n; slot++)
         {
-            if (!candidate.Promotion.Rewards[r].ConsumesUnits)
+            if (!contested[slot])
             {
                 continue;
             }
 
-            foreach (var line in candidate.TargetLines[r])
+            var root = Find(parent, slot);
+            if (groupOfRoot[root] < 0)
             {
-                yield return line;
+                groupOfRoot[root] = groups.Count;
+                groups.Add([]);
             }
 
-            foreach (var line in candidate.GetLines[r] ?? [])
+            groups[groupOfRoot[root]].Add(slot);
+        }
+
+        return groups;
+    }
+
+    /// <summary>
+    /// An edge between every two non-exclusive candidates that cannot be combined. Whether two combine depends only on
+    /// their classes and combines-with sets, and a basket has few such kinds: edges between every member of two
+    /// incompatible kinds connect exactly all of them, so kinds are compared instead of all pairs.
+    /// </summary>
+    private static void StackingConflicts(IReadOnlyList<Candidate> candidates, Span<int> parent, Span<bool> contested)
+    {
+        const int MaxKinds = 32;
+        var n = candidates.Count;
+        Span<int> kindOf = n <= 256 ? stackalloc int[n] : new int[n];
+        Span<int> representative = stackalloc int[MaxKinds];
+        Span<int> members = stackalloc int[MaxKinds];
+        var kinds = 0;
+        for (var slot = 0; slot < n; slot++)
+        {
+            var promotion = candidates[slot].Promotion;
+            kindOf[slot] = -1;
+            if (promotion.Definition.Exclusive)
             {
-                yield return line;
+                continue;
             }
+
+            var kind = 0;
+            while (kind < kinds && !SameKind(candidates[representative[kind]].Promotion, promotion))
+            {
+                kind++;
+            }
+
+            if (kind == kinds)
+            {
+                if (kinds == MaxKinds)
+                {
+                    // Not expected with three classes; fall back to every pair.
+                    AllPairs(candidates, parent, contested);
+                    return;
+                }
+
+                representative[kinds] = slot;
+                members[kinds++] = 0;
+            }
+
+            kindOf[slot] = kind;
+            members[kind]++;
+        }
+
+        Span<bool> conflicting = stackalloc bool[MaxKinds];
+        conflicting.Clear();
+        for (var i = 0; i < kinds; i++)
+        {
+            for (var j = i; j < kinds; j++)
+            {
+                if ((i != j || members[i] > 1) && !candidates[representative[i]].Promotion.CombinesWith(candidates[representative[j]].Promotion))
+                {
+                    conflicting[i] = conflicting[j] = true;
+                    Union(parent, representative[i], representative[j]);
+                }
+            }
+        }
+
+        for (var slot = 0; slot < n; slot++)
+        {
+            if (kindOf[slot] >= 0 && conflicting[kindOf[slot]])
+            {
+                contested[slot] = true;
+                Union(parent, slot, representative[kindOf[slot]]);
+            }
+        }
+    }
+
+    private static bool SameKind(CompiledPromotion a, CompiledPromotion b) =>
+        a.Definition.Class == b.Definition.Class && a.CombinesWithMask == b.CombinesWithMask;
+
+    private static void AllPairs(IReadOnlyList<Candidate> candidates, Span<int> parent, Span<bool> contested)
+    {
+        for (var a = 0; a < candidates.Count; a++)
+        {
+            var first = candidates[a].Promotion;
+            if (first.Definition.Exclusive)
+            {
+                continue;
+            }
+
+            for (var b = a + 1; b < candidates.Count; b++)
+            {
+                var second = candidates[b].Promotion;
+                if (!second.Definition.Exclusive && !first.CombinesWith(second))
+                {
+                    Edge(parent, contested, a, b);
+                }
+            }
+        }
+    }
+
+    private static int Find(Span<int> parent, int x)
+    {
+        var root = x;
+        while (parent[root] != root)
+        {
+            root = parent[root];
+        }
+
+        while (parent[x] != root)
+        {
+            (parent[x], x) = (root, parent[x]);
+        }
+
+        return root;
+    }
+
+    private static void Union(Span<int> parent, int a, int b) => parent[Find(parent, a)] = Find(parent, b);
+
+    private static void Edge(Span<int> parent, Span<bool> contested, int a, int b)
+    {
+        contested[a] = contested[b] = true;
+        Union(parent, a, b);
+    }
+
+    private static void ConsumerOnLines(Span<int> parent, Span<bool> contested, Span<int> consumerOnLine, int[] lines, int slot)
+    {
+        foreach (var line in lines)
+        {
+            if (consumerOnLine[line] >= 0 && consumerOnLine[line] != slot)
+            {
+                Edge(parent, contested, slot, consumerOnLine[line]);
+            }
+
+            consumerOnLine[line] = slot;
+        }
+    }
+
+    private static void SameLineGroups(Span<int> parent, Span<int> groupOfLine, int[] lines, int slot)
+    {
+        foreach (var line in lines)
+        {
+            if (groupOfLine[line] >= 0)
+            {
+                Union(parent, slot, groupOfLine[line]);
+            }
+
+            groupOfLine[line] = slot;
         }
     }
 

@@ -5,18 +5,28 @@ namespace Serverless.Promotions.Engine.Pricing;
 /// <summary>A promotion that passed every static gate for this basket, with the lines each of its rewards can touch.</summary>
 internal sealed class Candidate(CompiledPromotion promotion, int[][] targetLines, int[]?[] getLines)
 {
-    public CompiledPromotion Promotion { get; } = promotion;
+    public CompiledPromotion Promotion { get; private set; } = promotion;
 
     /// <summary>Per reward: indices of the lines its target matcher accepts.</summary>
-    public int[][] TargetLines { get; } = targetLines;
+    public int[][] TargetLines { get; private set; } = targetLines;
 
     /// <summary>Per reward: for buy X get Y with a separate "get" set, the lines it accepts.</summary>
-    public int[]?[] GetLines { get; } = getLines;
+    public int[]?[] GetLines { get; private set; } = getLines;
 
     /// <summary>Saving when applied alone on top of the uncontested promotions (the search's branching order).</summary>
     public decimal StandaloneSaving { get; set; }
 
     /// <summary>Most it can add to any combination in its conflict group (the branch-and-bound bound).</summary>
     public decimal Ceiling { get; set; }
+
+    /// <summary>Set up again for another calculation (see <see cref="CalculationScratch"/>).</summary>
+    public void Reuse(CompiledPromotion promotion, int[][] targetLines, int[]?[] getLines)
+    {
+        Promotion = promotion;
+        TargetLines = targetLines;
+        GetLines = getLines;
+        StandaloneSaving = 0m;
+        Ceiling = 0m;
+    }
 
 }

@@ -13,8 +13,11 @@ namespace Serverless.Promotions.Engine.Pricing;
 /// </summary>
 internal static class EligibilityGate
 {
-    public static PromotionOutcome? Check(CompiledPromotion promotion, Basket basket, LineFacts[] facts, PricingContext context, LocalClock clock, MoneyRounding rounding, out Candidate? candidate)
+    /// <param name="facts">The basket lines' facts in the first Lines.Count entries.</param>
+    /// <param name="scratch">When given, the candidate and its line lists come from (and only live as long as) the calculation's scratch.</param>
+    public static PromotionOutcome? Check(CompiledPromotion promotion, Basket basket, LineFacts[] facts, PricingContext context, LocalClock clock, MoneyRounding rounding, out Candidate? candidate, CalculationScratch? scratch = null)
     {
+        var lineCount = basket.Lines.Count;
         candidate = null;
         var definition = promotion.Definition;
         var id = definition.Id;
@@ -30,7 +33,7 @@ internal static class EligibilityGate
 
         if (NotTargeted(promotion, context) is { } dimension)
         {
-            return Rejected(id, OutcomeReason.NotTargeted, $"Not available for this {dimension}.") with { Detail = dimension };
+            return new PromotionOutcome(id, false, OutcomeReason.NotTargeted, $"Not available for this {dimension}.", 0m) { Detail = dimension };
         }
 
         if (promotion.CouponCodes is { } codes && !CouponPresented(id, codes, context))
@@ -45,7 +48,7 @@ internal static class EligibilityGate
                 case Condition.MinimumQuantity q:
                     {
                         var quantity = 0;
-                        for (var i = 0; i < facts.Length; i++)
+                        for (var i = 0; i < lineCount; i++)
                         {
                             quantity += condition.Items.Matches(facts[i]) ? basket.Lines[i].Quantity : 0;
                         }
@@ -61,7 +64,7 @@ internal static class EligibilityGate
                 case Condition.MinimumSpend { Basis: SpendBasis.Original } s:
                     {
                         var spend = 0m;
-                        for (var i = 0; i < facts.Length; i++)
+                        for (var i = 0; i < lineCount; i++)
                         {
                             spend += condition.Items.Matches(facts[i]) ? basket.Lines[i].UnitPrice * basket.Lines[i].Quantity : 0m;
                         }
@@ -76,18 +79,18 @@ internal static class EligibilityGate
             }
         }
 
-        var targets = new int[promotion.Rewards.Length][];
-        var gets = new int[]?[promotion.Rewards.Length];
+        var targets = scratch?.Targets(promotion.Rewards.Length) ?? new int[promotion.Rewards.Length][];
+        var gets = scratch?.Gets(promotion.Rewards.Length) ?? new int[]?[promotion.Rewards.Length];
         var anyLine = false;
         for (var r = 0; r < promotion.Rewards.Length; r++)
         {
             var reward = promotion.Rewards[r];
-            targets[r] = MatchingLines(reward.Target, facts);
-            gets[r] = reward.Get is null ? null : MatchingLines(reward.Get, facts);
+            targets[r] = MatchingLines(reward.Target, facts, lineCount, scratch);
+            gets[r] = reward.Get is null ? null : MatchingLines(reward.Get, facts, lineCount, scratch);
             anyLine |= reward.Definition is Reward.ShippingDiscount or Reward.FreeGift || (targets[r].Length > 0 && gets[r] is not { Length: 0 });
             if (reward.Definition is Reward.MemberPrice && (context.MemberTier is null || !reward.MemberTiers!.Contains(context.MemberTier)))
             {
-                return Rejected(id, OutcomeReason.NotTargeted, "Member prices are for other member tiers.") with { Detail = "memberTier" };
+                return new PromotionOutcome(id, false, OutcomeReason.NotTargeted, "Member prices are for other member tiers.", 0m) { Detail = "memberTier" };
             }
         }
 
@@ -96,7 +99,7 @@ internal static class EligibilityGate
             return Rejected(id, OutcomeReason.NoMatchingItems, "No item in the basket qualifies.");
         }
 
-        candidate = new Candidate(promotion, targets, gets);
+        candidate = scratch?.Candidate(promotion, targets, gets) ?? new Candidate(promotion, targets, gets);
         return null;
     }
 
@@ -105,21 +108,37 @@ internal static class EligibilityGate
         var more = rounding.Round(missing);
         var save = potential is { } p ? rounding.Round(p) : (decimal?)null;
         var message = save is { } s
-            ? string.Create(CultureInfo.InvariantCulture, $"Spend {Format(more, rounding)} more to save {Format(s, rounding)}.")
-            : string.Create(CultureInfo.InvariantCulture, $"Spend {Format(more, rounding)} more to qualify.");
-        return Rejected(id, OutcomeReason.MinimumSpendNotMet, message) with { MissingAmount = more, PotentialSaving = save };
+            ? string.Create(CultureInfo.InvariantCulture, $"Spend {new Amount(more, rounding)} more to save {new Amount(s, rounding)}.")
+            : string.Create(CultureInfo.InvariantCulture, $"Spend {new Amount(more, rounding)} more to qualify.");
+        return new PromotionOutcome(id, false, OutcomeReason.MinimumSpendNotMet, message, 0m) { MissingAmount = more, PotentialSaving = save };
     }
 
+    private static readonly string[] Formats = ["F0", "F1", "F2", "F3", "F4"];
+
     public static string Format(decimal amount, MoneyRounding rounding) =>
-        amount.ToString("F" + rounding.MinorUnits.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+        amount.ToString(FormatOf(rounding), CultureInfo.InvariantCulture);
+
+    private static string FormatOf(MoneyRounding rounding) =>
+        (uint)rounding.MinorUnits < (uint)Formats.Length ? Formats[rounding.MinorUnits] : "F" + rounding.MinorUnits.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>An amount with the currency's decimals, formatted straight into an interpolated message (no intermediate string).</summary>
+    public readonly struct Amount(decimal value, MoneyRounding rounding) : ISpanFormattable
+    {
+        public string ToString(string? format, IFormatProvider? formatProvider) => Format(value, rounding);
+
+        public override string ToString() => Format(value, rounding);
+
+        public bool TryFormat(Span<char> destination, out int charsWritten, ReadOnlySpan<char> format, IFormatProvider? provider) =>
+            value.TryFormat(destination, out charsWritten, FormatOf(rounding), CultureInfo.InvariantCulture);
+    }
 
     private static PromotionOutcome Rejected(string id, OutcomeReason reason, string message) => new(id, false, reason, message, 0m);
 
-    private static int[] MatchingLines(ItemMatcher matcher, LineFacts[] facts)
+    private static int[] MatchingLines(ItemMatcher matcher, LineFacts[] facts, int lineCount, CalculationScratch? scratch)
     {
         var count = 0;
-        Span<int> found = facts.Length <= 256 ? stackalloc int[facts.Length] : new int[facts.Length];
-        for (var i = 0; i < facts.Length; i++)
+        Span<int> found = lineCount <= 256 ? stackalloc int[lineCount] : new int[lineCount];
+        for (var i = 0; i < lineCount; i++)
         {
             if (matcher.Matches(facts[i]))
             {
@@ -127,7 +146,14 @@ internal static class EligibilityGate
             }
         }
 
-        return count == 0 ? [] : found[..count].ToArray();
+        if (count == 0)
+        {
+            return [];
+        }
+
+        var lines = scratch?.Lines(count) ?? new int[count];
+        found[..count].CopyTo(lines);
+        return lines;
     }
 
     private static bool InWindow(CompiledPromotion promotion, DateTimeOffset at, LocalClock clock)
@@ -195,7 +221,7 @@ internal static class EligibilityGate
             return "region";
         }
 
-        if (promotion.Segments is { } segments && !context.Segments.Any(segments.Contains))
+        if (promotion.Segments is { } segments && !AnyIn(context.Segments, segments))
         {
             return "segment";
         }
@@ -211,6 +237,19 @@ internal static class EligibilityGate
         }
 
         return null;
+    }
+
+    private static bool AnyIn(IReadOnlyList<string> values, FrozenSet<string> set)
+    {
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (set.Contains(values[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool CouponPresented(string id, FrozenSet<string> codes, PricingContext context)

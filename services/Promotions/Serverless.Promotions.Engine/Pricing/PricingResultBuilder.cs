@@ -1,4 +1,5 @@
 using System.Globalization;
+using Serverless.Promotions.Engine.Compilation;
 using Serverless.Promotions.Engine.Money;
 using Serverless.Promotions.Engine.Results;
 
@@ -15,16 +16,37 @@ internal static class PricingResultBuilder
         bool[] chosen,
         PricingState state,
         List<PromotionOutcome> rejected,
-        SearchMode search)
+        SearchMode search,
+        List<int>? rejectedRanks = null,
+        int[]? idOrderByRank = null)
     {
-        var lines = new LineResult[basket.Lines.Count];
-        var byLine = new List<LineAdjustment>?[basket.Lines.Count];
-        foreach (var adjustment in state.Adjustments)
+        var lineCount = basket.Lines.Count;
+        var lines = new LineResult[lineCount];
+
+        // Adjustments are recorded in application order; each line's list keeps that order. Counted first so every
+        // line gets an exact-size array (most lines have one or two).
+        Span<int> counts = lineCount <= 256 ? stackalloc int[lineCount] : new int[lineCount];
+        counts.Clear();
+        var recorded = state.Adjustments;
+        for (var a = 0; a < recorded.Count; a++)
         {
-            (byLine[adjustment.Line] ??= []).Add(new LineAdjustment(candidates[adjustment.Slot].Promotion.Id, adjustment.Amount, adjustment.Units));
+            counts[recorded[a].Line]++;
         }
 
-        for (var i = 0; i < basket.Lines.Count; i++)
+        var byLine = new LineAdjustment[]?[lineCount];
+        for (var i = 0; i < lineCount; i++)
+        {
+            byLine[i] = counts[i] == 0 ? null : new LineAdjustment[counts[i]];
+            counts[i] = 0;
+        }
+
+        for (var a = 0; a < recorded.Count; a++)
+        {
+            var adjustment = recorded[a];
+            byLine[adjustment.Line]![counts[adjustment.Line]++] = new LineAdjustment(candidates[adjustment.Slot].Promotion.Id, adjustment.Amount, adjustment.Units);
+        }
+
+        for (var i = 0; i < lineCount; i++)
         {
             var line = basket.Lines[i];
             var adjustments = byLine[i] ?? [];
@@ -38,14 +60,34 @@ internal static class PricingResultBuilder
             lines[i] = new LineResult(line.LineId, line.Sku, line.Quantity, line.UnitPrice, original, adjustments, UnitGroups(line, i, state), final);
         }
 
-        var outcomes = new List<PromotionOutcome>(rejected.Count + candidates.Count);
-        outcomes.AddRange(rejected);
+        var outcomes = new PromotionOutcome[rejected.Count + candidates.Count];
+        rejected.CopyTo(outcomes);
         for (var slot = 0; slot < candidates.Count; slot++)
         {
-            outcomes.Add(Outcome(candidates, chosen, state, slot, rounding));
+            outcomes[rejected.Count + slot] = Outcome(candidates, chosen, state, slot, rounding);
         }
 
-        outcomes.Sort((a, b) => string.CompareOrdinal(a.PromotionId, b.PromotionId));
+        // By promotion id, ordinal. Ids are unique within a snapshot, so with the snapshot's precomputed id order
+        // (rank → position among all ids) sorting integer keys gives the same order as comparing the strings.
+        if (idOrderByRank is not null && rejectedRanks is not null && rejectedRanks.Count == rejected.Count)
+        {
+            Span<int> keys = outcomes.Length <= 512 ? stackalloc int[outcomes.Length] : new int[outcomes.Length];
+            for (var i = 0; i < rejected.Count; i++)
+            {
+                keys[i] = idOrderByRank[rejectedRanks[i]];
+            }
+
+            for (var slot = 0; slot < candidates.Count; slot++)
+            {
+                keys[rejected.Count + slot] = idOrderByRank[candidates[slot].Promotion.Rank];
+            }
+
+            keys.Sort(outcomes.AsSpan());
+        }
+        else
+        {
+            Array.Sort(outcomes, ByPromotionId);
+        }
         var total = subtotal - state.ItemDiscount - state.OrderDiscount + basket.ShippingAmount - state.ShippingDiscount;
         return new PricingResult(
             basket.Currency,
@@ -56,20 +98,47 @@ internal static class PricingResultBuilder
             state.ShippingDiscount,
             total,
             lines,
-            [.. state.Gifts],
+            state.Gifts.Count == 0 ? [] : [.. state.Gifts],
             outcomes,
-            state.Notes.Count == 0 ? [] : [.. state.Notes.Distinct(StringComparer.Ordinal)],
+            state.Notes.Count == 0 ? [] : DistinctNotes(state.Notes),
             search) { Evaluations = state.Evaluations };
     }
 
+    private static readonly Comparison<PromotionOutcome> ByPromotionId = static (a, b) => string.CompareOrdinal(a.PromotionId, b.PromotionId);
+
+    /// <summary>The notes in first-seen order without repeats (as Enumerable.Distinct with the ordinal comparer).</summary>
+    private static string[] DistinctNotes(List<string> notes)
+    {
+        var distinct = new List<string>(notes.Count);
+        foreach (var note in notes)
+        {
+            var seen = false;
+            foreach (var kept in distinct)
+            {
+                if (string.Equals(kept, note, StringComparison.Ordinal))
+                {
+                    seen = true;
+                    break;
+                }
+            }
+
+            if (!seen)
+            {
+                distinct.Add(note);
+            }
+        }
+
+        return [.. distinct];
+    }
+
     /// <summary>Units of a line grouped by their price after item promotions, dearest first, e.g. 2 × 10.00 and 1 × 0.00.</summary>
-    private static List<UnitPriceGroup> UnitGroups(BasketLine line, int index, PricingState state)
+    private static UnitPriceGroup[] UnitGroups(BasketLine line, int index, PricingState state)
     {
         var first = state.FirstUnit(index);
         var allSame = true;
         for (var i = 1; i < line.Quantity && allSame; i++)
         {
-            allSame = state.UnitDiscount(first + i) == state.UnitDiscount(first);
+            allSame = state.UnitDiscountMinor(first + i) == state.UnitDiscountMinor(first);
         }
 
         if (allSame)
@@ -77,20 +146,28 @@ internal static class PricingResultBuilder
             return [new UnitPriceGroup(line.Quantity, line.UnitPrice - state.UnitDiscount(first))];
         }
 
-        var prices = new decimal[line.Quantity];
+        // Sorted by discount ascending = by price descending (same line, same unit price); one decimal per group.
+        Span<long> discounts = line.Quantity <= 512 ? stackalloc long[line.Quantity] : new long[line.Quantity];
         for (var i = 0; i < line.Quantity; i++)
         {
-            prices[i] = line.UnitPrice - state.UnitDiscount(first + i);
+            discounts[i] = state.UnitDiscountMinor(first + i);
         }
 
-        Array.Sort(prices, (a, b) => b.CompareTo(a));
-        var groups = new List<UnitPriceGroup>();
-        var start = 0;
-        for (var i = 1; i <= prices.Length; i++)
+        discounts.Sort();
+        var groupCount = 1;
+        for (var i = 1; i < discounts.Length; i++)
         {
-            if (i == prices.Length || prices[i] != prices[start])
+            groupCount += discounts[i] != discounts[i - 1] ? 1 : 0;
+        }
+
+        var groups = new UnitPriceGroup[groupCount];
+        var start = 0;
+        var g = 0;
+        for (var i = 1; i <= discounts.Length; i++)
+        {
+            if (i == discounts.Length || discounts[i] != discounts[start])
             {
-                groups.Add(new UnitPriceGroup(i - start, prices[start]));
+                groups[g++] = new UnitPriceGroup(i - start, line.UnitPrice - state.Rounding.FromMinor(discounts[start]));
                 start = i;
             }
         }
@@ -108,7 +185,7 @@ internal static class PricingResultBuilder
             if (saving > 0 || state.GiftAdded[slot])
             {
                 var message = saving > 0
-                    ? string.Create(CultureInfo.InvariantCulture, $"Saved {EligibilityGate.Format(saving, rounding)}.")
+                    ? string.Create(CultureInfo.InvariantCulture, $"Saved {new EligibilityGate.Amount(saving, rounding)}.")
                     : "Gift added.";
                 return new PromotionOutcome(id, true, OutcomeReason.Applied, message, saving);
             }
@@ -121,13 +198,21 @@ internal static class PricingResultBuilder
             return new PromotionOutcome(id, false, OutcomeReason.NoSavingLeft, "Earlier promotions or caps left nothing for this one.", 0m);
         }
 
-        // Not chosen: name the chosen promotion that cost it its place.
-        var incompatible = Enumerable.Range(0, candidates.Count)
-            .Where(other => chosen[other] && !promotion.CombinesWith(candidates[other].Promotion))
-            .OrderByDescending(other => state.SavingOf(other))
-            .ThenBy(other => other)
-            .Select(other => candidates[other].Promotion)
-            .FirstOrDefault();
+        // Not chosen: name the chosen promotion that cost it its place (the largest saving, then the earliest slot).
+        CompiledPromotion? incompatible = null;
+        var incompatibleSaving = 0m;
+        for (var other = 0; other < candidates.Count; other++)
+        {
+            if (chosen[other] && !promotion.CombinesWith(candidates[other].Promotion))
+            {
+                var otherSaving = state.SavingOf(other);
+                if (incompatible is null || otherSaving > incompatibleSaving)
+                {
+                    (incompatible, incompatibleSaving) = (candidates[other].Promotion, otherSaving);
+                }
+            }
+        }
+
         if (incompatible is not null && incompatible.Definition.Exclusive && !promotion.Definition.Exclusive)
         {
             return new PromotionOutcome(id, false, OutcomeReason.ExcludedBy, $"Excluded by exclusive promotion {incompatible.Id}.", 0m) { RelatedPromotionId = incompatible.Id };
@@ -138,10 +223,15 @@ internal static class PricingResultBuilder
             return new PromotionOutcome(id, false, OutcomeReason.LostBestDeal, $"{incompatible.Id} saves more and the two do not combine.", 0m) { RelatedPromotionId = incompatible.Id };
         }
 
-        var competitor = Enumerable.Range(0, candidates.Count)
-            .Where(other => chosen[other] && candidates[other].Promotion.ConsumesUnits)
-            .Select(other => candidates[other].Promotion.Id)
-            .FirstOrDefault();
+        string? competitor = null;
+        for (var other = 0; other < candidates.Count && competitor is null; other++)
+        {
+            if (chosen[other] && candidates[other].Promotion.ConsumesUnits)
+            {
+                competitor = candidates[other].Promotion.Id;
+            }
+        }
+
         return new PromotionOutcome(id, false, OutcomeReason.LostBestDeal, competitor is null
             ? "Applying it would not have increased the saving."
             : $"{competitor} makes better use of the same items.", 0m) { RelatedPromotionId = competitor };

@@ -17,53 +17,134 @@ internal sealed class PricingState
     /// <summary>Bits for the unit index in a sort key: the basket validator caps a basket at 1,000 lines × 10,000 units.</summary>
     private const int UnitBits = 24;
 
-    private readonly IReadOnlyList<BasketLine> _lines;
-    private readonly LineFacts[] _facts;
-    private readonly PricingContext _context;
-    private readonly long _shipping;
-    private readonly long _capRoomAtStart;
-    private readonly int[] _firstUnit;
-    private readonly int[] _unitLine;
-    private readonly long[] _unitPrice;
-    private readonly long[] _lineOriginal;
-    private readonly long[] _unitDiscount;
-    private readonly bool[] _consumed;
-    private readonly long[] _proposed;
+    // Arrays are sized for the largest basket this instance has priced (an instance is reused by the calculations on
+    // one thread, see Rent) and only their first line / unit / candidate count entries are in use.
+    private IReadOnlyList<BasketLine> _lines = [];
+    private LineFacts[] _facts = [];
+    private PricingContext _context = null!;
+    private long _shipping;
+    private long _capRoomAtStart;
+    private int _lineCount;
+    private int _unitCount;
+    private int _candidateCount;
+    private int[] _firstUnit = [0];
+    private int[] _unitLine = [];
+    private long[] _unitPrice = [];
+    private long[] _lineOriginal = [];
+    private long[] _unitDiscount = [];
+    private bool[] _consumed = [];
+    private long[] _proposed = [];
     private readonly List<int> _touched = [];
-    private readonly long[] _lineItemDiscount;
-    private readonly long[] _lineOrderDiscount;
-    private readonly long[] _lineWeights;
-    private readonly long[] _lineParts;
-    private readonly long[] _sortKeys;
+    private long[] _lineItemDiscount = [];
+    private long[] _lineOrderDiscount = [];
+    private long[] _lineWeights = [];
+    private long[] _lineParts = [];
+    private long[] _sortKeys = [];
     private readonly List<int> _unitScratch = [];
     private readonly List<int> _getScratch = [];
-    private readonly long[] _savingBySlot;
+    private long[] _savingBySlot = [];
     private long _itemDiscount;
     private long _orderDiscount;
     private long _shippingDiscount;
     private long _capRoom;
     private Checkpointed? _checkpoint;
+    private Checkpointed? _checkpointStore;
+    private long[] _scaleWeights = [];
+    private long[] _scaleParts = [];
     private readonly List<(int Slot, long Amount, int[] Lines)> _pendingOrder = [];
-    private readonly long _originalTotal;
+    private long _originalTotal;
+
+    [ThreadStatic]
+    private static PricingState? t_reusable;
 
     public PricingState(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
+    {
+        Initialize(basket, facts, context, rounding, maxOrderDiscount, candidateCount);
+    }
+
+    /// <summary>
+    /// The calling thread's instance, set up for this basket: its arrays and lists are reused from the previous
+    /// calculation on the thread. Valid until the next Rent on the same thread (a calculation does not outlive it).
+    /// </summary>
+    public static PricingState Rent(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
+    {
+        // A rare huge basket gets its own instance rather than leaving large arrays behind with the thread.
+        if (basket.Lines.Count > CalculationScratch.MaxReusedLines || TotalUnits(basket) > MaxReusedUnits)
+        {
+            return new PricingState(basket, facts, context, rounding, maxOrderDiscount, candidateCount);
+        }
+
+        if (t_reusable is { } state)
+        {
+            state.Initialize(basket, facts, context, rounding, maxOrderDiscount, candidateCount);
+            return state;
+        }
+
+        return t_reusable = new PricingState(basket, facts, context, rounding, maxOrderDiscount, candidateCount);
+    }
+
+    private const int MaxReusedUnits = 16_384;
+
+    private static long TotalUnits(Basket basket)
+    {
+        var units = 0L;
+        for (var i = 0; i < basket.Lines.Count; i++)
+        {
+            units += basket.Lines[i].Quantity;
+        }
+
+        return units;
+    }
+
+    private void Initialize(Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, decimal? maxOrderDiscount, int candidateCount)
     {
         _lines = basket.Lines;
         _facts = facts;
         _context = context;
         Rounding = rounding;
+        Recording = false;
+        Evaluations = 0;
+        _checkpoint = null;
+        _touched.Clear();
         _shipping = rounding.ToMinor(basket.ShippingAmount);
-        _firstUnit = new int[_lines.Count + 1];
-        for (var i = 0; i < _lines.Count; i++)
+        _lineCount = _lines.Count;
+        _candidateCount = candidateCount;
+        if (_firstUnit.Length < _lineCount + 1)
+        {
+            _firstUnit = new int[_lineCount + 1];
+            _lineOriginal = new long[_lineCount];
+            _lineItemDiscount = new long[_lineCount];
+            _lineOrderDiscount = new long[_lineCount];
+            _lineWeights = new long[_lineCount];
+            _lineParts = new long[_lineCount];
+            _checkpointStore = null;
+        }
+
+        _firstUnit[0] = 0;
+        for (var i = 0; i < _lineCount; i++)
         {
             _firstUnit[i + 1] = _firstUnit[i] + _lines[i].Quantity;
         }
 
-        var units = _firstUnit[_lines.Count];
-        _unitLine = new int[units];
-        _unitPrice = new long[units];
-        _lineOriginal = new long[_lines.Count];
-        for (var i = 0; i < _lines.Count; i++)
+        var units = _unitCount = _firstUnit[_lineCount];
+        if (_unitLine.Length < units)
+        {
+            _unitLine = new int[units];
+            _unitPrice = new long[units];
+            _unitDiscount = new long[units];
+            _consumed = new bool[units];
+            _proposed = new long[units];
+            _sortKeys = new long[units];
+            _checkpointStore = null;
+        }
+        else
+        {
+            // Proposals are always committed and zeroed again; a calculation that threw may have left some behind.
+            Array.Clear(_proposed, 0, units);
+        }
+
+        _originalTotal = 0;
+        for (var i = 0; i < _lineCount; i++)
         {
             var price = rounding.ToMinor(_lines[i].UnitPrice);
             Array.Fill(_unitLine, i, _firstUnit[i], _lines[i].Quantity);
@@ -72,18 +153,15 @@ internal sealed class PricingState
             _originalTotal += _lineOriginal[i];
         }
 
-        _unitDiscount = new long[units];
-        _consumed = new bool[units];
-        _proposed = new long[units];
-        _sortKeys = new long[units];
-        _lineItemDiscount = new long[_lines.Count];
-        _lineOrderDiscount = new long[_lines.Count];
-        _lineWeights = new long[_lines.Count];
-        _lineParts = new long[_lines.Count];
         _capRoomAtStart = maxOrderDiscount is { } cap ? rounding.ToMinor(rounding.Floor(cap)) : long.MaxValue;
-        _savingBySlot = new long[candidateCount];
-        Shortfalls = new Shortfall?[candidateCount];
-        GiftAdded = new bool[candidateCount];
+        if (_savingBySlot.Length < candidateCount)
+        {
+            _savingBySlot = new long[candidateCount];
+            Shortfalls = new Shortfall?[candidateCount];
+            GiftAdded = new bool[candidateCount];
+            _checkpointStore = null;
+        }
+
         Reset();
     }
 
@@ -94,7 +172,7 @@ internal sealed class PricingState
         Price,
     }
 
-    public MoneyRounding Rounding { get; }
+    public MoneyRounding Rounding { get; private set; }
 
     /// <summary>When set, adjustments, gifts and notes are kept for the explanation (the final evaluation only).</summary>
     public bool Recording { get; set; }
@@ -110,9 +188,11 @@ internal sealed class PricingState
 
     public decimal Saving => Rounding.FromMinor(_itemDiscount + _orderDiscount + _shippingDiscount);
 
-    public Shortfall?[] Shortfalls { get; }
+    /// <summary>Per candidate slot (the array may be longer than the candidate count).</summary>
+    public Shortfall?[] Shortfalls { get; private set; } = [];
 
-    public bool[] GiftAdded { get; }
+    /// <summary>Per candidate slot (the array may be longer than the candidate count).</summary>
+    public bool[] GiftAdded { get; private set; } = [];
 
     public List<RecordedAdjustment> Adjustments { get; } = [];
 
@@ -126,29 +206,31 @@ internal sealed class PricingState
 
     public decimal UnitDiscount(int unit) => Rounding.FromMinor(_unitDiscount[unit]);
 
+    public long UnitDiscountMinor(int unit) => _unitDiscount[unit];
+
     private void Restore(Checkpointed saved)
     {
         _pendingOrder.Clear();
-        saved.UnitDiscount.CopyTo(_unitDiscount, 0);
-        saved.Consumed.CopyTo(_consumed, 0);
-        saved.LineItemDiscount.CopyTo(_lineItemDiscount, 0);
-        saved.LineOrderDiscount.CopyTo(_lineOrderDiscount, 0);
-        saved.SavingBySlot.CopyTo(_savingBySlot, 0);
-        saved.Shortfalls.CopyTo(Shortfalls, 0);
-        saved.GiftAdded.CopyTo(GiftAdded, 0);
+        Array.Copy(saved.UnitDiscount, _unitDiscount, _unitCount);
+        Array.Copy(saved.Consumed, _consumed, _unitCount);
+        Array.Copy(saved.LineItemDiscount, _lineItemDiscount, _lineCount);
+        Array.Copy(saved.LineOrderDiscount, _lineOrderDiscount, _lineCount);
+        Array.Copy(saved.SavingBySlot, _savingBySlot, _candidateCount);
+        Array.Copy(saved.Shortfalls, Shortfalls, _candidateCount);
+        Array.Copy(saved.GiftAdded, GiftAdded, _candidateCount);
         (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom) = saved.Totals;
     }
 
     public void Reset()
     {
         _pendingOrder.Clear();
-        Array.Clear(_unitDiscount);
-        Array.Clear(_consumed);
-        Array.Clear(_lineItemDiscount);
-        Array.Clear(_lineOrderDiscount);
-        Array.Clear(_savingBySlot);
-        Array.Clear(Shortfalls);
-        Array.Clear(GiftAdded);
+        Array.Clear(_unitDiscount, 0, _unitCount);
+        Array.Clear(_consumed, 0, _unitCount);
+        Array.Clear(_lineItemDiscount, 0, _lineCount);
+        Array.Clear(_lineOrderDiscount, 0, _lineCount);
+        Array.Clear(_savingBySlot, 0, _candidateCount);
+        Array.Clear(Shortfalls, 0, _candidateCount);
+        Array.Clear(GiftAdded, 0, _candidateCount);
         _itemDiscount = _orderDiscount = _shippingDiscount = 0;
         _capRoom = _capRoomAtStart;
         Adjustments.Clear();
@@ -172,16 +254,28 @@ internal sealed class PricingState
         }
 
         AllocatePendingOrderDiscounts();
-        _checkpoint = new Checkpointed(
-            firstVaried,
-            (long[])_unitDiscount.Clone(),
-            (bool[])_consumed.Clone(),
-            (long[])_lineItemDiscount.Clone(),
-            (long[])_lineOrderDiscount.Clone(),
-            (long[])_savingBySlot.Clone(),
-            (Shortfall?[])Shortfalls.Clone(),
-            (bool[])GiftAdded.Clone(),
-            (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom));
+
+        // One set of checkpoint arrays per state, overwritten for each conflict group.
+        _checkpointStore ??= new Checkpointed(
+            0,
+            new long[_unitDiscount.Length],
+            new bool[_consumed.Length],
+            new long[_lineItemDiscount.Length],
+            new long[_lineOrderDiscount.Length],
+            new long[_savingBySlot.Length],
+            new Shortfall?[Shortfalls.Length],
+            new bool[GiftAdded.Length],
+            default);
+        Array.Copy(_unitDiscount, _checkpointStore.UnitDiscount, _unitCount);
+        Array.Copy(_consumed, _checkpointStore.Consumed, _unitCount);
+        Array.Copy(_lineItemDiscount, _checkpointStore.LineItemDiscount, _lineCount);
+        Array.Copy(_lineOrderDiscount, _checkpointStore.LineOrderDiscount, _lineCount);
+        Array.Copy(_savingBySlot, _checkpointStore.SavingBySlot, _candidateCount);
+        Array.Copy(Shortfalls, _checkpointStore.Shortfalls, _candidateCount);
+        Array.Copy(GiftAdded, _checkpointStore.GiftAdded, _candidateCount);
+        _checkpointStore.FirstVaried = firstVaried;
+        _checkpointStore.Totals = (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom);
+        _checkpoint = _checkpointStore;
     }
 
     public void ClearCheckpoint() => _checkpoint = null;
@@ -238,7 +332,7 @@ internal sealed class PricingState
             }
         }
 
-        var room = promotion.Definition.MaxDiscount is { } max ? Minor(Rounding.Floor(max)) : long.MaxValue;
+        var room = promotion.MaxDiscountMinor is { } max ? max.For(Rounding) : long.MaxValue;
         var saving = 0L;
         for (var r = 0; r < promotion.Rewards.Length; r++)
         {
@@ -256,43 +350,44 @@ internal sealed class PricingState
         var fromOriginal = definition.StackingBase == StackingBase.OriginalPrice;
         switch (reward.Definition)
         {
-            case Reward.PercentOffItems r:
-                ProposePerUnit(targets, UnitRule.Percent, r.Percent, fromOriginal, null);
+            case Reward.PercentOffItems:
+                ProposePerUnit(targets, UnitRule.Percent, 0, reward.PercentScaled, fromOriginal, null);
                 return CommitItems(slot, definition.Id, ref room);
-            case Reward.AmountOffItems r:
-                ProposePerUnit(targets, UnitRule.Amount, r.Amount, fromOriginal, null);
+            case Reward.AmountOffItems:
+                ProposePerUnit(targets, UnitRule.Amount, reward.ValueMinor!.For(Rounding), 0, fromOriginal, null);
                 return CommitItems(slot, definition.Id, ref room);
-            case Reward.FixedPricePerItem r:
-                ProposePerUnit(targets, UnitRule.Price, r.Price, fromOriginal, null);
+            case Reward.FixedPricePerItem:
+                ProposePerUnit(targets, UnitRule.Price, reward.ValueMinor!.For(Rounding), 0, fromOriginal, null);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.MemberPrice when _context.MemberTier is { } tier && reward.MemberTiers!.Contains(tier):
-                ProposePerUnit(targets, UnitRule.Price, 0m, fromOriginal, reward.MemberPrices);
+                ProposePerUnit(targets, UnitRule.Price, 0, 0, fromOriginal, reward.MemberPricesMinor);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.MemberPrice:
                 Shortfalls[slot] = new Shortfall(OutcomeReason.NotTargeted, 0m, null, "memberTier");
                 return 0;
             case Reward.BuyXGetY r:
-                ProposeBuyXGetY(r, targets, candidate.GetLines[rewardIndex], fromOriginal);
+                ProposeBuyXGetY(r, reward, targets, candidate.GetLines[rewardIndex], fromOriginal);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.BundlePrice r:
-                ProposeBundles(r, targets);
+                ProposeBundles(r, reward.ValueMinor!.For(Rounding), targets);
                 return CommitItems(slot, definition.Id, ref room);
             case Reward.NthItemDiscount r:
-                ProposeNthItems(r, targets, fromOriginal);
+                ProposeNthItems(r, reward.PercentScaled, targets, fromOriginal);
                 return CommitItems(slot, definition.Id, ref room);
-            case Reward.PercentOffOrder r:
-                return ApplyOrderDiscount(slot, definition.Id, targets, PercentOf(Subtotal(targets, fromOriginal), r.Percent), ref room);
-            case Reward.AmountOffOrder r:
-                return ApplyOrderDiscount(slot, definition.Id, targets, Minor(r.Amount), ref room);
+            case Reward.PercentOffOrder:
+                return ApplyOrderDiscount(slot, definition.Id, targets, PercentOf(Subtotal(targets, fromOriginal), reward.PercentScaled), ref room);
+            case Reward.AmountOffOrder:
+                return ApplyOrderDiscount(slot, definition.Id, targets, reward.ValueMinor!.For(Rounding), ref room);
             case Reward.SpendTiers r:
                 {
                     var measured = Rounding.FromMinor(Subtotal(targets, r.Basis == SpendBasis.Original));
                     SpendTier? reached = null;
-                    foreach (var tier in r.Tiers)
+                    for (var t = 0; t < r.Tiers.Count; t++)
                     {
-                        if (measured >= tier.Threshold)
+                        // Indexed, not foreach: the interface enumerator would be allocated on every evaluation.
+                        if (measured >= r.Tiers[t].Threshold)
                         {
-                            reached = tier;
+                            reached = r.Tiers[t];
                         }
                     }
 
@@ -338,8 +433,8 @@ internal sealed class PricingState
                     var amount = r.Kind switch
                     {
                         DiscountKind.Free => remaining,
-                        DiscountKind.Percent => PercentOf(fromOriginal ? _shipping : remaining, r.Value),
-                        _ => Minor(r.Value),
+                        DiscountKind.Percent => PercentOf(fromOriginal ? _shipping : remaining, reward.PercentScaled),
+                        _ => reward.ValueMinor!.For(Rounding),
                     };
                     amount = Math.Min(Math.Min(amount, remaining), room);
                     if (amount <= 0)
@@ -364,11 +459,28 @@ internal sealed class PricingState
     private long Minor(decimal amount) => Rounding.ToMinor(Rounding.Round(amount));
 
     /// <summary>Percent of an amount in minor units, rounded with the tenant's mode, in integer arithmetic.</summary>
-    private long PercentOf(long amount, decimal percent)
+    private long PercentOf(long amount, decimal percent) => PercentOf(amount, CompiledReward.Scaled(percent));
+
+    /// <summary>Percent of an amount in minor units with the percent already × 10⁴ (see <see cref="CompiledReward.PercentScaled"/>).</summary>
+    private long PercentOf(long amount, long scaledPercent)
     {
         // Percentages are validated to at most 4 decimal places: amount × percent × 10⁴ / 10⁶.
-        var numerator = (Int128)amount * (long)(percent * 10_000m);
         const long denominator = 1_000_000;
+        if (amount is > -(1L << 40) and < 1L << 40 && scaledPercent is > -(1L << 22) and < 1L << 22)
+        {
+            // Everyday amounts: the 64-bit product is exact, and truncating division matches the 128-bit path.
+            var product = amount * scaledPercent;
+            var q = product / denominator;
+            var twice2 = product % denominator * 2;
+            if (twice2 > denominator || (twice2 == denominator && (Rounding.Mode == RoundingMode.HalfUp || (q & 1) == 1)))
+            {
+                q++;
+            }
+
+            return q;
+        }
+
+        var numerator = (Int128)amount * scaledPercent;
         var quotient = (long)(numerator / denominator);
         var twice = (long)(numerator % denominator) * 2;
         if (twice > denominator || (twice == denominator && (Rounding.Mode == RoundingMode.HalfUp || (quotient & 1) == 1)))
@@ -380,12 +492,11 @@ internal sealed class PricingState
     }
 
     /// <summary>Proposes the same rule for every unit of the lines: percent off, amount off, or a price (member prices per sku).</summary>
-    private void ProposePerUnit(int[] lines, UnitRule rule, decimal value, bool fromOriginal, IReadOnlyDictionary<string, decimal>? pricesBySku)
+    private void ProposePerUnit(int[] lines, UnitRule rule, long valueMinor, long scaledPercent, bool fromOriginal, IReadOnlyDictionary<string, MinorTable>? pricesBySku)
     {
-        var valueMinor = rule == UnitRule.Percent ? 0 : Minor(value);
         foreach (var line in lines)
         {
-            var price = pricesBySku is null ? valueMinor : Minor(pricesBySku[_lines[line].Sku]);
+            var price = pricesBySku is null ? valueMinor : pricesBySku[_lines[line].Sku].For(Rounding);
             var lastBase = -1L;
             var discount = 0L;
             for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
@@ -397,7 +508,7 @@ internal sealed class PricingState
                     lastBase = unitBase;
                     discount = rule switch
                     {
-                        UnitRule.Percent => PercentOf(unitBase, value),
+                        UnitRule.Percent => PercentOf(unitBase, scaledPercent),
                         UnitRule.Amount => valueMinor,
                         _ => unitBase - price,
                     };
@@ -634,8 +745,14 @@ internal sealed class PricingState
 
     private void ScaleProposed(long limit)
     {
-        var weights = new long[_touched.Count];
-        var parts = new long[_touched.Count];
+        if (_scaleWeights.Length < _touched.Count)
+        {
+            _scaleWeights = new long[_touched.Count];
+            _scaleParts = new long[_touched.Count];
+        }
+
+        var weights = _scaleWeights.AsSpan(0, _touched.Count);
+        var parts = _scaleParts.AsSpan(0, _touched.Count);
         for (var i = 0; i < _touched.Count; i++)
         {
             weights[i] = _proposed[_touched[i]];
@@ -722,14 +839,15 @@ internal sealed class PricingState
         for (var p = 0; p < pending.Count; p++)
         {
             var (slot, amount, lines) = pending[p];
-            Array.Clear(_lineWeights);
+            var weights = _lineWeights.AsSpan(0, _lineCount);
+            weights.Clear();
             foreach (var line in lines)
             {
-                _lineWeights[line] = _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
+                weights[line] = _lineOriginal[line] - _lineItemDiscount[line] - _lineOrderDiscount[line];
             }
 
-            LargestRemainder.Allocate(amount, _lineWeights, _lineParts);
-            for (var line = 0; line < _lines.Count; line++)
+            LargestRemainder.Allocate(amount, weights, _lineParts.AsSpan(0, _lineCount));
+            for (var line = 0; line < _lineCount; line++)
             {
                 if (_lineParts[line] > 0)
                 {
@@ -782,7 +900,14 @@ internal sealed class PricingState
         _ => Minor(value),
     };
 
-    private void ProposeBuyXGetY(Reward.BuyXGetY r, int[] buyLines, int[]? getLines, bool fromOriginal)
+    private long Discount(int unit, DiscountKind kind, CompiledReward reward, bool fromOriginal) => kind switch
+    {
+        DiscountKind.Free => UnitNet(unit),
+        DiscountKind.Percent => PercentOf(Base(unit, fromOriginal), reward.PercentScaled),
+        _ => reward.ValueMinor!.For(Rounding),
+    };
+
+    private void ProposeBuyXGetY(Reward.BuyXGetY r, CompiledReward reward, int[] buyLines, int[]? getLines, bool fromOriginal)
     {
         var applications = 0;
         var max = r.MaxApplications ?? int.MaxValue;
@@ -801,7 +926,7 @@ internal sealed class PricingState
 
                 for (var i = firstGet; i < firstGet + r.GetQuantity; i++)
                 {
-                    Propose(units[i], Discount(units[i], r.Discount, r.Value, fromOriginal));
+                    Propose(units[i], Discount(units[i], r.Discount, reward, fromOriginal));
                 }
             }
 
@@ -855,19 +980,18 @@ internal sealed class PricingState
 
             for (var i = 0; i < r.GetQuantity; i++)
             {
-                Propose(taken[i], Discount(taken[i], r.Discount, r.Value, fromOriginal));
+                Propose(taken[i], Discount(taken[i], r.Discount, reward, fromOriginal));
             }
 
             applications++;
         }
     }
 
-    private void ProposeBundles(Reward.BundlePrice r, int[] lines)
+    private void ProposeBundles(Reward.BundlePrice r, long bundlePrice, int[] lines)
     {
         // Dearest units first: that is where a fixed bundle price saves the most.
         var units = AvailableUnits(lines, _unitScratch, dearestFirst: true);
         var max = r.MaxApplications ?? int.MaxValue;
-        var bundlePrice = Minor(r.Price);
         Span<long> weights = stackalloc long[Math.Min(r.Quantity, 64)];
         Span<long> parts = stackalloc long[Math.Min(r.Quantity, 64)];
         for (int start = 0, applications = 0; start + r.Quantity <= units.Count && applications < max && r.Quantity <= 64; start += r.Quantity, applications++)
@@ -894,7 +1018,7 @@ internal sealed class PricingState
         }
     }
 
-    private void ProposeNthItems(Reward.NthItemDiscount r, int[] lines, bool fromOriginal)
+    private void ProposeNthItems(Reward.NthItemDiscount r, long scaledPercent, int[] lines, bool fromOriginal)
     {
         var units = AvailableUnits(lines, _unitScratch, dearestFirst: true, fromOriginal);
         var max = r.MaxApplications ?? int.MaxValue;
@@ -905,21 +1029,40 @@ internal sealed class PricingState
                 _consumed[units[i]] = true;
             }
 
-            Propose(units[end], PercentOf(Base(units[end], fromOriginal), r.Percent));
+            Propose(units[end], PercentOf(Base(units[end], fromOriginal), scaledPercent));
         }
     }
 }
 
-internal sealed record Checkpointed(
-    int FirstVaried,
-    long[] UnitDiscount,
-    bool[] Consumed,
-    long[] LineItemDiscount,
-    long[] LineOrderDiscount,
-    long[] SavingBySlot,
-    Shortfall?[] Shortfalls,
-    bool[] GiftAdded,
-    (long Item, long Order, long Shipping, long CapRoom) Totals);
+internal sealed class Checkpointed(
+    int firstVaried,
+    long[] unitDiscount,
+    bool[] consumed,
+    long[] lineItemDiscount,
+    long[] lineOrderDiscount,
+    long[] savingBySlot,
+    Shortfall?[] shortfalls,
+    bool[] giftAdded,
+    (long Item, long Order, long Shipping, long CapRoom) totals)
+{
+    public int FirstVaried { get; set; } = firstVaried;
+
+    public long[] UnitDiscount { get; } = unitDiscount;
+
+    public bool[] Consumed { get; } = consumed;
+
+    public long[] LineItemDiscount { get; } = lineItemDiscount;
+
+    public long[] LineOrderDiscount { get; } = lineOrderDiscount;
+
+    public long[] SavingBySlot { get; } = savingBySlot;
+
+    public Shortfall?[] Shortfalls { get; } = shortfalls;
+
+    public bool[] GiftAdded { get; } = giftAdded;
+
+    public (long Item, long Order, long Shipping, long CapRoom) Totals { get; set; } = totals;
+}
 
 /// <summary>A promotion's amount on one line during the final evaluation; Units = 0 for an allocated order discount.</summary>
 internal readonly record struct RecordedAdjustment(int Slot, int Line, decimal Amount, int Units);

@@ -38,7 +38,8 @@ public static class BasketValidator
             Problem("lines", $"at most {MaxLines} lines (got {lines.Count})");
         }
 
-        var lineIds = new HashSet<string>(StringComparer.Ordinal);
+        // Small baskets compare ids pairwise; a set only pays for itself on long ones.
+        var lineIds = lines.Count > 64 ? new HashSet<string>(StringComparer.Ordinal) : null;
         for (var i = 0; i < lines.Count; i++)
         {
             var line = lines[i];
@@ -46,7 +47,7 @@ public static class BasketValidator
             {
                 Problem($"lines[{i}].lineId", "is required");
             }
-            else if (!lineIds.Add(line.LineId))
+            else if (lineIds is not null ? !lineIds.Add(line.LineId) : SeenBefore(lines, i))
             {
                 Problem($"lines[{i}].lineId", $"duplicate line id '{line.LineId}'");
             }
@@ -83,5 +84,20 @@ public static class BasketValidator
         }
 
         return problems is null ? [] : problems;
+    }
+
+    /// <summary>An earlier line (with a non-blank id, as the set would have held) has the same id.</summary>
+    private static bool SeenBefore(IReadOnlyList<BasketLine> lines, int index)
+    {
+        var id = lines[index].LineId;
+        for (var j = 0; j < index; j++)
+        {
+            if (!string.IsNullOrWhiteSpace(lines[j].LineId) && string.Equals(lines[j].LineId, id, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
