@@ -61,7 +61,11 @@ public sealed class DistributedPipelinesRunnerCrashTests : IAsyncLifetime
         Directory.Delete(_workDirectory, recursive: true);
     }
 
-    private Process StartRunner()
+    /// <summary>
+    /// Starts a runner and waits until it is consuming: its subscription queue is declared by its first start, and a
+    /// dispatch published to the topic before any runner declared that queue would have nowhere to go.
+    /// </summary>
+    private async Task<Process> StartRunnerAsync()
     {
         var worker = typeof(DistributedPipelinesRunnerCrashTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "WorkerPath").Value!;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -84,6 +88,14 @@ public sealed class DistributedPipelinesRunnerCrashTests : IAsyncLifetime
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _processes.Add(process);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!_output.Contains($"[{process.Id}] WORKER READY"))
+        {
+            Assert.False(process.HasExited, $"the runner exited:\n{string.Join('\n', _output.TakeLast(60))}");
+            Assert.True(DateTime.UtcNow < deadline, $"the runner did not start:\n{string.Join('\n', _output.TakeLast(60))}");
+            await Task.Delay(50);
+        }
+
         return process;
     }
 
@@ -122,7 +134,7 @@ public sealed class DistributedPipelinesRunnerCrashTests : IAsyncLifetime
               - {id: after, kind: script, needs: [work], run: "echo after"}
             """, Encoding.UTF8, "application/yaml"));
         Assert.True(saved.IsSuccessStatusCode, await saved.Content.ReadAsStringAsync());
-        var first = StartRunner();
+        var first = await StartRunnerAsync();
         var started = await _admin.PostAsJsonAsync("/api/pipelines/survivor/runs", new { parameters = new { } });
         Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
         var runId = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetString()!;
@@ -138,7 +150,7 @@ public sealed class DistributedPipelinesRunnerCrashTests : IAsyncLifetime
         first.Kill(entireProcessTree: true);
         await first.WaitForExitAsync();
 
-        StartRunner();
+        await StartRunnerAsync();
         var run = await WaitForRunAsync(runId, r => r.GetProperty("status").GetString() is "Succeeded" or "Failed" or "Cancelled", "the run to finish on the second runner");
         Assert.Equal("Succeeded", run.GetProperty("status").GetString());
         var attempts = Step(run, "work").GetProperty("attempts");
