@@ -43,10 +43,11 @@ public sealed class SqliteDatabase : IAsyncDisposable
         _writer = new SqliteConnection(ConnectionString);
         _writer.Open();
 
-        // Checkpoint every 8,192 pages (32 MiB of WAL) instead of 1,000: the hot pages (outbox, ledger, the
-        // right edge of time-ordered keys) are rewritten by nearly every group commit, and a checkpoint copies
-        // each page once however often it changed — inbound CPU per request fell by a quarter.
-        Execute(_writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=8192;");
+        // SQLite's default checkpoint (every 1,000 pages), on purpose: checkpointing every 8,192 pages raised inbound
+        // webhooks from about 5,700 to 7,000 requests/s, but each checkpoint then stalls the writer long enough to
+        // push p99 at 1,000 requests/s from 18 ms to 52 ms; passive checkpoints from another connection let the WAL
+        // grow without bound under steady writes.
+        Execute(_writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=1000;");
         _writerLoop = Task.Factory.StartNew(RunWriterAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
