@@ -641,46 +641,28 @@ public sealed class EmbeddedPipelineScheduleTests : PipelineScheduleContract;
 [Collection(DistributedPipelines.Collection)]
 public sealed class DistributedPipelineScheduleTests : PipelineScheduleContract
 {
-    private readonly string _schema = "pipesched_" + Guid.NewGuid().ToString("N")[..10];
+    private readonly DistributedProfile _profile = new("pipesched");
 
-    protected override IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>
-    {
-        ["Serverless:Profile"] = "distributed",
-        ["Serverless:PostgresSchema"] = _schema,
-        ["Serverless:Timers:Enabled"] = "true",
-        ["ConnectionStrings:Postgres"] = TestServers.Postgres,
-        ["ConnectionStrings:RabbitMq"] = TestServers.RabbitMq,
-    };
+    protected override IDictionary<string, string?> ProfileSettings => _profile.Settings(timers: true);
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(TestServers.Postgres);
-        await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
-        await drop.ExecuteNonQueryAsync();
+        await _profile.DropSchemaAsync();
     }
 }
 
 [Collection(DistributedPipelines.Collection)]
 public sealed class DistributedPipelinesRunTests : PipelinesRunContract
 {
-    private readonly string _schema = "pipelines_" + Guid.NewGuid().ToString("N")[..10];
+    private readonly DistributedProfile _profile = new("pipelines");
 
-    protected override IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>
-    {
-        ["Serverless:Profile"] = "distributed",
-        ["Serverless:PostgresSchema"] = _schema,
-        ["Serverless:Timers:Enabled"] = "false",
-        ["ConnectionStrings:Postgres"] = TestServers.Postgres,
-        ["ConnectionStrings:RabbitMq"] = TestServers.RabbitMq,
-    };
+    protected override IDictionary<string, string?> ProfileSettings => _profile.Settings();
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(TestServers.Postgres);
-        await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
-        await drop.ExecuteNonQueryAsync();
+        await _profile.DropSchemaAsync();
     }
 
     [Fact]

@@ -225,23 +225,16 @@ public sealed class EmbeddedPromotionsTests : PromotionsContract;
 
 public sealed class DistributedPromotionsTests : PromotionsContract
 {
-    private readonly string _schema = "promotions_" + Guid.NewGuid().ToString("N")[..10];
+    private readonly DistributedProfile _profile = new("promotions");
 
     protected override bool HasSecondInstance => true;
 
-    protected override IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>
-    {
-        ["Serverless:Profile"] = "distributed",
-        ["Serverless:PostgresSchema"] = _schema,
-        ["ConnectionStrings:Postgres"] = TestServers.Postgres,
-        ["ConnectionStrings:RabbitMq"] = TestServers.RabbitMq,
-    };
+    // Timers on: the lifecycle timer's activation is part of the contract.
+    protected override IDictionary<string, string?> ProfileSettings => _profile.Settings(timers: true);
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(TestServers.Postgres);
-        await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
-        await drop.ExecuteNonQueryAsync();
+        await _profile.DropSchemaAsync();
     }
 }

@@ -156,22 +156,13 @@ public sealed class EmbeddedWebhooksDeliveryTests : WebhooksDeliveryContract;
 
 public sealed class DistributedWebhooksDeliveryTests : WebhooksDeliveryContract
 {
-    private readonly string _schema = "delivery_" + Guid.NewGuid().ToString("N")[..10];
+    private readonly DistributedProfile _profile = new("delivery");
 
-    protected override IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>
-    {
-        ["Serverless:Profile"] = "distributed",
-        ["Serverless:PostgresSchema"] = _schema,
-        ["Serverless:Timers:Enabled"] = "false",
-        ["ConnectionStrings:Postgres"] = TestServers.Postgres,
-        ["ConnectionStrings:RabbitMq"] = TestServers.RabbitMq,
-    };
+    protected override IDictionary<string, string?> ProfileSettings => _profile.Settings();
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(TestServers.Postgres);
-        await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
-        await drop.ExecuteNonQueryAsync();
+        await _profile.DropSchemaAsync();
     }
 }

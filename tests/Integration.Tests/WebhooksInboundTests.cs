@@ -140,22 +140,13 @@ public sealed class EmbeddedWebhooksInboundTests : WebhooksInboundContract
 
 public sealed class DistributedWebhooksInboundTests : WebhooksInboundContract
 {
-    private readonly string _schema = "webhooks_" + Guid.NewGuid().ToString("N")[..10];
+    private readonly DistributedProfile _profile = new("webhooks");
 
-    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
-    {
-        ["Serverless:Profile"] = "distributed",
-        ["Serverless:PostgresSchema"] = _schema,
-        ["Serverless:Timers:Enabled"] = "false",
-        ["ConnectionStrings:Postgres"] = Serverless.Testing.TestServers.Postgres,
-        ["ConnectionStrings:RabbitMq"] = Serverless.Testing.TestServers.RabbitMq,
-    };
+    protected override IDictionary<string, string?> Settings => _profile.Settings();
 
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(Serverless.Testing.TestServers.Postgres);
-        await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {_schema} CASCADE");
-        await drop.ExecuteNonQueryAsync();
+        await _profile.DropSchemaAsync();
     }
 }

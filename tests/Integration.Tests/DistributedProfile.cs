@@ -1,0 +1,28 @@
+using Serverless.Testing;
+
+namespace Integration.Tests;
+
+/// <summary>
+/// The distributed profile for one test host: a PostgreSQL schema of its own (and with it its own RabbitMQ
+/// namespace, so hosts of other test classes never take its events), its settings, and the schema's removal.
+/// </summary>
+public sealed class DistributedProfile(string prefix)
+{
+    public string Schema { get; } = prefix + "_" + Guid.NewGuid().ToString("N")[..10];
+
+    public Dictionary<string, string?> Settings(bool timers = false) => new()
+    {
+        ["Serverless:Profile"] = "distributed",
+        ["Serverless:PostgresSchema"] = Schema,
+        ["Serverless:Timers:Enabled"] = timers ? "true" : "false",
+        ["ConnectionStrings:Postgres"] = TestServers.Postgres,
+        ["ConnectionStrings:RabbitMq"] = TestServers.RabbitMq,
+    };
+
+    public async Task DropSchemaAsync()
+    {
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(TestServers.Postgres);
+        await using var drop = dataSource.CreateCommand($"DROP SCHEMA IF EXISTS {Schema} CASCADE");
+        await drop.ExecuteNonQueryAsync();
+    }
+}
