@@ -26,7 +26,9 @@ public abstract class PromotionsContract : IAsyncLifetime
         _admin = _host.CreateClient(_host.AdminKey);
         if (HasSecondInstance)
         {
-            Second = new LocalHost(settings: ProfileSettings);
+            // Timers off on the second instance: Quartz keeps one scheduler per name per process, and two hosts in
+            // this test process would share it (and its service provider) across their shutdowns.
+            Second = new LocalHost(settings: new Dictionary<string, string?>(ProfileSettings) { ["Serverless:Timers:Enabled"] = "false" });
             _ = Second.Server;
         }
     }
