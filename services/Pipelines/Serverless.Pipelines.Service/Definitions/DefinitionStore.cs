@@ -21,10 +21,7 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
     /// <summary>How long the triggers' view of every pipeline's latest version is trusted before it is read again.</summary>
     public static readonly TimeSpan TriggerViewRefreshInterval = TimeSpan.FromSeconds(1);
 
-    private LatestView? _latest;
-    private long _changes;
-
-    private sealed record LatestView(IReadOnlyList<StoredPipeline> Pipelines, DateTimeOffset ReadAt, long Changes);
+    private readonly RefreshingView<IReadOnlyList<StoredPipeline>> _forTriggers = new(time, TriggerViewRefreshInterval);
 
     public static bool IsValidName(string name) => NamePattern().IsMatch(name);
 
@@ -60,7 +57,7 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
             try
             {
                 await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
-                Interlocked.Increment(ref _changes);
+                _forTriggers.Invalidate();
                 return new SaveResult(stored, []);
             }
             catch (ETagMismatchException) when (attempt < 20)
@@ -100,7 +97,7 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
             return false;
         }
 
-        Interlocked.Increment(ref _changes);
+        _forTriggers.Invalidate();
 
         string? token = null;
         do
@@ -134,23 +131,16 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
     /// <see cref="TriggerViewRefreshInterval"/> (a push used to read every definition), and at once after a save or
     /// delete through this instance; a change made on another instance reaches this one's triggers within the interval.
     /// </summary>
-    public async Task<IReadOnlyList<StoredPipeline>> LatestForTriggersAsync(CancellationToken cancellationToken)
-    {
-        var view = Volatile.Read(ref _latest);
-        var now = time.GetUtcNow();
-        var changes = Interlocked.Read(ref _changes);
-        if (view is not null && view.Changes == changes && now - view.ReadAt < TriggerViewRefreshInterval)
-        {
-            return view.Pipelines;
-        }
+    public Task<IReadOnlyList<StoredPipeline>> LatestForTriggersAsync(CancellationToken cancellationToken) => _forTriggers.GetAsync(ReadLatestAsync, cancellationToken);
 
+    private async Task<IReadOnlyList<StoredPipeline>> ReadLatestAsync(CancellationToken cancellationToken)
+    {
         var pipelines = new List<StoredPipeline>();
         await foreach (var pipeline in LatestAsync(cancellationToken).ConfigureAwait(false))
         {
             pipelines.Add(pipeline);
         }
 
-        Volatile.Write(ref _latest, new LatestView(pipelines, now, changes));
         return pipelines;
     }
 

@@ -22,10 +22,9 @@ public sealed class EndpointRegistry(
     public static readonly TimeSpan SubscriberRefreshInterval = TimeSpan.FromSeconds(1);
 
     private readonly Func<string, CancellationToken, Task<IPAddress[]>> _resolve = resolve ?? ((host, ct) => Dns.GetHostAddressesAsync(host, ct));
-    private SubscriberView? _subscribers;
-    private long _changes;
+    private readonly RefreshingView<SubscriberView> _view = new(time, SubscriberRefreshInterval);
 
-    private sealed record SubscriberView(IReadOnlyList<EndpointSubscriber> Subscribers, IReadOnlyDictionary<string, WebhookEndpoint> All, DateTimeOffset ReadAt, long Changes);
+    private sealed record SubscriberView(IReadOnlyList<EndpointSubscriber> Subscribers, IReadOnlyDictionary<string, WebhookEndpoint> All);
 
     /// <summary>
     /// The enabled endpoints with their compiled event-type filters, for the delivery fan-out. Listing every
@@ -43,16 +42,10 @@ public sealed class EndpointRegistry(
     public async Task<WebhookEndpoint?> GetForDeliveryAsync(string id, CancellationToken cancellationToken = default) =>
         (await ViewAsync(cancellationToken).ConfigureAwait(false)).All.TryGetValue(id, out var endpoint) ? endpoint : await GetAsync(id, cancellationToken).ConfigureAwait(false);
 
-    private async Task<SubscriberView> ViewAsync(CancellationToken cancellationToken)
-    {
-        var view = Volatile.Read(ref _subscribers);
-        var now = time.GetUtcNow();
-        var changes = Interlocked.Read(ref _changes);
-        if (view is not null && view.Changes == changes && now - view.ReadAt < SubscriberRefreshInterval)
-        {
-            return view;
-        }
+    private Task<SubscriberView> ViewAsync(CancellationToken cancellationToken) => _view.GetAsync(ReadViewAsync, cancellationToken);
 
+    private async Task<SubscriberView> ReadViewAsync(CancellationToken cancellationToken)
+    {
         var all = new Dictionary<string, WebhookEndpoint>(StringComparer.Ordinal);
         string? cursor = null;
         do
@@ -67,11 +60,8 @@ public sealed class EndpointRegistry(
         }
         while (cursor is not null);
 
-        // A change made through this instance while the list was read bumps the counter, so this view is not used.
         var subscribers = all.Values.Where(e => e.Enabled).Select(e => new EndpointSubscriber(e.Id, EventTypeFilter.Create(e.EventTypes))).ToList();
-        view = new SubscriberView(subscribers, all, now, changes);
-        Volatile.Write(ref _subscribers, view);
-        return view;
+        return new SubscriberView(subscribers, all);
     }
 
     public async Task<EndpointChange<EndpointWithSecret>> CreateAsync(EndpointRequest request, CancellationToken cancellationToken = default)
@@ -89,7 +79,7 @@ public sealed class EndpointRegistry(
             TimeOrderedId.Next(now), request.Url!, Clean(request.EventTypes), request.Description, request.RateLimitPerSecond, Clean(request.Headers),
             secret.Reveal(), null, null, Enabled: true, DisabledReason: null, now, now);
         await state.SaveJsonAsync(KeyPrefix + endpoint.Id, endpoint, new StateWriteOptions(OnlyIfAbsent: true), cancellationToken).ConfigureAwait(false);
-        Interlocked.Increment(ref _changes);
+        _view.Invalidate();
         return new([], new EndpointWithSecret(EndpointView.From(endpoint), secret.Reveal()));
     }
 
@@ -165,7 +155,7 @@ public sealed class EndpointRegistry(
         }
 
         var deleted = await state.DeleteAsync(KeyPrefix + id, cancellationToken: cancellationToken).ConfigureAwait(false);
-        Interlocked.Increment(ref _changes);
+        _view.Invalidate();
         return deleted;
     }
 
@@ -196,7 +186,7 @@ public sealed class EndpointRegistry(
             try
             {
                 await state.SaveJsonAsync(KeyPrefix + id, updated, new StateWriteOptions(ETag: current.ETag), cancellationToken).ConfigureAwait(false);
-                Interlocked.Increment(ref _changes);
+                _view.Invalidate();
                 return new([], result);
             }
             catch (ETagMismatchException)
