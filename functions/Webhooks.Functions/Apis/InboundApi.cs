@@ -68,6 +68,15 @@ public static class InboundApi
     /// <summary>Reads at most <paramref name="limit"/> bytes; null when the body is longer (chunked bodies have no Content-Length).</summary>
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
+        if (request.ContentLength is { } declared)
+        {
+            // The usual case (the caller refused a declared length over the limit): read straight into a buffer of that
+            // size; the server ends the body stream at Content-Length.
+            var body = new byte[declared];
+            await request.Body.ReadExactlyAsync(body, cancellationToken).ConfigureAwait(false);
+            return body;
+        }
+
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
