@@ -72,7 +72,8 @@ public static class WebhooksModule
             OutboundHttpHandlerFactory.CreateClient(sp.GetRequiredService<OutboundDestinationPolicy>(), http),
             sp.GetRequiredService<DeliveryRetryPolicy>(),
             sp.GetRequiredService<TimeProvider>()));
-        services.AddHostedService<DeliveryDispatcher>();
+        services.AddSingleton<DeliveryDispatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
         var topics = outbound.GetSection("Topics").GetChildren().Select(c => c.Value!).ToList();
         foreach (var topic in topics.Count > 0 ? topics : DefaultDeliveredTopics)
         {

@@ -70,7 +70,7 @@ public static class DeliveriesApi
         }
 
         var count = await book.RecoverAsync(id, since.Value, cancellationToken).ConfigureAwait(false);
-        signal.Notify();
+        signal.NotifyNewWork();
         return TypedResults.Ok(new Recovered(count));
     }
 
@@ -84,7 +84,7 @@ public static class DeliveriesApi
             return TypedResults.NotFound();
         }
 
-        signal.Notify();
+        signal.NotifyNewWork();
         return TypedResults.Accepted((string?)null);
     }
 }

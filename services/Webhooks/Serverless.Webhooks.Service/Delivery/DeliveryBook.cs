@@ -27,21 +27,32 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
     private const string FailedPrefix = "webhooks||failed||";
 
     /// <summary>Creates the delivery unless it exists (a redelivered event); false when it did.</summary>
-    public async Task<bool> CreateAsync(string endpointId, CloudEvent cloudEvent, byte[] cloudEventJson, DateTimeOffset firstAttemptAt, CancellationToken cancellationToken)
+    public async Task<bool> CreateAsync(string endpointId, CloudEvent cloudEvent, byte[] cloudEventJson, DateTimeOffset firstAttemptAt, CancellationToken cancellationToken) =>
+        await CreateAsync(endpointId, cloudEvent, cloudEventJson, firstAttemptAt, claimed: false, cancellationToken).ConfigureAwait(false) is not null;
+
+    /// <summary>
+    /// Creates the delivery already claimed by the caller (its due entry is the lease, as after <see cref="ClaimAsync"/>),
+    /// so the caller attempts it at once and a crash still brings it back after the lease. Null when it existed.
+    /// </summary>
+    public Task<(DeliveryRecord Record, string LeaseKey)?> CreateClaimedAsync(string endpointId, CloudEvent cloudEvent, byte[] cloudEventJson, DateTimeOffset firstAttemptAt, CancellationToken cancellationToken) =>
+        CreateAsync(endpointId, cloudEvent, cloudEventJson, firstAttemptAt, claimed: true, cancellationToken);
+
+    private async Task<(DeliveryRecord Record, string LeaseKey)?> CreateAsync(string endpointId, CloudEvent cloudEvent, byte[] cloudEventJson, DateTimeOffset firstAttemptAt, bool claimed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cloudEvent);
         var now = time.GetUtcNow();
         var record = new DeliveryRecord(DeliveryId(cloudEvent.Id, endpointId), endpointId, cloudEvent.Id, cloudEvent.Type, cloudEventJson, DeliveryStatus.Pending, 0, firstAttemptAt, null, now, now);
+        var dueKey = DueKey(claimed ? now + _lease : firstAttemptAt, endpointId, record.Id);
         try
         {
             await state.TransactAsync(new StateTransaction()
                 .UpsertJson(DeliveryPrefix + record.Id, record, new StateWriteOptions(OnlyIfAbsent: true))
-                .Upsert(DueKey(firstAttemptAt, endpointId, record.Id), ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
-            return true;
+                .Upsert(dueKey, ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
+            return (record, dueKey);
         }
         catch (ETagMismatchException)
         {
-            return false;
+            return null;
         }
     }
 

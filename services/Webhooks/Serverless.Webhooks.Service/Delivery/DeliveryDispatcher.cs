@@ -29,41 +29,97 @@ public sealed partial class DeliveryDispatcher(
     private const int MaxInFlightPerEndpoint = 4;
     private const int StateKeysPerScan = 1000;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan NewWorkRescanInterval = TimeSpan.FromMilliseconds(10);
 
     private readonly SemaphoreSlim _slots = new(MaxInFlight, MaxInFlight);
     private readonly ConcurrentDictionary<string, int> _perEndpoint = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, EndpointCircuitBreaker> _breakers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (int Rate, EndpointRateLimiter Limiter)> _limiters = new(StringComparer.Ordinal);
+    private CancellationToken? _stopping;
 
+    /// <summary>
+    /// Takes a global slot and one of the endpoint's slots, if both are free and the dispatcher runs: the fan-out then
+    /// creates the delivery already claimed and hands it over (<see cref="RunClaimed"/>), so a fresh delivery costs no
+    /// scan and no claim — two state round trips (create, settle) around the attempt. False: create it due instead.
+    /// </summary>
+    public bool TryReserve(string endpointId)
+    {
+        if (_stopping is not { IsCancellationRequested: false } || !_slots.Wait(0, CancellationToken.None))
+        {
+            return false;
+        }
+
+        while (true)
+        {
+            var current = _perEndpoint.GetValueOrDefault(endpointId);
+            if (current >= MaxInFlightPerEndpoint)
+            {
+                _slots.Release();
+                return false;
+            }
+
+            if (current == 0 ? _perEndpoint.TryAdd(endpointId, 1) || _perEndpoint.TryUpdate(endpointId, 1, 0) : _perEndpoint.TryUpdate(endpointId, current + 1, current))
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Gives back a reservation that was not used (the delivery existed already).</summary>
+    public void Release(string endpointId)
+    {
+        _perEndpoint.AddOrUpdate(endpointId, 0, (_, n) => n - 1);
+        _slots.Release();
+    }
+
+    /// <summary>Attempts a delivery claimed at creation under a reservation (<see cref="TryReserve"/>).</summary>
+    public void RunClaimed(DeliveryRecord record, string leaseKey)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var stopping = _stopping ?? CancellationToken.None;
+        _running[leaseKey] = 0;
+        _ = Task.Run(() => RunAsync(leaseKey, record.EndpointId, _ => Task.FromResult<(DeliveryRecord, string)?>((record, leaseKey)), stopping), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Scans the due index, then starts what it found endpoint by endpoint as slots free up, without scanning again for
+    /// every finished delivery: a scan lists up to <see cref="StateKeysPerScan"/> keys, which on PostgreSQL at hundreds of
+    /// deliveries per second cost more than the deliveries (one scan per completion held distributed delivery near 900/s).
+    /// It scans again when it has started everything it found (and the scan was full), when new deliveries were announced
+    /// (at most every <see cref="NewWorkRescanInterval"/> while it still has work in hand), and every <see cref="PollInterval"/>
+    /// (retries coming due, leases expiring, deliveries created by other instances).
+    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        _stopping = stoppingToken;
+        var inHand = new Dictionary<string, Queue<string>>(StringComparer.Ordinal);
+        var scanWasFull = false;
+        var scannedAt = long.MinValue;
+        var newWorkSeen = -1L;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var started = 0;
-                foreach (var dueKey in await book.DueKeysAsync(StateKeysPerScan, stoppingToken).ConfigureAwait(false))
+                var sinceScan = scannedAt == long.MinValue ? TimeSpan.MaxValue : time.GetElapsedTime(scannedAt);
+                var empty = inHand.Count == 0;
+                var newWork = signal.NewWork != newWorkSeen;
+                if (sinceScan >= PollInterval || (empty && (newWork || scanWasFull)) || (newWork && sinceScan >= NewWorkRescanInterval))
                 {
-                    // Pass over entries already being run and endpoints that have their share in flight: their
-                    // entries wait, everyone else's go ahead.
-                    var endpointId = DeliveryBook.EndpointOf(dueKey);
-                    if (_running.ContainsKey(dueKey) || _perEndpoint.GetValueOrDefault(endpointId) >= MaxInFlightPerEndpoint)
-                    {
-                        continue;
-                    }
-
-                    await _slots.WaitAsync(stoppingToken).ConfigureAwait(false);
-                    _running[dueKey] = 0;
-                    _perEndpoint.AddOrUpdate(endpointId, 1, (_, n) => n + 1);
-                    started++;
-                    _ = Task.Run(() => RunAsync(dueKey, endpointId, stoppingToken), CancellationToken.None);
+                    newWorkSeen = signal.NewWork;
+                    var keys = await book.DueKeysAsync(StateKeysPerScan, stoppingToken).ConfigureAwait(false);
+                    scannedAt = time.GetTimestamp();
+                    scanWasFull = keys.Count >= StateKeysPerScan;
+                    inHand = GroupByEndpoint(keys);
                 }
 
-                if (started == 0)
+                var started = StartInHand(inHand, stoppingToken);
+                if (started > 0 && inHand.Count == 0 && scanWasFull)
                 {
-                    await signal.WaitAsync(PollInterval, stoppingToken).ConfigureAwait(false);
+                    continue;
                 }
+
+                await signal.WaitAsync(PollInterval, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -77,11 +133,71 @@ public sealed partial class DeliveryDispatcher(
         }
     }
 
-    private async Task RunAsync(string dueKey, string endpointId, CancellationToken stoppingToken)
+    private Dictionary<string, Queue<string>> GroupByEndpoint(IReadOnlyList<string> dueKeys)
+    {
+        var grouped = new Dictionary<string, Queue<string>>(StringComparer.Ordinal);
+        foreach (var dueKey in dueKeys)
+        {
+            if (_running.ContainsKey(dueKey))
+            {
+                continue;
+            }
+
+            var endpointId = DeliveryBook.EndpointOf(dueKey);
+            if (!grouped.TryGetValue(endpointId, out var queue))
+            {
+                grouped[endpointId] = queue = new Queue<string>();
+            }
+
+            queue.Enqueue(dueKey);
+        }
+
+        return grouped;
+    }
+
+    /// <summary>
+    /// Starts keys in hand, oldest first per endpoint, while slots are free: an endpoint with its share in flight keeps
+    /// its keys for later, everyone else's go ahead. Never waits for a slot.
+    /// </summary>
+    private int StartInHand(Dictionary<string, Queue<string>> inHand, CancellationToken stoppingToken)
+    {
+        var started = 0;
+        foreach (var (endpointId, queue) in inHand)
+        {
+            while (queue.Count > 0)
+            {
+                var dueKey = queue.Peek();
+                if (_running.ContainsKey(dueKey))
+                {
+                    queue.Dequeue();
+                    continue;
+                }
+
+                if (!TryReserve(endpointId))
+                {
+                    break;
+                }
+
+                queue.Dequeue();
+                _running[dueKey] = 0;
+                started++;
+                _ = Task.Run(() => RunAsync(dueKey, endpointId, ct => book.ClaimAsync(dueKey, ct), stoppingToken), CancellationToken.None);
+            }
+
+            if (queue.Count == 0)
+            {
+                inHand.Remove(endpointId);
+            }
+        }
+
+        return started;
+    }
+
+    private async Task RunAsync(string dueKey, string endpointId, Func<CancellationToken, Task<(DeliveryRecord Record, string LeaseKey)?>> claim, CancellationToken stoppingToken)
     {
         try
         {
-            if (await book.ClaimAsync(dueKey, stoppingToken).ConfigureAwait(false) is not { } claimed)
+            if (await claim(stoppingToken).ConfigureAwait(false) is not { } claimed)
             {
                 return;
             }
@@ -98,9 +214,8 @@ public sealed partial class DeliveryDispatcher(
         }
         finally
         {
-            _perEndpoint.AddOrUpdate(endpointId, 0, (_, n) => n - 1);
             _running.TryRemove(dueKey, out _);
-            _slots.Release();
+            Release(endpointId);
             signal.Notify();
         }
     }
