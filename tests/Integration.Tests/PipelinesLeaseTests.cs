@@ -114,7 +114,9 @@ public abstract class PipelinesLeaseContract : IAsyncLifetime
         // The step runs on, and the delivery that started it is settled already.
         await WaitUntilAsync(() => Task.FromResult(handled.Contains(runId)), () => Task.FromResult("the dispatch handler to return while the step runs"));
         Assert.False(File.Exists(Path.Combine(directory, "go")));
-        Assert.Equal("Running", Step(await RunAsync(admin, runId), "work").GetProperty("status").GetString());
+        await WaitUntilAsync(
+            async () => Step(await RunAsync(admin, runId), "work").GetProperty("status").GetString() == "Running",
+            async () => $"the start report to be applied: {await RunAsync(admin, runId)}");
 
         // Several lease periods pass; the runner keeps renewing, so the orchestrator never declares the attempt lost.
         var runs = host.Services.GetRequiredService<RunStore>();

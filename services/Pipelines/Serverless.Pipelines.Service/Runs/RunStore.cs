@@ -398,6 +398,13 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             return null;
         }
 
+        if (await LoadAsync(runId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            // The run is gone: nothing to recover, and the entry must not stay due forever.
+            await state.DeleteAsync(dueKey, null, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
         return await ApplyAsync(runId, new StepLost(stepId, attempt, time.GetUtcNow()), null, cancellationToken, dueKey, async (transaction, ct) =>
         {
             var item = await state.GetAsync(LeaseKey(runId, stepId, attempt), ct).ConfigureAwait(false);
