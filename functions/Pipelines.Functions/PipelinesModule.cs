@@ -58,6 +58,10 @@ public static class PipelinesModule
 
         if (configuration.GetValue("Pipelines:Runner:Enabled", true))
         {
+            // One runner per process: it owns the steps running in the background after their dispatch was acknowledged.
+            services.AddSingleton<RunnerSlots>();
+            services.AddHostedService(sp => sp.GetRequiredService<RunnerSlots>());
+            services.AddSingleton<StepRunner>();
             services.AddSubscription<StepRunner>(PipelineTopics.StepDispatch, StepRunner.Subscription);
         }
 
@@ -74,7 +78,8 @@ public static class PipelinesModule
 
     /// <summary>
     /// <c>Pipelines:WorkDirectory</c> (default: the data directory's <c>pipelines</c>), <c>Pipelines:Deploy:HealthCheckAttempts</c>,
-    /// <c>Pipelines:Deploy:HealthCheckInterval</c>, <c>Pipelines:Http:TimeoutSeconds</c>.
+    /// <c>Pipelines:Deploy:HealthCheckInterval</c>, <c>Pipelines:Http:TimeoutSeconds</c>, <c>Pipelines:Runner:LeaseSeconds</c>
+    /// (default 60), <c>Pipelines:Runner:Slots</c> (default 16).
     /// </summary>
     private static RunnerOptions ReadRunnerOptions(IConfiguration configuration, ServerlessOptions serverless)
     {
@@ -86,8 +91,13 @@ public static class PipelinesModule
             HealthCheckAttempts = section.GetValue<int?>("Deploy:HealthCheckAttempts") ?? defaults.HealthCheckAttempts,
             HealthCheckInterval = section.GetValue<TimeSpan?>("Deploy:HealthCheckInterval") ?? defaults.HealthCheckInterval,
             HttpTimeout = section.GetValue<double?>("Http:TimeoutSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : defaults.HttpTimeout,
+            LeaseDuration = section.GetValue<double?>("Runner:LeaseSeconds") is { } lease ? Positive("Pipelines:Runner:LeaseSeconds", TimeSpan.FromSeconds(lease)) : defaults.LeaseDuration,
+            Slots = section.GetValue<int?>("Runner:Slots") is { } slots ? (slots >= 1 ? slots : throw new ServerlessConfigurationException("Pipelines:Runner:Slots", "must be 1 or more.")) : defaults.Slots,
         };
     }
+
+    private static TimeSpan Positive(string setting, TimeSpan value) =>
+        value >= TimeSpan.FromSeconds(1) ? value : throw new ServerlessConfigurationException(setting, "must be at least 1 second.");
 
     /// <summary><c>Pipelines:Http:AllowList</c>: CIDRs or addresses http and deploy steps may reach although private (tests, internal deploy APIs).</summary>
     private static List<IPNetwork> ReadAllowList(IConfiguration configuration)

@@ -11,8 +11,9 @@ namespace Integration.Tests;
 
 /// <summary>
 /// A step runner in its own process (tests/Integration.Worker with the pipelines runner role only), really killed
-/// mid-step: the unacknowledged dispatch is redelivered to the next runner, which runs the step again as a second
-/// attempt; the first is reported as Lost. The test host is the orchestrator and API, with no runner of its own.
+/// mid-step: its dispatch was acknowledged when the step started, so nothing is redelivered; the runner's lease
+/// (short here) lapses, and the orchestrator records the attempt as Lost and dispatches a second attempt, which the
+/// next runner runs. The test host is the orchestrator and API, with no runner of its own.
 /// </summary>
 [Collection(DistributedPipelines.Collection)]
 public sealed class DistributedPipelinesRunnerCrashTests : IAsyncLifetime
@@ -32,6 +33,7 @@ public sealed class DistributedPipelinesRunnerCrashTests : IAsyncLifetime
         ["ConnectionStrings:Postgres"] = TestServers.Postgres,
         ["ConnectionStrings:RabbitMq"] = TestServers.RabbitMq,
         ["Pipelines:WorkDirectory"] = _workDirectory,
+        ["Pipelines:Runner:LeaseSeconds"] = "2",
     };
 
     public ValueTask InitializeAsync()

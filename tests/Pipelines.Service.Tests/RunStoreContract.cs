@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging.Abstractions;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
 using Serverless.Pipelines.Parsing;
@@ -218,29 +219,229 @@ public abstract class RunStoreContract : IAsyncLifetime
     [Fact]
     public async Task A_dispatch_redelivered_after_its_step_finished_never_runs_the_step_again()
     {
-        var work = Directory.CreateTempSubdirectory("runner-").FullName;
+        using var runner = NewRunner();
+        var pipeline = await SaveAsync("name: once\nsteps:\n  - {id: a, kind: script, run: 'echo ran >> \"$HOME/count\"'}\n");
+        var run = (await StartAsync(pipeline)).Run!;
+        var dispatch = Dispatch(run, "a", 1);
+
+        // The orchestrator has not applied the result yet (nothing here delivers it): the attempt still looks
+        // unfinished in the run state, as when a dispatch is delivered again after the runner finished.
+        await runner.Runner.HandleAsync(dispatch, DispatchContext(false), CancellationToken.None);
+        await WaitUntilAsync(() => _runs.IsReportedAsync(run.RunId, "a", 1, CancellationToken.None), "the step to finish");
+        await runner.Runner.HandleAsync(dispatch, DispatchContext(true), CancellationToken.None);
+        await WaitUntilAsync(() => Task.FromResult(runner.Slots.InUse == 0), "the runner to be idle");
+
+        Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(runner.Work, "runs", run.RunId, "count")));
+        var lease = (await _runs.GetLeaseAsync(run.RunId, "a", 1, CancellationToken.None))!;
+        Assert.True(lease.Ended);
+        Assert.Equal(runner.Slots.InstanceId, lease.Runner);
+        Assert.Empty(await _runs.DueKeysAsync(10, CancellationToken.None)); // the lease's expiry entry went with the report
+    }
+
+    [Fact]
+    public async Task A_redelivered_dispatch_of_an_attempt_another_runner_holds_is_left_to_that_runner()
+    {
+        using var runner = NewRunner();
+        var pipeline = await SaveAsync("name: held\nsteps:\n  - {id: a, kind: script, run: 'echo ran >> \"$HOME/count\"'}\n");
+        var run = (await StartAsync(pipeline)).Run!;
+        Assert.NotNull(await _runs.AcquireLeaseAsync(new StepResultData(run.RunId, "a", 1, null, _time.Now), "another-runner", TimeSpan.FromSeconds(60), CancellationToken.None));
+
+        await runner.Runner.HandleAsync(Dispatch(run, "a", 1), DispatchContext(true), CancellationToken.None);
+
+        Assert.Equal(0, runner.Slots.InUse);
+        Assert.False(File.Exists(Path.Combine(runner.Work, "runs", run.RunId, "count")));
+        Assert.Equal("another-runner", (await _runs.GetLeaseAsync(run.RunId, "a", 1, CancellationToken.None))!.Runner);
+    }
+
+    [Fact]
+    public async Task The_dispatch_is_acknowledged_while_the_step_runs_and_the_lease_is_renewed_until_it_ends()
+    {
+        using var runner = NewRunner();
+        var pipeline = await SaveAsync("name: long\nsteps:\n  - {id: a, kind: script, run: 'touch \"$HOME/started\"; while [ ! -f \"$HOME/go\" ]; do sleep 0.05; done; echo done'}\n");
+        var run = (await StartAsync(pipeline)).Run!;
+        var directory = Path.Combine(runner.Work, "runs", run.RunId);
+
+        // The handler returns (the transport acknowledges) although the step has not even started its script yet.
+        await runner.Runner.HandleAsync(Dispatch(run, "a", 1), DispatchContext(false), CancellationToken.None);
+        Assert.Equal(1, runner.Slots.InUse);
+        await WaitUntilAsync(() => Task.FromResult(File.Exists(Path.Combine(directory, "started"))), "the script to start");
+        var first = (await _runs.GetLeaseAsync(run.RunId, "a", 1, CancellationToken.None))!;
+        Assert.Equal(_time.Now + runner.Options.LeaseDuration, first.Until);
+
+        // A third of the lease later the watcher renews it, and its expiry entry moves along.
+        _time.Now += runner.Options.LeaseRenewalInterval;
+        await WaitUntilAsync(async () => (await _runs.GetLeaseAsync(run.RunId, "a", 1, CancellationToken.None))!.Until > first.Until, "the lease to be renewed");
+        _time.Now = first.Until + TimeSpan.FromSeconds(1);
+        Assert.Empty(await _runs.DueKeysAsync(10, CancellationToken.None));
+
+        await File.WriteAllTextAsync(Path.Combine(directory, "go"), string.Empty);
+        await WaitUntilAsync(() => _runs.IsReportedAsync(run.RunId, "a", 1, CancellationToken.None), "the step to finish");
+        await WaitUntilAsync(() => Task.FromResult(runner.Slots.InUse == 0), "the slot to be freed");
+        Assert.True((await _runs.GetLeaseAsync(run.RunId, "a", 1, CancellationToken.None))!.Ended);
+        _time.Now += TimeSpan.FromHours(1);
+        Assert.Empty(await _runs.DueKeysAsync(10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_full_runner_waits_for_a_slot_before_it_takes_the_next_dispatch()
+    {
+        using var runner = NewRunner(slots: 1);
+        var pipeline = await SaveAsync("name: slots\nsteps:\n  - {id: a, kind: script, run: 'touch \"$HOME/started\"; while [ ! -f \"$HOME/go-a\" ]; do sleep 0.05; done'}\n  - {id: b, kind: script, run: 'echo b > \"$HOME/b\"'}\n");
+        var run = (await StartAsync(pipeline)).Run!;
+        var directory = Path.Combine(runner.Work, "runs", run.RunId);
+
+        await runner.Runner.HandleAsync(Dispatch(run, "a", 1), DispatchContext(false), CancellationToken.None);
+        var second = runner.Runner.HandleAsync(Dispatch(run, "b", 1), DispatchContext(false), CancellationToken.None);
+
+        // The second dispatch stays in hand, unacknowledged and unclaimed, while the only slot is taken.
+        Assert.False(second.IsCompleted);
+        Assert.Null(await _runs.GetLeaseAsync(run.RunId, "b", 1, CancellationToken.None));
+        Assert.Equal(1, runner.Slots.InUse);
+        await WaitUntilAsync(() => Task.FromResult(File.Exists(Path.Combine(directory, "started"))), "the first script to start");
+        Assert.False(second.IsCompleted);
+
+        await File.WriteAllTextAsync(Path.Combine(directory, "go-a"), string.Empty);
+        await second.WaitAsync(TimeSpan.FromSeconds(30));
+        await WaitUntilAsync(() => _runs.IsReportedAsync(run.RunId, "b", 1, CancellationToken.None), "the second step to run");
+        Assert.True(await _runs.IsReportedAsync(run.RunId, "a", 1, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_lapsed_lease_has_the_attempt_recorded_lost_and_dispatched_once_more()
+    {
+        var pipeline = await SaveAsync("name: lapse\nsteps:\n  - {id: a, kind: script, run: 'true', timeout: 10m}\n");
+        var run = (await StartAsync(pipeline)).Run!;
+        var lease = (await _runs.AcquireLeaseAsync(new StepResultData(run.RunId, "a", 1, null, _time.Now), "dead-runner", TimeSpan.FromSeconds(30), CancellationToken.None))!;
+        await _runs.ApplyAsync(run.RunId, new StepStarted("a", 1, _time.Now), null, CancellationToken.None);
+        _time.Now += TimeSpan.FromSeconds(29);
+        Assert.Empty(await _runs.DueKeysAsync(10, CancellationToken.None));
+
+        _time.Now += TimeSpan.FromSeconds(2);
+        var due = Assert.Single(await _runs.DueKeysAsync(10, CancellationToken.None));
+        var (runId, timerId) = RunStore.ParseDueKey(due);
+        Assert.True(RunStore.IsLeaseTimer(timerId));
+
+        // Two orchestrators see it due at once: the attempt is lost once and dispatched once more.
+        var fired = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => _runs.ExpireLeaseAsync(runId, timerId, due, CancellationToken.None))));
+        var transition = Assert.Single(fired, t => t is { Ignored: false })!;
+        Assert.Equal(new DispatchStep("a", 2, TimeSpan.Zero), Assert.Single(transition.Commands.OfType<DispatchStep>()));
+        var step = (await _runs.GetAsync(run.RunId, CancellationToken.None))!.State.Steps["a"];
+        Assert.Equal(StepStatus.Queued, step.Status);
+        Assert.Equal(AttemptOutcome.Lost, step.Attempts[0].Outcome);
+        Assert.Equal(2, step.Attempts[1].Number);
+        Assert.Equal(1, step.Attempts[1].RestartOf);
+        Assert.True((await _runs.GetLeaseAsync(run.RunId, "a", 1, CancellationToken.None))!.Ended);
+
+        // The old runner (alive after all, say) learns it lost the lease; its report no longer counts.
+        Assert.Null(await _runs.RenewLeaseAsync(lease, TimeSpan.FromSeconds(30), CancellationToken.None));
+        Assert.False(await _runs.RecordResultAsync(new StepResultData(run.RunId, "a", 1, StepOutcome.Succeeded, _time.Now), CancellationToken.None, lease));
+        Assert.True((await _runs.ApplyAsync(run.RunId, new StepCompleted("a", 1, StepOutcome.Succeeded, _time.Now), null, CancellationToken.None))!.Ignored);
+
+        // Nothing else is due: the timeout timer of the lost attempt went with it.
+        _time.Now += TimeSpan.FromHours(1);
+        Assert.Empty(await _runs.DueKeysAsync(10, CancellationToken.None));
+        Assert.Equal(StepStatus.Queued, (await _runs.GetAsync(run.RunId, CancellationToken.None))!.State.Steps["a"].Status);
+    }
+
+    [Fact]
+    public async Task A_lease_ended_by_the_final_report_never_has_the_step_run_again()
+    {
+        var pipeline = await SaveAsync("name: ended\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+        var run = (await StartAsync(pipeline)).Run!;
+        var lease = (await _runs.AcquireLeaseAsync(new StepResultData(run.RunId, "a", 1, null, _time.Now), "runner", TimeSpan.FromSeconds(30), CancellationToken.None))!;
+        _time.Now += TimeSpan.FromSeconds(31);
+        var due = Assert.Single(await _runs.DueKeysAsync(10, CancellationToken.None));
+
+        // The report commits just before the orchestrator acts on the due entry it listed.
+        Assert.True(await _runs.RecordResultAsync(new StepResultData(run.RunId, "a", 1, StepOutcome.Succeeded, _time.Now), CancellationToken.None, lease));
+        var (runId, timerId) = RunStore.ParseDueKey(due);
+        Assert.Null(await _runs.ExpireLeaseAsync(runId, timerId, due, CancellationToken.None));
+        var step = (await _runs.GetAsync(run.RunId, CancellationToken.None))!.State.Steps["a"];
+        Assert.Single(step.Attempts);
+        Assert.Null(step.Attempts[0].Outcome);
+    }
+
+    [Fact]
+    public async Task A_stopping_runner_abandons_its_step_and_gives_the_lease_up_for_an_immediate_restart()
+    {
+        var runner = NewRunner();
         try
         {
-            var pipeline = await SaveAsync("name: once\nsteps:\n  - {id: a, kind: script, run: 'echo ran >> \"$HOME/count\"'}\n");
+            var pipeline = await SaveAsync("name: stop\nsteps:\n  - {id: a, kind: script, run: 'touch \"$HOME/started\"; sleep 60'}\n");
             var run = (await StartAsync(pipeline)).Run!;
-            var published = new RecordingPublisher();
-            var options = new RunnerOptions { WorkDirectory = work };
-            using var http = new GuardedHttp([], TimeSpan.FromSeconds(5));
-            var runner = new StepRunner(_runs, new StepLogStore(_state.Store), published, new ScriptExecutor(options), new HttpStepExecutor(http), new DeployExecutor(http, options), options, _time);
-            var dispatch = CloudEventJson.Create(RunStore.Source, PipelineTopics.StepDispatch, new StepDispatchData(run.RunId, "once", "a", 1));
+            await runner.Runner.HandleAsync(Dispatch(run, "a", 1), DispatchContext(false), CancellationToken.None);
+            await WaitUntilAsync(() => Task.FromResult(File.Exists(Path.Combine(runner.Work, "runs", run.RunId, "started"))), "the script to start");
 
-            // The orchestrator has not applied the result yet (nothing here delivers it): the attempt still looks
-            // unfinished in the run state, as when the runner died between reporting and acknowledging.
-            await runner.HandleAsync(dispatch, new EventContext(PipelineTopics.StepDispatch, StepRunner.Subscription, 1, false), CancellationToken.None);
-            await runner.HandleAsync(dispatch, new EventContext(PipelineTopics.StepDispatch, StepRunner.Subscription, 2, true), CancellationToken.None);
+            await runner.Slots.StoppingAsync(CancellationToken.None);
+            Assert.Equal(0, runner.Slots.InUse);
 
-            Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(work, "runs", run.RunId, "count")));
-            Assert.True(await _runs.IsReportedAsync(run.RunId, "a", 1, CancellationToken.None));
-            Assert.Single(published.Topics, PipelineTopics.StepResult + ":started"); // the second delivery did not even report a start
+            // A dispatch arriving now is held, never taken (nor acknowledged) until the transport gives it up.
+            using var transportStops = new CancellationTokenSource();
+            var late = runner.Runner.HandleAsync(Dispatch(run, "a", 1), DispatchContext(false), transportStops.Token);
+            Assert.False(late.IsCompleted);
+            await transportStops.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => late);
+
+            await runner.Slots.StopAsync(CancellationToken.None);
+            await runner.Slots.StoppedAsync(CancellationToken.None);
+            Assert.False(await _runs.IsReportedAsync(run.RunId, "a", 1, CancellationToken.None));
+            var due = Assert.Single(await _runs.DueKeysAsync(10, CancellationToken.None)); // due now, not a lease later
+            var (runId, timerId) = RunStore.ParseDueKey(due);
+            Assert.False((await _runs.ExpireLeaseAsync(runId, timerId, due, CancellationToken.None))!.Ignored);
+            Assert.Equal(2, (await _runs.GetAsync(run.RunId, CancellationToken.None))!.State.Steps["a"].CurrentAttempt!.Number);
         }
         finally
         {
-            Directory.Delete(work, recursive: true);
+            runner.Dispose();
+        }
+    }
+
+    private static Azure.Messaging.CloudEvent Dispatch(RunRecord run, string stepId, int attempt) =>
+        CloudEventJson.Create(RunStore.Source, PipelineTopics.StepDispatch, new StepDispatchData(run.RunId, run.Pipeline, stepId, attempt));
+
+    private static EventContext DispatchContext(bool redelivered) => new(PipelineTopics.StepDispatch, StepRunner.Subscription, 1, redelivered);
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    private TestRunner NewRunner(int slots = 16) => new(_runs, _state.Store, _time, slots);
+
+    /// <summary>A step runner on this store with its own work directory, as the module wires it.</summary>
+    private sealed class TestRunner : IDisposable
+    {
+        private readonly GuardedHttp _http;
+
+        public TestRunner(RunStore runs, IStateStore store, TimeProvider time, int slots)
+        {
+            Work = Directory.CreateTempSubdirectory("runner-").FullName;
+            Options = new RunnerOptions { WorkDirectory = Work, Slots = slots, CancelPollInterval = TimeSpan.FromMilliseconds(20) };
+            _http = new GuardedHttp([], TimeSpan.FromSeconds(5));
+            Slots = new RunnerSlots(Options, runs, NullLogger<RunnerSlots>.Instance);
+            Runner = new StepRunner(runs, new StepLogStore(store), new RecordingPublisher(), new ScriptExecutor(Options), new HttpStepExecutor(_http), new DeployExecutor(_http, Options), Options, Slots, time, NullLogger<StepRunner>.Instance);
+        }
+
+        public string Work { get; }
+
+        public RunnerOptions Options { get; }
+
+        public RunnerSlots Slots { get; }
+
+        public StepRunner Runner { get; }
+
+        public void Dispose()
+        {
+            // Stop the steps still running (a failed test) before their directory goes.
+            Slots.StoppingAsync(CancellationToken.None).GetAwaiter().GetResult();
+            Slots.Dispose();
+            _http.Dispose();
+            Directory.Delete(Work, recursive: true);
         }
     }
 

@@ -125,4 +125,67 @@ public sealed class AttemptsTests
         Assert.Equal(startedAt, attempt.StartedAt);
         Assert.Equal(AttemptOutcome.Succeeded, attempt.Outcome);
     }
+
+    [Fact]
+    public void A_lapsed_lease_records_the_attempt_lost_and_dispatches_a_new_one_whose_reports_alone_count()
+    {
+        var run = new RunDriver(Pipeline([Script("a") with { Timeout = TimeSpan.FromMinutes(5), Retries = new RetryPolicy { Limit = 1 } }, Script("b", "a")]));
+        run.Start();
+        run.Started("a", 1);
+        run.Now = RunDriver.T0.AddMinutes(2);
+        var lost = run.Apply(new StepLost("a", 1, run.Now));
+
+        var attempts = run.State.Steps["a"].Attempts;
+        Assert.Equal(AttemptOutcome.Lost, attempts[0].Outcome);
+        Assert.Equal(new StepAttempt { Number = 2, QueuedAt = run.Now, RestartOf = 1, Redispatched = true }, attempts[1]);
+        Assert.Equal(StepStatus.Queued, run.Status("a"));
+        Assert.Equal(0, run.State.Steps["a"].RetriesUsed); // a crash does not use up a retry
+        Assert.Contains(new CancelTimer("timeout:a:1"), lost.Commands);
+        Assert.Equal(new DispatchStep("a", 2, TimeSpan.Zero), Assert.Single(lost.Commands.OfType<DispatchStep>()));
+
+        // The lost runner's late reports are stale (it may still be alive); the new attempt's count.
+        Assert.True(run.Started("a", 1).Ignored);
+        Assert.True(run.Succeed("a", 1).Ignored);
+        Assert.True(run.Apply(new StepLost("a", 1, run.Now)).Ignored);
+        run.Started("a", 2);
+        Assert.Contains(new StartTimer("timeout:a:2", run.Now.AddMinutes(5)), run.Commands);
+        run.Succeed("a", 2);
+        Assert.Equal(["b"], run.Dispatched);
+    }
+
+    [Fact]
+    public void A_lapsed_lease_of_an_attempt_that_never_reported_its_start_is_lost_too()
+    {
+        var run = new RunDriver(Pipeline([Script("a")]));
+        run.Start();
+        var lost = run.Apply(new StepLost("a", 1, run.Now));
+        Assert.False(lost.Ignored);
+        Assert.Equal(AttemptOutcome.Lost, run.State.Steps["a"].Attempts[0].Outcome);
+        Assert.Equal(["a"], run.Dispatched);
+    }
+
+    [Fact]
+    public void A_lapsed_lease_of_a_finished_attempt_changes_nothing()
+    {
+        var run = new RunDriver(Pipeline([Script("a")]));
+        run.Start();
+        run.Pass("a", 1);
+        Assert.True(run.Apply(new StepLost("a", 1, run.Now)).Ignored);
+        Assert.Equal(RunStatus.Succeeded, run.State.Status);
+    }
+
+    [Fact]
+    public void A_lapsed_lease_while_the_run_is_cancelling_cancels_the_step_and_runs_finally()
+    {
+        var run = new RunDriver(Pipeline([Script("a")], [Script("cleanup")]));
+        run.Start();
+        run.Started("a", 1);
+        run.Apply(new CancelRequested(run.Now));
+        Assert.Equal(StepStatus.Running, run.Status("a")); // waiting for the runner to confirm; it died instead
+
+        run.Apply(new StepLost("a", 1, run.Now));
+        Assert.Equal(StepStatus.Cancelled, run.Status("a"));
+        Assert.Equal(AttemptOutcome.Lost, Assert.Single(run.State.Steps["a"].Attempts).Outcome);
+        Assert.Equal(["cleanup"], run.Dispatched);
+    }
 }

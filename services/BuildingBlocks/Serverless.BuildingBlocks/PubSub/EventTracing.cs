@@ -77,6 +77,11 @@ public static class EventTracing
             activity.SetTag("messaging.consumer.group.name", subscription);
             activity.SetTag("messaging.message.id", cloudEvent.Id);
             activity.SetTag("cloudevents.event_type", cloudEvent.Type);
+            if (cloudEvent.Subject is { } subject)
+            {
+                // What the event is about (a run id, an order id): lets a trace be found by its business key.
+                activity.SetTag("cloudevents.event_subject", subject);
+            }
         }
 
         return activity;

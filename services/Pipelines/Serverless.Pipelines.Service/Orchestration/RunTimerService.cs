@@ -6,7 +6,7 @@ using Serverless.Pipelines.Service.Runs;
 namespace Serverless.Pipelines.Service.Orchestration;
 
 /// <summary>
-/// Fires the runs' due timers (step and approval timeouts, waits, retry delays) from the due index in the state
+/// Fires the runs' due timers (step and approval timeouts, waits, retry delays, expired runner leases) from the due index in the state
 /// store: they survive restarts, and an entry is consumed in the same transaction that applies it, so two instances
 /// never fire one timer twice. Polls, and wakes early when this process stored a timer.
 /// </summary>
@@ -28,6 +28,11 @@ public sealed partial class RunTimerService(RunStore runs, RunTimerSignal signal
                         if (RunStore.IsDispatchTimer(timerId))
                         {
                             await runs.FireDispatchAsync(runId, timerId, dueKey, stoppingToken).ConfigureAwait(false);
+                        }
+                        else if (RunStore.IsLeaseTimer(timerId))
+                        {
+                            // A runner stopped renewing the lease of an attempt: it died, so the attempt is lost and runs again.
+                            await runs.ExpireLeaseAsync(runId, timerId, dueKey, stoppingToken).ConfigureAwait(false);
                         }
                         else
                         {

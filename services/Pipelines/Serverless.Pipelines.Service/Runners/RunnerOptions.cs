@@ -15,4 +15,15 @@ public sealed record RunnerOptions
 
     /// <summary>How often a running step looks at its run to notice a cancel or a timeout decided by the orchestrator.</summary>
     public TimeSpan CancelPollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// How long a runner's claim on a running attempt holds without renewal (<c>Pipelines:Runner:LeaseSeconds</c>); it
+    /// renews every third of it. A runner that dies is noticed this long after its last renewal at most.
+    /// </summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How many steps run at once in this process (<c>Pipelines:Runner:Slots</c>).</summary>
+    public int Slots { get; init; } = 16;
+
+    public TimeSpan LeaseRenewalInterval => LeaseDuration / 3;
 }

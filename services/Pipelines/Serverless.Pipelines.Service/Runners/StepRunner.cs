@@ -1,4 +1,5 @@
 using Azure.Messaging;
+using Microsoft.Extensions.Logging;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.Pipelines.Definitions;
 using Serverless.Pipelines.Expressions;
@@ -9,15 +10,18 @@ using Serverless.Pipelines.Service.Runs;
 namespace Serverless.Pipelines.Service.Runners;
 
 /// <summary>
-/// The queue trigger of step execution (<c>pipeline.step.dispatch</c>): reports the start, runs the step by kind,
-/// reports the end on <c>pipeline.step.result</c>. It talks to the orchestrator only through those events, so
-/// runners can live in another process. The dispatch is acknowledged only when the handler returns, so when a
-/// runner process dies mid-step the transport redelivers it to another runner: that one reports the start again and
-/// the state machine records the first attempt as Lost and a new attempt (<c>RestartOf</c>). The final report is
-/// committed with a note (<see cref="RunStore.RecordResultAsync"/>), so a dispatch redelivered after the step
-/// finished is dropped even before the orchestrator has applied the result: a finished step never runs twice.
+/// The queue trigger of step execution (<c>pipeline.step.dispatch</c>). It waits for a free runner slot
+/// (<see cref="RunnerSlots"/>), claims the attempt with a lease in the state store (which also reports the start on
+/// <c>pipeline.step.result</c>), and returns: the dispatch is acknowledged while the step runs in the background,
+/// however long it takes (RabbitMQ would close a channel holding a delivery past its consumer timeout and hand the
+/// dispatch to a second runner). While the step runs its watcher renews the lease every third of
+/// <see cref="RunnerOptions.LeaseDuration"/>, streams the log, and stops the step when the orchestrator gave up on the
+/// attempt (cancel, timeout) or the lease was lost. When a runner process dies its lease lapses and the orchestrator
+/// records the attempt as Lost and dispatches a new one (<c>RestartOf</c>). An attempt is claimed once only, so a
+/// redelivered dispatch never runs it a second time; the final report commits with the note and the lease's end
+/// (<see cref="RunStore.RecordResultAsync"/>), so a finished step never runs twice.
 /// </summary>
-public sealed class StepRunner(
+public sealed partial class StepRunner(
     RunStore runs,
     StepLogStore logs,
     IEventPublisher publisher,
@@ -25,7 +29,9 @@ public sealed class StepRunner(
     HttpStepExecutor httpSteps,
     DeployExecutor deploys,
     RunnerOptions options,
-    TimeProvider time) : ISubscriptionHandler
+    RunnerSlots slots,
+    TimeProvider time,
+    ILogger<StepRunner> logger) : ISubscriptionHandler
 {
     public const string Subscription = "pipelines.runner";
 
@@ -33,39 +39,76 @@ public sealed class StepRunner(
     {
         ArgumentNullException.ThrowIfNull(cloudEvent);
         var dispatch = cloudEvent.Data?.ToObjectFromJson<StepDispatchData>(System.Text.Json.JsonSerializerOptions.Web);
-        if (dispatch is null || await runs.GetAsync(dispatch.RunId, cancellationToken).ConfigureAwait(false) is not { } run || !IsCurrent(run, dispatch.StepId, dispatch.Attempt))
+        if (dispatch is null || await RunnableAsync(dispatch, cancellationToken).ConfigureAwait(false) is null)
         {
             return;
         }
 
-        if (await runs.IsReportedAsync(run.RunId, dispatch.StepId, dispatch.Attempt, cancellationToken).ConfigureAwait(false))
+        // Unacknowledged until a slot is free: a busy runner does not take work it cannot start.
+        var slot = await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            // A runner finished this attempt and its result is on its way (committed with the note): never run it twice.
-            return;
+            // Looked at again: while this waited for a slot the attempt may have ended (cancel, timeout).
+            if (await RunnableAsync(dispatch, cancellationToken).ConfigureAwait(false) is not { } run)
+            {
+                return;
+            }
+
+            var startedAt = time.GetUtcNow();
+            var lease = await runs.AcquireLeaseAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, null, startedAt), slots.InstanceId, options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+            if (lease is null)
+            {
+                // Claimed before (a redelivery): that runner runs it, or its lease lapses and the orchestrator dispatches it anew.
+                return;
+            }
+
+            var taken = slot;
+            slot = null;
+            slots.Start(taken, abandon => RunAttemptAsync(run, dispatch, lease, startedAt, abandon));
+        }
+        finally
+        {
+            slot?.Dispose();
+        }
+    }
+
+    /// <summary>The run when the dispatched attempt is still the one to run and nobody reported its end; otherwise null.</summary>
+    private async Task<RunRecord?> RunnableAsync(StepDispatchData dispatch, CancellationToken cancellationToken)
+    {
+        if (await runs.GetAsync(dispatch.RunId, cancellationToken).ConfigureAwait(false) is not { } run || !IsCurrent(run, dispatch.StepId, dispatch.Attempt))
+        {
+            return null;
         }
 
+        // A runner finished this attempt and its result is on its way (committed with the note): never run it twice.
+        return await runs.IsReportedAsync(run.RunId, dispatch.StepId, dispatch.Attempt, cancellationToken).ConfigureAwait(false) ? null : run;
+    }
+
+    /// <summary>
+    /// One claimed attempt, in the background. <paramref name="abandon"/> is cancelled when this process stops: the
+    /// step is then killed and reported by nobody; its lease is given up so the orchestrator runs it again.
+    /// </summary>
+    private async Task RunAttemptAsync(RunRecord run, StepDispatchData dispatch, HeldLease lease, DateTimeOffset startedAt, CancellationToken abandon)
+    {
         var spec = run.Definition.FindStep(dispatch.StepId)!;
-        var startedAt = time.GetUtcNow();
-        await ReportAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, null, startedAt), cancellationToken).ConfigureAwait(false);
-
-        // A dispatch of an attempt that already started is a redelivery after a runner died: the state machine records
-        // this execution as a new attempt, so its log and PIPELINE_ATTEMPT use that number, not the lost one's.
-        // (Reports keep the dispatched number; the state machine lands them on the new attempt.)
-        var stepRun = run.State.Steps[dispatch.StepId];
-        var attempt = stepRun.CurrentAttempt!.StartedAt is null ? dispatch.Attempt : stepRun.NextAttemptNumber;
         var limit = spec is ScriptStep script ? script.LogLimitBytes : 1024 * 1024;
-        var log = new StepLog(logs, run.RunId, dispatch.StepId, attempt, limit);
-        StepExecution execution;
+        var log = new StepLog(logs, run.RunId, dispatch.StepId, dispatch.Attempt, limit);
+        var holder = new LeaseHolder(lease);
+        StepExecution? execution = null;
         await using (log.ConfigureAwait(false))
         {
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var watcher = WatchAsync(run.RunId, dispatch.StepId, dispatch.Attempt, log, stop);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(abandon);
+            var watcher = WatchAsync(run.RunId, dispatch.StepId, dispatch.Attempt, log, holder, stop);
             try
             {
-                var work = new StepWork(run, dispatch.StepId, attempt, new RunStateMachine(run.Definition).ContextFor(run.State, dispatch.StepId), log);
+                var work = new StepWork(run, dispatch.StepId, dispatch.Attempt, new RunStateMachine(run.Definition).ContextFor(run.State, dispatch.StepId), log);
                 execution = await ExecuteAsync(spec, work, stop.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (abandon.IsCancellationRequested || holder.Lost)
+            {
+                log.WriteLine(holder.Lost ? "[lease lost: the orchestrator gave this attempt up; stopped]" : "[runner stopping: the step will run again]");
+            }
+            catch (OperationCanceledException)
             {
                 log.WriteLine("[cancelled]");
                 execution = new StepExecution(StepOutcome.Cancelled, new Dictionary<string, string>(), "cancelled");
@@ -80,13 +123,27 @@ public sealed class StepRunner(
                 await watcher.ConfigureAwait(false);
             }
 
-            if (execution.Error is not null)
+            if (execution?.Error is not null)
             {
                 log.WriteLine($"[{execution.Outcome}: {execution.Error}]");
             }
         }
 
-        await runs.RecordResultAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error, StartedAt = startedAt }, CancellationToken.None).ConfigureAwait(false);
+        if (execution is null)
+        {
+            if (!holder.Lost)
+            {
+                slots.Abandoned(holder.Current);
+            }
+
+            return;
+        }
+
+        var result = new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error, StartedAt = startedAt };
+        if (!await runs.RecordResultAsync(result, CancellationToken.None, holder.Current).ConfigureAwait(false))
+        {
+            LogResultDropped(logger, run.RunId, dispatch.StepId, dispatch.Attempt);
+        }
     }
 
     private Task<StepExecution> ExecuteAsync(StepSpec spec, StepWork work, CancellationToken cancellationToken) => spec switch
@@ -114,16 +171,34 @@ public sealed class StepRunner(
     }
 
     /// <summary>
-    /// Stops the attempt when the orchestrator has given up on it (timeout, cancel): the attempt is finished in the
-    /// run state, or the run is cancelling. Reading the state works whichever process holds the step.
+    /// Renews the lease every third of its duration, flushes the log, and stops the attempt when the orchestrator has
+    /// given up on it (timeout, cancel: the attempt is finished in the run state, or the run is cancelling) or the
+    /// lease was lost. Reading the state works whichever process holds the step.
     /// </summary>
-    private async Task WatchAsync(string runId, string stepId, int attempt, StepLog log, CancellationTokenSource stop)
+    private async Task WatchAsync(string runId, string stepId, int attempt, StepLog log, LeaseHolder lease, CancellationTokenSource stop)
     {
-        try
+        var renewAt = time.GetUtcNow() + options.LeaseRenewalInterval;
+        while (!stop.IsCancellationRequested)
         {
-            while (!stop.IsCancellationRequested)
+            try
             {
                 await Task.Delay(options.CancelPollInterval, stop.Token).ConfigureAwait(false);
+                if (time.GetUtcNow() >= renewAt)
+                {
+                    // Never cancelled halfway: a renewal that committed unseen would leave a stale ETag for the final report.
+                    var renewed = await runs.RenewLeaseAsync(lease.Current, options.LeaseDuration, CancellationToken.None).ConfigureAwait(false);
+                    if (renewed is null)
+                    {
+                        lease.Lost = true;
+                        LogLeaseLost(logger, runId, stepId, attempt);
+                        await stop.CancelAsync().ConfigureAwait(false);
+                        return;
+                    }
+
+                    lease.Current = renewed;
+                    renewAt = time.GetUtcNow() + options.LeaseRenewalInterval;
+                }
+
                 await log.FlushAsync(stop.Token).ConfigureAwait(false);
                 var run = await runs.GetAsync(runId, stop.Token).ConfigureAwait(false);
                 if (run is null || run.State.CancelRequested || !IsCurrent(run, stepId, attempt))
@@ -132,9 +207,15 @@ public sealed class StepRunner(
                     return;
                 }
             }
-        }
-        catch (OperationCanceledException)
-        {
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The store is unreachable for a moment: keep the step running and try again; the lease has slack.
+                LogWatchFailed(logger, ex, runId, stepId, attempt);
+            }
         }
     }
 
@@ -142,8 +223,22 @@ public sealed class StepRunner(
         run.State.Steps.TryGetValue(stepId, out var step)
         && step.Status is StepStatus.Queued or StepStatus.Running
         && step.CurrentAttempt is { IsFinished: false } current
-        && (current.Number == attempt || current.RestartOf == attempt);
+        && current.Answers(attempt);
 
-    private Task ReportAsync(StepResultData result, CancellationToken cancellationToken) =>
-        publisher.PublishAsync(PipelineTopics.StepResult, CloudEventJson.Create(RunStore.Source, PipelineTopics.StepResult, result, $"{result.RunId}/{result.StepId}"), cancellationToken);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The lease of run {RunId} step {StepId} attempt {Attempt} was lost (the orchestrator declared the attempt lost); the step is stopped")]
+    private static partial void LogLeaseLost(ILogger logger, string runId, string stepId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Watching run {RunId} step {StepId} attempt {Attempt} failed; trying again")]
+    private static partial void LogWatchFailed(ILogger logger, Exception exception, string runId, string stepId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The result of run {RunId} step {StepId} attempt {Attempt} was not recorded: it was recorded before, or its lease was lost")]
+    private static partial void LogResultDropped(ILogger logger, string runId, string stepId, int attempt);
+
+    /// <summary>The lease an execution holds, as its watcher renews it.</summary>
+    private sealed class LeaseHolder(HeldLease lease)
+    {
+        public HeldLease Current { get; set; } = lease;
+
+        public bool Lost { get; set; }
+    }
 }

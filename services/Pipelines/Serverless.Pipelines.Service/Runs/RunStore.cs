@@ -18,7 +18,9 @@ namespace Serverless.Pipelines.Service.Runs;
 /// <remarks>
 /// Keys: <c>pipelines||run||{id}</c> (the record), <c>pipelines||runs||{pipeline}||{inverted ticks}||{id}</c> (summary,
 /// newest first), <c>pipelines||due||{ticks}||{id}||{timer}</c> (timers by due time), <c>pipelines||group||{group}</c>
-/// (concurrency lanes), <c>pipelines||reported||{id}||{step}||{attempt}</c> (a runner's final report of a dispatched attempt).
+/// (concurrency lanes), <c>pipelines||reported||{id}||{step}||{attempt}</c> (a runner's final report of a dispatched attempt),
+/// <c>pipelines||lease||{id}||{step}||{attempt}</c> (the runner holding an attempt, <see cref="StepLease"/>; its expiry is a
+/// due entry with the timer id <c>lease:{step}:{attempt}</c>).
 /// </remarks>
 public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSignal timerSignal)
 {
@@ -27,11 +29,15 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     /// <summary>Timer ids of delayed dispatches (retry backoff); the state machine's own timers use other purposes.</summary>
     public const string DispatchTimerPurpose = "dispatch";
 
+    /// <summary>Timer ids of lease expiries: the runners keep them ahead of time by renewing; the orchestrator fires the ones left behind.</summary>
+    public const string LeaseTimerPurpose = "lease";
+
     private const string RunPrefix = "pipelines||run||";
     private const string IndexPrefix = "pipelines||runs||";
     public const string DuePrefix = "pipelines||due||";
     private const string GroupPrefix = "pipelines||group||";
     private const string ReportedPrefix = "pipelines||reported||";
+    private const string LeasePrefix = "pipelines||lease||";
     private const int MaxConflicts = 50;
 
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) =>
@@ -154,7 +160,11 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     /// once. With <paramref name="dueKey"/> the timer entry is consumed in the same transaction, so a timer fires once
     /// even when two instances see it due. Null when the run does not exist or the event was a duplicate.
     /// </summary>
-    public async Task<RunTransition?> ApplyAsync(string runId, RunEvent runEvent, (string Subscription, string EventId)? dedupe, CancellationToken cancellationToken, string? dueKey = null)
+    /// <remarks>
+    /// <paramref name="precondition"/> runs on every try before the event is applied and may add writes (with ETags) to
+    /// the transaction; when it returns false the event is not applied and only the due entry is consumed.
+    /// </remarks>
+    public async Task<RunTransition?> ApplyAsync(string runId, RunEvent runEvent, (string Subscription, string EventId)? dedupe, CancellationToken cancellationToken, string? dueKey = null, Func<StateTransaction, CancellationToken, Task<bool>>? precondition = null)
     {
         ArgumentNullException.ThrowIfNull(runEvent);
         for (var conflict = 0; ; conflict++)
@@ -176,6 +186,12 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                 }
 
                 transaction.Delete(dueKey, due.ETag);
+            }
+
+            if (precondition is not null && !await precondition(transaction, cancellationToken).ConfigureAwait(false))
+            {
+                await TryCommitAsync(transaction, cancellationToken).ConfigureAwait(false);
+                return null;
             }
 
             if (runEvent is TimerFired fired)
@@ -246,7 +262,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
 
             var transaction = new StateTransaction().Delete(dueKey, due.ETag);
-            if (loaded is not null && TryParseDispatchTimer(timerId, out var stepId, out var attempt))
+            if (loaded is not null && TryParseStepTimer(timerId, out var stepId, out var attempt))
             {
                 var record = loaded.Value with { Timers = loaded.Value.Timers.Remove(timerId) };
                 transaction.Upsert(RunPrefix + runId, Serialize(record), new StateWriteOptions(ETag: loaded.ETag));
@@ -278,14 +294,23 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 
     /// <summary>
     /// A runner's final report: the note that the attempt ended and the <c>pipeline.step.result</c> event commit
-    /// together (outbox), once. False when it had been recorded already (another runner got there first).
+    /// together (outbox), once; with the runner's <paramref name="lease"/> the lease ends in the same transaction.
+    /// False when it had been recorded already (another runner got there first) or the lease was lost (the
+    /// orchestrator declared the attempt lost and dispatched another).
     /// </summary>
-    public async Task<bool> RecordResultAsync(StepResultData result, CancellationToken cancellationToken)
+    public async Task<bool> RecordResultAsync(StepResultData result, CancellationToken cancellationToken, HeldLease? lease = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         var transaction = new StateTransaction()
             .Upsert(ReportedKey(result.RunId, result.StepId, result.Attempt), Serialize(result), new StateWriteOptions(OnlyIfAbsent: true))
             .Publish(PipelineTopics.StepResult, CloudEventJson.Create(Source, PipelineTopics.StepResult, result, $"{result.RunId}/{result.StepId}"));
+        if (lease is not null)
+        {
+            transaction
+                .Upsert(LeaseKey(lease.Lease), Serialize(lease.Lease with { Ended = true }), new StateWriteOptions(ETag: lease.ETag))
+                .Delete(LeaseDueKey(lease.Lease));
+        }
+
         try
         {
             await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
@@ -295,6 +320,104 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         {
             return false;
         }
+    }
+
+    /// <summary>
+    /// Claims a dispatched attempt for <paramref name="runner"/> until now + <paramref name="duration"/>, and reports
+    /// the start (<paramref name="started"/>, through the outbox) in the same transaction. Null when the attempt was
+    /// claimed before, by whichever runner: an attempt runs at most once, and one whose runner died is recovered
+    /// by its lease expiring (<see cref="ExpireLeaseAsync"/>), never by a second claim.
+    /// </summary>
+    public async Task<HeldLease?> AcquireLeaseAsync(StepResultData started, string runner, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(started);
+        var lease = new StepLease(started.RunId, started.StepId, started.Attempt, runner, time.GetUtcNow() + duration);
+        var transaction = new StateTransaction()
+            .Upsert(LeaseKey(lease), Serialize(lease), new StateWriteOptions(OnlyIfAbsent: true))
+            .Upsert(LeaseDueKey(lease), ReadOnlyMemory<byte>.Empty)
+            .Publish(PipelineTopics.StepResult, CloudEventJson.Create(Source, PipelineTopics.StepResult, started, $"{started.RunId}/{started.StepId}"));
+        try
+        {
+            var etags = await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+            return new HeldLease(lease, etags[0]);
+        }
+        catch (ETagMismatchException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Extends a held lease to now + <paramref name="duration"/> (its due entry moves along). Null when the lease was
+    /// lost: the orchestrator declared the attempt lost, so the runner must stop it and report nothing.
+    /// With a zero duration the lease expires at once (a runner giving an attempt up on shutdown).
+    /// </summary>
+    public async Task<HeldLease?> RenewLeaseAsync(HeldLease held, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(held);
+        var lease = held.Lease with { Until = time.GetUtcNow() + duration };
+        var transaction = new StateTransaction()
+            .Upsert(LeaseKey(lease), Serialize(lease), new StateWriteOptions(ETag: held.ETag))
+            .Delete(LeaseDueKey(held.Lease))
+            .Upsert(LeaseDueKey(lease), ReadOnlyMemory<byte>.Empty);
+        try
+        {
+            var etags = await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+            if (duration <= TimeSpan.Zero)
+            {
+                timerSignal.Notify();
+            }
+
+            return new HeldLease(lease, etags[0]);
+        }
+        catch (ETagMismatchException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The lease of an attempt, if a runner ever claimed it.</summary>
+    public async Task<StepLease?> GetLeaseAsync(string runId, string stepId, int attempt, CancellationToken cancellationToken)
+    {
+        var item = await state.GetAsync(LeaseKey(runId, stepId, attempt), cancellationToken).ConfigureAwait(false);
+        return item is null ? null : JsonSerializer.Deserialize<StepLease>(item.Value.Span, PipelineJson.Options);
+    }
+
+    /// <summary>
+    /// A lease's due entry came due. If the lease really lapsed (not renewed, not ended) the attempt is recorded as
+    /// Lost and a new attempt dispatched (<see cref="StepLost"/>), the lease marked ended and the entry consumed, all
+    /// in one transaction with the lease's ETag: a runner renewing at the same moment either wins (nothing is lost)
+    /// or finds its lease gone and stops. A final report already committed ended the lease, so a finished step is
+    /// never run again.
+    /// </summary>
+    public async Task<RunTransition?> ExpireLeaseAsync(string runId, string timerId, string dueKey, CancellationToken cancellationToken)
+    {
+        if (!TryParseStepTimer(timerId, out var stepId, out var attempt))
+        {
+            await state.DeleteAsync(dueKey, null, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        if (await LoadAsync(runId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            // The run is gone: nothing to recover, and the entry must not stay due forever.
+            await state.DeleteAsync(dueKey, null, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        return await ApplyAsync(runId, new StepLost(stepId, attempt, time.GetUtcNow()), null, cancellationToken, dueKey, async (transaction, ct) =>
+        {
+            var item = await state.GetAsync(LeaseKey(runId, stepId, attempt), ct).ConfigureAwait(false);
+            var lease = item is null ? null : JsonSerializer.Deserialize<StepLease>(item.Value.Span, PipelineJson.Options);
+            if (lease is null || lease.Ended || lease.Until > time.GetUtcNow())
+            {
+                // Ended, or renewed since this entry was written: the entry is stale.
+                return false;
+            }
+
+            transaction.Upsert(LeaseKey(lease), Serialize(lease with { Ended = true }), new StateWriteOptions(ETag: item!.ETag));
+            return true;
+        }).ConfigureAwait(false);
     }
 
     /// <summary>A pipeline's runs, newest first; with <paramref name="status"/> only those in that status.</summary>
@@ -328,6 +451,8 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     }
 
     public static bool IsDispatchTimer(string timerId) => timerId.StartsWith(DispatchTimerPurpose + ":", StringComparison.Ordinal);
+
+    public static bool IsLeaseTimer(string timerId) => timerId.StartsWith(LeaseTimerPurpose + ":", StringComparison.Ordinal);
 
     /// <summary>The state change plus its commands as writes and outbox events in <paramref name="transaction"/>.</summary>
     private static RunRecord Carry(RunRecord record, RunTransition transition, StateTransaction transaction, RunEvent? cause)
@@ -443,7 +568,8 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         return item is null ? null : new Versioned<RunRecord>(JsonSerializer.Deserialize<RunRecord>(item.Value.Span, PipelineJson.Options)!, item.ETag);
     }
 
-    private static bool TryParseDispatchTimer(string timerId, out string stepId, out int attempt)
+    /// <summary>A timer id of the form <c>{purpose}:{step}:{attempt}</c> (dispatch and lease timers).</summary>
+    private static bool TryParseStepTimer(string timerId, out string stepId, out int attempt)
     {
         var parts = timerId.Split(':');
         stepId = parts.Length == 3 ? parts[1] : string.Empty;
@@ -458,6 +584,14 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 
     private static string ReportedKey(string runId, string stepId, int attempt) =>
         string.Create(CultureInfo.InvariantCulture, $"{ReportedPrefix}{runId}{StateKeys.Separator}{stepId}{StateKeys.Separator}{attempt}");
+
+    private static string LeaseKey(StepLease lease) => LeaseKey(lease.RunId, lease.StepId, lease.Attempt);
+
+    private static string LeaseKey(string runId, string stepId, int attempt) =>
+        string.Create(CultureInfo.InvariantCulture, $"{LeasePrefix}{runId}{StateKeys.Separator}{stepId}{StateKeys.Separator}{attempt}");
+
+    private static string LeaseDueKey(StepLease lease) =>
+        DueKey(lease.Until, lease.RunId, string.Create(CultureInfo.InvariantCulture, $"{LeaseTimerPurpose}:{lease.StepId}:{lease.Attempt}"));
 
     private static string DueKey(DateTimeOffset at, string runId, string timerId) =>
         DuePrefix + at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + runId + StateKeys.Separator + timerId;

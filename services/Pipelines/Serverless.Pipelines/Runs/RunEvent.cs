@@ -7,6 +7,7 @@ namespace Serverless.Pipelines.Runs;
 [JsonDerivedType(typeof(RunStarted), "runStarted")]
 [JsonDerivedType(typeof(StepStarted), "stepStarted")]
 [JsonDerivedType(typeof(StepCompleted), "stepCompleted")]
+[JsonDerivedType(typeof(StepLost), "stepLost")]
 [JsonDerivedType(typeof(ApprovalDecided), "approvalDecided")]
 [JsonDerivedType(typeof(TimerFired), "timerFired")]
 [JsonDerivedType(typeof(CancelRequested), "cancelRequested")]
@@ -28,6 +29,15 @@ public sealed record StepCompleted(string StepId, int Attempt, StepOutcome Outco
     public DateTimeOffset? StartedAt { get; init; }
 
     public string? Error { get; init; }
+}
+
+/// <summary>
+/// The runner of <paramref name="Attempt"/> stopped renewing its lease (its process died): the attempt is recorded as
+/// Lost and a new attempt is dispatched (or, when the run is cancelling, the step ends Cancelled).
+/// </summary>
+public sealed record StepLost(string StepId, int Attempt, DateTimeOffset At) : RunEvent(At)
+{
+    public string? Reason { get; init; }
 }
 
 public sealed record ApprovalDecided(string StepId, string User, bool Approved, DateTimeOffset At) : RunEvent(At)

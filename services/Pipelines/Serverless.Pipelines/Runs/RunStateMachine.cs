@@ -58,6 +58,7 @@ public sealed class RunStateMachine
             RunStarted => step.Start(),
             StepStarted started => step.StepStarted(started),
             StepCompleted completed => step.StepCompleted(completed),
+            StepLost lost => step.StepLost(lost),
             ApprovalDecided decided => step.ApprovalDecided(decided),
             TimerFired fired => step.TimerFired(fired),
             CancelRequested => step.Cancel(),
@@ -176,7 +177,7 @@ public sealed class RunStateMachine
                 return $"step '{started.StepId}' is {run.Status}, not waiting for a start";
             }
 
-            if (current.Number != started.Attempt && current.RestartOf != started.Attempt)
+            if (!current.Answers(started.Attempt))
             {
                 return $"attempt {started.Attempt} of '{started.StepId}' is stale (current attempt {current.Number})";
             }
@@ -212,7 +213,7 @@ public sealed class RunStateMachine
             }
 
             var current = run.CurrentAttempt;
-            if (current is null || (current.Number != completed.Attempt && current.RestartOf != completed.Attempt))
+            if (current is null || !current.Answers(completed.Attempt))
             {
                 return $"attempt {completed.Attempt} of '{completed.StepId}' is not the current attempt";
             }
@@ -236,6 +237,44 @@ public sealed class RunStateMachine
 
             Finish(spec, run, completed.Outcome, completed.Outputs, completed.Error);
             Advance();
+            return null;
+        }
+
+        public string? StepLost(StepLost lost)
+        {
+            if (!State.Steps.TryGetValue(lost.StepId, out var run))
+            {
+                return $"unknown step '{lost.StepId}'";
+            }
+
+            var current = run.CurrentAttempt;
+            if (current is null || current.Number != lost.Attempt || current.IsFinished || run.Status is not (StepStatus.Queued or StepStatus.Running))
+            {
+                return $"attempt {lost.Attempt} of '{lost.StepId}' is not running";
+            }
+
+            var spec = _definition.FindStep(lost.StepId)!;
+            if (spec.Timeout is not null && current.StartedAt is not null)
+            {
+                Commands.Add(new CancelTimer(TimerIds.Timeout(spec.Id, current.Number)));
+            }
+
+            var error = lost.Reason ?? "the runner stopped renewing its lease";
+            run = run with { Attempts = run.Attempts.SetItem(run.Attempts.Count - 1, current with { Outcome = AttemptOutcome.Lost, FinishedAt = at, Error = error }) };
+            if (State.CancelRequested)
+            {
+                // The run is cancelling and the runner that should confirm it is gone: the step is cancelled now.
+                Update(run with { Status = StepStatus.Cancelled, Reason = "run cancelled" });
+                Commands.Add(new PublishEvent("pipeline.step.cancelled", State.RunId, spec.Id) { Detail = error });
+                Advance();
+                return null;
+            }
+
+            // Dispatched again under a new number; a crash restart does not use up a retry.
+            var restart = new StepAttempt { Number = run.NextAttemptNumber, QueuedAt = at, RestartOf = current.Number, Redispatched = true };
+            Update(run with { Status = StepStatus.Queued, Attempts = run.Attempts.Add(restart) });
+            Commands.Add(new DispatchStep(spec.Id, restart.Number, TimeSpan.Zero));
+            Commands.Add(new PublishEvent("pipeline.step.restarted", State.RunId, spec.Id) { Detail = $"attempt {restart.Number} replaces {current.Number}: {error}" });
             return null;
         }
 
