@@ -72,6 +72,7 @@ public static class WebhooksModule
             OutboundHttpHandlerFactory.CreateClient(sp.GetRequiredService<OutboundDestinationPolicy>(), http),
             sp.GetRequiredService<DeliveryRetryPolicy>(),
             sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(ReadConcurrency(outbound));
         services.AddSingleton<DeliveryDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
         var topics = outbound.GetSection("Topics").GetChildren().Select(c => c.Value!).ToList();
@@ -79,6 +80,24 @@ public static class WebhooksModule
         {
             services.AddSubscription<DeliveryFanout>(topic, "webhooks.deliver." + topic);
         }
+    }
+
+    private static DeliveryConcurrency ReadConcurrency(IConfiguration outbound)
+    {
+        var defaults = new DeliveryConcurrency();
+        var total = outbound.GetValue<int?>("MaxInFlight") ?? defaults.MaxInFlight;
+        var perEndpoint = outbound.GetValue<int?>("MaxInFlightPerEndpoint") ?? defaults.MaxInFlightPerEndpoint;
+        if (total < 1)
+        {
+            throw new ServerlessConfigurationException("Webhooks:Outbound:MaxInFlight", "must be at least 1");
+        }
+
+        if (perEndpoint < 1 || perEndpoint > total)
+        {
+            throw new ServerlessConfigurationException("Webhooks:Outbound:MaxInFlightPerEndpoint", $"must be between 1 and Webhooks:Outbound:MaxInFlight ({total})");
+        }
+
+        return new DeliveryConcurrency(total, perEndpoint);
     }
 
     /// <summary>The platform events outbound endpoints can subscribe to unless configuration names others.</summary>

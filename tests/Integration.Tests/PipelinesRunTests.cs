@@ -714,8 +714,10 @@ public sealed class DistributedPipelinesRunTests : PipelinesRunContract
 }
 
 /// <summary>
-/// Distributed pipelines hosts one at a time: RabbitMQ queue names are not scoped by the PostgreSQL schema, so two
-/// hosts on the test broker would consume each other's step dispatches (and drop them: the run is in the other schema).
+/// Distributed pipelines hosts one at a time. Their queues no longer collide (names carry the schema), but a host with
+/// timers uses Quartz's scheduler of one fixed name, which is one instance per process: two such hosts side by side in
+/// the test process would share it. Serialising the class group also keeps the 2-core CI machine from running several
+/// runner-heavy hosts at once.
 /// </summary>
 public static class DistributedPipelines
 {

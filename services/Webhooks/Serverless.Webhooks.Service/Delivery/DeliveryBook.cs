@@ -28,27 +28,34 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
 
     /// <summary>Creates the delivery unless it exists (a redelivered event); false when it did.</summary>
     public async Task<bool> CreateAsync(string endpointId, CloudEvent cloudEvent, byte[] cloudEventJson, DateTimeOffset firstAttemptAt, CancellationToken cancellationToken) =>
-        await CreateAsync(endpointId, cloudEvent, cloudEventJson, firstAttemptAt, claimed: false, cancellationToken).ConfigureAwait(false) is not null;
+        await CreateAllAsync([new PlannedDelivery(endpointId, Claimed: false)], cloudEvent, cloudEventJson, firstAttemptAt, cancellationToken).ConfigureAwait(false) is not null;
 
     /// <summary>
-    /// Creates the delivery already claimed by the caller (its due entry is the lease, as after <see cref="ClaimAsync"/>),
-    /// so the caller attempts it at once and a crash still brings it back after the lease. Null when it existed.
+    /// Creates one delivery of the event per planned endpoint in one transaction; a claimed one's due entry is its lease
+    /// (as after <see cref="ClaimAsync"/>), so the caller attempts it at once and a crash still brings it back after the
+    /// lease. Null, and nothing written, when any of them existed already.
     /// </summary>
-    public Task<(DeliveryRecord Record, string LeaseKey)?> CreateClaimedAsync(string endpointId, CloudEvent cloudEvent, byte[] cloudEventJson, DateTimeOffset firstAttemptAt, CancellationToken cancellationToken) =>
-        CreateAsync(endpointId, cloudEvent, cloudEventJson, firstAttemptAt, claimed: true, cancellationToken);
-
-    private async Task<(DeliveryRecord Record, string LeaseKey)?> CreateAsync(string endpointId, CloudEvent cloudEvent, byte[] cloudEventJson, DateTimeOffset firstAttemptAt, bool claimed, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<CreatedDelivery>?> CreateAllAsync(IReadOnlyList<PlannedDelivery> plan, CloudEvent cloudEvent, byte[] cloudEventJson, DateTimeOffset firstAttemptAt, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(cloudEvent);
         var now = time.GetUtcNow();
-        var record = new DeliveryRecord(DeliveryId(cloudEvent.Id, endpointId), endpointId, cloudEvent.Id, cloudEvent.Type, cloudEventJson, DeliveryStatus.Pending, 0, firstAttemptAt, null, now, now);
-        var dueKey = DueKey(claimed ? now + _lease : firstAttemptAt, endpointId, record.Id);
+        var transaction = new StateTransaction();
+        var created = new List<CreatedDelivery>(plan.Count);
+        foreach (var (endpointId, claimed) in plan)
+        {
+            var record = new DeliveryRecord(DeliveryId(cloudEvent.Id, endpointId), endpointId, cloudEvent.Id, cloudEvent.Type, cloudEventJson, DeliveryStatus.Pending, 0, firstAttemptAt, null, now, now);
+            var dueKey = DueKey(claimed ? now + _lease : firstAttemptAt, endpointId, record.Id);
+            transaction
+                .UpsertJson(DeliveryPrefix + record.Id, record, new StateWriteOptions(OnlyIfAbsent: true))
+                .Upsert(dueKey, ReadOnlyMemory<byte>.Empty);
+            created.Add(new CreatedDelivery(record, dueKey, claimed));
+        }
+
         try
         {
-            await state.TransactAsync(new StateTransaction()
-                .UpsertJson(DeliveryPrefix + record.Id, record, new StateWriteOptions(OnlyIfAbsent: true))
-                .Upsert(dueKey, ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
-            return (record, dueKey);
+            await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+            return created;
         }
         catch (ETagMismatchException)
         {

@@ -20,18 +20,17 @@ public sealed partial class DeliveryDispatcher(
     DeliveryAttempter attempter,
     DeliverySignal signal,
     EndpointFailureClock failureClock,
+    DeliveryConcurrency concurrency,
     IEventPublisher publisher,
     TimeProvider time,
     ILogger<DeliveryDispatcher> logger) : BackgroundService
 {
     public const string EndpointDisabledTopic = "webhook.endpoint.disabled";
-    private const int MaxInFlight = 64;
-    private const int MaxInFlightPerEndpoint = 4;
     private const int StateKeysPerScan = 1000;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan NewWorkRescanInterval = TimeSpan.FromMilliseconds(10);
 
-    private readonly SemaphoreSlim _slots = new(MaxInFlight, MaxInFlight);
+    private readonly SemaphoreSlim _slots = new(concurrency.MaxInFlight, concurrency.MaxInFlight);
     private readonly ConcurrentDictionary<string, int> _perEndpoint = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, EndpointCircuitBreaker> _breakers = new(StringComparer.Ordinal);
@@ -53,7 +52,7 @@ public sealed partial class DeliveryDispatcher(
         while (true)
         {
             var current = _perEndpoint.GetValueOrDefault(endpointId);
-            if (current >= MaxInFlightPerEndpoint)
+            if (current >= concurrency.MaxInFlightPerEndpoint)
             {
                 _slots.Release();
                 return false;
@@ -293,3 +292,10 @@ public sealed partial class DeliveryDispatcher(
         base.Dispose();
     }
 }
+
+/// <summary>
+/// How many attempts one process runs at once (<c>Webhooks:Outbound:MaxInFlight</c>, default 128) and to one endpoint
+/// (<c>Webhooks:Outbound:MaxInFlightPerEndpoint</c>, default 16): the second is what a slow or dead endpoint can hold, the
+/// rest stays for everyone else.
+/// </summary>
+public sealed record DeliveryConcurrency(int MaxInFlight = 128, int MaxInFlightPerEndpoint = 16);

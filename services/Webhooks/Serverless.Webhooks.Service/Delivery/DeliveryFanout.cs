@@ -8,62 +8,81 @@ namespace Serverless.Webhooks.Service.Delivery;
 
 /// <summary>
 /// The queue trigger of outbound delivery: every platform event on a delivered topic becomes one durable delivery
-/// per enabled endpoint whose filter matches. Idempotent: a redelivered event finds its deliveries already made.
-/// When the dispatcher of this process has a free slot for the endpoint, the delivery is created already claimed and
-/// attempted at once; otherwise it is created due and the dispatcher's scan finds it.
+/// per enabled endpoint whose filter matches, all of them in one state transaction. Idempotent: a redelivered event
+/// finds its deliveries already made (the shared transaction then fails and each is created on its own, so the ones
+/// missing after a crash between two earlier creates still appear). When the dispatcher of this process has a free
+/// slot for an endpoint, that delivery is created already claimed and attempted at once; otherwise it is created due
+/// and the dispatcher's scan finds it.
 /// </summary>
 public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book, DeliveryRetryPolicy policy, DeliverySignal signal, DeliveryDispatcher dispatcher, TimeProvider time) : ISubscriptionHandler
 {
     public async Task HandleAsync(CloudEvent cloudEvent, EventContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cloudEvent);
-        byte[]? json = null;
-        var created = false;
-        foreach (var endpoint in await endpoints.SubscribersAsync(cancellationToken).ConfigureAwait(false))
+        var matching = (await endpoints.SubscribersAsync(cancellationToken).ConfigureAwait(false)).Where(e => e.Filter.Matches(cloudEvent.Type)).Select(e => e.Id).ToList();
+        if (matching.Count == 0)
         {
-            if (endpoint.Filter.Matches(cloudEvent.Type))
-            {
-                json ??= CloudEventJson.Serialize(cloudEvent);
-                var now = time.GetUtcNow();
-                var firstAttemptAt = policy.FirstAttemptAt(now);
-                if (firstAttemptAt <= now && dispatcher.TryReserve(endpoint.Id))
-                {
-                    var claimed = await CreateClaimedAsync(endpoint.Id, cloudEvent, json, firstAttemptAt, cancellationToken).ConfigureAwait(false);
-                    if (claimed is { } delivery)
-                    {
-                        dispatcher.RunClaimed(delivery.Record, delivery.LeaseKey);
-                    }
-                    else
-                    {
-                        dispatcher.Release(endpoint.Id);
-                    }
-
-                    continue;
-                }
-
-                created |= await book.CreateAsync(endpoint.Id, cloudEvent, json, firstAttemptAt, cancellationToken).ConfigureAwait(false);
-            }
+            return;
         }
 
-        if (created)
+        var json = CloudEventJson.Serialize(cloudEvent);
+        var now = time.GetUtcNow();
+        var firstAttemptAt = policy.FirstAttemptAt(now);
+        var plan = matching.Select(id => new PlannedDelivery(id, firstAttemptAt <= now && dispatcher.TryReserve(id))).ToList();
+        IReadOnlyList<CreatedDelivery>? created;
+        try
+        {
+            created = await book.CreateAllAsync(plan, cloudEvent, json, firstAttemptAt, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            ReleaseReserved(plan);
+            throw;
+        }
+
+        if (created is null)
+        {
+            // Some existed already (a redelivered event): make each on its own, the existing ones are skipped.
+            ReleaseReserved(plan);
+            var any = false;
+            foreach (var endpointId in matching)
+            {
+                any |= await book.CreateAsync(endpointId, cloudEvent, json, firstAttemptAt, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (any)
+            {
+                signal.NotifyNewWork();
+            }
+
+            return;
+        }
+
+        foreach (var delivery in created.Where(d => d.Claimed))
+        {
+            dispatcher.RunClaimed(delivery.Record, delivery.DueKey);
+        }
+
+        if (created.Any(d => !d.Claimed))
         {
             signal.NotifyNewWork();
         }
     }
 
-    private async Task<(DeliveryRecord Record, string LeaseKey)?> CreateClaimedAsync(string endpointId, CloudEvent cloudEvent, byte[] json, DateTimeOffset firstAttemptAt, CancellationToken cancellationToken)
+    private void ReleaseReserved(List<PlannedDelivery> plan)
     {
-        try
+        foreach (var planned in plan.Where(p => p.Claimed))
         {
-            return await book.CreateClaimedAsync(endpointId, cloudEvent, json, firstAttemptAt, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            dispatcher.Release(endpointId);
-            throw;
+            dispatcher.Release(planned.EndpointId);
         }
     }
 }
+
+/// <summary>A delivery to make: to which endpoint, and whether the caller holds a dispatcher slot for it (created claimed).</summary>
+public sealed record PlannedDelivery(string EndpointId, bool Claimed);
+
+/// <summary>A delivery made: its record and due entry (the lease when it was created claimed).</summary>
+public sealed record CreatedDelivery(DeliveryRecord Record, string DueKey, bool Claimed);
 
 /// <summary>Wakes the delivery dispatcher when this process created or re-queued deliveries, or finished one.</summary>
 public sealed class DeliverySignal : WakeSignal
