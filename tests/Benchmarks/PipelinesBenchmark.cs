@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serverless.BuildingBlocks.Hosting;
+using Serverless.BuildingBlocks.PubSub;
 using Serverless.Pipelines.Functions;
 using Serverless.Pipelines.Parsing;
 using Serverless.Pipelines.Runs;
@@ -14,12 +15,16 @@ namespace Serverless.Benchmarks;
 
 /// <summary>
 /// Pipelines (--profile embedded|distributed): --runs concurrent runs of a DAG of --steps no-op steps (--kind script:
-/// `true` in a real process through the runner; wait: a 1 ms wait (0 s is invalid), orchestrator and timer service only, no runner) in layers of --width. Reports
+/// `true` in a real process through the runner; publish: an event to a topic nobody subscribes to, through the runner
+/// without a process — the no-op runner step; wait: a 1 ms wait (0 s is invalid), orchestrator and timer service only,
+/// no runner, so no ready→started latency) in layers of --width. Reports
 /// step transitions/s (each attempt's start and end count as one transition each) over the whole batch, and the
 /// step ready→started latency (attempt queued → runner reported the start) p50/p99, from the recorded run state.
 /// </summary>
 internal static class PipelinesBenchmark
 {
+    private const string NoOpTopic = "bench.noop";
+
     public static async Task<int> RunAsync(BenchmarkArguments arguments)
     {
         var runCount = arguments.GetInt("runs", 200);
@@ -48,6 +53,7 @@ internal static class PipelinesBenchmark
         var builder = Host.CreateApplicationBuilder([.. settings]);
         builder.AddBuildingBlocks();
         builder.AddPipelines();
+        builder.Services.AddTopic(NoOpTopic, "pipelines benchmark: the no-op step's event");
         using var host = builder.Build();
         await host.StartAsync();
         try
@@ -59,7 +65,12 @@ internal static class PipelinesBenchmark
             {
                 var layer = i / width;
                 var needs = layer == 0 ? string.Empty : ", needs: [" + string.Join(", ", Enumerable.Range((layer - 1) * width, width).Select(n => string.Create(CultureInfo.InvariantCulture, $"s{n}"))) + "]";
-                var body = kind == "wait" ? "kind: wait, duration: 1ms" : "kind: script, run: 'true'";
+                var body = kind switch
+                {
+                    "wait" => "kind: wait, duration: 1ms",
+                    "publish" => $"kind: publish, topic: {NoOpTopic}",
+                    _ => "kind: script, run: 'true'",
+                };
                 yaml.Append(CultureInfo.InvariantCulture, $"  - {{id: s{i}, {body}{needs}}}\n");
             }
 

@@ -39,19 +39,26 @@ public sealed partial class StepRunner(
     {
         ArgumentNullException.ThrowIfNull(cloudEvent);
         var dispatch = cloudEvent.Data?.ToObjectFromJson<StepDispatchData>(System.Text.Json.JsonSerializerOptions.Web);
-        if (dispatch is null || await RunnableAsync(dispatch, cancellationToken).ConfigureAwait(false) is null)
+        if (dispatch is null || await RunnableAsync(dispatch, cancellationToken).ConfigureAwait(false) is not { } run)
         {
             return;
         }
 
         // Unacknowledged until a slot is free: a busy runner does not take work it cannot start.
-        var slot = await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var waiting = slots.WaitAsync(cancellationToken);
+        var waited = !waiting.IsCompleted;
+        var slot = await waiting.ConfigureAwait(false);
         try
         {
-            // Looked at again: while this waited for a slot the attempt may have ended (cancel, timeout).
-            if (await RunnableAsync(dispatch, cancellationToken).ConfigureAwait(false) is not { } run)
+            // Looked at again after a wait for a slot: meanwhile the attempt may have ended (cancel, timeout).
+            if (waited)
             {
-                return;
+                if (await RunnableAsync(dispatch, cancellationToken).ConfigureAwait(false) is not { } current)
+                {
+                    return;
+                }
+
+                run = current;
             }
 
             var startedAt = time.GetUtcNow();
