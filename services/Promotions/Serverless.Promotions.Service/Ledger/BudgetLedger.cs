@@ -53,6 +53,7 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
     private readonly Dictionary<string, KnownItem> _counters = new(StringComparer.Ordinal);
     private readonly Queue<LedgerWork> _queue = new();
     private bool _draining;
+    private bool _held;
 #pragma warning disable CA2211
     public static long TRead, TCpu, TWrite;
 #pragma warning restore CA2211
@@ -126,20 +127,47 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
 
     private Task<LedgerOutcome> EnqueueAsync(LedgerWork work)
     {
-        bool start;
         lock (_gate)
         {
             _queue.Enqueue(work);
-            start = !_draining;
+        }
+
+        StartDraining();
+        return work.Completion.Task.WaitAsync(work.CancellationToken);
+    }
+
+    private void StartDraining()
+    {
+        lock (_gate)
+        {
+            if (_draining || _held || _queue.Count == 0)
+            {
+                return;
+            }
+
             _draining = true;
         }
 
-        if (start)
+        _ = Task.Run(DrainAsync);
+    }
+
+    /// <summary>For tests: commits and releases queue up but no batch starts until <see cref="Resume"/> (which takes them as one batch).</summary>
+    internal void Hold()
+    {
+        lock (_gate)
         {
-            _ = Task.Run(DrainAsync);
+            _held = true;
+        }
+    }
+
+    internal void Resume()
+    {
+        lock (_gate)
+        {
+            _held = false;
         }
 
-        return work.Completion.Task.WaitAsync(work.CancellationToken);
+        StartDraining();
     }
 
     /// <summary>
@@ -156,7 +184,13 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
             var batch = new List<LedgerWork>();
             lock (_gate)
             {
-                while (batch.Count < MaxBatch && _queue.TryDequeue(out var work))
+                if (_held && writing is null)
+                {
+                    _draining = false;
+                    return;
+                }
+
+                while (batch.Count < MaxBatch && !_held && _queue.TryDequeue(out var work))
                 {
                     if (work.CancellationToken.IsCancellationRequested)
                     {
@@ -212,7 +246,14 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
                 continue;
             }
 
-            writing = StartWrite(batch, run);
+            try
+            {
+                writing = StartWrite(batch, run);
+            }
+            catch (Exception ex)
+            {
+                await FailAsync(batch, ex).ConfigureAwait(false);
+            }
         }
     }
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Azure.Messaging;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
-using Serverless.Promotions.Engine.Pricing;
 using Serverless.Promotions.Engine.Results;
 using Serverless.Promotions.Service.Active;
 using Serverless.Promotions.Service.Catalog;
