@@ -15,8 +15,8 @@ namespace Serverless.Benchmarks;
 /// <summary>
 /// Order commits with budget consumption (--profile embedded = SQLite, distributed = PostgreSQL + RabbitMQ) through the
 /// real host registration: --promotions percent-off promotions, each on its own sku and with a budget that never runs
-/// out; every order is a 3-line basket on 3 random promotions, so each commit updates 3 ETag-checked usage records plus
-/// the create-only order record in one transaction. --hot true: every order's first line is on the one shared promotion
+/// out; every order is a 3-line basket on 3 random promotions, so each commit takes from 3 ETag-checked usage records and
+/// creates its order record (the ledger groups the commits in flight into one transaction per batch). --hot true: every order's first line is on the one shared promotion
 /// bench-0 (its usage record is one hot key), the other two on random others. --concurrency orders in flight. Reports
 /// orders/s, latency, how many group-commit batches the ledger wrote (and their mean size), how often a batch had to be
 /// run again because another writer changed the same counters first, and the size of the hottest usage record at the end.
