@@ -6,7 +6,7 @@ using Serverless.Benchmarks;
 //   dotnet run -c Release --project tests/Benchmarks -- webhooks-out [--profile embedded|distributed] [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]
 //   dotnet run -c Release --project tests/Benchmarks -- pipelines [--profile embedded|distributed] [--runs 200] [--steps 20] [--width 4] [--kind script|wait]
-//   dotnet run -c Release --project tests/Benchmarks -- promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200]
+//   dotnet run -c Release --project tests/Benchmarks -- promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200] [--hot true]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-calculate-path [--promotions 10000] [--seconds 3]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-seed [--url http://127.0.0.1:7071] [--promotions 10000] [--key-file .data/admin.key] [--out calculate-body.json]
 // PostgreSQL / RabbitMQ locations come from SERVERLESS_TEST_POSTGRES / SERVERLESS_TEST_RABBITMQ (tests/servers.sh start).
@@ -31,7 +31,7 @@ static int Usage()
     Console.Error.WriteLine("       Benchmarks webhooks-out [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]");
     Console.Error.WriteLine("       Benchmarks promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]");
     Console.Error.WriteLine("       Benchmarks pipelines [--profile embedded|distributed] [--runs 200] [--steps 20] [--width 4] [--kind script|wait]");
-    Console.Error.WriteLine("       Benchmarks promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200]");
+    Console.Error.WriteLine("       Benchmarks promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200] [--hot true]");
     Console.Error.WriteLine("       Benchmarks promotions-calculate-path [--promotions 10000] [--seconds 3]");
     Console.Error.WriteLine("       Benchmarks promotions-seed [--url http://127.0.0.1:7071] [--promotions 10000] [--key-file .data/admin.key] [--out calculate-body.json]");
     return 2;

@@ -46,6 +46,9 @@ public sealed class PromotionsWorld : IAsyncDisposable
 
     public Serverless.BuildingBlocks.State.IStateStore State => _store.Store;
 
+    /// <summary>The ledger of another instance on the same state (its own committer and its own remembered counters).</summary>
+    public BudgetLedger OtherInstanceLedger() => new(_store.Store, Time, Active);
+
     public static async Task<PromotionsWorld> CreateAsync(string engine, PromotionsOptions? options = null) =>
         new(engine == "postgres" ? await TemporaryStateStore.PostgresAsync("promo") : await TemporaryStateStore.SqliteAsync(), options);
 

@@ -34,13 +34,18 @@ internal static class PromotionKeys
 
     public static string Journal(DateTimeOffset at, string id) => $"{JournalSecond(at)}{id}||{Serverless.BuildingBlocks.State.TimeOrderedId.Next(at)}";
 
-    public static string Usage(string id) => $"{Root}usage||{id}";
+    /// <summary>Begins every counter key: usage records and per-customer / per-coupon use counts.</summary>
+    public const string UsagePrefix = Root + "usage";
 
-    public static string CustomerUses(string id, string customer) => $"{Root}usage-customer||{id}||{customer}";
+    public const string OrderPrefix = Root + "order||";
 
-    public static string CouponUses(string id, string code) => $"{Root}usage-coupon||{id}||{code}";
+    public static string Usage(string id) => $"{UsagePrefix}||{id}";
 
-    public static string Order(string orderId) => $"{Root}order||{orderId}";
+    public static string CustomerUses(string id, string customer) => $"{UsagePrefix}-customer||{id}||{customer}";
+
+    public static string CouponUses(string id, string code) => $"{UsagePrefix}-coupon||{id}||{code}";
+
+    public static string Order(string orderId) => OrderPrefix + orderId;
 
     public static string Settlement(string id) => $"{Root}settlement||{id}";
 

@@ -1,7 +1,5 @@
 using System.Globalization;
-using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
-using Serverless.Promotions.Engine.Money;
 using Serverless.Promotions.Engine.Results;
 using Serverless.Promotions.Engine.Validation;
 using Serverless.Promotions.Service.Active;
@@ -29,20 +27,47 @@ public sealed record LedgerOutcome(LedgerOutcomeKind Kind, OrderRecord? Order = 
 public sealed record BudgetThresholdReached(string PromotionId, int Percent, decimal DiscountGiven, long Orders, decimal? TotalDiscount, long? TotalUses);
 
 /// <summary>
-/// Budgets and usage limits. A commit prices the order with the active snapshot, then consumes every applied promotion's
-/// budget in ONE transaction: the usage counters ETag-checked (a concurrent commit makes it read and price again), the
-/// per-customer / per-coupon counters likewise, the order record create-only (the order id is the idempotency key).
-/// A limit that would be exceeded marks that promotion exhausted for a recalculation; unless the caller accepts the
-/// recalculated basket, nothing is written and the recalculated basket is returned (409).
+/// Budgets and usage limits, with group commit. A commit prices the order with the active snapshot and consumes every
+/// applied promotion's budget atomically; the order id is the idempotency key. Commits and releases (cancels, returns)
+/// queue for one in-process committer, which takes everything queued while the previous batch was being written and
+/// runs it as a <see cref="LedgerBatch"/>: one bulk read of the order records and counters, each item in arrival order
+/// against the running counters (a limit that would be exceeded marks that promotion exhausted for a recalculation;
+/// unless the caller accepts the recalculated basket, that order writes nothing and gets it back, 409), then ONE
+/// transaction with every order record (create-only) and the final counter values (ETag-checked). When another
+/// instance changed a counter or committed one of the order ids first, the batch is read and run again.
 /// </summary>
 public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePromotions active)
 {
-    private long _contended;
+    /// <summary>At most this many commits and releases go into one transaction.</summary>
+    internal const int MaxBatch = 256;
 
-    /// <summary>Commits that had to price again because another order changed the same counters first (for monitoring and benchmarks).</summary>
+    /// <summary>At most this many counters are remembered between batches (beyond it, the memory starts again empty).</summary>
+    private const int MaxKnownCounters = 100_000;
+
+    private readonly Lock _gate = new();
+
+    /// <summary>
+    /// Usage, per-customer and per-coupon counters as this instance last read or wrote them, with their ETags (only the
+    /// committer touches it). Just a guess: every write is still ETag-checked.
+    /// </summary>
+    private readonly Dictionary<string, KnownItem> _counters = new(StringComparer.Ordinal);
+    private readonly Queue<LedgerWork> _queue = new();
+    private bool _draining;
+    private bool _held;
+#pragma warning disable CA2211
+    public static long TRead, TCpu, TWrite;
+#pragma warning restore CA2211
+    private long _contended;
+    private long _batches;
+    private long _batched;
+
+    /// <summary>Batches that had to be read and run again because another writer changed the same counters or order ids first (for monitoring and benchmarks).</summary>
     public long ContendedCommits => Interlocked.Read(ref _contended);
 
-    public async Task<LedgerOutcome> CommitAsync(OrderCommit commit, CancellationToken cancellationToken = default)
+    /// <summary>Batches written so far and the commits and releases they held (their ratio is the mean batch size).</summary>
+    public (long Batches, long Items) BatchStatistics => (Interlocked.Read(ref _batches), Interlocked.Read(ref _batched));
+
+    public Task<LedgerOutcome> CommitAsync(OrderCommit commit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(commit);
         var problems = new List<ValidationProblem>();
@@ -54,7 +79,7 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
         if (commit.Order is null)
         {
             problems.Add(new("order", "is required"));
-            return LedgerOutcome.Invalid(problems);
+            return Task.FromResult(LedgerOutcome.Invalid(problems));
         }
 
         var customer = commit.Order.Customer?.Id;
@@ -68,251 +93,394 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
         problems.AddRange(pricingProblems.Select(p => p with { Path = "order." + p.Path }));
         if (problems.Count > 0)
         {
-            return LedgerOutcome.Invalid(problems);
+            return Task.FromResult(LedgerOutcome.Invalid(problems));
         }
 
-        var orderKey = PromotionKeys.Order(commit.OrderId!);
         var store = context!.StoreId ?? "-";
         var channel = context.Channel.ToString().ToLowerInvariant();
         var day = now.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        for (var attempt = 1; ; attempt++)
-        {
-            if (await state.GetJsonAsync<OrderRecord>(orderKey, cancellationToken).ConfigureAwait(false) is { } existing)
-            {
-                return new(LedgerOutcomeKind.AlreadyCommitted, existing.Value);
-            }
-
-            var view = active.Current;
-            var exhausted = new HashSet<string>(view.Exhausted, StringComparer.Ordinal);
-            var excluded = new List<string>();
-            PricingResult result;
-            List<Planned> plan;
-            while (true)
-            {
-                result = view.Snapshot.Calculate(basket!, context with { ExhaustedPromotionIds = exhausted });
-                plan = result.Promotions.Where(p => p.Applied).Select(p => Plan(p, result, view, context.Coupons, customer)).ToList();
-                var read = await ReadCountersAsync(plan, cancellationToken).ConfigureAwait(false);
-                foreach (var planned in plan)
-                {
-                    planned.Read(read);
-                }
-
-                var over = plan.Where(p => p.WouldExceed()).Select(p => p.PromotionId).ToList();
-                if (over.Count == 0)
-                {
-                    break;
-                }
-
-                exhausted.UnionWith(over);
-                excluded.AddRange(over);
-            }
-
-            if (excluded.Count > 0 && !commit.AcceptRecalculated)
-            {
-                return new(LedgerOutcomeKind.LimitReached, Recalculated: result, Exhausted: excluded);
-            }
-
-            var order = new OrderRecord(commit.OrderId!, OrderStatus.Committed, now, store, channel, day, customer, result,
-                [.. plan.Select(p => new Consumption(p.PromotionId, p.Discount, p.Units, p.Coupon))]);
-            var tx = new StateTransaction().UpsertJson(orderKey, order, new StateWriteOptions(OnlyIfAbsent: true));
-            var versionMoved = false;
-            foreach (var planned in plan)
-            {
-                var usage = planned.Usage.Apply(1, planned.Units, planned.Discount, store, channel, day, basket!.Currency);
-                usage = Thresholds(usage, planned.Budget, tx, ref versionMoved);
-                tx.UpsertJson(PromotionKeys.Usage(planned.PromotionId), usage, Expect(planned.UsageETag));
-                if (planned.CustomerKey is { } customerKey)
-                {
-                    tx.UpsertJson(customerKey, new UseCount(planned.CustomerUses + 1), Expect(planned.CustomerETag));
-                }
-
-                if (planned.CouponKey is { } couponKey)
-                {
-                    tx.UpsertJson(couponKey, new UseCount(planned.CouponUses + 1), Expect(planned.CouponETag));
-                }
-            }
-
-            if (versionMoved)
-            {
-                PromotionCatalog.BumpVersion(tx, plan[0].PromotionId, now);
-            }
-
-            try
-            {
-                await state.TransactAsync(tx, cancellationToken).ConfigureAwait(false);
-                if (versionMoved)
-                {
-                    active.Invalidate();
-                }
-
-                return new(LedgerOutcomeKind.Committed, order, Exhausted: excluded);
-            }
-            catch (ETagMismatchException ex) when (ex.Key == orderKey)
-            {
-                // The same order id committed concurrently: the next round finds and returns it.
-            }
-            catch (ETagMismatchException)
-            {
-                Interlocked.Increment(ref _contended);
-
-                // Another order took from the same counters first: price again against the new counts. The jitter
-                // spreads out the retries of many orders contending for one hot promotion.
-                await Task.Delay(Random.Shared.Next(0, Math.Min(attempt, 20)), cancellationToken).ConfigureAwait(false);
-            }
-        }
+        var work = new CommitWork(commit.OrderId!, now, basket!, context, customer, commit.AcceptRecalculated, store, channel, day, cancellationToken);
+        work.PrepareIn(active.Current);
+        return EnqueueAsync(work);
     }
 
     /// <summary>
     /// Cancels an order (no lines: gives back everything it consumed, including the use) or applies a partial return
     /// (lines: gives back each returned line's share of each promotion's discount; the use comes back when every unit
-    /// has been returned). Idempotent: a cancelled order, or a return id seen before, changes nothing.
+    /// has been returned). Idempotent: a cancelled order, or a return id seen before, changes nothing. Goes through the
+    /// same committer as commits, so it interleaves with them in arrival order.
     /// </summary>
-    public async Task<LedgerOutcome> ReleaseAsync(string orderId, OrderReturn? request, CancellationToken cancellationToken = default)
+    public Task<LedgerOutcome> ReleaseAsync(string orderId, OrderReturn? request, CancellationToken cancellationToken = default)
     {
         if (!PromotionKeys.IsValidPart(orderId))
         {
-            return new(LedgerOutcomeKind.NotFound);
+            return Task.FromResult(new LedgerOutcome(LedgerOutcomeKind.NotFound));
         }
 
-        var partial = request?.Lines is { Count: > 0 };
-        if (partial && !PromotionKeys.IsValidPart(request!.ReturnId))
+        if (request?.Lines is { Count: > 0 } && !PromotionKeys.IsValidPart(request.ReturnId))
         {
-            return LedgerOutcome.Invalid([new("returnId", "is required for a partial return (1–128 letters, digits, '.', '_', '-' or ':')")]);
+            return Task.FromResult(LedgerOutcome.Invalid([new("returnId", "is required for a partial return (1–128 letters, digits, '.', '_', '-' or ':')")]));
         }
 
-        var orderKey = PromotionKeys.Order(orderId);
-        for (var attempt = 1; ; attempt++)
+        return EnqueueAsync(new ReleaseWork(orderId, time.GetUtcNow(), request, cancellationToken));
+    }
+
+    private Task<LedgerOutcome> EnqueueAsync(LedgerWork work)
+    {
+        lock (_gate)
         {
-            var versioned = await state.GetJsonAsync<OrderRecord>(orderKey, cancellationToken).ConfigureAwait(false);
-            if (versioned is null)
+            _queue.Enqueue(work);
+        }
+
+        StartDraining();
+        return work.Completion.Task.WaitAsync(work.CancellationToken);
+    }
+
+    private void StartDraining()
+    {
+        lock (_gate)
+        {
+            if (_draining || _held || _queue.Count == 0)
             {
-                return new(LedgerOutcomeKind.NotFound);
+                return;
             }
 
-            var order = versioned.Value;
-            if (order.Status == OrderStatus.Cancelled || (partial && order.Returns.Contains(request!.ReturnId!, StringComparer.Ordinal)))
-            {
-                return new(LedgerOutcomeKind.Released, order);
-            }
+            _draining = true;
+        }
 
-            var minorUnits = CurrencyTable.MinorUnits(order.Result.Currency);
-            var returned = new Dictionary<string, int>(order.Returned, StringComparer.Ordinal);
-            var release = order.Consumptions.ToDictionary(c => c.PromotionId, _ => (Discount: 0m, Units: 0L), StringComparer.Ordinal);
-            if (partial)
+        _ = Task.Run(DrainAsync);
+    }
+
+    /// <summary>For tests: commits and releases queue up but no batch starts until <see cref="Resume"/> (which takes them as one batch).</summary>
+    internal void Hold()
+    {
+        lock (_gate)
+        {
+            _held = true;
+        }
+    }
+
+    internal void Resume()
+    {
+        lock (_gate)
+        {
+            _held = false;
+        }
+
+        StartDraining();
+    }
+
+    /// <summary>
+    /// The committer: runs while anything is queued, and is the only one working out and writing batches here. Batches
+    /// are pipelined one deep: while one batch's transaction is in flight, the next is read and worked out on top of the
+    /// values being written (see <see cref="KnownItem"/>); it is written once the first is through, or worked out again
+    /// from fresh reads when the first failed. A batch holding a cancel or return waits for the write before it.
+    /// </summary>
+    private async Task DrainAsync()
+    {
+        Writing? writing = null;
+        while (true)
+        {
+            var batch = new List<LedgerWork>();
+            lock (_gate)
             {
-                var problems = new List<ValidationProblem>();
-                for (var i = 0; i < request!.Lines!.Count; i++)
+                if (_held && writing is null)
                 {
-                    var back = request.Lines[i];
-                    var line = order.Result.Lines.FirstOrDefault(l => l.LineId == back.LineId);
-                    var already = returned.GetValueOrDefault(back.LineId ?? string.Empty);
-                    if (line is null)
+                    _draining = false;
+                    return;
+                }
+
+                while (batch.Count < MaxBatch && !_held && _queue.TryDequeue(out var work))
+                {
+                    if (work.CancellationToken.IsCancellationRequested)
                     {
-                        problems.Add(new($"lines[{i}].lineId", $"the order has no line '{back.LineId}'"));
-                    }
-                    else if (back.Quantity <= 0 || already + back.Quantity > line.Quantity)
-                    {
-                        problems.Add(new($"lines[{i}].quantity", $"must be between 1 and {line.Quantity - already} (the units not yet returned)"));
+                        work.Completion.TrySetCanceled(work.CancellationToken);
                     }
                     else
                     {
-                        returned[line.LineId] = already + back.Quantity;
-                        foreach (var adjustment in line.Adjustments.Where(a => release.ContainsKey(a.PromotionId)))
-                        {
-                            var (discount, units) = release[adjustment.PromotionId];
-                            release[adjustment.PromotionId] = (
-                                discount + decimal.Round(adjustment.Amount * back.Quantity / line.Quantity, minorUnits, MidpointRounding.ToEven),
-                                units + (adjustment.Units * back.Quantity / line.Quantity));
-                        }
+                        batch.Add(work);
                     }
                 }
 
-                if (problems.Count > 0)
+                if (batch.Count == 0 && writing is null && _queue.Count == 0)
                 {
-                    return LedgerOutcome.Invalid(problems);
+                    _draining = false;
+                    return;
                 }
             }
 
-            var everything = !partial || order.Result.Lines.All(l => returned.GetValueOrDefault(l.LineId) >= l.Quantity);
-            var consumptions = order.Consumptions.Select(c =>
+            if (batch.Count == 0 || (writing is not null && batch.Exists(w => w is ReleaseWork)))
             {
-                var (discount, units) = everything
-                    ? (c.Discount - c.ReleasedDiscount, c.Units - c.ReleasedUnits)
-                    : (Math.Min(release[c.PromotionId].Discount, c.Discount - c.ReleasedDiscount), Math.Min(release[c.PromotionId].Units, c.Units - c.ReleasedUnits));
-                return (Before: c, Discount: discount, Units: units, Use: everything && !c.UseReleased);
-            }).ToList();
-
-            var updated = order with
-            {
-                Status = everything ? OrderStatus.Cancelled : OrderStatus.Committed,
-                CancelledAt = everything ? time.GetUtcNow() : null,
-                Returned = returned,
-                Returns = partial ? [.. order.Returns, request!.ReturnId!] : order.Returns,
-                Consumptions = [.. consumptions.Select(c => c.Before with
+                await FinishAsync(writing).ConfigureAwait(false);
+                writing = null;
+                if (batch.Count == 0)
                 {
-                    ReleasedDiscount = c.Before.ReleasedDiscount + c.Discount,
-                    ReleasedUnits = c.Before.ReleasedUnits + c.Units,
-                    UseReleased = c.Before.UseReleased || c.Use,
-                })],
-            };
-
-            var keys = consumptions.SelectMany(c => new[] { PromotionKeys.Usage(c.Before.PromotionId), PromotionKeys.Promotion(c.Before.PromotionId) }).ToList();
-            if (order.Customer is { } customer)
-            {
-                keys.AddRange(consumptions.Where(c => c.Use).Select(c => PromotionKeys.CustomerUses(c.Before.PromotionId, customer)));
-            }
-
-            keys.AddRange(consumptions.Where(c => c.Use && c.Before.Coupon is not null).Select(c => PromotionKeys.CouponUses(c.Before.PromotionId, c.Before.Coupon!)));
-            var read = (await state.GetBulkAsync(keys, cancellationToken).ConfigureAwait(false)).ToDictionary(i => i.Key, StringComparer.Ordinal);
-            var tx = new StateTransaction().UpsertJson(orderKey, updated, new StateWriteOptions(ETag: versioned.ETag));
-            var versionMoved = false;
-            foreach (var (before, discount, units, use) in consumptions)
-            {
-                if (read.TryGetValue(PromotionKeys.Usage(before.PromotionId), out var usageItem))
-                {
-                    var usage = usageItem.Deserialize<PromotionUsage>().Apply(use ? -1 : 0, -units, -discount, order.Store, order.Channel, order.Day, order.Result.Currency);
-                    var budget = read.TryGetValue(PromotionKeys.Promotion(before.PromotionId), out var record) ? record.Deserialize<PromotionRecord>().Budget : null;
-                    if (usage.Exhausted && !IsSpent(usage, budget))
-                    {
-                        // Back under its limits: calculate may offer it again.
-                        usage = usage with { Exhausted = false };
-                        tx.Delete(PromotionKeys.Exhausted(before.PromotionId));
-                        versionMoved = true;
-                    }
-
-                    tx.UpsertJson(usageItem.Key, usage, new StateWriteOptions(ETag: usageItem.ETag));
-                }
-
-                if (use)
-                {
-                    foreach (var counterKey in new[] { order.Customer is null ? null : PromotionKeys.CustomerUses(before.PromotionId, order.Customer), before.Coupon is null ? null : PromotionKeys.CouponUses(before.PromotionId, before.Coupon) })
-                    {
-                        if (counterKey is not null && read.TryGetValue(counterKey, out var counter))
-                        {
-                            tx.UpsertJson(counterKey, new UseCount(Math.Max(0, counter.Deserialize<UseCount>().Uses - 1)), new StateWriteOptions(ETag: counter.ETag));
-                        }
-                    }
+                    continue;
                 }
             }
 
-            if (versionMoved)
+            LedgerBatch? run;
+            try
             {
-                PromotionCatalog.BumpVersion(tx, consumptions[0].Before.PromotionId, time.GetUtcNow());
+                run = (await WorkOutAsync(batch, optimistic: true).ConfigureAwait(false)).Run;
+            }
+            catch (Exception) when (writing is not null)
+            {
+                run = null;
+            }
+            catch (Exception ex)
+            {
+                await FailAsync(batch, ex).ConfigureAwait(false);
+                continue;
+            }
+
+            if (writing is not null)
+            {
+                run = await FinishAsync(writing).ConfigureAwait(false) ? run : null;
+                writing = null;
+            }
+
+            if (run is null)
+            {
+                await RunBatchAsync(batch, optimistic: false).ConfigureAwait(false);
+                continue;
             }
 
             try
             {
-                await state.TransactAsync(tx, cancellationToken).ConfigureAwait(false);
-                if (versionMoved)
+                writing = StartWrite(batch, run);
+            }
+            catch (Exception ex)
+            {
+                await FailAsync(batch, ex).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>A batch whose transaction is in flight, and the values it is writing (remembered without ETags until it is through).</summary>
+    private sealed record Writing(List<LedgerWork> Batch, LedgerBatch Run, StateTransaction Transaction, Task<IReadOnlyList<string>> Write, List<(int Operation, KnownItem Item)> Counters);
+
+    /// <summary>
+    /// Reads what a batch needs and works it out. Optimistic: counters this instance has read or written before are
+    /// taken from <see cref="_counters"/>, and the order records of new commits are taken to be absent (the create-only
+    /// write checks that). Anything stale makes the write fail on its ETag; the batch is then worked out again, not optimistically.
+    /// </summary>
+    private async Task<(LedgerBatch Run, Dictionary<string, KnownItem?> Loaded)> WorkOutAsync(List<LedgerWork> batch, bool optimistic)
+    {
+        var run = new LedgerBatch(active.Current, batch);
+        var loaded = new Dictionary<string, KnownItem?>(StringComparer.Ordinal);
+        var released = optimistic ? batch.OfType<ReleaseWork>().Select(r => r.OrderKey).ToHashSet(StringComparer.Ordinal) : [];
+        for (var keys = run.InitialKeys(); keys.Count > 0; keys = run.Run(loaded))
+        {
+            var read = new List<string>(keys.Count);
+            foreach (var key in keys)
+            {
+                if (optimistic && _counters.TryGetValue(key, out var known))
                 {
-                    active.Invalidate();
+                    loaded[key] = known;
+                }
+                else if (optimistic && key.StartsWith(PromotionKeys.OrderPrefix, StringComparison.Ordinal) && !released.Contains(key))
+                {
+                    loaded[key] = null;
+                }
+                else
+                {
+                    read.Add(key);
+                }
+            }
+
+            if (read.Count > 0)
+            {
+                await ReadAsync(read, loaded).ConfigureAwait(false);
+            }
+        }
+
+        return (run, loaded);
+    }
+
+    /// <summary>Starts writing a worked-out batch; the counters it writes are remembered at once, without ETags, for the next batch to build on.</summary>
+    private Writing StartWrite(List<LedgerWork> batch, LedgerBatch run)
+    {
+        var tx = run.Transaction(time.GetUtcNow());
+        var counters = new List<(int, KnownItem)>();
+        for (var i = 0; i < tx.Operations.Count; i++)
+        {
+            if (tx.Operations[i] is StateOperation.Upsert upsert && IsCounter(upsert.Key))
+            {
+                var item = KnownItem.Writing(upsert.Key, upsert.Value, run.WrittenCounter(upsert.Key)!);
+                Remember(item);
+                counters.Add((i, item));
+            }
+        }
+
+        var write = tx.Operations.Count == 0 ? Task.FromResult<IReadOnlyList<string>>([]) : state.TransactAsync(tx);
+        return new Writing(batch, run, tx, write, counters);
+    }
+
+    /// <summary>
+    /// Waits for a batch's write. Through: the remembered counters get their ETags and every caller its answer (true).
+    /// Failed: what the batch wrote or read is forgotten and the batch is worked out again from fresh reads (false: a
+    /// batch worked out on top of it is stale).
+    /// </summary>
+    private async Task<bool> FinishAsync(Writing? writing)
+    {
+        if (writing is null)
+        {
+            return true;
+        }
+
+        IReadOnlyList<string> etags;
+        try
+        {
+            etags = await writing.Write.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            foreach (var (_, item) in writing.Counters)
+            {
+                _counters.Remove(item.Key);
+            }
+
+            if (ex is ETagMismatchException)
+            {
+                Interlocked.Increment(ref _contended);
+                await RunBatchAsync(writing.Batch, optimistic: false).ConfigureAwait(false);
+            }
+            else
+            {
+                await FailAsync(writing.Batch, ex).ConfigureAwait(false);
+            }
+
+            return false;
+        }
+
+        foreach (var (operation, item) in writing.Counters)
+        {
+            item.Confirm(etags[operation]);
+        }
+
+        Complete(writing.Batch, writing.Run);
+        return true;
+    }
+
+    private void Complete(List<LedgerWork> batch, LedgerBatch run)
+    {
+        Interlocked.Increment(ref _batches);
+        Interlocked.Add(ref _batched, batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            batch[i].Completion.TrySetResult(run.Outcomes[i]);
+        }
+
+        if (run.ExhaustedChanged)
+        {
+            InvalidateView();
+        }
+    }
+
+    /// <summary>Works out and writes one batch on its own (nothing else in flight) until it is written; completes every item. Never throws.</summary>
+    private async Task RunBatchAsync(List<LedgerWork> batch, bool optimistic)
+    {
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var (run, loaded) = await WorkOutAsync(batch, optimistic && attempt == 1).ConfigureAwait(false);
+                var writing = StartWrite(batch, run);
+                try
+                {
+                    var etags = await writing.Write.ConfigureAwait(false);
+                    foreach (var (operation, item) in writing.Counters)
+                    {
+                        item.Confirm(etags[operation]);
+                    }
+                }
+                catch (ETagMismatchException)
+                {
+                    // Another instance changed a counter, or one of these order ids was committed before: forget what
+                    // this batch took as known, read it all and run the batch again (a repeated order id then finds
+                    // its stored order). After a few rounds the jitter lets competing instances take turns.
+                    Interlocked.Increment(ref _contended);
+                    foreach (var key in loaded.Keys.Concat(writing.Counters.Select(c => c.Item.Key)))
+                    {
+                        _counters.Remove(key);
+                    }
+
+                    if (attempt > 2)
+                    {
+                        await Task.Delay(Random.Shared.Next(0, Math.Min(attempt, 20))).ConfigureAwait(false);
+                    }
+
+                    continue;
                 }
 
-                return new(LedgerOutcomeKind.Released, updated);
+                Complete(batch, run);
+                return;
             }
-            catch (ETagMismatchException)
+        }
+        catch (Exception ex)
+        {
+            await FailAsync(batch, ex).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Something other than a conflict (a value too large, a lost connection, a deadlock): each item is run on its own,
+    /// so one bad order does not fail the others and each caller gets its own answer; a lone item gets the error.
+    /// </summary>
+    private async Task FailAsync(List<LedgerWork> batch, Exception error)
+    {
+        _counters.Clear();
+        if (batch.Count == 1)
+        {
+            batch[0].Completion.TrySetException(error);
+            return;
+        }
+
+        foreach (var work in batch)
+        {
+            await RunBatchAsync([work], optimistic: false).ConfigureAwait(false);
+        }
+    }
+
+    private static bool IsCounter(string key) => key.StartsWith(PromotionKeys.UsagePrefix, StringComparison.Ordinal);
+
+    private void Remember(KnownItem item)
+    {
+        if (_counters.Count >= MaxKnownCounters && !_counters.ContainsKey(item.Key))
+        {
+            _counters.Clear();
+        }
+
+        _counters[item.Key] = item;
+    }
+
+    /// <summary>Asks calculate to reload (a promotion became exhausted or available again); the answers are already given, so a view shut down meanwhile is no error.</summary>
+    private void InvalidateView()
+    {
+        try
+        {
+            active.Invalidate();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task ReadAsync(IReadOnlyCollection<string> keys, Dictionary<string, KnownItem?> loaded)
+    {
+        foreach (var key in keys)
+        {
+            loaded[key] = null;
+        }
+
+        foreach (var item in await state.GetBulkAsync(keys).ConfigureAwait(false))
+        {
+            var known = KnownItem.Read(item);
+            loaded[item.Key] = known;
+            if (IsCounter(item.Key))
             {
-                await Task.Delay(Random.Shared.Next(0, Math.Min(attempt, 20)), cancellationToken).ConfigureAwait(false);
+                Remember(known);
             }
         }
     }
@@ -328,8 +496,6 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
             record.Budget?.TotalDiscount - usage.Discount, record.Budget?.TotalUses - usage.Orders, usage.ByStore, usage.ByChannel, usage.ByDay);
     }
 
-    private static StateWriteOptions Expect(string? etag) => etag is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: etag);
-
     internal static bool IsSpent(PromotionUsage usage, PromotionBudget? budget) =>
         (budget?.TotalDiscount is { } total && usage.Discount >= total) || (budget?.TotalUses is { } uses && usage.Orders >= uses);
 
@@ -337,97 +503,4 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
     internal static decimal SpentRatio(PromotionUsage usage, PromotionBudget? budget) => Math.Max(
         budget?.TotalDiscount is { } total ? (total == 0 ? 1m : usage.Discount / total) : 0m,
         budget?.TotalUses is { } uses ? (uses == 0 ? 1m : (decimal)usage.Orders / uses) : 0m);
-
-    /// <summary>Publishes the 80 % / 100 % events the first time the usage reaches them, and marks a spent promotion exhausted for calculate.</summary>
-    private static PromotionUsage Thresholds(PromotionUsage usage, PromotionBudget? budget, StateTransaction tx, ref bool versionMoved)
-    {
-        if (budget is null || (budget.TotalDiscount is null && budget.TotalUses is null))
-        {
-            return usage;
-        }
-
-        var ratio = SpentRatio(usage, budget);
-        foreach (var (percent, reached) in new[] { (80, usage.Reached80), (100, usage.Reached100) })
-        {
-            if (!reached && ratio * 100 >= percent)
-            {
-                var payload = new BudgetThresholdReached(usage.PromotionId, percent, usage.Discount, usage.Orders, budget.TotalDiscount, budget.TotalUses);
-                tx.Publish(PromotionTopics.BudgetThreshold, CloudEventJson.Create(PromotionTopics.Source, PromotionTopics.BudgetThreshold, payload, usage.PromotionId));
-                usage = percent == 80 ? usage with { Reached80 = true } : usage with { Reached100 = true };
-            }
-        }
-
-        if (!usage.Exhausted && IsSpent(usage, budget))
-        {
-            usage = usage with { Exhausted = true };
-            tx.Upsert(PromotionKeys.Exhausted(usage.PromotionId), "1"u8.ToArray());
-            versionMoved = true;
-        }
-
-        return usage;
-    }
-
-    private async Task<Dictionary<string, StateItem>> ReadCountersAsync(List<Planned> plan, CancellationToken cancellationToken)
-    {
-        var keys = plan.SelectMany(p => new[] { PromotionKeys.Usage(p.PromotionId), p.CustomerKey, p.CouponKey }).OfType<string>().ToList();
-        return keys.Count == 0 ? [] : (await state.GetBulkAsync(keys, cancellationToken).ConfigureAwait(false)).ToDictionary(i => i.Key, StringComparer.Ordinal);
-    }
-
-    private static Planned Plan(PromotionOutcome outcome, PricingResult result, ActiveView view, IReadOnlyList<string> coupons, string? customer)
-    {
-        var record = view.Records.GetValueOrDefault(outcome.PromotionId);
-        var budget = record?.Budget;
-        var units = result.Lines.Sum(l => l.Adjustments.Where(a => a.PromotionId == outcome.PromotionId).Sum(a => (long)a.Units))
-            + result.Gifts.Where(g => g.PromotionId == outcome.PromotionId).Sum(g => (long)g.Quantity);
-        var coupon = record?.Definition.Coupon?.Codes.FirstOrDefault(code => coupons.Contains(code, StringComparer.Ordinal));
-        return new Planned(outcome.PromotionId, budget, outcome.Saving, units, coupon)
-        {
-            CustomerKey = budget?.PerCustomer is not null && customer is not null ? PromotionKeys.CustomerUses(outcome.PromotionId, customer) : null,
-            CouponKey = budget?.PerCouponCode is not null && coupon is not null && PromotionKeys.IsValidPart(coupon) ? PromotionKeys.CouponUses(outcome.PromotionId, coupon) : null,
-        };
-    }
-
-    /// <summary>One applied promotion of the order being committed, with the counters read for it.</summary>
-    private sealed record Planned(string PromotionId, PromotionBudget? Budget, decimal Discount, long Units, string? Coupon)
-    {
-        public string? CustomerKey { get; init; }
-
-        public string? CouponKey { get; init; }
-
-        public PromotionUsage Usage { get; private set; } = PromotionUsage.Empty(PromotionId);
-
-        public string? UsageETag { get; private set; }
-
-        public long CustomerUses { get; private set; }
-
-        public string? CustomerETag { get; private set; }
-
-        public long CouponUses { get; private set; }
-
-        public string? CouponETag { get; private set; }
-
-        public void Read(Dictionary<string, StateItem> read)
-        {
-            if (read.TryGetValue(PromotionKeys.Usage(PromotionId), out var usage))
-            {
-                (Usage, UsageETag) = (usage.Deserialize<PromotionUsage>(), usage.ETag);
-            }
-
-            if (CustomerKey is not null && read.TryGetValue(CustomerKey, out var byCustomer))
-            {
-                (CustomerUses, CustomerETag) = (byCustomer.Deserialize<UseCount>().Uses, byCustomer.ETag);
-            }
-
-            if (CouponKey is not null && read.TryGetValue(CouponKey, out var byCoupon))
-            {
-                (CouponUses, CouponETag) = (byCoupon.Deserialize<UseCount>().Uses, byCoupon.ETag);
-            }
-        }
-
-        public bool WouldExceed() =>
-            (Budget?.TotalDiscount is { } total && Usage.Discount + Discount > total)
-            || (Budget?.TotalUses is { } uses && Usage.Orders + 1 > uses)
-            || (Budget?.PerCustomer is { } perCustomer && CustomerKey is not null && CustomerUses + 1 > perCustomer)
-            || (Budget?.PerCouponCode is { } perCoupon && CouponKey is not null && CouponUses + 1 > perCoupon);
-    }
 }
