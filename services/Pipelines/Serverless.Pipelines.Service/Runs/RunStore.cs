@@ -26,6 +26,8 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 {
     public const string Source = "/pipelines";
 
+    private readonly KeyedLock _runTurns = new();
+
     /// <summary>Timer ids of delayed dispatches (retry backoff); the state machine's own timers use other purposes.</summary>
     public const string DispatchTimerPurpose = "dispatch";
 
@@ -167,6 +169,10 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     public async Task<RunTransition?> ApplyAsync(string runId, RunEvent runEvent, (string Subscription, string EventId)? dedupe, CancellationToken cancellationToken, string? dueKey = null, Func<StateTransaction, CancellationToken, Task<bool>>? precondition = null)
     {
         ArgumentNullException.ThrowIfNull(runEvent);
+
+        // Reports of a run's parallel steps arrive together: applied one at a time here rather than racing on the run's
+        // ETag (each lost race cost a read, a state machine pass and a write, and delayed the next layer's dispatch).
+        using var turn = await _runTurns.EnterAsync(runId, cancellationToken).ConfigureAwait(false);
         for (var conflict = 0; ; conflict++)
         {
             var loaded = await LoadAsync(runId, cancellationToken).ConfigureAwait(false);
