@@ -12,6 +12,7 @@ namespace Integration.Tests;
 /// Two hosts of the main job on the distributed profile (separate DI containers): they pass events through
 /// RabbitMQ, share state in PostgreSQL and share a timer that fires once per occurrence.
 /// </summary>
+[Collection(DistributedTimers.Collection)]
 public sealed class DistributedHostsTests : IAsyncLifetime
 {
     private readonly string _schema = "hosts_" + Guid.NewGuid().ToString("N")[..10];

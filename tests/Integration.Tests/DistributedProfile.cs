@@ -26,3 +26,13 @@ public sealed class DistributedProfile(string prefix)
         await drop.ExecuteNonQueryAsync();
     }
 }
+
+/// <summary>
+/// Test classes whose distributed hosts run timers, one class at a time: Quartz keeps one scheduler per name per
+/// process, so two such hosts of different classes side by side would share one scheduler (on the first one's
+/// schema), and the first to stop would shut it down under the other.
+/// </summary>
+public static class DistributedTimers
+{
+    public const string Collection = "distributed-timers";
+}

@@ -225,6 +225,7 @@ public abstract class PromotionsContract : IAsyncLifetime
 
 public sealed class EmbeddedPromotionsTests : PromotionsContract;
 
+[Collection(DistributedTimers.Collection)]
 public sealed class DistributedPromotionsTests : PromotionsContract
 {
     private readonly DistributedProfile _profile = new("promotions");
