@@ -29,6 +29,7 @@ public abstract class WebhooksDeliveryContract : IAsyncLifetime
             ["Webhooks:Outbound:RetryDelays:1"] = "00:00:00.200",
             ["Webhooks:Outbound:RetryDelays:2"] = "00:00:00.200",
             ["Webhooks:Outbound:TimeoutSeconds"] = "5",
+            ["Webhooks:Outbound:MaxInFlightPerEndpoint"] = "4",
         };
         _settings = settings;
         _host = new LocalHost(settings: settings);
@@ -137,6 +138,22 @@ public abstract class WebhooksDeliveryContract : IAsyncLifetime
         var disabled = JsonDocument.Parse(_receiver.Requests.First(r => r.Path == "/ok").Body).RootElement;
         Assert.Equal("webhook.endpoint.disabled", disabled.GetProperty("type").GetString());
         Assert.Equal(failing, disabled.GetProperty("data").GetProperty("endpointId").GetString());
+    }
+
+    [Fact]
+    public async Task Events_beyond_an_endpoints_slots_wait_their_turn_and_each_is_delivered_once()
+    {
+        // 4 attempts in flight per endpoint (settings above), 300 ms each: most of these wait in the worker's queue.
+        await RegisterAsync("/slow", "test.*");
+        var ids = Enumerable.Range(0, 14).Select(i => $"evt-queued-{i}").ToList();
+        foreach (var id in ids)
+        {
+            await PublishAsync(id);
+        }
+
+        await Recording.WaitUntilAsync(() => _receiver.Requests.Count(r => r.Path == "/slow") >= ids.Count, TimeSpan.FromSeconds(30), "every queued delivery");
+        var delivered = _receiver.Requests.Where(r => r.Path == "/slow").Select(r => r.Headers["webhook-id"].ToString()).ToList();
+        Assert.Equal(ids.Order(), delivered.Order());
     }
 
     [Fact]

@@ -18,6 +18,9 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
 
     private readonly TimeSpan _lease = lease ?? DefaultLease;
 
+    /// <summary>How long a claim hides a delivery.</summary>
+    public TimeSpan Lease => _lease;
+
     /// <summary>How long attempt records are kept.</summary>
     public static readonly TimeSpan AttemptRetention = TimeSpan.FromDays(30);
 

@@ -35,7 +35,18 @@ public sealed partial class DeliveryDispatcher(
     private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, EndpointCircuitBreaker> _breakers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (int Rate, EndpointRateLimiter Limiter)> _limiters = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<Waiting>> _waiting = new(StringComparer.Ordinal);
+    private int _waitingCount;
+    private long _waitingBytes;
     private CancellationToken? _stopping;
+
+    /// <summary>Deliveries created claimed that wait in memory for one of their endpoint's slots: at most this many per process…</summary>
+    public const int MaxWaiting = 100_000;
+
+    /// <summary>…and at most this many payload bytes (an event's payload counted once per delivery, so this is an upper bound).</summary>
+    public const long MaxWaitingBytes = 256L * 1024 * 1024;
+
+    private sealed record Waiting(DeliveryRecord Record, string LeaseKey, long QueuedAt);
 
     /// <summary>
     /// Takes a global slot and one of the endpoint's slots, if both are free and the dispatcher runs: the fan-out then
@@ -70,6 +81,76 @@ public sealed partial class DeliveryDispatcher(
     {
         _perEndpoint.AddOrUpdate(endpointId, 0, (_, n) => n - 1);
         _slots.Release();
+    }
+
+    /// <summary>
+    /// Takes a place in this process's in-memory queue (see <see cref="MaxWaiting"/>) for a delivery whose endpoint has
+    /// all its slots busy: the fan-out creates it claimed and hands it over with <see cref="EnqueueClaimed"/>, and it runs
+    /// as soon as one of the endpoint's attempts ends — without a scan or a claim. If the process dies first its lease
+    /// brings it back like any claimed delivery. False: create it due instead.
+    /// </summary>
+    public bool TryReserveWaiting(int payloadBytes)
+    {
+        if (_stopping is not { IsCancellationRequested: false })
+        {
+            return false;
+        }
+
+        if (Interlocked.Increment(ref _waitingCount) > MaxWaiting | Interlocked.Add(ref _waitingBytes, payloadBytes) > MaxWaitingBytes)
+        {
+            ReleaseWaiting(payloadBytes);
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Gives back a place taken with <see cref="TryReserveWaiting"/> (not used, or its delivery left the queue).</summary>
+    public void ReleaseWaiting(int payloadBytes)
+    {
+        Interlocked.Decrement(ref _waitingCount);
+        Interlocked.Add(ref _waitingBytes, -payloadBytes);
+    }
+
+    /// <summary>Queues a delivery created claimed under <see cref="TryReserveWaiting"/> behind its endpoint's attempts in flight.</summary>
+    public void EnqueueClaimed(DeliveryRecord record, string leaseKey)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        _waiting.GetOrAdd(record.EndpointId, _ => new ConcurrentQueue<Waiting>()).Enqueue(new Waiting(record, leaseKey, time.GetTimestamp()));
+        StartWaiting(record.EndpointId);
+    }
+
+    /// <summary>
+    /// Starts queued deliveries of the endpoint while it has free slots. One that waited past half its lease is claimed
+    /// again first (its lease renewed), so it is never attempted after the lease ran out and a scan could hand it out too.
+    /// </summary>
+    private void StartWaiting(string endpointId)
+    {
+        if (!_waiting.TryGetValue(endpointId, out var queue))
+        {
+            return;
+        }
+
+        while (!queue.IsEmpty && TryReserve(endpointId))
+        {
+            if (!queue.TryDequeue(out var next))
+            {
+                Release(endpointId);
+                return;
+            }
+
+            ReleaseWaiting(next.Record.CloudEventJson.Length);
+            if (time.GetElapsedTime(next.QueuedAt) < book.Lease / 2)
+            {
+                RunClaimed(next.Record, next.LeaseKey);
+            }
+            else
+            {
+                var stopping = _stopping ?? CancellationToken.None;
+                _running[next.LeaseKey] = 0;
+                _ = Task.Run(() => RunAsync(next.LeaseKey, endpointId, ct => book.ClaimAsync(next.LeaseKey, ct), stopping), CancellationToken.None);
+            }
+        }
     }
 
     /// <summary>Attempts a delivery claimed at creation under a reservation (<see cref="TryReserve"/>).</summary>
@@ -215,6 +296,15 @@ public sealed partial class DeliveryDispatcher(
         {
             _running.TryRemove(dueKey, out _);
             Release(endpointId);
+            if (!_waiting.IsEmpty)
+            {
+                StartWaiting(endpointId);
+                foreach (var other in _waiting.Where(w => !w.Value.IsEmpty).Select(w => w.Key))
+                {
+                    StartWaiting(other);
+                }
+            }
+
             signal.Notify();
         }
     }
@@ -294,8 +384,8 @@ public sealed partial class DeliveryDispatcher(
 }
 
 /// <summary>
-/// How many attempts one process runs at once (<c>Webhooks:Outbound:MaxInFlight</c>, default 128) and to one endpoint
+/// How many attempts one process runs at once (<c>Webhooks:Outbound:MaxInFlight</c>, default 256) and to one endpoint
 /// (<c>Webhooks:Outbound:MaxInFlightPerEndpoint</c>, default 16): the second is what a slow or dead endpoint can hold, the
 /// rest stays for everyone else.
 /// </summary>
-public sealed record DeliveryConcurrency(int MaxInFlight = 128, int MaxInFlightPerEndpoint = 16);
+public sealed record DeliveryConcurrency(int MaxInFlight = 256, int MaxInFlightPerEndpoint = 16);

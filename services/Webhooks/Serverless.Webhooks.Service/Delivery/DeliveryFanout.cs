@@ -11,8 +11,9 @@ namespace Serverless.Webhooks.Service.Delivery;
 /// per enabled endpoint whose filter matches, all of them in one state transaction. Idempotent: a redelivered event
 /// finds its deliveries already made (the shared transaction then fails and each is created on its own, so the ones
 /// missing after a crash between two earlier creates still appear). When the dispatcher of this process has a free
-/// slot for an endpoint, that delivery is created already claimed and attempted at once; otherwise it is created due
-/// and the dispatcher's scan finds it.
+/// slot for an endpoint, that delivery is created already claimed and attempted at once; when the endpoint's slots are
+/// busy it is created claimed and queued in memory behind them (up to <see cref="DeliveryDispatcher.MaxWaiting"/>);
+/// otherwise it is created due and the dispatcher's scan finds it.
 /// </summary>
 public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book, DeliveryRetryPolicy policy, DeliverySignal signal, DeliveryDispatcher dispatcher, TimeProvider time) : ISubscriptionHandler
 {
@@ -28,7 +29,11 @@ public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book
         var json = CloudEventJson.Serialize(cloudEvent);
         var now = time.GetUtcNow();
         var firstAttemptAt = policy.FirstAttemptAt(now);
-        var plan = matching.Select(id => new PlannedDelivery(id, firstAttemptAt <= now && dispatcher.TryReserve(id))).ToList();
+        // Per endpoint: a free slot (created claimed, attempted at once), else a place in the in-memory queue behind the
+        // endpoint's attempts (created claimed, attempted when a slot frees), else created due for the dispatcher's scan.
+        var runNow = matching.Select(id => firstAttemptAt <= now && dispatcher.TryReserve(id)).ToList();
+        var queued = runNow.Select(reserved => !reserved && firstAttemptAt <= now && dispatcher.TryReserveWaiting(json.Length)).ToList();
+        var plan = matching.Select((id, i) => new PlannedDelivery(id, runNow[i] || queued[i])).ToList();
         IReadOnlyList<CreatedDelivery>? created;
         try
         {
@@ -36,14 +41,14 @@ public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book
         }
         catch
         {
-            ReleaseReserved(plan);
+            ReleaseReserved(matching, runNow, queued, json.Length);
             throw;
         }
 
         if (created is null)
         {
             // Some existed already (a redelivered event): make each on its own, the existing ones are skipped.
-            ReleaseReserved(plan);
+            ReleaseReserved(matching, runNow, queued, json.Length);
             var any = false;
             foreach (var endpointId in matching)
             {
@@ -58,9 +63,16 @@ public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book
             return;
         }
 
-        foreach (var delivery in created.Where(d => d.Claimed))
+        for (var i = 0; i < created.Count; i++)
         {
-            dispatcher.RunClaimed(delivery.Record, delivery.DueKey);
+            if (runNow[i])
+            {
+                dispatcher.RunClaimed(created[i].Record, created[i].DueKey);
+            }
+            else if (queued[i])
+            {
+                dispatcher.EnqueueClaimed(created[i].Record, created[i].DueKey);
+            }
         }
 
         if (created.Any(d => !d.Claimed))
@@ -69,16 +81,23 @@ public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book
         }
     }
 
-    private void ReleaseReserved(List<PlannedDelivery> plan)
+    private void ReleaseReserved(List<string> endpointIds, List<bool> runNow, List<bool> queued, int payloadBytes)
     {
-        foreach (var planned in plan.Where(p => p.Claimed))
+        for (var i = 0; i < endpointIds.Count; i++)
         {
-            dispatcher.Release(planned.EndpointId);
+            if (runNow[i])
+            {
+                dispatcher.Release(endpointIds[i]);
+            }
+            else if (queued[i])
+            {
+                dispatcher.ReleaseWaiting(payloadBytes);
+            }
         }
     }
 }
 
-/// <summary>A delivery to make: to which endpoint, and whether the caller holds a dispatcher slot for it (created claimed).</summary>
+/// <summary>A delivery to make: to which endpoint, and whether it is created claimed (the caller holds a dispatcher slot or queue place for it).</summary>
 public sealed record PlannedDelivery(string EndpointId, bool Claimed);
 
 /// <summary>A delivery made: its record and due entry (the lease when it was created claimed).</summary>
