@@ -9,16 +9,6 @@ using Serverless.Testing;
 
 namespace Promotions.Service.Tests;
 
-/// <summary>A clock tests move by hand.</summary>
-public sealed class ManualTime(DateTimeOffset start) : TimeProvider
-{
-    private DateTimeOffset _now = start;
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by) => _now += by;
-}
-
 /// <summary>The promotions service on a real state store of its own (SQLite or a fresh PostgreSQL schema), with a manual clock.</summary>
 public sealed class PromotionsWorld : IAsyncDisposable
 {
