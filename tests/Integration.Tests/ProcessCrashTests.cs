@@ -63,7 +63,7 @@ public abstract class ProcessCrashContract : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    private Process StartWorker(params (string Key, string Value)[] settings)
+    protected Process StartWorker(params (string Key, string Value)[] settings)
     {
         var worker = typeof(ProcessCrashContract).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "WorkerPath").Value!;
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -95,7 +95,7 @@ public abstract class ProcessCrashContract : IAsyncLifetime
         return process;
     }
 
-    private async Task<List<(string Key, string Value)>> WaitForStateAsync(string prefix, Func<List<(string Key, string Value)>, bool> condition, string what)
+    protected async Task<List<(string Key, string Value)>> WaitForStateAsync(string prefix, Func<List<(string Key, string Value)>, bool> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (true)
@@ -267,6 +267,32 @@ public sealed class DistributedProcessCrashTests : ProcessCrashContract
         {
             return [];
         }
+    }
+
+    [Fact]
+    public async Task Two_processes_fire_each_timer_occurrence_once_and_the_survivor_takes_over_when_the_firing_one_is_killed()
+    {
+        (string, string)[] timer = [("Serverless:Timers:Enabled", "true"), ("Worker:Timer", "cluster-tick")];
+        var first = StartWorker(timer);
+        var second = StartWorker(timer);
+        var before = await WaitForStateAsync("worker||tick||", rows => rows.Count >= 5, "five occurrences fired by the two-process cluster");
+
+        // Kill whichever process fired last: the other one must carry on (after Quartz presumes the dead node gone).
+        var lastFirer = before[^1].Value;
+        var (victim, survivor) = lastFirer == first.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) ? (first, second) : (second, first);
+        victim.Kill(entireProcessTree: true);
+        await victim.WaitForExitAsync();
+        var killedAt = before[^1].Key;
+
+        var survivorId = survivor.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var after = await WaitForStateAsync(
+            "worker||tick||",
+            rows => rows.Count(r => string.CompareOrdinal(r.Key, killedAt) > 0 && r.Value == survivorId) >= 3,
+            "three occurrences fired by the survivor after the kill");
+
+        Assert.Empty(await ReadStateAsync("worker||tick-duplicate||"));
+        Assert.Equal(after.Count, after.Select(r => r.Key).Distinct().Count());
+        Assert.All(after.Where(r => string.CompareOrdinal(r.Key, killedAt) > 0), r => Assert.Equal(survivorId, r.Value));
     }
 
     public override async ValueTask DisposeAsync()

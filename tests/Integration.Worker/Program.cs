@@ -4,13 +4,15 @@ using Microsoft.Extensions.Hosting;
 using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
+using Serverless.BuildingBlocks.Timers;
 using Serverless.Integration.Worker;
 using Serverless.Pipelines.Functions;
 using Serverless.Webhooks.Functions;
 using Microsoft.Extensions.Configuration;
 
 // A real process for the crash tests: it publishes, handles (optionally hanging mid-handling so the test can
-// kill it), or commits state + outbox and dies at once. Settings come from the command line (--Key=Value).
+// kill it), commits state + outbox and dies at once, or runs a timer every second (Worker:Timer) so several processes
+// form a real Quartz cluster. Settings come from the command line (--Key=Value).
 var builder = Host.CreateApplicationBuilder(args);
 builder.AddBuildingBlocks();
 if (string.Equals(builder.Configuration["Worker:Webhooks"], "true", StringComparison.OrdinalIgnoreCase))
@@ -21,6 +23,11 @@ if (string.Equals(builder.Configuration["Worker:Webhooks"], "true", StringCompar
 if (string.Equals(builder.Configuration["Worker:Pipelines"], "true", StringComparison.OrdinalIgnoreCase))
 {
     builder.AddPipelines(); // with Pipelines:Orchestrator:Enabled=false: a step runner only
+}
+
+if (builder.Configuration["Worker:Timer"] is { } timerName)
+{
+    builder.Services.AddTimer<TickTimer>(timerName, "*/1 * * * * *");
 }
 
 var topic = builder.Configuration["Worker:Topic"] ?? "work.items";
