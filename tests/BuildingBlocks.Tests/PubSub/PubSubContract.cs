@@ -216,9 +216,12 @@ public abstract class PubSubContract : IAsyncLifetime
         Assert.Equal([1, 2, 3], calls.Select(c => c.Context.Attempt));
         Assert.All(calls, c => Assert.Equal("order-1", c.Event.Id));
 
-        // Timers may fire a hair early; the point is that the waits are there and that they grow.
-        Assert.True(calls[1].Since(calls[0]) >= TimeSpan.FromMilliseconds(55), $"first backoff was {calls[1].Since(calls[0])}");
-        Assert.True(calls[2].Since(calls[1]) >= TimeSpan.FromMilliseconds(110), $"second backoff was {calls[2].Since(calls[1])}");
+        // .NET timers run on a coarse tick count, so a 60 ms wait measured with Stopwatch can come out a few milliseconds
+        // short (54.6 ms was seen in CI); the point is that the waits are there and grow as configured.
+        var first = calls[1].Since(calls[0]);
+        var second = calls[2].Since(calls[1]);
+        Assert.True(first >= TimeSpan.FromMilliseconds(45), $"first backoff was {first}");
+        Assert.True(second >= TimeSpan.FromMilliseconds(100), $"second backoff was {second} (the first was {first})");
         Assert.Empty((await instance.DeadLetters.ListAsync(subscription, cancellationToken: Ct)).Items);
     }
 
