@@ -54,9 +54,6 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
     private readonly Queue<LedgerWork> _queue = new();
     private bool _draining;
     private bool _held;
-#pragma warning disable CA2211
-    public static long TRead, TCpu, TWrite;
-#pragma warning restore CA2211
     private long _contended;
     private long _batches;
     private long _batched;
