@@ -12,14 +12,17 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
     /// holding 500 bytes — 5 KB of file and WAL per receipt), and appends split pages three ways. Here values up to
     /// about 4 KB stay in the row, rows are appended in rowid order, and the key index holds only keys.
     /// </summary>
-    private const string Schema = """
-        CREATE TABLE IF NOT EXISTS state (
+    private const string StateColumns = """
+        (
             id INTEGER PRIMARY KEY,
             key TEXT NOT NULL UNIQUE,
             value BLOB NOT NULL,
             etag INTEGER NOT NULL,
             expires_at INTEGER NULL
-        );
+        )
+        """;
+
+    private const string Schema = "CREATE TABLE IF NOT EXISTS state " + StateColumns + ";\n" + """
         CREATE INDEX IF NOT EXISTS state_expires_at ON state (expires_at) WHERE expires_at IS NOT NULL;
         CREATE TABLE IF NOT EXISTS outbox (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -35,13 +38,7 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
     private const string MigrateFromKeyedTable = """
         DROP INDEX IF EXISTS state_expires_at;
         ALTER TABLE state RENAME TO state_keyed;
-        CREATE TABLE state (
-            id INTEGER PRIMARY KEY,
-            key TEXT NOT NULL UNIQUE,
-            value BLOB NOT NULL,
-            etag INTEGER NOT NULL,
-            expires_at INTEGER NULL
-        );
+        """ + "CREATE TABLE state " + StateColumns + ";\n" + """
         INSERT INTO state (key, value, etag, expires_at) SELECT key, value, etag, expires_at FROM state_keyed ORDER BY key;
         DROP TABLE state_keyed;
         """;

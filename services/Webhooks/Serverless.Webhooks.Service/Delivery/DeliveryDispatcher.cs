@@ -146,9 +146,7 @@ public sealed partial class DeliveryDispatcher(
             }
             else
             {
-                var stopping = _stopping ?? CancellationToken.None;
-                _running[next.LeaseKey] = 0;
-                _ = Task.Run(() => RunAsync(next.LeaseKey, endpointId, ct => book.ClaimAsync(next.LeaseKey, ct), stopping), CancellationToken.None);
+                Launch(next.LeaseKey, endpointId, ct => book.ClaimAsync(next.LeaseKey, ct));
             }
         }
     }
@@ -157,9 +155,15 @@ public sealed partial class DeliveryDispatcher(
     public void RunClaimed(DeliveryRecord record, string leaseKey)
     {
         ArgumentNullException.ThrowIfNull(record);
+        Launch(leaseKey, record.EndpointId, _ => Task.FromResult<(DeliveryRecord, string)?>((record, leaseKey)));
+    }
+
+    /// <summary>Runs one delivery in the background under a reservation already taken; <paramref name="claim"/> yields it (or null: someone else has it).</summary>
+    private void Launch(string dueKey, string endpointId, Func<CancellationToken, Task<(DeliveryRecord Record, string LeaseKey)?>> claim)
+    {
         var stopping = _stopping ?? CancellationToken.None;
-        _running[leaseKey] = 0;
-        _ = Task.Run(() => RunAsync(leaseKey, record.EndpointId, _ => Task.FromResult<(DeliveryRecord, string)?>((record, leaseKey)), stopping), CancellationToken.None);
+        _running[dueKey] = 0;
+        _ = Task.Run(() => RunAsync(dueKey, endpointId, claim, stopping), CancellationToken.None);
     }
 
     /// <summary>
@@ -193,7 +197,7 @@ public sealed partial class DeliveryDispatcher(
                     inHand = GroupByEndpoint(keys);
                 }
 
-                var started = StartInHand(inHand, stoppingToken);
+                var started = StartInHand(inHand);
                 if (started > 0 && inHand.Count == 0 && scanWasFull)
                 {
                     continue;
@@ -239,7 +243,7 @@ public sealed partial class DeliveryDispatcher(
     /// Starts keys in hand, oldest first per endpoint, while slots are free: an endpoint with its share in flight keeps
     /// its keys for later, everyone else's go ahead. Never waits for a slot.
     /// </summary>
-    private int StartInHand(Dictionary<string, Queue<string>> inHand, CancellationToken stoppingToken)
+    private int StartInHand(Dictionary<string, Queue<string>> inHand)
     {
         var started = 0;
         foreach (var (endpointId, queue) in inHand)
@@ -259,9 +263,8 @@ public sealed partial class DeliveryDispatcher(
                 }
 
                 queue.Dequeue();
-                _running[dueKey] = 0;
                 started++;
-                _ = Task.Run(() => RunAsync(dueKey, endpointId, ct => book.ClaimAsync(dueKey, ct), stoppingToken), CancellationToken.None);
+                Launch(dueKey, endpointId, ct => book.ClaimAsync(dueKey, ct));
             }
 
             if (queue.Count == 0)
@@ -296,7 +299,7 @@ public sealed partial class DeliveryDispatcher(
         {
             _running.TryRemove(dueKey, out _);
             Release(endpointId);
-            if (!_waiting.IsEmpty)
+            if (Volatile.Read(ref _waitingCount) > 0)
             {
                 StartWaiting(endpointId);
                 foreach (var other in _waiting.Where(w => !w.Value.IsEmpty).Select(w => w.Key))

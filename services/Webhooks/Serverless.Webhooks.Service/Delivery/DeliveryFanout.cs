@@ -31,9 +31,11 @@ public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book
         var firstAttemptAt = policy.FirstAttemptAt(now);
         // Per endpoint: a free slot (created claimed, attempted at once), else a place in the in-memory queue behind the
         // endpoint's attempts (created claimed, attempted when a slot frees), else created due for the dispatcher's scan.
-        var runNow = matching.Select(id => firstAttemptAt <= now && dispatcher.TryReserve(id)).ToList();
-        var queued = runNow.Select(reserved => !reserved && firstAttemptAt <= now && dispatcher.TryReserveWaiting(json.Length)).ToList();
-        var plan = matching.Select((id, i) => new PlannedDelivery(id, runNow[i] || queued[i])).ToList();
+        var holds = matching.Select(id => firstAttemptAt > now ? Hold.None
+            : dispatcher.TryReserve(id) ? Hold.Slot
+            : dispatcher.TryReserveWaiting(json.Length) ? Hold.Queue
+            : Hold.None).ToList();
+        var plan = matching.Select((id, i) => new PlannedDelivery(id, holds[i] != Hold.None)).ToList();
         IReadOnlyList<CreatedDelivery>? created;
         try
         {
@@ -41,14 +43,14 @@ public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book
         }
         catch
         {
-            ReleaseReserved(matching, runNow, queued, json.Length);
+            Release(matching, holds, json.Length);
             throw;
         }
 
         if (created is null)
         {
             // Some existed already (a redelivered event): make each on its own, the existing ones are skipped.
-            ReleaseReserved(matching, runNow, queued, json.Length);
+            Release(matching, holds, json.Length);
             var any = false;
             foreach (var endpointId in matching)
             {
@@ -65,35 +67,45 @@ public sealed class DeliveryFanout(EndpointRegistry endpoints, DeliveryBook book
 
         for (var i = 0; i < created.Count; i++)
         {
-            if (runNow[i])
+            switch (holds[i])
             {
-                dispatcher.RunClaimed(created[i].Record, created[i].DueKey);
-            }
-            else if (queued[i])
-            {
-                dispatcher.EnqueueClaimed(created[i].Record, created[i].DueKey);
+                case Hold.Slot:
+                    dispatcher.RunClaimed(created[i].Record, created[i].DueKey);
+                    break;
+                case Hold.Queue:
+                    dispatcher.EnqueueClaimed(created[i].Record, created[i].DueKey);
+                    break;
             }
         }
 
-        if (created.Any(d => !d.Claimed))
+        if (holds.Contains(Hold.None))
         {
             signal.NotifyNewWork();
         }
     }
 
-    private void ReleaseReserved(List<string> endpointIds, List<bool> runNow, List<bool> queued, int payloadBytes)
+    private void Release(List<string> endpointIds, List<Hold> holds, int payloadBytes)
     {
         for (var i = 0; i < endpointIds.Count; i++)
         {
-            if (runNow[i])
+            switch (holds[i])
             {
-                dispatcher.Release(endpointIds[i]);
-            }
-            else if (queued[i])
-            {
-                dispatcher.ReleaseWaiting(payloadBytes);
+                case Hold.Slot:
+                    dispatcher.Release(endpointIds[i]);
+                    break;
+                case Hold.Queue:
+                    dispatcher.ReleaseWaiting(payloadBytes);
+                    break;
             }
         }
+    }
+
+    /// <summary>What this process holds for one endpoint's delivery of the event.</summary>
+    private enum Hold
+    {
+        None,
+        Slot,
+        Queue,
     }
 }
 
