@@ -6,11 +6,11 @@ using Microsoft.AspNetCore.Http;
 namespace Serverless.Promotions.Functions.Apis;
 
 /// <summary>
-/// 200 with a JSON body serialised in one synchronous pass into a per-thread buffer, then copied to the response with
+/// A JSON answer (200 unless told otherwise) serialised in one synchronous pass into a per-thread buffer, then copied to the response with
 /// its Content-Length. For large answers (a priced basket is about 20 KB) this takes the generated serialiser's fast
 /// path, which streaming serialisation gives up once answers exceed its flush threshold, and avoids chunked encoding.
 /// </summary>
-internal sealed class BufferedJsonResult<T>(T value, JsonTypeInfo<T> typeInfo) : IResult
+internal sealed class BufferedJsonResult<T>(T value, JsonTypeInfo<T> typeInfo, int statusCode = StatusCodes.Status200OK, string contentType = "application/json; charset=utf-8") : IResult
 {
     /// <summary>Buffers that grew past this (a huge basket) are not kept for the next request.</summary>
     private const int KeepAtMost = 1024 * 1024;
@@ -31,8 +31,8 @@ internal sealed class BufferedJsonResult<T>(T value, JsonTypeInfo<T> typeInfo) :
             writer.Reset(buffer);
             JsonSerializer.Serialize(writer, value, typeInfo);
             var response = httpContext.Response;
-            response.StatusCode = StatusCodes.Status200OK;
-            response.ContentType = "application/json; charset=utf-8";
+            response.StatusCode = statusCode;
+            response.ContentType = contentType;
             response.ContentLength = buffer.WrittenCount;
             response.BodyWriter.Write(buffer.WrittenSpan);
         }
