@@ -433,6 +433,34 @@ public abstract class PubSubContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_stops_at_the_same_time_both_wait_for_the_handler_in_hand()
+    {
+        // A test server stops its host twice at once; a second stop that returned at once let the host dispose
+        // the services a handler was still using.
+        var topic = Topic("orders");
+        var subscription = Subscription("fulfilment");
+        var inHand = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finished = false;
+        Probe.Behaviours[subscription] = async (call, ct) =>
+        {
+            inHand.TrySetResult();
+            await Task.Delay(TimeSpan.FromMilliseconds(300), CancellationToken.None);
+            Volatile.Write(ref finished, true);
+        };
+        var instance = await StartInstanceAsync("a", s => s.AddSubscription<RecordingHandler>(topic, subscription));
+        await instance.Publisher.PublishAsync(topic, NewEvent("order-1"), Ct);
+        await inHand.Task.WaitAsync(Poll.DefaultTimeout, Ct);
+
+        var transport = instance.Services.GetServices<IHostedService>().Single(s => s is IPubSubHealth);
+        var first = transport.StopAsync(CancellationToken.None);
+        var second = transport.StopAsync(CancellationToken.None);
+        await Task.WhenAny(first, second);
+
+        Assert.True(Volatile.Read(ref finished), "a stop returned while the handler was still running");
+        await Task.WhenAll(first, second);
+    }
+
+    [Fact]
     public async Task Readiness_follows_the_bus()
     {
         var topic = Topic("orders");

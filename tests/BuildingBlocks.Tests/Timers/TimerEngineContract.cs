@@ -123,6 +123,24 @@ public abstract class TimerEngineContract : TimerTestHarness
     }
 
     [Fact]
+    public async Task Two_stops_at_the_same_time_both_return_only_after_the_running_function_ended()
+    {
+        // A test server stops its host twice at once; a stop that returned early let the host dispose what the
+        // engine was still shutting down with.
+        var node = await StartNodeAsync("a", s => s.AddTimer<SlowTimer>("slow", EverySecond));
+        await Log.WaitForAsync("slow", f => f.Any(x => x.EndedAt is null), Patience, "a run in progress");
+        var engine = (IHostedService)node.Engine;
+
+        var first = engine.StopAsync(TestContext.Current.CancellationToken);
+        var second = engine.StopAsync(TestContext.Current.CancellationToken);
+        await Task.WhenAny(first, second);
+
+        Assert.All(Log.Of("slow"), f => Assert.NotNull(f.EndedAt));
+        await Task.WhenAll(first, second);
+        Assert.False(await node.Engine.IsReadyAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task Reports_ready_while_running_and_not_after_stopping()
     {
         var node = await StartNodeAsync("a", s => s.AddTimer<QuickTimer>("yearly", Yearly, "Europe/Berlin"));

@@ -20,7 +20,8 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IBusControl? _bus;
     private volatile bool _running;
-    private int _stopCalls;
+    private readonly Lock _stopGate = new();
+    private Task? _stopped;
 
     protected TopicRegistry Topics { get; } = topics;
 
@@ -72,13 +73,17 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
         await OnStartedAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>Stops once; a second caller (a test server stops its host twice at the same time) waits for that stop instead of returning while the bus still runs.</summary>
+    public Task StopAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Increment(ref _stopCalls) > 1)
+        lock (_stopGate)
         {
-            return;
+            return _stopped ??= StopOnceAsync(cancellationToken);
         }
+    }
 
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
+    {
         _running = false;
         OnStopping();
         if (_bus is not null)

@@ -27,6 +27,8 @@ internal sealed class DistributedTimerEngine(
     private readonly CancellationTokenSource _stopping = new();
     private IScheduler? _scheduler;
     private Task _watchdog = Task.CompletedTask;
+    private readonly Lock _stopGate = new();
+    private Task? _stopped;
     private volatile bool _running;
 
     public string Engine => "quartz";
@@ -72,7 +74,21 @@ internal sealed class DistributedTimerEngine(
         logger.LogInformation("Quartz timer engine started as node {Node} with {Count} timer(s)", scheduler.SchedulerInstanceId, registry.Timers.Count);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Stops once; every caller waits for that one stop. A test server's disposal stops the host twice at the same
+    /// time, and a second Quartz shutdown returns at once while the first is still running — so that caller went on to
+    /// dispose the service provider (which the first shutdown's cluster manager still resolves the scheduler from) or
+    /// to drop the schema under the job store's last check-in.
+    /// </summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_stopGate)
+        {
+            return _stopped ??= StopOnceAsync(cancellationToken);
+        }
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
         _running = false;
         await _stopping.CancelAsync().ConfigureAwait(false);
