@@ -87,7 +87,7 @@ public static class CouponBatchesApi
         var end = (int)Math.Min(count, first + take);
         return TypedResults.Stream(async stream =>
         {
-            // Codes are made from the key as they are written (about a microsecond each), 64 KiB at a time.
+            // Codes are made from the key as they are written, 64 KiB at a time: about 3 µs of CPU each (a million in about 3 s), nothing stored.
             var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
             try
             {
