@@ -20,6 +20,9 @@ public abstract class PromotionsContract : IAsyncLifetime
 
     protected virtual bool HasSecondInstance => false;
 
+    /// <summary>The embedded profile runs with Promotions:CouponSecret set, the distributed one with the secret generated and stored.</summary>
+    protected virtual bool ConfiguredCouponSecret => false;
+
     public async ValueTask InitializeAsync()
     {
         _host = new LocalHost(settings: ProfileSettings);
@@ -255,6 +258,8 @@ public abstract class PromotionsContract : IAsyncLifetime
         Assert.All(codes, c => Assert.Matches("^XMAS-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$", c));
         var page = (await _admin.GetStringAsync(codesUrl + "?offset=10&limit=5")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(codes[10..15], page);
+        var stored = await _admin.GetAsync("/api/state/promotions||coupon-secret");
+        Assert.Equal(ConfiguredCouponSecret ? HttpStatusCode.NotFound : HttpStatusCode.OK, stored.StatusCode);
         var listed = await _admin.GetFromJsonAsync<JsonElement>("/api/promotions/xmas/coupon-batches");
         Assert.Equal([batchId], listed.GetProperty("items").EnumerateArray().Select(b => b.GetProperty("id").GetString()));
 
@@ -339,7 +344,13 @@ public abstract class PromotionsContract : IAsyncLifetime
     }
 }
 
-public sealed class EmbeddedPromotionsTests : PromotionsContract;
+public sealed class EmbeddedPromotionsTests : PromotionsContract
+{
+    protected override bool ConfiguredCouponSecret => true;
+
+    // Calculate (the active snapshot) and the codes CSV (the batches API) must use this one secret, not the stored one.
+    protected override IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?> { ["Promotions:CouponSecret"] = Convert.ToBase64String(new byte[32].Select((_, i) => (byte)(i * 7)).ToArray()) };
+}
 
 [Collection(DistributedTimers.Collection)]
 public sealed class DistributedPromotionsTests : PromotionsContract
