@@ -96,6 +96,23 @@ public abstract class PromotionsContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Several_vendors_fund_a_promotion_and_the_first_single_vendor_form_is_still_accepted()
+    {
+        const string Definition = """{"name":"10 % off shoes","rewards":[{"type":"percentOffItems","percent":10,"items":{"type":"category","values":["shoes"]}}]}""";
+        var put = await _admin.PutAsync("/api/promotions/funded", Json($$"""{"definition":{{Definition}},"funding":[{"vendor":"acme","share":0.25},{"vendor":"globex","share":0.1}]}"""));
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        var shown = await _admin.GetFromJsonAsync<JsonElement>("/api/promotions/funded");
+        Assert.Equal(["acme:0.25", "globex:0.1"], shown.GetProperty("funding").EnumerateArray().Select(f => $"{f.GetProperty("vendor").GetString()}:{f.GetProperty("share").GetDecimal()}"));
+
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PutAsync("/api/promotions/funded", Json($$$"""{"definition":{{{Definition}}},"funding":{"vendor":"acme","share":0.3}}"""))).StatusCode);
+        Assert.Equal(1, (await _admin.GetFromJsonAsync<JsonElement>("/api/promotions/funded")).GetProperty("funding").GetArrayLength());
+
+        var refused = await _admin.PutAsync("/api/promotions/funded", Json($$"""{"definition":{{Definition}},"funding":[{"vendor":"acme","share":0.7},{"vendor":"globex","share":0.5}]}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.True((await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("funding", out _));
+    }
+
+    [Fact]
     public async Task Committing_an_order_twice_is_idempotent()
     {
         await DefineAndActivateAsync("shoes10", 10m, """{"totalDiscount":100}""");

@@ -14,11 +14,11 @@ public sealed class CatalogLifecycleTests
         await using var world = await PromotionsWorld.CreateAsync("sqlite");
         var bad = new PromotionDefinition { Id = "other", Name = "", Rewards = [new Reward.PercentOffItems(150m)] };
 
-        var outcome = await world.Catalog.PutAsync("p1", new PromotionInput(bad, new PromotionBudget(TotalDiscount: -1), new PromotionFunding("", 2m)));
+        var outcome = await world.Catalog.PutAsync("p1", new PromotionInput(bad, new PromotionBudget(TotalDiscount: -1), [new PromotionFunding("", 2m)]));
 
         Assert.Equal(CatalogOutcomeKind.Invalid, outcome.Kind);
         var paths = outcome.Problems!.Select(p => p.Path).ToHashSet();
-        Assert.Superset(new HashSet<string> { "definition.id", "definition.name", "definition.rewards[0].percent", "budget.totalDiscount", "funding.vendor", "funding.share" }, paths);
+        Assert.Superset(new HashSet<string> { "definition.id", "definition.name", "definition.rewards[0].percent", "budget.totalDiscount", "funding[0].vendor", "funding[0].share" }, paths);
         Assert.Null(await world.Catalog.GetAsync("p1"));
         Assert.Equal("id", Assert.Single((await world.Catalog.PutAsync("snapshot", new PromotionInput(PromotionsWorld.PercentOffCategory("snapshot", 5m)))).Problems!).Path);
     }
@@ -101,7 +101,7 @@ public sealed class CatalogLifecycleTests
         {
             Validity = new PromotionValidity { TimeZone = "Europe/Berlin", Start = new DateTime(2026, 6, 13, 14, 10, 0), End = new DateTime(2026, 6, 13, 15, 0, 0) },
         };
-        await world.Catalog.PutAsync("p1", new PromotionInput(definition, null, new PromotionFunding("acme", 0.3m)));
+        await world.Catalog.PutAsync("p1", new PromotionInput(definition, null, [new PromotionFunding("acme", 0.3m)]));
         var scheduled = await world.Catalog.TransitionAsync("p1", PromotionStatus.Scheduled);
         Assert.Equal(start, scheduled.Record!.StartsAt); // 14:10 in Berlin (UTC+2) is 12:10 UTC
 

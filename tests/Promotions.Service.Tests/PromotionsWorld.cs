@@ -61,7 +61,7 @@ public sealed class PromotionsWorld : IAsyncDisposable
         new(engine == "postgres" ? await TemporaryStateStore.PostgresAsync("promo") : await TemporaryStateStore.SqliteAsync(), options);
 
     /// <summary>Stores and activates a promotion, then reloads the active snapshot.</summary>
-    public async Task<PromotionRecord> ActivateAsync(PromotionDefinition definition, PromotionBudget? budget = null, PromotionFunding? funding = null)
+    public async Task<PromotionRecord> ActivateAsync(PromotionDefinition definition, PromotionBudget? budget = null, IReadOnlyList<PromotionFunding>? funding = null)
     {
         var put = await Catalog.PutAsync(definition.Id, new PromotionInput(definition, budget, funding));
         Assert.Null(put.Problems);

@@ -33,6 +33,6 @@ public static class CalculateApi
         var (result, problems) = pricing.Calculate(body);
         return result is null
             ? FieldProblems.ToValidationProblem(problems, p => p.Path, p => p.Message)
-            : TypedResults.Json(result, PromotionsJsonContext.Default.PricingResult);
+            : new BufferedJsonResult<PricingResult>(result, PromotionsJsonContext.Default.PricingResult);
     }
 }

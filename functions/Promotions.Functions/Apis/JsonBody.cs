@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -9,13 +10,31 @@ namespace Serverless.Promotions.Functions.Apis;
 /// <summary>Reads a request body with a source-generated serialiser; malformed JSON becomes a 400 naming the JSON path it failed at.</summary>
 internal static class JsonBody
 {
+    /// <summary>Bodies up to this size (the host's body limit applies first) are read whole and parsed in one go.</summary>
+    private const long MaxBuffered = 4 * 1024 * 1024;
+
     public static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken, Action<JsonNode?>? amend = null)
         where T : class
     {
         try
         {
             T? value;
-            if (amend is null)
+            if (amend is null && request.ContentLength is { } declared and <= MaxBuffered)
+            {
+                // The usual case: the whole body into a pooled buffer, then one synchronous parse (no resumable
+                // continuation state, which costs more than the read). The server ends the body at Content-Length.
+                var buffer = ArrayPool<byte>.Shared.Rent((int)declared);
+                try
+                {
+                    await request.Body.ReadExactlyAsync(buffer.AsMemory(0, (int)declared), cancellationToken).ConfigureAwait(false);
+                    value = JsonSerializer.Deserialize(buffer.AsSpan(0, (int)declared), typeInfo);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+            else if (amend is null)
             {
                 value = await JsonSerializer.DeserializeAsync(request.Body, typeInfo, cancellationToken).ConfigureAwait(false);
             }

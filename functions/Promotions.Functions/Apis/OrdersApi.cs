@@ -31,8 +31,8 @@ public static class OrdersApi
         var outcome = await ledger.CommitAsync(commit, cancellationToken).ConfigureAwait(false);
         return outcome.Kind switch
         {
-            LedgerOutcomeKind.Committed => TypedResults.Json(outcome.Order!, PromotionsJsonContext.Default.OrderRecord, statusCode: StatusCodes.Status201Created),
-            LedgerOutcomeKind.AlreadyCommitted => TypedResults.Json(outcome.Order!, PromotionsJsonContext.Default.OrderRecord),
+            LedgerOutcomeKind.Committed => new BufferedJsonResult<OrderRecord>(outcome.Order!, PromotionsJsonContext.Default.OrderRecord, StatusCodes.Status201Created),
+            LedgerOutcomeKind.AlreadyCommitted => new BufferedJsonResult<OrderRecord>(outcome.Order!, PromotionsJsonContext.Default.OrderRecord),
             LedgerOutcomeKind.LimitReached => TypedResults.Json(
                 new BudgetConflict(
                     "https://serverless.local/problems/promotion-budget-exhausted", "A promotion's budget or limit ran out", StatusCodes.Status409Conflict,

@@ -49,7 +49,7 @@ public sealed record PromotionView(
     PromotionStatus Status,
     Serverless.Promotions.Engine.Definitions.PromotionDefinition Definition,
     PromotionBudget? Budget,
-    PromotionFunding? Funding,
+    IReadOnlyList<PromotionFunding>? Funding,
     long Revision,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,

@@ -9,7 +9,10 @@ public static class PromotionTopics
     public const string Settled = "promotion.settled";
     public const string BudgetThreshold = "promotion.budget.threshold";
 
-    public static readonly IReadOnlyList<string> All = [Changed, Activated, Ended, Settled, BudgetThreshold];
+    /// <summary>A return or cancellation released discount of a promotion that was already settled.</summary>
+    public const string SettlementAdjusted = "promotion.settlement.adjusted";
+
+    public static readonly IReadOnlyList<string> All = [Changed, Activated, Ended, Settled, BudgetThreshold, SettlementAdjusted];
 
     internal const string Source = "/promotions";
 }

@@ -128,18 +128,44 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
                     updated = updated with { EndedAt = now };
                     break;
                 case PromotionStatus.Settled:
-                    var usage = (await state.GetJsonAsync<PromotionUsage>(PromotionKeys.Usage(id), cancellationToken).ConfigureAwait(false))?.Value;
-                    var settlement = PromotionSettlement.From(updated with { SettledAt = now }, usage, now);
+                    var usage = await state.GetJsonAsync<PromotionUsage>(PromotionKeys.Usage(id), cancellationToken).ConfigureAwait(false);
+                    var settlement = PromotionSettlement.From(updated with { SettledAt = now }, usage?.Value, now);
                     updated = updated with { SettledAt = now };
-                    extra = tx => tx.UpsertJson(PromotionKeys.Settlement(id), settlement);
+                    extra = tx =>
+                    {
+                        tx.UpsertJson(PromotionKeys.Settlement(id), settlement);
+                        if (usage is not null)
+                        {
+                            // Rewritten unchanged with its ETag: a return released meanwhile makes this settle again with it, and a
+                            // return working on the usage read before settling is run again by the ledger, which then sees Settled.
+                            tx.UpsertJson(PromotionKeys.Usage(id), usage.Value, new StateWriteOptions(ETag: usage.ETag));
+                        }
+                    };
                     break;
             }
 
             return new(null, new(updated, CatalogOutcomeKind.Ok, target.ToString().ToLowerInvariant(), extra));
         }, cancellationToken);
 
-    public async Task<PromotionSettlement?> GetSettlementAsync(string id, CancellationToken cancellationToken = default) =>
-        PromotionKeys.IsValidPart(id) ? (await state.GetJsonAsync<PromotionSettlement>(PromotionKeys.Settlement(id), cancellationToken).ConfigureAwait(false))?.Value : null;
+    /// <summary>The settlement statement with the returns and cancellations the ledger took since it was written (null before settlement).</summary>
+    public async Task<PromotionSettlement?> GetSettlementAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (!PromotionKeys.IsValidPart(id))
+        {
+            return null;
+        }
+
+        var items = await state.GetBulkAsync([PromotionKeys.Settlement(id), PromotionKeys.Usage(id), PromotionKeys.Promotion(id)], cancellationToken).ConfigureAwait(false);
+        if (Json<PromotionSettlement>(items, PromotionKeys.Settlement(id)) is not { } settlement)
+        {
+            return null;
+        }
+
+        return settlement.WithAdjustments(Json<PromotionUsage>(items, PromotionKeys.Usage(id)), Json<PromotionRecord>(items, PromotionKeys.Promotion(id))?.Funding);
+
+        static T? Json<T>(IReadOnlyList<StateItem> items, string key) where T : class =>
+            items.FirstOrDefault(i => i.Key == key) is { } item ? System.Text.Json.JsonSerializer.Deserialize<T>(item.Value.Span, StateStoreJsonExtensions.JsonOptions) : null;
+    }
 
     /// <summary>
     /// The lifecycle timer's work: every due-index entry at or before now — activate scheduled promotions at their
@@ -320,18 +346,56 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
 
         if (input.Funding is { } funding)
         {
-            if (string.IsNullOrWhiteSpace(funding.Vendor))
-            {
-                problems.Add(new("funding.vendor", "is required"));
-            }
-
-            if (funding.Share is < 0 or > 1)
-            {
-                problems.Add(new("funding.share", "must be between 0 and 1"));
-            }
+            ValidateFunding(funding, problems);
         }
 
         return problems;
+    }
+
+    private static void ValidateFunding(IReadOnlyList<PromotionFunding> funding, List<ValidationProblem> problems)
+    {
+        var vendors = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var total = 0m;
+        for (var i = 0; i < funding.Count; i++)
+        {
+            var path = $"funding[{i}]";
+            if (funding[i] is not { } party)
+            {
+                problems.Add(new(path, "must be an object {vendor, share}"));
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(party.Vendor) || party.Vendor.Length > 128)
+            {
+                problems.Add(new(path + ".vendor", "is required (at most 128 characters)"));
+            }
+            else if (string.Equals(party.Vendor, PromotionSettlement.Retailer, StringComparison.OrdinalIgnoreCase))
+            {
+                problems.Add(new(path + ".vendor", $"'{PromotionSettlement.Retailer}' is the party that pays the rest; name the vendors only"));
+            }
+            else if (!vendors.Add(party.Vendor))
+            {
+                problems.Add(new(path + ".vendor", $"'{party.Vendor}' is listed twice"));
+            }
+
+            if (party.Share is <= 0 or > 1)
+            {
+                problems.Add(new(path + ".share", "must be more than 0 and at most 1"));
+            }
+            else if (party.Share * PromotionFunding.ShareScale != decimal.Truncate(party.Share * PromotionFunding.ShareScale))
+            {
+                problems.Add(new(path + ".share", "has more than 6 decimal places"));
+            }
+            else
+            {
+                total += party.Share;
+            }
+        }
+
+        if (total > 1)
+        {
+            problems.Add(new("funding", $"the vendors' shares add up to {total}; together they may fund at most 1 (all of the discount)"));
+        }
     }
 
     /// <summary>The validity's local start/end as instants. A local time skipped by DST starts at the first valid minute after it.</summary>

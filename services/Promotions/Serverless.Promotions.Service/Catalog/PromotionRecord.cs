@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Serverless.Promotions.Engine.Definitions;
 
 namespace Serverless.Promotions.Service.Catalog;
@@ -13,7 +14,7 @@ public sealed record PromotionRecord(
     PromotionDefinition Definition,
     PromotionStatus Status,
     PromotionBudget? Budget,
-    PromotionFunding? Funding,
+    [property: JsonConverter(typeof(FundingListConverter))] IReadOnlyList<PromotionFunding>? Funding,
     long Revision,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
@@ -28,8 +29,11 @@ public sealed record PromotionRecord(
     public IReadOnlyList<CouponBatchRecord> CouponBatches { get; init; } = [];
 }
 
-/// <summary>PUT body: the definition (its id is the route's), optional budget and funding.</summary>
-public sealed record PromotionInput(PromotionDefinition? Definition, PromotionBudget? Budget = null, PromotionFunding? Funding = null);
+/// <summary>PUT body: the definition (its id is the route's), optional budget and funding (vendors and their shares).</summary>
+public sealed record PromotionInput(
+    PromotionDefinition? Definition,
+    PromotionBudget? Budget = null,
+    [property: JsonConverter(typeof(FundingListConverter))] IReadOnlyList<PromotionFunding>? Funding = null);
 
 /// <summary>The event payload of promotion.changed / activated / ended / settled.</summary>
 public sealed record PromotionChanged(string PromotionId, string Status, long Revision, string Change);

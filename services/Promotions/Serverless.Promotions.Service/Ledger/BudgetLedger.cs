@@ -26,6 +26,9 @@ public sealed record LedgerOutcome(LedgerOutcomeKind Kind, OrderRecord? Order = 
 /// <summary>Budget threshold event payload (published once at 80 % and once at 100 %).</summary>
 public sealed record BudgetThresholdReached(string PromotionId, int Percent, decimal DiscountGiven, long Orders, decimal? TotalDiscount, long? TotalUses);
 
+/// <summary>promotion.settlement.adjusted payload: what a late return or cancellation changed (negative amounts) after settlement.</summary>
+public sealed record SettlementAdjusted(string PromotionId, string OrderId, string Store, long Orders, long Units, decimal Discount);
+
 /// <summary>
 /// Budgets and usage limits, with group commit. A commit prices the order with the active snapshot and consumes every
 /// applied promotion's budget atomically; the order id is the idempotency key. Commits and releases (cancels, returns)

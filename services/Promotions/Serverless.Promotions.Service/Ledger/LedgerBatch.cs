@@ -278,6 +278,13 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
             {
                 var released = usage.Value.Apply(use ? -1 : 0, -units, -discount, order.Store, order.Channel, order.Day, order.Result.Currency);
                 Load(PromotionKeys.Promotion(before.PromotionId), out var record);
+                if (record?.Value<PromotionRecord>() is { Status: PromotionStatus.Settled })
+                {
+                    // The statement stays as written; GET …/settlement shows this as an adjustment, and finance hears of it.
+                    var payload = new SettlementAdjusted(before.PromotionId, order.OrderId, order.Store, use ? -1 : 0, -units, -discount);
+                    _events.Add((PromotionTopics.SettlementAdjusted, CloudEventJson.Create(PromotionTopics.Source, PromotionTopics.SettlementAdjusted, payload, before.PromotionId)));
+                }
+
                 if (released.Exhausted && !BudgetLedger.IsSpent(released, record?.Value<PromotionRecord>().Budget))
                 {
                     // Back under its limits: calculate may offer it again.
