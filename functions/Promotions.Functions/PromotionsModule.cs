@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub;
+using Serverless.BuildingBlocks.State;
 using Serverless.BuildingBlocks.Timers;
 using Serverless.Promotions.Functions.Apis;
 using Serverless.Promotions.Service;
@@ -27,7 +28,7 @@ public static class PromotionsModule
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
-        services.AddModule("Promotions", "Promotion catalog and lifecycle, calculate against an in-memory snapshot, budget ledger, reports, settlement, POS snapshot export.", RoutePrefix);
+        services.AddModule("Promotions", "Promotion catalog and lifecycle, generated coupon batches, calculate against an in-memory snapshot, budget ledger, reports, settlement, POS snapshot export.", RoutePrefix);
         services.AddTopic(PromotionTopics.Changed, "a promotion was created, changed or moved in its lifecycle");
         services.AddTopic(PromotionTopics.Activated, "a promotion became active");
         services.AddTopic(PromotionTopics.Ended, "a promotion ended");
@@ -51,6 +52,17 @@ public static class PromotionsModule
         }
 
         services.AddSingleton(options);
+
+        // Coupon batch keys derive from this secret: configured (base64, ≥ 32 bytes), or generated once and kept in the state store.
+        var couponSecret = section.GetValue<string?>("CouponSecret");
+        byte[]? configuredSecret = null;
+        if (!string.IsNullOrWhiteSpace(couponSecret) && !CouponSecret.TryParse(couponSecret, out configuredSecret))
+        {
+            throw new ServerlessConfigurationException("Promotions:CouponSecret", $"must be base64 of at least {CouponSecret.MinBytes} bytes (e.g. from 'openssl rand -base64 32').");
+        }
+
+        services.AddSingleton(provider => new CouponSecret(provider.GetRequiredService<IStateStore>(), configuredSecret));
+        services.AddSingleton<CouponBatches>();
         services.AddSingleton<ActivePromotions>();
         services.AddHostedService<ActivePromotionsRefresher>();
         services.AddHealthChecks().AddCheck<ActivePromotionsReadiness>("promotions", tags: ["ready"]);
@@ -71,6 +83,7 @@ public static class PromotionsModule
         app.MapCalculateApi();
         app.MapCatalogApi();
         app.MapOrdersApi();
+        app.MapCouponBatchesApi();
         return app;
     }
 }

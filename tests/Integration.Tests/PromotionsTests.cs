@@ -20,6 +20,9 @@ public abstract class PromotionsContract : IAsyncLifetime
 
     protected virtual bool HasSecondInstance => false;
 
+    /// <summary>The embedded profile runs with Promotions:CouponSecret set, the distributed one with the secret generated and stored.</summary>
+    protected virtual bool ConfiguredCouponSecret => false;
+
     public async ValueTask InitializeAsync()
     {
         _host = new LocalHost(settings: ProfileSettings);
@@ -238,9 +241,133 @@ public abstract class PromotionsContract : IAsyncLifetime
         var definitions = Serverless.Promotions.Engine.Definitions.PromotionJson.Deserialize(JsonDocument.Parse(export).RootElement.GetProperty("promotions").GetRawText());
         Assert.Equal(2, Serverless.Promotions.Engine.PromotionSnapshot.Compile(definitions).Definitions.Count);
     }
+
+    private async Task DefineCouponPromotionAsync(string id)
+    {
+        var put = await _admin.PutAsync($"/api/promotions/{id}", Json("""
+            {"definition":{"name":"10 % off shoes with a code","coupon":{},"rewards":[{"type":"percentOffItems","percent":10,"items":{"type":"category","values":["shoes"]}}]},"budget":{"perCouponCode":1}}
+            """));
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PostAsync($"/api/promotions/{id}/activate", null)).StatusCode);
+    }
+
+    private static string BasketWithCoupon(string code) => Basket().Replace("\"store\":\"berlin-1\"", $"\"store\":\"berlin-1\",\"coupons\":[\"{code}\"]", StringComparison.Ordinal);
+
+    [Fact]
+    public async Task Coupon_batches_end_to_end_create_download_redeem_once_look_up_and_revoke()
+    {
+        await DefineCouponPromotionAsync("xmas");
+        var created = await _admin.PostAsync("/api/promotions/xmas/coupon-batches", Json("""{"prefix":"xmas","count":50}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var batch = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var batchId = batch.GetProperty("id").GetString()!;
+        Assert.Equal(("XMAS", 50), (batch.GetProperty("prefix").GetString(), batch.GetProperty("count").GetInt32()));
+        Assert.True(batch.TryGetProperty("createdAt", out _));
+        Assert.False(batch.TryGetProperty("key", out _));
+        var codesUrl = batch.GetProperty("codesUrl").GetString()!;
+        Assert.Equal($"/api/promotions/xmas/coupon-batches/{batchId}/codes", codesUrl);
+
+        var csv = await _admin.GetAsync(codesUrl);
+        Assert.Equal(HttpStatusCode.OK, csv.StatusCode);
+        Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
+        var codes = (await csv.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(50, codes.Distinct().Count());
+        Assert.All(codes, c => Assert.Matches("^XMAS-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$", c));
+        var page = (await _admin.GetStringAsync(codesUrl + "?offset=10&limit=5")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(codes[10..15], page);
+        var stored = await _admin.GetAsync("/api/state/promotions||coupon-secret");
+        Assert.Equal(ConfiguredCouponSecret ? HttpStatusCode.NotFound : HttpStatusCode.OK, stored.StatusCode);
+        var listed = await _admin.GetFromJsonAsync<JsonElement>("/api/promotions/xmas/coupon-batches");
+        Assert.Equal([batchId], listed.GetProperty("items").EnumerateArray().Select(b => b.GetProperty("id").GetString()));
+
+        // Every instance's calculate accepts the codes (any spelling) within a second of the batch's creation.
+        var reader = Second?.CreateClient(_host.AdminKey) ?? _admin;
+        var sloppy = codes[0].ToLowerInvariant().Replace("-", "", StringComparison.Ordinal);
+        await Recording.WaitUntilAsync(() => DiscountAsync(reader, BasketWithCoupon(sloppy)).GetAwaiter().GetResult() == 4m, TimeSpan.FromSeconds(1), "the batch to reach calculate");
+        await Recording.WaitUntilAsync(() => DiscountAsync(_admin, BasketWithCoupon(codes[0])).GetAwaiter().GetResult() == 4m, TimeSpan.FromSeconds(1), "the batch to reach this instance");
+        Assert.Equal(0m, await DiscountAsync(_admin, BasketWithCoupon("XMAS-00000-00000-00000")));
+
+        // Single use: the second order with the same code (another spelling) is refused with the basket priced without it.
+        var first = await _admin.PostAsync("/api/promotions/orders", Json($$"""{"orderId":"c-1","order":{{BasketWithCoupon(sloppy)}}}"""));
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        var consumed = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("consumptions")[0];
+        Assert.Equal(codes[0], consumed.GetProperty("coupon").GetString());
+        var second = await _admin.PostAsync("/api/promotions/orders", Json($$"""{"orderId":"c-2","order":{{BasketWithCoupon(codes[0])}}}"""));
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        Assert.Equal(0m, (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("recalculated").GetProperty("totalDiscount").GetDecimal());
+
+        var used = await _admin.GetFromJsonAsync<JsonElement>($"/api/promotions/coupons/{sloppy}");
+        Assert.Equal(("xmas", batchId, 0, false, 1, 1), (used.GetProperty("promotionId").GetString(), used.GetProperty("batchId").GetString(), used.GetProperty("serial").GetInt32(),
+            used.GetProperty("valid").GetBoolean(), used.GetProperty("uses").GetInt32(), used.GetProperty("usesAllowed").GetInt32()));
+        var fresh = await _admin.GetFromJsonAsync<JsonElement>($"/api/promotions/coupons/{codes[1]}");
+        Assert.Equal((true, "Active", 0), (fresh.GetProperty("valid").GetBoolean(), fresh.GetProperty("promotionStatus").GetString(), fresh.GetProperty("uses").GetInt32()));
+
+        // Revoked: its codes stop working on every instance within a second.
+        var revoked = await _admin.PostAsync($"/api/promotions/xmas/coupon-batches/{batchId}/revoke", null);
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        Assert.True((await revoked.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("revoked").GetBoolean());
+        var since = Stopwatch.StartNew();
+        await Recording.WaitUntilAsync(() => DiscountAsync(reader, BasketWithCoupon(codes[1])).GetAwaiter().GetResult() == 0m, TimeSpan.FromSeconds(1), "the revocation to reach calculate");
+        Assert.True(since.Elapsed < TimeSpan.FromSeconds(1), $"took {since.Elapsed}");
+        var afterRevoke = await _admin.GetFromJsonAsync<JsonElement>($"/api/promotions/coupons/{codes[1]}");
+        Assert.Equal((false, true), (afterRevoke.GetProperty("valid").GetBoolean(), afterRevoke.GetProperty("revoked").GetBoolean()));
+
+        // Unknown things are 404; a viewer may look codes up but not download or create them.
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.GetAsync("/api/promotions/coupons/XMAS-00000-00000-00000")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.GetAsync("/api/promotions/coupons/hello")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.GetAsync("/api/promotions/nope/coupon-batches")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.PostAsync("/api/promotions/nope/coupon-batches", Json("""{"prefix":"X","count":1}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.GetAsync("/api/promotions/xmas/coupon-batches/b-nope/codes")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _admin.PostAsync("/api/promotions/xmas/coupon-batches/b-nope/revoke", null)).StatusCode);
+        var key = (await (await _admin.PostAsJsonAsync("/api/keys", new { name = "till", role = "viewer" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString()!;
+        var viewer = _host.CreateClient(key);
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync($"/api/promotions/coupons/{codes[1]}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await viewer.GetAsync("/api/promotions/xmas/coupon-batches")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.GetAsync(codesUrl)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsync("/api/promotions/xmas/coupon-batches", Json("""{"prefix":"X","count":1}"""))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Bad_coupon_batch_requests_are_400_with_every_field_path_and_a_promotion_without_a_coupon_is_409()
+    {
+        await DefineCouponPromotionAsync("xmas");
+
+        async Task<string[]> ErrorsAsync(HttpResponseMessage response)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            return [.. (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").EnumerateObject().Select(e => e.Name).Order()];
+        }
+
+        Assert.Equal(["count", "prefix"], await ErrorsAsync(await _admin.PostAsync("/api/promotions/xmas/coupon-batches", Json("""{"prefix":"x-mas","count":0}"""))));
+        Assert.Equal(["count", "prefix"], await ErrorsAsync(await _admin.PostAsync("/api/promotions/xmas/coupon-batches", Json("""{"prefix":"THIRTEENCHARS","count":10000001}"""))));
+        Assert.Equal(["count", "prefix"], await ErrorsAsync(await _admin.PostAsync("/api/promotions/xmas/coupon-batches", Json("{}"))));
+        Assert.Equal(["count"], await ErrorsAsync(await _admin.PostAsync("/api/promotions/xmas/coupon-batches", Json("""{"prefix":"XMAS","count":"many"}"""))));
+
+        var created = await (await _admin.PostAsync("/api/promotions/xmas/coupon-batches", Json("""{"prefix":"XMAS","count":20}"""))).Content.ReadFromJsonAsync<JsonElement>();
+        var codesUrl = created.GetProperty("codesUrl").GetString()!;
+        Assert.Equal(["limit", "offset"], await ErrorsAsync(await _admin.GetAsync(codesUrl + "?offset=-1&limit=1000001")));
+        Assert.Equal(["limit", "offset"], await ErrorsAsync(await _admin.GetAsync(codesUrl + "?offset=x&limit=0")));
+        Assert.Equal(["offset"], await ErrorsAsync(await _admin.GetAsync(codesUrl + "?offset=20")));
+        Assert.Equal(2, (await _admin.GetStringAsync(codesUrl + "?offset=18&limit=1000")).Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        Assert.Equal(["id"], await ErrorsAsync(await _admin.PutAsync("/api/promotions/coupons", Json("""{"definition":{"name":"n","rewards":[{"type":"percentOffItems","percent":5}]}}"""))));
+
+        await DefineAndActivateAsync("open", 10m);
+        var conflict = await _admin.PostAsync("/api/promotions/open/coupon-batches", Json("""{"prefix":"OPEN","count":5}"""));
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.Equal("application/problem+json", conflict.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("needs no coupon", (await conflict.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
 }
 
-public sealed class EmbeddedPromotionsTests : PromotionsContract;
+public sealed class EmbeddedPromotionsTests : PromotionsContract
+{
+    protected override bool ConfiguredCouponSecret => true;
+
+    // Calculate (the active snapshot) and the codes CSV (the batches API) must use this one secret, not the stored one.
+    protected override IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?> { ["Promotions:CouponSecret"] = Convert.ToBase64String(new byte[32].Select((_, i) => (byte)(i * 7)).ToArray()) };
+}
 
 [Collection(DistributedTimers.Collection)]
 public sealed class DistributedPromotionsTests : PromotionsContract

@@ -20,6 +20,17 @@ public sealed class StartupConfigurationTests
     }
 
     [Fact]
+    public void A_promotions_coupon_secret_that_is_not_base64_of_32_bytes_names_the_setting_and_not_the_value()
+    {
+        foreach (var bad in new[] { "not base64!", Convert.ToBase64String(new byte[31]) })
+        {
+            var error = StartFails(new Dictionary<string, string?> { ["Promotions:CouponSecret"] = bad });
+            Assert.Equal("Promotions:CouponSecret", error.Setting);
+            Assert.DoesNotContain(bad, error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void An_unknown_profile_names_the_setting()
     {
         var error = StartFails(new Dictionary<string, string?> { ["Serverless:Profile"] = "cloudy" });

@@ -18,8 +18,10 @@ public sealed class PromotionsWorld : IAsyncDisposable
     {
         _store = store;
         Time = new ManualTime(new DateTimeOffset(2026, 6, 13, 12, 0, 0, TimeSpan.Zero));
-        Active = new ActivePromotions(store.Store, Time, NullLogger<ActivePromotions>.Instance);
+        CouponSecret = new CouponSecret(store.Store);
+        Active = new ActivePromotions(store.Store, Time, NullLogger<ActivePromotions>.Instance, CouponSecret);
         Catalog = new PromotionCatalog(store.Store, Time, Active, options ?? new PromotionsOptions());
+        CouponBatches = new CouponBatches(Catalog, store.Store, CouponSecret);
         Ledger = new BudgetLedger(store.Store, Time, Active);
         Pricing = new PromotionPricing(Active, Time);
     }
@@ -34,10 +36,26 @@ public sealed class PromotionsWorld : IAsyncDisposable
 
     public PromotionPricing Pricing { get; }
 
+    public CouponSecret CouponSecret { get; }
+
+    public CouponBatches CouponBatches { get; }
+
     public Serverless.BuildingBlocks.State.IStateStore State => _store.Store;
 
     /// <summary>The ledger of another instance on the same state (its own committer and its own remembered counters).</summary>
     public BudgetLedger OtherInstanceLedger() => new(_store.Store, Time, Active);
+
+    /// <summary>
+    /// Another whole instance on the same state: its own coupon secret (read from the store, never handed over), active
+    /// snapshot, catalog, batches, pricing and ledger. Dispose its Active.
+    /// </summary>
+    public (ActivePromotions Active, CouponBatches CouponBatches, PromotionPricing Pricing, BudgetLedger Ledger) OtherInstance()
+    {
+        var secret = new CouponSecret(_store.Store);
+        var active = new ActivePromotions(_store.Store, Time, NullLogger<ActivePromotions>.Instance, secret);
+        var catalog = new PromotionCatalog(_store.Store, Time, active, new PromotionsOptions());
+        return (active, new CouponBatches(catalog, _store.Store, secret), new PromotionPricing(active, Time), new BudgetLedger(_store.Store, Time, active));
+    }
 
     public static async Task<PromotionsWorld> CreateAsync(string engine, PromotionsOptions? options = null) =>
         new(engine == "postgres" ? await TemporaryStateStore.PostgresAsync("promo") : await TemporaryStateStore.SqliteAsync(), options);

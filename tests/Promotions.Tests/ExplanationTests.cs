@@ -1,3 +1,5 @@
+using Serverless.Promotions.Engine;
+using Serverless.Promotions.Engine.Coupons;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Pricing;
 using Serverless.Promotions.Engine.Results;
@@ -93,7 +95,7 @@ public sealed class ExplanationTests
     }
 
     [Fact]
-    public void Coupons_unlock_a_promotion_by_static_code_case_insensitively_or_by_a_validated_batch_code()
+    public void Coupons_unlock_a_promotion_by_static_code_case_insensitively_or_by_a_code_of_one_of_its_batches()
     {
         var promotion = Item("p", new Reward.PercentOffItems(10m)) with { Coupon = new CouponRequirement { Codes = ["SUMMER10"] } };
 
@@ -101,11 +103,15 @@ public sealed class ExplanationTests
         Assert.Equal(OutcomeReason.CouponMissing, Price(Shoes, new PricingContext(Noon) { Coupons = ["WINTER"] }, null, promotion).Outcome("p").Reason);
         Assert.True(Price(Shoes, new PricingContext(Noon) { Coupons = ["summer10"] }, null, promotion).Outcome("p").Applied);
 
-        var batch = new PricingContext(Noon) { Coupons = ["X7K-22Q"], ValidatedCoupons = new Dictionary<string, string> { ["X7K-22Q"] = "p" } };
-        Assert.True(Price(Shoes, batch, null, promotion).Outcome("p").Applied);
+        // Generated codes are verified by the promotion's batches, compiled with the snapshot (see CouponBatchTests).
+        var batch = new CouponBatch("b1", "p", "X7K", 100, Convert.ToBase64String(new byte[32]));
+        var code = CouponCodes.Generate(batch, 22);
+        var context = new PricingContext(Noon) { Coupons = [code] };
+        Assert.True(PromotionSnapshot.Compile([promotion], [batch]).Calculate(Shoes, context).Outcome("p").Applied);
+        Assert.Equal(OutcomeReason.CouponMissing, PromotionSnapshot.Compile([promotion]).Calculate(Shoes, context).Outcome("p").Reason);
 
-        var otherPromotion = batch with { ValidatedCoupons = new Dictionary<string, string> { ["X7K-22Q"] = "q" } };
-        Assert.False(Price(Shoes, otherPromotion, null, promotion).Outcome("p").Applied);
+        var otherPromotion = promotion with { Id = "q" };
+        Assert.False(PromotionSnapshot.Compile([promotion, otherPromotion], [batch]).Calculate(Shoes, context).Outcome("q").Applied);
     }
 
     [Fact]

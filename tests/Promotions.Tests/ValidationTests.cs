@@ -66,7 +66,7 @@ public sealed class ValidationTests
             Class = StackingClass.Order,
             MaxDiscount = 0m,
             Validity = new PromotionValidity { TimeZone = "Mars/Olympus", Start = new DateTime(2026, 5, 1), End = new DateTime(2026, 4, 1), DayParts = [new DayPart([], new TimeOnly(10, 0), new TimeOnly(10, 0))] },
-            Coupon = new CouponRequirement(),
+            Coupon = new CouponRequirement { Codes = ["SAVE5", " "] },
             Conditions = [new Condition.MinimumQuantity(0, new ItemPredicate.Sku([]))],
             Rewards =
             [
@@ -86,7 +86,7 @@ public sealed class ValidationTests
                 "validity.end: must be after validity.start",
                 "validity.dayParts[0].days: must list at least one day",
                 "validity.dayParts[0].to: must differ from from",
-                "coupon.codes: must list at least one code (generated codes are validated by the service and passed in the context)",
+                "coupon.codes[1]: must not be blank",
                 "conditions[0].quantity: must be positive",
                 "conditions[0].items.values: must list at least one value",
                 "rewards[0].tiers[1].threshold: must be greater than tiers[0]",

@@ -23,6 +23,10 @@ namespace Serverless.Promotions.Functions.Apis;
 [JsonSerializable(typeof(BudgetConflict))]
 [JsonSerializable(typeof(PromotionReport))]
 [JsonSerializable(typeof(PromotionSettlement))]
+[JsonSerializable(typeof(CouponBatchInput))]
+[JsonSerializable(typeof(CouponBatchView))]
+[JsonSerializable(typeof(CouponBatchList))]
+[JsonSerializable(typeof(CouponLookup))]
 internal sealed partial class PromotionsJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -1,4 +1,5 @@
 using Serverless.Promotions.Engine.Compilation;
+using Serverless.Promotions.Engine.Coupons;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Money;
 using Serverless.Promotions.Engine.Pricing;
@@ -11,7 +12,8 @@ namespace Serverless.Promotions.Engine;
 /// Many promotion definitions compiled once into an immutable, thread-safe evaluator. Promotions are indexed by the
 /// sku / category / brand / tag their rewards or conditions require, so a basket only looks at the ones its lines can
 /// trigger plus the few that apply to any basket (order-level, shipping, price-range or exclusion-only predicates).
-/// The snapshot is its definitions: serialise <see cref="Definitions"/> and compile again (e.g. on a POS) for identical results.
+/// The snapshot is its definitions and coupon batches: compile <see cref="Definitions"/> and <see cref="CouponBatches"/>
+/// again (e.g. on a POS) for identical results.
 /// </summary>
 public sealed class PromotionSnapshot
 {
@@ -24,15 +26,20 @@ public sealed class PromotionSnapshot
     [ThreadStatic]
     private static List<int>? t_ranks;
 
-    private PromotionSnapshot(IReadOnlyList<PromotionDefinition> definitions, PricingOptions options)
+    private PromotionSnapshot(IReadOnlyList<PromotionDefinition> definitions, IReadOnlyList<CouponBatch> couponBatches, PricingOptions options)
     {
         Definitions = definitions;
+        CouponBatches = couponBatches;
         Options = options;
+        var batchesById = couponBatches
+            .Where(b => !b.Revoked)
+            .GroupBy(b => b.PromotionId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(b => new CouponBatchCodes(b)).ToArray(), StringComparer.Ordinal);
         _byRank = [.. definitions
             .OrderBy(d => d.Class)
             .ThenByDescending(d => d.Priority)
             .ThenBy(d => d.Id, StringComparer.Ordinal)
-            .Select((d, rank) => new CompiledPromotion(d, rank, _attributes))];
+            .Select((d, rank) => new CompiledPromotion(d, rank, _attributes, batchesById.GetValueOrDefault(d.Id)))];
         // The index is by attribute number (see AttributeIds): a line's numbers, looked up once, lead straight to the
         // promotions that mention them.
         var index = new List<int>?[_attributes.Count];
@@ -67,13 +74,23 @@ public sealed class PromotionSnapshot
 
     public IReadOnlyList<PromotionDefinition> Definitions { get; }
 
+    /// <summary>The coupon batches whose codes unlock the promotions that need a coupon (revoked ones included, and ignored).</summary>
+    public IReadOnlyList<CouponBatch> CouponBatches { get; }
+
     public PricingOptions Options { get; }
 
     /// <summary>Promotions looked at for every basket because no line attribute can rule them out.</summary>
     public int AnyBasketCount => _anyBasket.Length;
 
     /// <summary>Validates and compiles. Throws <see cref="PromotionDefinitionException"/> listing every problem (paths like <c>promotions[2].rewards[0].tiers[1].threshold</c>).</summary>
-    public static PromotionSnapshot Compile(IEnumerable<PromotionDefinition> definitions, PricingOptions? options = null)
+    public static PromotionSnapshot Compile(IEnumerable<PromotionDefinition> definitions, PricingOptions? options = null) => Compile(definitions, null, options);
+
+    /// <summary>
+    /// Validates and compiles definitions together with the coupon batches of the promotions that need a coupon (a
+    /// presented code unlocks a promotion when it is one of its static codes or one of its batches verifies it).
+    /// Batch problems have paths like <c>batches[0].prefix</c>.
+    /// </summary>
+    public static PromotionSnapshot Compile(IEnumerable<PromotionDefinition> definitions, IEnumerable<CouponBatch>? batches, PricingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(definitions);
         var list = definitions.ToList();
@@ -92,7 +109,71 @@ public sealed class PromotionSnapshot
             }
         }
 
-        return problems.Count > 0 ? throw new PromotionDefinitionException(problems) : new PromotionSnapshot(list, options ?? PricingOptions.Default);
+        var batchList = batches?.ToList() ?? [];
+        ValidateBatches(batchList, list, problems);
+        return problems.Count > 0 ? throw new PromotionDefinitionException(problems) : new PromotionSnapshot(list, batchList, options ?? PricingOptions.Default);
+    }
+
+    /// <summary>Every batch names a promotion of the snapshot that needs a coupon, with a valid prefix, count and key (the key is never quoted).</summary>
+    private static void ValidateBatches(List<CouponBatch> batches, List<PromotionDefinition> definitions, List<ValidationProblem> problems)
+    {
+        if (batches.Count == 0)
+        {
+            return;
+        }
+
+        var byId = new Dictionary<string, PromotionDefinition>(StringComparer.Ordinal);
+        foreach (var definition in definitions)
+        {
+            if (definition.Id is { } id)
+            {
+                byId.TryAdd(id, definition);
+            }
+        }
+
+        var seen = new HashSet<(string, string)>();
+        for (var i = 0; i < batches.Count; i++)
+        {
+            var path = $"batches[{i}]";
+            if (batches[i] is not { } batch)
+            {
+                problems.Add(new ValidationProblem(path, "is required"));
+                continue;
+            }
+
+            if (string.IsNullOrWhiteSpace(batch.Id))
+            {
+                problems.Add(new ValidationProblem($"{path}.id", "is required"));
+            }
+            else if (batch.PromotionId is { } promotionId && !seen.Add((promotionId, batch.Id)))
+            {
+                problems.Add(new ValidationProblem($"{path}.id", $"duplicate batch '{batch.Id}' of promotion '{promotionId}'"));
+            }
+
+            if (batch.PromotionId is null || !byId.TryGetValue(batch.PromotionId, out var owner))
+            {
+                problems.Add(new ValidationProblem($"{path}.promotionId", $"no promotion '{batch.PromotionId}' in this snapshot"));
+            }
+            else if (owner.Coupon is null)
+            {
+                problems.Add(new ValidationProblem($"{path}.promotionId", $"promotion '{batch.PromotionId}' needs no coupon, so its codes would unlock nothing"));
+            }
+
+            if (!CouponCodes.IsValidPrefix(batch.Prefix))
+            {
+                problems.Add(new ValidationProblem($"{path}.prefix", $"1–{CouponCodes.MaxPrefixLength} upper-case letters or digits"));
+            }
+
+            if (batch.Count is < 1 or > CouponCodes.MaxCount)
+            {
+                problems.Add(new ValidationProblem($"{path}.count", $"must be between 1 and {CouponCodes.MaxCount}"));
+            }
+
+            if (CouponBatchCodes.TryDecodeKey(batch.Key) is null)
+            {
+                problems.Add(new ValidationProblem($"{path}.key", $"must be base64 of at least {CouponCodes.MinKeyBytes} bytes"));
+            }
+        }
     }
 
     public string ToJson() => PromotionJson.Serialize(Definitions);

@@ -49,6 +49,16 @@ internal static class PromotionKeys
 
     public static string Settlement(string id) => $"{Root}settlement||{id}";
 
+    /// <summary>The coupon master secret when none is configured: created once (create-only), never logged or returned.</summary>
+    public const string CouponSecret = Root + "coupon-secret";
+
+    public const string CouponPrefixIndexPrefix = Root + "coupon-prefix||";
+
+    /// <summary>The batches whose codes start with <paramref name="prefix"/> (one key per batch: promotion id and batch id in the key).</summary>
+    public static string CouponPrefixIndex(string prefix) => $"{CouponPrefixIndexPrefix}{prefix}||";
+
+    public static string CouponBatchIndex(string prefix, string promotionId, string batchId) => $"{CouponPrefixIndex(prefix)}{promotionId}||{batchId}";
+
     /// <summary>Ids and codes become parts of keys: letters, digits and . _ - : only, at most 128 characters.</summary>
     public static bool IsValidPart(string? value) =>
         value is { Length: > 0 and <= 128 } && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or ':');

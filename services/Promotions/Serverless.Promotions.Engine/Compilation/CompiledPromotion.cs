@@ -1,4 +1,5 @@
 using System.Collections.Frozen;
+using Serverless.Promotions.Engine.Coupons;
 using Serverless.Promotions.Engine.Definitions;
 
 namespace Serverless.Promotions.Engine.Compilation;
@@ -6,7 +7,7 @@ namespace Serverless.Promotions.Engine.Compilation;
 /// <summary>A definition prepared for fast evaluation: time zone resolved, local start/end turned into instants, lists into sets, predicates into matchers.</summary>
 internal sealed class CompiledPromotion
 {
-    public CompiledPromotion(PromotionDefinition definition, int rank, AttributeIds ids)
+    public CompiledPromotion(PromotionDefinition definition, int rank, AttributeIds ids, CouponBatchCodes[]? couponBatches = null)
     {
         Definition = definition;
         Rank = rank;
@@ -22,6 +23,7 @@ internal sealed class CompiledPromotion
         Segments = ToSet(targeting?.Segments);
         MemberTiers = ToSet(targeting?.MemberTiers);
         CouponCodes = definition.Coupon is null ? null : definition.Coupon.Codes.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+        CouponBatches = couponBatches is { Length: > 0 } && definition.Coupon is not null ? couponBatches : null;
         Conditions = [.. definition.Conditions.Select(c => new CompiledCondition(c, ids))];
         Rewards = [.. definition.Rewards.Select(r => new CompiledReward(r, ids))];
         CombinesWithMask = definition.CombinesWith.Aggregate(0, (mask, cls) => mask | (1 << (int)cls));
@@ -56,7 +58,11 @@ internal sealed class CompiledPromotion
 
     public FrozenSet<string>? MemberTiers { get; }
 
+    /// <summary>Static codes (any case); null when the promotion needs no coupon.</summary>
     public FrozenSet<string>? CouponCodes { get; }
+
+    /// <summary>The promotion's coupon batches that are not revoked; null when it has none.</summary>
+    public CouponBatchCodes[]? CouponBatches { get; }
 
     public CompiledCondition[] Conditions { get; }
 

@@ -19,6 +19,9 @@ internal sealed class Candidate(CompiledPromotion promotion, int[][] targetLines
     /// <summary>Most it can add to any combination in its conflict group (the branch-and-bound bound).</summary>
     public decimal Ceiling { get; set; }
 
+    /// <summary>The presented code that unlocked it (see <see cref="Results.PromotionOutcome.Coupon"/>), or null.</summary>
+    public string? Coupon { get; set; }
+
     /// <summary>Set up again for another calculation (see <see cref="CalculationScratch"/>).</summary>
     public void Reuse(CompiledPromotion promotion, int[][] targetLines, int[]?[] getLines)
     {
@@ -27,6 +30,7 @@ internal sealed class Candidate(CompiledPromotion promotion, int[][] targetLines
         GetLines = getLines;
         StandaloneSaving = 0m;
         Ceiling = 0m;
+        Coupon = null;
     }
 
 }

@@ -1,6 +1,7 @@
 using System.Collections.Frozen;
 using System.Globalization;
 using Serverless.Promotions.Engine.Compilation;
+using Serverless.Promotions.Engine.Coupons;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Money;
 using Serverless.Promotions.Engine.Results;
@@ -17,10 +18,8 @@ internal static class EligibilityGate
     /// <param name="scratch">When given, the candidate and its line lists come from (and only live as long as) the calculation's scratch.</param>
     public static PromotionOutcome? Check(CompiledPromotion promotion, Basket basket, LineFacts[] facts, PricingContext context, LocalClock clock, MoneyRounding rounding, out Candidate? candidate, CalculationScratch? scratch = null)
     {
-        var lineCount = basket.Lines.Count;
         candidate = null;
-        var definition = promotion.Definition;
-        var id = definition.Id;
+        var id = promotion.Definition.Id;
         if (context.ExhaustedPromotionIds.Contains(id))
         {
             return Rejected(id, OutcomeReason.BudgetExhausted, "The promotion's budget is used up.");
@@ -36,11 +35,35 @@ internal static class EligibilityGate
             return new PromotionOutcome(id, false, OutcomeReason.NotTargeted, $"Not available for this {dimension}.", 0m) { Detail = dimension };
         }
 
-        if (promotion.CouponCodes is { } codes && !CouponPresented(id, codes, context))
+        string? coupon = null;
+        if (promotion.CouponCodes is { } codes && (coupon = PresentedCoupon(promotion, codes, context.Coupons)) is null)
         {
             return Rejected(id, OutcomeReason.CouponMissing, "Needs a coupon code that was not presented.");
         }
 
+        var outcome = CheckItems(promotion, basket, facts, context, rounding, out candidate, scratch);
+        if (coupon is not null)
+        {
+            if (candidate is not null)
+            {
+                candidate.Coupon = coupon;
+            }
+            else
+            {
+                outcome = outcome! with { Coupon = coupon };
+            }
+        }
+
+        return outcome;
+    }
+
+    /// <summary>Conditions measured on the original basket, member tiers and matching lines: the rest of <see cref="Check"/>.</summary>
+    private static PromotionOutcome? CheckItems(CompiledPromotion promotion, Basket basket, LineFacts[] facts, PricingContext context, MoneyRounding rounding, out Candidate? candidate, CalculationScratch? scratch)
+    {
+        var lineCount = basket.Lines.Count;
+        candidate = null;
+        var definition = promotion.Definition;
+        var id = definition.Id;
         foreach (var condition in promotion.Conditions)
         {
             switch (condition.Definition)
@@ -252,16 +275,42 @@ internal static class EligibilityGate
         return false;
     }
 
-    private static bool CouponPresented(string id, FrozenSet<string> codes, PricingContext context)
+    /// <summary>
+    /// The presented code that unlocks the promotion: a static code (as the definition spells it), else a code one of
+    /// its batches verifies (canonical spelling); null when none does. Allocates only the canonical string of a batch code.
+    /// </summary>
+    private static string? PresentedCoupon(CompiledPromotion promotion, FrozenSet<string> codes, IReadOnlyList<string> presented)
     {
-        foreach (var code in context.Coupons)
+        for (var i = 0; i < presented.Count; i++)
         {
-            if (codes.Contains(code) || (context.ValidatedCoupons.TryGetValue(code, out var unlocks) && string.Equals(unlocks, id, StringComparison.Ordinal)))
+            if (presented[i] is { } code && codes.TryGetValue(code, out var known))
             {
-                return true;
+                return known;
             }
         }
 
-        return false;
+        if (promotion.CouponBatches is not { } batches)
+        {
+            return null;
+        }
+
+        Span<char> prefix = stackalloc char[CouponCodes.MaxPrefixLength];
+        for (var i = 0; i < presented.Count; i++)
+        {
+            if (presented[i] is not { } code || !CouponCodes.TryParse(code, prefix, out var prefixLength, out var body))
+            {
+                continue;
+            }
+
+            foreach (var batch in batches)
+            {
+                if (!batch.Batch.Revoked && batch.Matches(prefix[..prefixLength], body, out _))
+                {
+                    return string.Create(batch.CodeLength, (batch.Batch.Prefix, body), static (text, parts) => CouponCodes.Format(parts.Prefix, parts.body, text));
+                }
+            }
+        }
+
+        return null;
     }
 }

@@ -17,11 +17,8 @@ public sealed record PricingContext(DateTimeOffset At)
 
     public bool FirstOrder { get; init; }
 
-    /// <summary>Codes the customer presented.</summary>
+    /// <summary>Codes the customer presented: static codes of a definition, or generated batch codes (verified by the snapshot's batches).</summary>
     public IReadOnlyList<string> Coupons { get; init; } = [];
-
-    /// <summary>Generated (batch) codes the service already validated, by promotion id: code presented → promotion it unlocks.</summary>
-    public IReadOnlyDictionary<string, string> ValidatedCoupons { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>Promotions whose budget is spent (the service keeps the ledger).</summary>
     public IReadOnlySet<string> ExhaustedPromotionIds { get; init; } = new HashSet<string>(StringComparer.Ordinal);

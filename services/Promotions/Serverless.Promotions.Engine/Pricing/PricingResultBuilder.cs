@@ -64,7 +64,8 @@ internal static class PricingResultBuilder
         rejected.CopyTo(outcomes);
         for (var slot = 0; slot < candidates.Count; slot++)
         {
-            outcomes[rejected.Count + slot] = Outcome(candidates, chosen, state, slot, rounding);
+            var outcome = Outcome(candidates, chosen, state, slot, rounding);
+            outcomes[rejected.Count + slot] = candidates[slot].Coupon is { } coupon ? outcome with { Coupon = coupon } : outcome;
         }
 
         // By promotion id, ordinal. Ids are unique within a snapshot, so with the snapshot's precomputed id order

@@ -20,4 +20,12 @@ public sealed record PromotionOutcome(string PromotionId, bool Applied, OutcomeR
     /// <summary>For NotTargeted: channel, store, region, segment, memberTier or firstOrder.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Detail { get; init; }
+
+    /// <summary>
+    /// The presented code that unlocked a promotion needing a coupon (set whenever its coupon check passed): a static
+    /// code as the definition spells it, a generated code in its canonical spelling (<c>PREFIX-XXXXX-XXXXX-XXXXX</c>),
+    /// so every spelling of one code counts as that code. Left out of the JSON when null.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Coupon { get; init; }
 }

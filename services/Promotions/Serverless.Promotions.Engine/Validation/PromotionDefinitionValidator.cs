@@ -28,9 +28,12 @@ public static class PromotionDefinitionValidator
         }
 
         ValidateValidity(definition.Validity, Problem);
-        if (definition.Coupon is { Codes.Count: 0 })
+        for (var i = 0; i < (definition.Coupon?.Codes.Count ?? 0); i++)
         {
-            Problem("coupon.codes", "must list at least one code (generated codes are validated by the service and passed in the context)");
+            if (string.IsNullOrWhiteSpace(definition.Coupon!.Codes[i]))
+            {
+                Problem($"coupon.codes[{i}]", "must not be blank");
+            }
         }
 
         for (var i = 0; i < definition.Conditions.Count; i++)

@@ -11,9 +11,13 @@ namespace Serverless.Promotions.Service.Active;
 /// Reloaded when the catalog version (the ETag of one key every relevant change writes) differs from the one the
 /// current view was read at: checked every <see cref="PromotionsOptions.RefreshInterval"/> by
 /// <see cref="ActivePromotionsRefresher"/>, at once after a change through this instance, and on promotion.changed.
+/// The snapshot includes the coupon batches of the active promotions, with keys derived from <paramref name="coupons"/>
+/// (by default the secret stored in <paramref name="state"/>).
 /// </summary>
-public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogger<ActivePromotions> logger) : IDisposable
+public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogger<ActivePromotions> logger, CouponSecret? coupons = null) : IDisposable
 {
+    private readonly CouponSecret _coupons = coupons ?? new CouponSecret(state);
+
     /// <summary>How long journal entries live; far longer than any instance goes without a check.</summary>
     internal static readonly TimeSpan JournalRetention = TimeSpan.FromMinutes(10);
 
@@ -72,9 +76,11 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
             }
 
             PromotionSnapshot snapshot;
+            var ordered = records.Values.OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+            var batches = await CouponBatches.ForSnapshotAsync(ordered, _coupons, cancellationToken).ConfigureAwait(false);
             try
             {
-                snapshot = PromotionSnapshot.Compile(records.Values.OrderBy(r => r.Id, StringComparer.Ordinal).Select(r => r.Definition));
+                snapshot = PromotionSnapshot.Compile(ordered.Select(r => r.Definition), batches);
             }
             catch (Engine.Validation.PromotionDefinitionException ex)
             {

@@ -19,7 +19,7 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
     private const string SettleAction = "settle";
 
     /// <summary>Fixed segments under /api/promotions: a promotion with one of these ids could not be read back.</summary>
-    private static readonly HashSet<string> ReservedIds = new(StringComparer.OrdinalIgnoreCase) { "calculate", "snapshot", "orders" };
+    private static readonly HashSet<string> ReservedIds = new(StringComparer.OrdinalIgnoreCase) { "calculate", "snapshot", "orders", "coupons" };
 
     public async Task<CatalogOutcome> PutAsync(string id, PromotionInput input, CancellationToken cancellationToken = default)
     {
@@ -213,12 +213,12 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
         _ => [],
     };
 
-    private sealed record Write(PromotionRecord Updated, CatalogOutcomeKind Kind, string Change, Action<StateTransaction>? Extra = null);
+    internal sealed record Write(PromotionRecord Updated, CatalogOutcomeKind Kind, string Change, Action<StateTransaction>? Extra = null);
 
-    private sealed record Decision(CatalogOutcome? Refused, Write? Write);
+    internal sealed record Decision(CatalogOutcome? Refused, Write? Write);
 
-    /// <summary>Read, decide, write everything in one transaction with the ETag read; a concurrent change makes it decide again.</summary>
-    private async Task<CatalogOutcome> ChangeAsync(string id, Func<PromotionRecord?, DateTimeOffset, Task<Decision>> decide, CancellationToken cancellationToken)
+    /// <summary>Read, decide, write everything in one transaction with the ETag read; a concurrent change makes it decide again (also used by <see cref="CouponBatches"/>).</summary>
+    internal async Task<CatalogOutcome> ChangeAsync(string id, Func<PromotionRecord?, DateTimeOffset, Task<Decision>> decide, CancellationToken cancellationToken)
     {
         if (!PromotionKeys.IsValidPart(id))
         {

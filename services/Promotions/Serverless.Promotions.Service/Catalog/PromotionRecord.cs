@@ -6,7 +6,8 @@ namespace Serverless.Promotions.Service.Catalog;
 /// <summary>
 /// A promotion as the catalog keeps it: the engine's definition plus what only the service knows (lifecycle,
 /// budget, funding). StartsAt/EndsAt are the definition's validity start/end as instants (its own time zone applied).
-/// DueKeys are this record's entries in the timer's due index, replaced by every change.
+/// DueKeys are this record's entries in the timer's due index, replaced by every change. CouponBatches are the
+/// promotion's generated coupon batches (metadata only: keys are derived from the coupon secret, see <see cref="CouponSecret"/>).
 /// </summary>
 public sealed record PromotionRecord(
     string Id,
@@ -24,6 +25,8 @@ public sealed record PromotionRecord(
     DateTimeOffset? SettledAt = null)
 {
     public IReadOnlyList<string> DueKeys { get; init; } = [];
+
+    public IReadOnlyList<CouponBatchRecord> CouponBatches { get; init; } = [];
 }
 
 /// <summary>PUT body: the definition (its id is the route's), optional budget and funding (vendors and their shares).</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Serverless.Promotions.Engine;
+using Serverless.Promotions.Engine.Coupons;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Service.Active;
 
@@ -9,10 +10,15 @@ namespace Serverless.Promotions.Service.Export;
 /// What an offline POS needs: the Active definitions that can apply in its store (no store targeting, or this store)
 /// on the POS channel, and which of them are out of budget. The POS compiles <see cref="Promotions"/> with the same
 /// engine (<see cref="PromotionSnapshot.Compile"/>) and passes <see cref="Exhausted"/> as the exhausted set, which gives
-/// the service's results for baskets priced in this store on the POS channel.
+/// the service's results for baskets priced in this store on the POS channel. <see cref="CouponBatches"/> are the
+/// exported promotions' unrevoked coupon batches WITH their keys (the POS verifies generated codes offline): whoever
+/// has an export can make those batches' codes, so it must only go to POS devices. A new or revoked batch reaches a
+/// POS with its next export.
 /// </summary>
 public sealed record StoreSnapshot(string Store, string? Version, DateTimeOffset ExportedAt, IReadOnlyList<string> Exhausted, IReadOnlyList<PromotionDefinition> Promotions)
 {
+    public IReadOnlyList<CouponBatch> CouponBatches { get; init; } = [];
+
     public static StoreSnapshot For(ActiveView view, string store, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(view);
@@ -22,7 +28,10 @@ public sealed record StoreSnapshot(string Store, string? Version, DateTimeOffset
                     && (d.Targeting.Channels.Count == 0 || d.Targeting.Channels.Contains(SalesChannel.Pos))))
             .ToList();
         var ids = definitions.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
-        return new StoreSnapshot(store, view.Version, now, [.. view.Exhausted.Where(ids.Contains).Order(StringComparer.Ordinal)], definitions);
+        return new StoreSnapshot(store, view.Version, now, [.. view.Exhausted.Where(ids.Contains).Order(StringComparer.Ordinal)], definitions)
+        {
+            CouponBatches = [.. view.Snapshot.CouponBatches.Where(b => !b.Revoked && ids.Contains(b.PromotionId))],
+        };
     }
 
     /// <summary>The export's JSON: definitions in the engine's own format (<see cref="PromotionJson"/>), so a POS reads it with the engine alone.</summary>
@@ -30,5 +39,5 @@ public sealed record StoreSnapshot(string Store, string? Version, DateTimeOffset
 
     public static StoreSnapshot FromJson(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize<StoreSnapshot>(json, PromotionJson.Options)!;
 
-    public PromotionSnapshot Compile() => PromotionSnapshot.Compile(Promotions);
+    public PromotionSnapshot Compile() => PromotionSnapshot.Compile(Promotions, CouponBatches);
 }

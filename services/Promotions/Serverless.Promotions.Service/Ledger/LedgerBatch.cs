@@ -371,7 +371,9 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
             units += gift.PromotionId == outcome.PromotionId ? gift.Quantity : 0;
         }
 
-        var coupon = record?.Definition.Coupon?.Codes.FirstOrDefault(code => commit.Context.Coupons.Contains(code, StringComparer.Ordinal));
+        // The code that unlocked it, as the engine reports it (a static code as defined, a generated code in its
+        // canonical spelling): every spelling of one code counts against the same per-code limit.
+        var coupon = outcome.Coupon;
         return new Planned(outcome.PromotionId, budget, outcome.Saving, units, coupon,
             budget?.PerCustomer is not null && commit.Customer is not null ? PromotionKeys.CustomerUses(outcome.PromotionId, commit.Customer) : null,
             budget?.PerCouponCode is not null && coupon is not null && PromotionKeys.IsValidPart(coupon) ? PromotionKeys.CouponUses(outcome.PromotionId, coupon) : null);
