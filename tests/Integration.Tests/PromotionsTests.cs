@@ -89,6 +89,7 @@ public abstract class PromotionsContract : IAsyncLifetime
         Assert.Equal("Applied", outcome.GetProperty("reason").GetString());
         Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PutAsync("/api/promotions/x", Json("{}"))).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsync("/api/promotions/orders", Json("{}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.GetAsync("/api/promotions/snapshot?store=berlin-1")).StatusCode); // carries coupon batch keys
 
         var illegal = await _admin.PostAsync("/api/promotions/shoes10/schedule", null);
         Assert.Equal(HttpStatusCode.Conflict, illegal.StatusCode);
