@@ -20,7 +20,8 @@ namespace Serverless.Benchmarks;
 /// no runner, so no ready→started latency) in layers of --width. Reports
 /// step transitions/s (each attempt's start and end count as one transition each) over the whole batch, and the
 /// step ready→started latency (attempt queued → runner reported the start) p50/p99, from the recorded run state.
-/// --repeat K measures K batches one after another (after the warm-up batch) and reports over all of them.
+/// --repeat K measures K batches one after another (after the warm-up) and reports over all of them; with the
+/// environment variable BENCH_SLOWEST set it also lists the eight slowest ready→started steps (run, step, when).
 /// </summary>
 internal static class PipelinesBenchmark
 {
@@ -98,7 +99,11 @@ internal static class PipelinesBenchmark
                 }
             }
 
-            await BatchAsync(Math.Min(10, runCount)); // warm-up
+            // Warm-up: at least 10 runs' worth, so the step path is compiled at its final tier before anything is measured.
+            for (var warm = 0; warm < Math.Max(1, 10 / runCount); warm++)
+            {
+                await BatchAsync(Math.Min(10, runCount));
+            }
 
             // --repeat batches one after another (each waits for the previous to finish): a quiet host's latency
             // tail needs more samples than one small batch gives. Throughput is the recorded busy time of the batches.
@@ -120,6 +125,14 @@ internal static class PipelinesBenchmark
             var transitions = attempts.Count(a => a.StartedAt is not null) + attempts.Count(a => a.FinishedAt is not null);
             var latencies = attempts.Where(a => a.StartedAt is not null).Select(a => (a.StartedAt!.Value - a.QueuedAt).TotalMilliseconds).Order().ToList();
             var succeeded = finished.Count(r => r.State.Status == RunStatus.Succeeded);
+            if (Environment.GetEnvironmentVariable("BENCH_SLOWEST") is not null)
+            {
+                foreach (var (step, attempt, run) in finished.SelectMany((r, i) => r.State.Steps.SelectMany(s => s.Value.Attempts.Where(a => a.StartedAt is not null).Select(a => (s.Key, a, i)))).OrderByDescending(x => x.a.StartedAt!.Value - x.a.QueuedAt).Take(8))
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"slow: run {run} step {step} queued {attempt.QueuedAt:HH:mm:ss.fff} started after {(attempt.StartedAt!.Value - attempt.QueuedAt).TotalMilliseconds:F1} ms"));
+                }
+            }
+
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"pipelines profile={profile} kind={kind} runs={runCount}x{repeat} steps={stepCount} width={width} succeeded={succeeded} " +
                 $"transitions={transitions} transitions/s={transitions / span:F0} span={span:F2}s (observed {elapsed.TotalSeconds:F2}s) " +
