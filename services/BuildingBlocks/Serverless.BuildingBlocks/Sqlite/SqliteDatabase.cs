@@ -19,7 +19,6 @@ public sealed class SqliteDatabase : IAsyncDisposable
     private readonly List<Action> _afterCommit = [];
     private readonly ILogger _logger;
     private readonly Task _writerLoop;
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, SqliteDatabase> _tunedReaders = [];
 
     public SqliteDatabase(string path, ILogger<SqliteDatabase> logger)
     {
@@ -80,15 +79,6 @@ public sealed class SqliteDatabase : IAsyncDisposable
         await using (connection.ConfigureAwait(false))
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            if (connection.Handle is { } handle && !_tunedReaders.TryGetValue(handle, out _))
-            {
-                // Once per physical (pooled) connection. A reader drops its whole page cache at every read
-                // transaction that follows a write (WAL), and dropping walks the cache's hash table: a small cache keeps
-                // that walk short, and memory-mapped reads mean pages outside it cost no copy.
-                Execute(connection, "PRAGMA cache_size=-256; PRAGMA mmap_size=268435456;");
-                _tunedReaders.AddOrUpdate(handle, this);
-            }
-
             return await work(connection, cancellationToken).ConfigureAwait(false);
         }
     }
