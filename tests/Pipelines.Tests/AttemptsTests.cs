@@ -165,6 +165,45 @@ public sealed class AttemptsTests
     }
 
     [Fact]
+    public void A_step_lost_five_times_in_a_row_fails_instead_of_being_dispatched_for_ever()
+    {
+        var run = new RunDriver(Pipeline([Script("a") with { Retries = new RetryPolicy { Limit = 3 } }, Script("b", "a")], [Script("cleanup")]));
+        run.Start();
+        for (var attempt = 1; attempt < RunStateMachine.MaxLostInARow; attempt++)
+        {
+            run.Started("a", attempt);
+            run.Apply(new StepLost("a", attempt, run.Now));
+            Assert.Equal(StepStatus.Queued, run.Status("a"));
+        }
+
+        var last = run.Apply(new StepLost("a", RunStateMachine.MaxLostInARow, run.Now));
+
+        Assert.Equal(StepStatus.Failed, run.Status("a"));
+        Assert.Contains("lost 5 times in a row", run.State.Steps["a"].Reason, StringComparison.Ordinal);
+        Assert.All(run.State.Steps["a"].Attempts, a => Assert.Equal(AttemptOutcome.Lost, a.Outcome));
+        Assert.DoesNotContain(last.Commands.OfType<DispatchStep>(), d => d.StepId == "a");
+        Assert.Equal(StepStatus.Skipped, run.Status("b"));
+        Assert.Contains("cleanup", run.Dispatched);
+    }
+
+    [Fact]
+    public void Lost_attempts_count_only_in_a_row()
+    {
+        var run = new RunDriver(Pipeline([Script("a") with { Retries = new RetryPolicy { Limit = 1 } }]));
+        run.Start();
+        for (var attempt = 1; attempt < RunStateMachine.MaxLostInARow; attempt++)
+        {
+            run.Apply(new StepLost("a", attempt, run.Now));
+        }
+
+        // A real result in between (a failure that is retried) starts the count again.
+        run.Started("a", RunStateMachine.MaxLostInARow);
+        run.Apply(new StepCompleted("a", RunStateMachine.MaxLostInARow, StepOutcome.Failed, run.Now));
+        run.Apply(new StepLost("a", RunStateMachine.MaxLostInARow + 1, run.Now));
+        Assert.Equal(StepStatus.Queued, run.Status("a"));
+    }
+
+    [Fact]
     public void A_lapsed_lease_of_a_finished_attempt_changes_nothing()
     {
         var run = new RunDriver(Pipeline([Script("a")]));

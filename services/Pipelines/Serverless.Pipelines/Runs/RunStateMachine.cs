@@ -24,6 +24,9 @@ namespace Serverless.Pipelines.Runs;
 /// </remarks>
 public sealed class RunStateMachine
 {
+    /// <summary>Attempts of one step lost one after another (runner died or stopped) before the step fails instead of being dispatched again.</summary>
+    public const int MaxLostInARow = 5;
+
     private readonly PipelineDefinition _definition;
     private readonly IReadOnlyDictionary<string, IReadOnlySet<string>> _upstream;
     // Parsed once per step; concurrent because a host may share one machine per pinned definition across runs.
@@ -266,6 +269,17 @@ public sealed class RunStateMachine
                 // The run is cancelling and the runner that should confirm it is gone: the step is cancelled now.
                 Update(run with { Status = StepStatus.Cancelled, Reason = "run cancelled" });
                 Commands.Add(new PublishEvent("pipeline.step.cancelled", State.RunId, spec.Id) { Detail = error });
+                Advance();
+                return null;
+            }
+
+            var lostInARow = run.Attempts.Reverse().TakeWhile(a => a.Outcome == AttemptOutcome.Lost).Count();
+            if (lostInARow >= MaxLostInARow)
+            {
+                // A step that takes its runner down with it would otherwise be dispatched for ever.
+                var reason = $"lost {lostInARow} times in a row (its runner died or stopped each time; last: {error}); not dispatched again";
+                Update(run with { Status = StepStatus.Failed, Reason = reason });
+                Commands.Add(new PublishEvent("pipeline.step.failed", State.RunId, spec.Id) { Detail = reason });
                 Advance();
                 return null;
             }
