@@ -157,6 +157,31 @@ public abstract class WebhooksDeliveryContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stopping_worker_hands_its_claimed_deliveries_back_at_once()
+    {
+        // 4 attempts in flight per endpoint (settings above) hang until the 5 s timeout; the other 4 events wait in the
+        // worker's memory, claimed for the 60 s lease. Stopping hands all 8 back, so the next worker attempts every one
+        // long before a lease could run out (without it, the waiting ones came back after 60 s).
+        await RegisterAsync("/hang", "test.*");
+        var ids = Enumerable.Range(0, 8).Select(i => $"evt-handback-{i}").ToList();
+        foreach (var id in ids)
+        {
+            await PublishAsync(id);
+        }
+
+        await Recording.WaitUntilAsync(() => _receiver.Requests.Count(r => r.Path == "/hang") >= 4, TimeSpan.FromSeconds(20), "four attempts in flight");
+        Assert.Equal(4, _receiver.Requests.Count(r => r.Path == "/hang"));
+        await _host.DisposeAsync();
+
+        _host = new LocalHost(_host.DataDirectory, _settings);
+        _admin = _host.CreateClient(_host.AdminKey);
+        await Recording.WaitUntilAsync(
+            () => ids.All(id => _receiver.Requests.Any(r => r.Path == "/hang" && r.Headers["webhook-id"].ToString() == id)),
+            TimeSpan.FromSeconds(30),
+            "every delivery attempted by the next worker");
+    }
+
+    [Fact]
     public async Task A_hanging_endpoint_does_not_delay_the_others()
     {
         await RegisterAsync("/hang", "test.*");

@@ -80,7 +80,7 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
     /// </summary>
     public async Task<(DeliveryRecord Record, string LeaseKey)?> ClaimAsync(string dueKey, CancellationToken cancellationToken)
     {
-        var id = dueKey[(dueKey.LastIndexOf(StateKeys.Separator, StringComparison.Ordinal) + StateKeys.Separator.Length)..];
+        var id = IdOf(dueKey);
         var items = await state.GetBulkAsync([dueKey, DeliveryPrefix + id], cancellationToken).ConfigureAwait(false);
         var due = items.FirstOrDefault(i => i.Key == dueKey);
         var record = items.FirstOrDefault(i => i.Key != dueKey)?.Deserialize<DeliveryRecord>();
@@ -103,6 +103,50 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
         catch (ETagMismatchException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// Hands claimed deliveries back (a worker stopping): each lease entry that still exists becomes a due entry for now,
+    /// so another worker takes it at once instead of when the lease runs out. A lease already settled is left alone
+    /// (ETag-checked), so a delivery is never scheduled twice.
+    /// </summary>
+    public async Task HandBackAsync(IReadOnlyList<string> leaseKeys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(leaseKeys);
+        foreach (var chunk in leaseKeys.Chunk(500))
+        {
+            var leases = await state.GetBulkAsync(chunk, cancellationToken).ConfigureAwait(false);
+            if (leases.Count == 0)
+            {
+                continue;
+            }
+
+            var now = time.GetUtcNow();
+            var transaction = new StateTransaction();
+            foreach (var lease in leases)
+            {
+                transaction.Delete(lease.Key, lease.ETag).Upsert(DueKey(now, EndpointOf(lease.Key), IdOf(lease.Key)), ReadOnlyMemory<byte>.Empty);
+            }
+
+            try
+            {
+                await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ETagMismatchException)
+            {
+                // One of them settled meanwhile: hand the rest back one by one.
+                foreach (var lease in leases)
+                {
+                    try
+                    {
+                        await state.TransactAsync(new StateTransaction().Delete(lease.Key, lease.ETag).Upsert(DueKey(now, EndpointOf(lease.Key), IdOf(lease.Key)), ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (ETagMismatchException)
+                    {
+                    }
+                }
+            }
         }
     }
 
@@ -217,6 +261,9 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
         var parts = dueKey.Split(StateKeys.Separator);
         return parts[^2];
     }
+
+    /// <summary>The delivery a due or lease entry stands for (its last part).</summary>
+    private static string IdOf(string dueKey) => dueKey[(dueKey.LastIndexOf(StateKeys.Separator, StringComparison.Ordinal) + StateKeys.Separator.Length)..];
 
     private static bool IsDeliveryId(string id) => TimeOrderedId.IsWellFormed(id);
 }

@@ -39,6 +39,8 @@ public sealed partial class DeliveryDispatcher(
     private int _waitingCount;
     private long _waitingBytes;
     private CancellationToken? _stopping;
+    private int _inFlight;
+    private TaskCompletionSource? _drained;
 
     /// <summary>Deliveries created claimed that wait in memory for one of their endpoint's slots: at most this many per process…</summary>
     public const int MaxWaiting = 100_000;
@@ -116,6 +118,14 @@ public sealed partial class DeliveryDispatcher(
     public void EnqueueClaimed(DeliveryRecord record, string leaseKey)
     {
         ArgumentNullException.ThrowIfNull(record);
+        if (_stopping is { IsCancellationRequested: true })
+        {
+            // Created claimed while this worker stopped: hand it back rather than leave it to its lease.
+            ReleaseWaiting(record.CloudEventJson.Length);
+            _ = HandBackAsync([leaseKey]);
+            return;
+        }
+
         _waiting.GetOrAdd(record.EndpointId, _ => new ConcurrentQueue<Waiting>()).Enqueue(new Waiting(record, leaseKey, time.GetTimestamp()));
         StartWaiting(record.EndpointId);
     }
@@ -126,7 +136,7 @@ public sealed partial class DeliveryDispatcher(
     /// </summary>
     private void StartWaiting(string endpointId)
     {
-        if (!_waiting.TryGetValue(endpointId, out var queue))
+        if (_stopping is { IsCancellationRequested: true } || !_waiting.TryGetValue(endpointId, out var queue))
         {
             return;
         }
@@ -163,6 +173,7 @@ public sealed partial class DeliveryDispatcher(
     {
         var stopping = _stopping ?? CancellationToken.None;
         _running[dueKey] = 0;
+        Interlocked.Increment(ref _inFlight);
         _ = Task.Run(() => RunAsync(dueKey, endpointId, claim, stopping), CancellationToken.None);
     }
 
@@ -278,6 +289,7 @@ public sealed partial class DeliveryDispatcher(
 
     private async Task RunAsync(string dueKey, string endpointId, Func<CancellationToken, Task<(DeliveryRecord Record, string LeaseKey)?>> claim, CancellationToken stoppingToken)
     {
+        string? held = null;
         try
         {
             if (await claim(stoppingToken).ConfigureAwait(false) is not { } claimed)
@@ -285,11 +297,16 @@ public sealed partial class DeliveryDispatcher(
                 return;
             }
 
+            held = claimed.LeaseKey;
             await AttemptAsync(claimed.Record, claimed.LeaseKey, stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Stopping: the lease brings the delivery back.
+            // Stopping mid-attempt: hand the delivery back now (if it was not settled) instead of when its lease runs out.
+            if (held is not null)
+            {
+                await HandBackAsync([held]).ConfigureAwait(false);
+            }
         }
         catch (Exception ex)
         {
@@ -299,6 +316,11 @@ public sealed partial class DeliveryDispatcher(
         {
             _running.TryRemove(dueKey, out _);
             Release(endpointId);
+            if (Interlocked.Decrement(ref _inFlight) == 0)
+            {
+                Volatile.Read(ref _drained)?.TrySetResult();
+            }
+
             if (Volatile.Read(ref _waitingCount) > 0)
             {
                 StartWaiting(endpointId);
@@ -371,6 +393,58 @@ public sealed partial class DeliveryDispatcher(
         }
     }
 
+    /// <summary>
+    /// Stops the loop, hands back every delivery waiting in memory, and waits (as long as the host allows) for the
+    /// attempts in flight, which hand theirs back as they are cancelled: another worker takes them at once.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        var queued = new List<string>();
+        foreach (var queue in _waiting.Values)
+        {
+            while (queue.TryDequeue(out var waiting))
+            {
+                ReleaseWaiting(waiting.Record.CloudEventJson.Length);
+                queued.Add(waiting.LeaseKey);
+            }
+        }
+
+        if (queued.Count > 0)
+        {
+            await HandBackAsync(queued).ConfigureAwait(false);
+        }
+
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Volatile.Write(ref _drained, drained);
+        if (Volatile.Read(ref _inFlight) == 0)
+        {
+            drained.TrySetResult();
+        }
+
+        try
+        {
+            await drained.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Out of patience: whatever was not handed back comes back with its lease.
+        }
+    }
+
+    /// <summary>Best effort: a delivery not handed back comes back when its lease runs out.</summary>
+    private async Task HandBackAsync(List<string> leaseKeys)
+    {
+        try
+        {
+            await book.HandBackAsync(leaseKeys, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogHandBackFailed(logger, ex, leaseKeys.Count);
+        }
+    }
+
     private static string Describe(DeliveryAttempt attempt) => attempt.StatusCode is { } status ? $"HTTP {status}" : attempt.Error ?? "failed";
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery dispatch loop failed; retrying")]
@@ -378,6 +452,9 @@ public sealed partial class DeliveryDispatcher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Running due delivery {DueKey} failed; its lease brings it back")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception error, string dueKey);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handing {Count} claimed deliveries back failed; their leases bring them back")]
+    private static partial void LogHandBackFailed(ILogger logger, Exception error, int count);
 
     public override void Dispose()
     {
