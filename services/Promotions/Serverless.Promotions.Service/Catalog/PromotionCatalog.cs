@@ -164,7 +164,7 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
         return settlement.WithAdjustments(Json<PromotionUsage>(items, PromotionKeys.Usage(id)), Json<PromotionRecord>(items, PromotionKeys.Promotion(id))?.Funding);
 
         static T? Json<T>(IReadOnlyList<StateItem> items, string key) where T : class =>
-            items.FirstOrDefault(i => i.Key == key) is { } item ? System.Text.Json.JsonSerializer.Deserialize<T>(item.Value.Span, StateStoreJsonExtensions.JsonOptions) : null;
+            items.FirstOrDefault(i => i.Key == key)?.Deserialize<T>();
     }
 
     /// <summary>
