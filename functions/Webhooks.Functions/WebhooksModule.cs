@@ -30,7 +30,8 @@ public static class WebhooksModule
         services.AddTopic(WebhookTopics.ScmPush, "a git push (GitHub or GitLab), normalised");
         services.AddTopic(WebhookTopics.AlertsReceived, "an Alertmanager notification, normalised");
         services.AddTopic(WebhookTopics.EndpointDisabled, "an outbound endpoint was disabled");
-        services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
+        var retention = builder.Configuration.GetValue<TimeSpan?>("Webhooks:Inbound:ReceiptRetention");
+        services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), retention: retention));
         services.AddSingleton(sp => new WebhookSourceStore(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), builder.Configuration));
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton(new OutboundDestinationPolicy(ReadAllowList(builder.Configuration)));

@@ -19,7 +19,7 @@ public abstract class ReceiptLedgerContract : IAsyncLifetime
 
     protected abstract Task<IStateStore> OpenAsync();
 
-    private ReceiptLedger Ledger(TimeSpan? window = null) => new(Store, TimeProvider.System, window);
+    private ReceiptLedger Ledger(TimeSpan? window = null, TimeSpan? retention = null) => new(Store, TimeProvider.System, window, retention);
 
     private static (string, CloudEvent)[] Events(string id) => [("scm.push", new CloudEvent("/webhooks/github", "scm.push", new { id }) { Id = id })];
 
@@ -60,6 +60,30 @@ public abstract class ReceiptLedgerContract : IAsyncLifetime
         Assert.False(otherSource.Duplicate);
         Assert.Equal(["e-1", "e-3"], (await DrainOutboxAsync()).Select(m => CloudEventJson.Parse(m.CloudEventJson).Id));
         Assert.Equal(2, (await Ledger().ListAsync(null, 100, null)).Items.Count);
+    }
+
+    [Fact]
+    public async Task A_receipt_expires_after_the_retention_but_never_before_the_deduplication_window()
+    {
+        var ledger = Ledger(window: TimeSpan.FromMilliseconds(200), retention: TimeSpan.FromMilliseconds(50));
+        var accepted = await ledger.AcceptAsync("github-main", "d-old", "push", null, Headers, "a"u8.ToArray(), Events("e-old"));
+        var kept = await Ledger().AcceptAsync("github-main", "d-new", "push", null, Headers, "b"u8.ToArray(), Events("e-new"));
+
+        // Retention shorter than the window is raised to the window: a duplicate inside it still finds its receipt.
+        var duplicate = await ledger.AcceptAsync("github-main", "d-old", "push", null, Headers, "a"u8.ToArray(), Events("e-dup"));
+        Assert.True(duplicate.Duplicate);
+        Assert.NotNull(await ledger.GetAsync(duplicate.ReceiptId));
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await ledger.GetAsync(accepted.ReceiptId) is not null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the receipt did not expire");
+            await Task.Delay(50);
+        }
+
+        var listed = (await ledger.ListAsync("github-main", 100, null)).Items;
+        Assert.Equal([kept.ReceiptId], listed.Select(r => r.Id));
+        Assert.NotNull(await ledger.GetAsync(kept.ReceiptId));
     }
 
     [Fact]

@@ -9,14 +9,21 @@ namespace Serverless.Webhooks.Service.Receipts;
 /// Stores inbound webhooks before they are acknowledged. One state transaction holds the receipt, its
 /// per-source index entry, the deduplication marker (create-only, expiring after the window) and the events
 /// to publish (outbox) — so a 202 means all of it is durable, a crash after it still publishes, and the same
-/// delivery id inside the window finds the original receipt instead of publishing twice.
+/// delivery id inside the window finds the original receipt instead of publishing twice. Receipts expire after the
+/// retention (30 days by default, never less than the window), so the store does not grow without bound.
 /// </summary>
-public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan? deduplicationWindow = null)
+public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan? deduplicationWindow = null, TimeSpan? retention = null)
 {
     /// <summary>How long a delivery id is remembered for deduplication by default.</summary>
     public static readonly TimeSpan DefaultDeduplicationWindow = TimeSpan.FromHours(72);
 
+    /// <summary>How long a receipt (and its body) is kept for listing and replay by default.</summary>
+    public static readonly TimeSpan DefaultRetention = TimeSpan.FromDays(30);
+
     private readonly TimeSpan _window = deduplicationWindow ?? DefaultDeduplicationWindow;
+
+    /// <summary>Never shorter than the window: a duplicate is answered with its original receipt, which must still be there.</summary>
+    private readonly TimeSpan _retention = TimeSpan.FromTicks(Math.Max((retention ?? DefaultRetention).Ticks, (deduplicationWindow ?? DefaultDeduplicationWindow).Ticks));
 
     private const string ReceiptPrefix = "webhooks||receipt||";
     private const string BySourcePrefix = "webhooks||receipt-by-source||";
@@ -39,8 +46,8 @@ public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan
         var receipt = new Receipt(receiptId ?? TimeOrderedId.Next(now), source, deliveryId, eventType, now, contentType, redactedHeaders, body.ToArray());
         var transaction = new StateTransaction()
             .Upsert(DeliveryKey(source, deliveryId), Encoding.UTF8.GetBytes(receipt.Id), new StateWriteOptions(Ttl: _window, OnlyIfAbsent: true))
-            .UpsertJson(ReceiptPrefix + receipt.Id, receipt)
-            .Upsert(BySourcePrefix + source + StateKeys.Separator + receipt.Id, ReadOnlyMemory<byte>.Empty);
+            .UpsertJson(ReceiptPrefix + receipt.Id, receipt, new StateWriteOptions(Ttl: _retention))
+            .Upsert(BySourcePrefix + source + StateKeys.Separator + receipt.Id, ReadOnlyMemory<byte>.Empty, new StateWriteOptions(Ttl: _retention));
         foreach (var (topic, cloudEvent) in events)
         {
             transaction.Publish(topic, cloudEvent);
