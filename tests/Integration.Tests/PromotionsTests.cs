@@ -97,6 +97,25 @@ public abstract class PromotionsContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_pos_key_prices_commits_returns_and_exports_but_changes_nothing_else()
+    {
+        var created = await (await _admin.PostAsJsonAsync("/api/keys", new { name = "till-7", role = "pos" })).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("pos", created.GetProperty("role").GetString());
+        var pos = _host.CreateClient(created.GetProperty("key").GetString()!);
+        await DefineAndActivateAsync("shoes10", 10m);
+
+        Assert.Equal(4m, await DiscountAsync(pos, Basket()));
+        Assert.Equal(HttpStatusCode.Created, (await pos.PostAsync("/api/promotions/orders", Json($$"""{"orderId":"till-order-1","order":{{Basket()}}}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await pos.PostAsync("/api/promotions/orders/till-order-1/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await pos.GetAsync("/api/promotions/snapshot?store=berlin-1")).StatusCode);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await pos.PutAsync("/api/promotions/shoes10", Json("{}"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await pos.PostAsync("/api/promotions/shoes10/pause", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await pos.PostAsync("/api/promotions/shoes10/coupon-batches", Json("""{"prefix":"X","count":1}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await pos.PostAsJsonAsync("/api/keys", new { name = "x", role = "viewer" })).StatusCode);
+    }
+
+    [Fact]
     public async Task Several_vendors_fund_a_promotion_and_the_first_single_vendor_form_is_still_accepted()
     {
         const string Definition = """{"name":"10 % off shoes","rewards":[{"type":"percentOffItems","percent":10,"items":{"type":"category","values":["shoes"]}}]}""";

@@ -16,7 +16,7 @@ public static class CatalogApi
     public static RouteGroupBuilder MapCatalogApi(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup(PromotionsModule.RoutePrefix).WithTags("Promotions");
-        api.MapGet("/snapshot", Snapshot).RequireAuthorization(Roles.Operator).WithSummary("The active definitions (and coupon batch keys) a store needs, for offline pricing with the same engine; operator, like the order commits a POS makes");
+        api.MapGet("/snapshot", Snapshot).RequireAuthorization(Roles.Pos).WithSummary("The active definitions (and coupon batch keys) a store needs, for offline pricing with the same engine (pos role or above: never a viewer key)");
         api.MapGet("/", ListAsync).RequireAuthorization(Roles.Viewer).WithSummary("Promotions, optionally by status (?status=Active), with a cursor");
         api.MapPut("/{id}", PutAsync).RequireAuthorization(Roles.Operator).Accepts<PromotionInput>("application/json").WithSummary("Create or change a promotion {definition, budget, funding}");
         api.MapGet("/{id}", GetAsync).RequireAuthorization(Roles.Viewer).WithSummary("One promotion with its lifecycle state");

@@ -12,10 +12,10 @@ public static class OrdersApi
     public static RouteGroupBuilder MapOrdersApi(this IEndpointRouteBuilder routes)
     {
         var api = routes.MapGroup(PromotionsModule.RoutePrefix + "/orders").WithTags("Promotions");
-        api.MapPost("/", CommitAsync).RequireAuthorization(Roles.Operator).Accepts<OrderCommit>("application/json")
+        api.MapPost("/", CommitAsync).RequireAuthorization(Roles.Pos).Accepts<OrderCommit>("application/json")
             .WithSummary("Price and commit an order {orderId, order, acceptRecalculated}: 201 committed, 200 already committed, 409 a budget or limit ran out (with the recalculated basket)");
         api.MapGet("/{orderId}", GetAsync).RequireAuthorization(Roles.Viewer).WithSummary("A committed order with what it consumed");
-        api.MapPost("/{orderId}/cancel", CancelAsync).RequireAuthorization(Roles.Operator).Accepts<OrderReturn>("application/json")
+        api.MapPost("/{orderId}/cancel", CancelAsync).RequireAuthorization(Roles.Pos).Accepts<OrderReturn>("application/json")
             .WithSummary("Cancel (no body) or return lines {returnId, lines:[{lineId, quantity}]}: gives back what the order consumed; idempotent");
         return api;
     }

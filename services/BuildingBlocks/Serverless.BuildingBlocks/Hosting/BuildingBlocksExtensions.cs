@@ -90,6 +90,7 @@ public static class BuildingBlocksExtensions
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         services.AddAuthorizationBuilder()
             .AddPolicy(Roles.Viewer, p => p.RequireAssertion(c => HasRole(c, ApiKeyRole.Viewer)))
+            .AddPolicy(Roles.Pos, p => p.RequireAssertion(c => HasRole(c, ApiKeyRole.Pos)))
             .AddPolicy(Roles.Operator, p => p.RequireAssertion(c => HasRole(c, ApiKeyRole.Operator)))
             .AddPolicy(Roles.Admin, p => p.RequireAssertion(c => HasRole(c, ApiKeyRole.Admin)));
 
@@ -109,7 +110,9 @@ public static class BuildingBlocksExtensions
     private static bool HasRole(AuthorizationHandlerContext context, ApiKeyRole minimum)
     {
         var claim = context.User.FindFirst(ApiKeyAuthenticationHandler.RoleClaim)?.Value;
-        return int.TryParse(claim, System.Globalization.CultureInfo.InvariantCulture, out var role) && role >= (int)minimum;
+        return int.TryParse(claim, System.Globalization.CultureInfo.InvariantCulture, out var role)
+            && Enum.IsDefined((ApiKeyRole)role)
+            && Roles.Includes((ApiKeyRole)role, minimum);
     }
 
     private static Task WriteHealthAsync(HttpContext context, HealthReport report)

@@ -30,7 +30,7 @@ public static class ApiKeysApi
 
         if (!Roles.TryParse(request?.Role, out var role))
         {
-            errors["role"] = ["The role must be 'admin', 'operator' or 'viewer'."];
+            errors["role"] = ["The role must be 'admin', 'operator', 'pos' or 'viewer'."];
         }
 
         if (errors.Count > 0)
