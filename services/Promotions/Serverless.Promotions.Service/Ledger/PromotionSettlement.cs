@@ -84,14 +84,9 @@ public sealed record PromotionSettlement(
     {
         ArgumentNullException.ThrowIfNull(funding);
         var parties = new Dictionary<string, decimal>(StringComparer.Ordinal);
-        var scale = 1m;
-        for (var i = 0; i < minorUnits; i++)
-        {
-            scale *= 10;
-        }
-
-        var minor = decimal.Round(Math.Abs(amount) * scale, 0, MidpointRounding.ToEven);
-        if (funding.Count == 0 || minor > long.MaxValue)
+        var money = new MoneyRounding(minorUnits, RoundingMode.HalfEven);
+        var minor = money.ToMinor(money.Round(Math.Abs(amount)));
+        if (funding.Count == 0 || minor == long.MaxValue)
         {
             parties[Retailer] = amount;
             return parties;
@@ -107,11 +102,11 @@ public sealed record PromotionSettlement(
 
         weights[^1] = Math.Max(0, PromotionFunding.ShareScale - vendors);
         var parts = new long[weights.Length];
-        LargestRemainder.Allocate((long)minor, weights, parts);
+        LargestRemainder.Allocate(minor, weights, parts);
         var sign = amount < 0 ? -1 : 1;
         for (var i = 0; i < funding.Count; i++)
         {
-            parties[funding[i].Vendor] = sign * parts[i] / scale;
+            parties[funding[i].Vendor] = money.FromMinor(sign * parts[i]);
         }
 
         // Whatever the minor units could not express (an amount with more decimals than the currency) stays with the retailer.

@@ -123,15 +123,12 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
             }
 
             var now = time.GetUtcNow();
-            var transaction = new StateTransaction();
-            foreach (var lease in leases)
-            {
+            StateTransaction HandBack(StateTransaction transaction, StateItem lease) =>
                 transaction.Delete(lease.Key, lease.ETag).Upsert(DueKey(now, EndpointOf(lease.Key), IdOf(lease.Key)), ReadOnlyMemory<byte>.Empty);
-            }
 
             try
             {
-                await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+                await state.TransactAsync(leases.Aggregate(new StateTransaction(), HandBack), cancellationToken).ConfigureAwait(false);
             }
             catch (ETagMismatchException)
             {
@@ -140,7 +137,7 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
                 {
                     try
                     {
-                        await state.TransactAsync(new StateTransaction().Delete(lease.Key, lease.ETag).Upsert(DueKey(now, EndpointOf(lease.Key), IdOf(lease.Key)), ReadOnlyMemory<byte>.Empty), cancellationToken).ConfigureAwait(false);
+                        await state.TransactAsync(HandBack(new StateTransaction(), lease), cancellationToken).ConfigureAwait(false);
                     }
                     catch (ETagMismatchException)
                     {

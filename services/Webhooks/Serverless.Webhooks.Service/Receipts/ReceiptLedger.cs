@@ -23,7 +23,7 @@ public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan
     private readonly TimeSpan _window = deduplicationWindow ?? DefaultDeduplicationWindow;
 
     /// <summary>Never shorter than the window: a duplicate is answered with its original receipt, which must still be there.</summary>
-    private readonly TimeSpan _retention = TimeSpan.FromTicks(Math.Max((retention ?? DefaultRetention).Ticks, (deduplicationWindow ?? DefaultDeduplicationWindow).Ticks));
+    private readonly StateWriteOptions _keep = new(Ttl: TimeSpan.FromTicks(Math.Max((retention ?? DefaultRetention).Ticks, (deduplicationWindow ?? DefaultDeduplicationWindow).Ticks)));
 
     private const string ReceiptPrefix = "webhooks||receipt||";
     private const string BySourcePrefix = "webhooks||receipt-by-source||";
@@ -46,8 +46,8 @@ public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan
         var receipt = new Receipt(receiptId ?? TimeOrderedId.Next(now), source, deliveryId, eventType, now, contentType, redactedHeaders, body.ToArray());
         var transaction = new StateTransaction()
             .Upsert(DeliveryKey(source, deliveryId), Encoding.UTF8.GetBytes(receipt.Id), new StateWriteOptions(Ttl: _window, OnlyIfAbsent: true))
-            .UpsertJson(ReceiptPrefix + receipt.Id, receipt, new StateWriteOptions(Ttl: _retention))
-            .Upsert(BySourcePrefix + source + StateKeys.Separator + receipt.Id, ReadOnlyMemory<byte>.Empty, new StateWriteOptions(Ttl: _retention));
+            .UpsertJson(ReceiptPrefix + receipt.Id, receipt, _keep)
+            .Upsert(BySourcePrefix + source + StateKeys.Separator + receipt.Id, ReadOnlyMemory<byte>.Empty, _keep);
         foreach (var (topic, cloudEvent) in events)
         {
             transaction.Publish(topic, cloudEvent);
