@@ -60,6 +60,26 @@ public abstract class RunStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_second_instance_sees_every_change_the_other_made_to_a_run_it_has_read_before()
+    {
+        // Each RunStore keeps the records it decoded; one on another instance must never serve its stale copy.
+        var other = new RunStore(_state.Store, _time, new RunTimerSignal());
+        var pipeline = await SaveAsync("name: two\nsteps:\n  - {id: a, kind: script, run: 'true'}\n  - {id: b, kind: script, run: 'true', needs: [a]}\n");
+        var run = (await _runs.StartAsync(pipeline, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+        Assert.Equal(StepStatus.Queued, (await other.GetAsync(run.RunId, CancellationToken.None))!.State.Steps["a"].Status);
+
+        await _runs.ApplyAsync(run.RunId, new StepStarted("a", 1, _time.Now), null, CancellationToken.None);
+        Assert.Equal(StepStatus.Running, (await other.GetAsync(run.RunId, CancellationToken.None))!.State.Steps["a"].Status);
+
+        // The other instance applies the next change on top of the first one's write (its ETag), not on its old copy.
+        await other.ApplyAsync(run.RunId, new StepCompleted("a", 1, StepOutcome.Succeeded, _time.Now), null, CancellationToken.None);
+        var seen = (await _runs.GetAsync(run.RunId, CancellationToken.None))!.State;
+        Assert.Equal(StepStatus.Succeeded, seen.Steps["a"].Status);
+        Assert.Equal(StepStatus.Queued, seen.Steps["b"].Status);
+        Assert.Single(seen.Steps["a"].Attempts);
+    }
+
+    [Fact]
     public async Task A_redelivered_result_event_applies_once()
     {
         var pipeline = await SaveAsync("name: one\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");

@@ -28,6 +28,12 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 
     private readonly KeyedLock _runTurns = new();
 
+    // Decoded records by run id with the ETag they were read or written with: a record is read far more often than it
+    // changes (runners check it before and while they run a step, reports load it), and decoding the JSON of a run with
+    // its pinned definition was the largest single cost of a no-op step. The store stays the truth: every read still
+    // fetches the stored ETag, and only an identical ETag reuses the decoded (immutable) record.
+    private readonly DecodedRecords _decoded = new();
+
     /// <summary>Timer ids of delayed dispatches (retry backoff); the state machine's own timers use other purposes.</summary>
     public const string DispatchTimerPurpose = "dispatch";
 
@@ -131,11 +137,13 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                 record = Carry(record, started, transaction, null);
             }
 
+            var recordWrite = transaction.Operations.Count;
             transaction.Upsert(RunPrefix + runId, Serialize(record), new StateWriteOptions(OnlyIfAbsent: true));
             transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
+            IReadOnlyList<string> etags;
             try
             {
-                await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+                etags = await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
             }
             catch (ETagMismatchException ex) when (!ex.Key.StartsWith(GroupPrefix, StringComparison.Ordinal) && !ex.Key.StartsWith(RunPrefix, StringComparison.Ordinal))
             {
@@ -147,6 +155,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                 continue;
             }
 
+            _decoded.Remember(runId, record, etags[recordWrite]);
             AfterCommit(record, started);
             foreach (var (other, transition) in cancelled)
             {
@@ -223,14 +232,16 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
 
             var updated = Carry(record, transition, transaction, runEvent);
+            var recordWrite = transaction.Operations.Count;
             transaction.Upsert(RunPrefix + runId, Serialize(updated), new StateWriteOptions(ETag: loaded.ETag));
             transaction.Upsert(IndexKey(updated), Serialize(updated.Summary()));
             var startedNext = updated.State.Status.IsTerminal() && !record.State.Status.IsTerminal() && updated.ConcurrencyGroup is { } group
                 ? await LeaveLaneAsync(group, runId, transaction, cancellationToken).ConfigureAwait(false)
                 : null;
+            IReadOnlyList<string> etags;
             try
             {
-                await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+                etags = await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
             }
             catch (ETagMismatchException ex) when (IsMarker(ex.Key))
             {
@@ -245,6 +256,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                 continue;
             }
 
+            _decoded.Remember(runId, updated, etags[recordWrite]);
             AfterCommit(updated, transition);
             if (startedNext is { } next)
             {
@@ -571,7 +583,20 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     private async Task<Versioned<RunRecord>?> LoadAsync(string runId, CancellationToken cancellationToken)
     {
         var item = await state.GetAsync(RunPrefix + runId, cancellationToken).ConfigureAwait(false);
-        return item is null ? null : new Versioned<RunRecord>(JsonSerializer.Deserialize<RunRecord>(item.Value.Span, PipelineJson.Options)!, item.ETag);
+        if (item is null)
+        {
+            _decoded.Forget(runId);
+            return null;
+        }
+
+        if (_decoded.Find(runId, item.ETag) is { } known)
+        {
+            return new Versioned<RunRecord>(known, item.ETag);
+        }
+
+        var record = JsonSerializer.Deserialize<RunRecord>(item.Value.Span, PipelineJson.Options)!;
+        _decoded.Remember(runId, record, item.ETag);
+        return new Versioned<RunRecord>(record, item.ETag);
     }
 
     /// <summary>A timer id of the form <c>{purpose}:{step}:{attempt}</c> (dispatch and lease timers).</summary>
