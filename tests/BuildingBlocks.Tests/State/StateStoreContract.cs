@@ -165,6 +165,95 @@ public abstract class StateStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Of_many_concurrent_transactions_the_ones_whose_condition_fails_change_nothing_and_the_others_all_commit()
+    {
+        // Enough at once that the stores group them into shared commits: an odd one fails its check (first or last
+        // in its transaction), which must not undo, block or leak into the even ones committed with it.
+        const int count = 120;
+        var etags = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            etags[i] = await Store.SaveAsync($"g||{i}", Bytes("v0"));
+            if (i % 2 == 1)
+            {
+                await Store.SaveAsync($"g||{i}", Bytes("v1"));
+            }
+        }
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, count).Select(i => Task.Run(async () =>
+        {
+            var transaction = new StateTransaction();
+            if (i % 4 == 3)
+            {
+                transaction.Upsert($"g||{i}||side", Bytes("side"));
+            }
+
+            transaction.Upsert($"g||{i}", Bytes("v2"), new StateWriteOptions(ETag: etags[i]));
+            if (i % 4 != 3)
+            {
+                transaction.Upsert($"g||{i}||side", Bytes("side"));
+            }
+
+            transaction.Publish("group.test", new CloudEvent("/tests", "group.test", new { i }) { Id = $"e{i}" });
+            try
+            {
+                return (i, ETags: await Store.TransactAsync(transaction), Failed: false);
+            }
+            catch (ETagMismatchException)
+            {
+                return (i, ETags: (IReadOnlyList<string>)[], Failed: true);
+            }
+        })));
+
+        foreach (var (i, written, failed) in outcomes)
+        {
+            Assert.Equal(i % 2 == 1, failed);
+            var value = await Store.GetAsync($"g||{i}");
+            var side = await Store.GetAsync($"g||{i}||side");
+            if (failed)
+            {
+                Assert.Equal("v1", Text(value));
+                Assert.Null(side);
+            }
+            else
+            {
+                Assert.Equal("v2", Text(value));
+                Assert.Equal(value!.ETag, written[i % 4 == 3 ? 1 : 0]);
+                Assert.Equal(side!.ETag, written[i % 4 == 3 ? 0 : 1]);
+            }
+        }
+
+        var events = await Outbox.LeaseAsync(1000, TimeSpan.FromMinutes(1));
+        Assert.Equal(
+            Enumerable.Range(0, count).Where(i => i % 2 == 0).Select(i => $"e{i}").Order(StringComparer.Ordinal),
+            events.Select(m => CloudEvent.Parse(BinaryData.FromBytes(m.CloudEventJson))!.Id).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Of_concurrent_transactions_holding_the_same_etag_exactly_one_commits()
+    {
+        var etag = await Store.SaveAsync("race||k", Bytes("0"));
+        var attempts = Enumerable.Range(1, 16).Select(i => Task.Run(async () =>
+        {
+            try
+            {
+                await Store.TransactAsync(new StateTransaction()
+                    .Upsert("race||k", Bytes(i.ToString(System.Globalization.CultureInfo.InvariantCulture)), new StateWriteOptions(ETag: etag))
+                    .Publish("race.won", new CloudEvent("/tests", "race.won", new { i })));
+                return i;
+            }
+            catch (ETagMismatchException)
+            {
+                return 0;
+            }
+        }));
+
+        var winner = Assert.Single(await Task.WhenAll(attempts), i => i != 0);
+        Assert.Equal(winner.ToString(System.Globalization.CultureInfo.InvariantCulture), Text(await Store.GetAsync("race||k")));
+        Assert.Equal(1, await Outbox.CountAsync());
+    }
+
+    [Fact]
     public async Task Concurrent_outbox_leases_never_hand_out_the_same_message_and_expired_leases_return()
     {
         var transaction = new StateTransaction();

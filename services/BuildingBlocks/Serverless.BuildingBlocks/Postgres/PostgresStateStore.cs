@@ -25,6 +25,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
     /// <summary>The SQLSTATE <c>state_expect</c> raises when a conditional write in a transaction finds its condition false.</summary>
     private const string ETagMismatchState = "SL409";
     private readonly PostgresSaveBatcher _saves;
+    private readonly PostgresTransactionBatcher _transactions;
 
     private PostgresStateStore(NpgsqlDataSource dataSource, string schema, OutboxSignal outboxSignal)
     {
@@ -47,6 +48,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
         _deleteCheckedSql = $"DELETE FROM {_s}.state WHERE key = $1 AND etag = $2 AND {NotExpired}";
         _outboxInsertSql = $"INSERT INTO {_s}.outbox (topic, payload) VALUES ($1, $2)";
         _saves = new PostgresSaveBatcher(this, dataSource);
+        _transactions = new PostgresTransactionBatcher(this, dataSource);
     }
 
     public string Engine => "postgresql";
@@ -141,7 +143,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
         return await ApplyDeleteAsync(connection, new StateOperation.Delete(key, etag), cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         foreach (var operation in transaction.Operations)
@@ -149,63 +151,94 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
             StateKeys.Validate(operation);
         }
 
-        var events = transaction.Events.Select(e => (e.Topic, Payload: e.Serialize())).ToList();
+        return _transactions.TransactAsync(new PendingTransaction(transaction.Operations, [.. transaction.Events.Select(e => (e.Topic, e.Serialize()))]), cancellationToken);
+    }
 
-        // One round trip: every operation and outbox row in one batch, which PostgreSQL runs as one implicit
-        // transaction. A conditional write whose ETag or create-only check fails raises (state_expect), which
-        // aborts the whole batch — the same all-or-nothing as before, without a round trip per operation.
+    /// <summary>
+    /// One transaction on its own, in one round trip: every operation and outbox row in one batch, which PostgreSQL
+    /// runs as one implicit transaction. A conditional write whose ETag or create-only check fails raises
+    /// (state_expect), which aborts the whole batch — all or nothing, without a round trip per operation.
+    /// </summary>
+    internal async Task<IReadOnlyList<string>> TransactAloneAsync(PendingTransaction transaction, CancellationToken cancellationToken)
+    {
         var batch = new NpgsqlBatch();
         await using (batch.ConfigureAwait(false))
         {
-            foreach (var operation in transaction.Operations)
-            {
-                batch.BatchCommands.Add(operation switch
-                {
-                    StateOperation.Upsert upsert => UpsertInTransaction(upsert),
-                    StateOperation.Delete delete => DeleteInTransaction(delete),
-                    _ => throw new ArgumentException($"Unknown operation {operation.GetType().Name}.", nameof(transaction)),
-                });
-            }
-
-            foreach (var (topic, payload) in events)
-            {
-                var insert = new NpgsqlBatchCommand(_outboxInsertSql);
-                insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = topic });
-                insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload });
-                batch.BatchCommands.Add(insert);
-            }
-
-            var etags = new List<string>(transaction.Operations.Count);
+            AddCommands(batch, transaction);
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             batch.Connection = connection;
             try
             {
                 await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                foreach (var operation in transaction.Operations)
-                {
-                    if (operation is StateOperation.Upsert)
-                    {
-                        etags.Add(await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? StateETags.Format(reader.GetInt64(0)) : throw new ETagMismatchException(operation.Key));
-                    }
-                    else
-                    {
-                        etags.Add(string.Empty);
-                    }
-
-                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                }
+                var etags = await ReadETagsAsync(reader, transaction, positioned: true, cancellationToken).ConfigureAwait(false);
+                NotifyOutbox(transaction);
+                return etags;
             }
             catch (PostgresException ex) when (ex.SqlState == ETagMismatchState)
             {
                 throw new ETagMismatchException(ex.Detail ?? string.Empty);
             }
+        }
+    }
 
-            if (events.Count > 0)
+    /// <summary>Appends the transaction's operations and outbox rows; only the operations return rows.</summary>
+    internal void AddCommands(NpgsqlBatch batch, PendingTransaction transaction)
+    {
+        foreach (var operation in transaction.Operations)
+        {
+            batch.BatchCommands.Add(operation switch
             {
-                _outboxSignal.Notify();
+                StateOperation.Upsert upsert => UpsertInTransaction(upsert),
+                StateOperation.Delete delete => DeleteInTransaction(delete),
+                _ => throw new ArgumentException($"Unknown operation {operation.GetType().Name}.", nameof(transaction)),
+            });
+        }
+
+        foreach (var (topic, payload) in transaction.Events)
+        {
+            var insert = new NpgsqlBatchCommand(_outboxInsertSql);
+            insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = topic });
+            insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload });
+            batch.BatchCommands.Add(insert);
+        }
+    }
+
+    /// <summary>
+    /// Reads the transaction's results, one per operation. <paramref name="positioned"/>: the reader stands on this
+    /// transaction's first result (nothing was read before it); otherwise it moves to each result before reading it, so
+    /// an error raised by one of this transaction's statements surfaces while its results are being read.
+    /// </summary>
+    internal static async Task<IReadOnlyList<string>> ReadETagsAsync(NpgsqlDataReader reader, PendingTransaction transaction, bool positioned, CancellationToken cancellationToken)
+    {
+        var etags = new List<string>(transaction.Operations.Count);
+        foreach (var operation in transaction.Operations)
+        {
+            if (!positioned)
+            {
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            return etags;
+            positioned = false;
+            if (operation is StateOperation.Upsert)
+            {
+                etags.Add(await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? StateETags.Format(reader.GetInt64(0)) : throw new ETagMismatchException(operation.Key));
+            }
+            else
+            {
+                etags.Add(string.Empty);
+            }
+        }
+
+        return etags;
+    }
+
+    internal static bool IsETagMismatch(PostgresException exception) => exception.SqlState == ETagMismatchState;
+
+    internal void NotifyOutbox(PendingTransaction transaction)
+    {
+        if (transaction.Events.Count > 0)
+        {
+            _outboxSignal.Notify();
         }
     }
 
@@ -361,7 +394,11 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1 ? true : throw new ETagMismatchException(delete.Key);
     }
 
-    public ValueTask DisposeAsync() => _saves.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _transactions.DisposeAsync().ConfigureAwait(false);
+        await _saves.DisposeAsync().ConfigureAwait(false);
+    }
 
     private static StateItem ReadItem(NpgsqlDataReader reader) => new(
         reader.GetString(0),

@@ -1,0 +1,217 @@
+using System.Threading.Channels;
+using Npgsql;
+using Serverless.BuildingBlocks.State;
+
+namespace Serverless.BuildingBlocks.Postgres;
+
+/// <summary>A transaction as the store runs it: its operations, and its outbox events already serialised.</summary>
+internal sealed record PendingTransaction(IReadOnlyList<StateOperation> Operations, IReadOnlyList<(string Topic, byte[] Payload)> Events);
+
+/// <summary>
+/// Group commit for transactions. One that arrives while the lane is idle runs on its own at once (one round trip, as
+/// before); those that arrive meanwhile are sent together when the lane is free: one PostgreSQL transaction, one round
+/// trip, one WAL flush, each transaction inside its own savepoint. A transaction whose condition fails (ETag,
+/// create-only) is rolled back to its savepoint and gets its <see cref="ETagMismatchException"/>; the ones after it are
+/// sent again in the same PostgreSQL transaction, so no transaction's outcome depends on another's except through the
+/// order in which they apply, exactly as if they had run one after another. Any other failure before the commit rolls
+/// the whole group back and runs each transaction on its own. Callers complete only after the commit.
+/// </summary>
+/// <remarks>
+/// One lane by default: transactions of one group hold their row locks until the group commits, and two lanes taking
+/// the same hot keys in different orders would deadlock (PostgreSQL breaks that only after a second). At most
+/// <see cref="MaxGroup"/> per group: each savepoint that writes takes a subtransaction id, and past 64 in one
+/// transaction every snapshot in the server gets slower.
+/// </remarks>
+internal sealed class PostgresTransactionBatcher : IAsyncDisposable
+{
+    public const int MaxGroup = 32;
+
+    private const string Savepoint = "SAVEPOINT t";
+    private const string Release = "RELEASE SAVEPOINT t";
+    private const string RollBack = "ROLLBACK TO SAVEPOINT t; RELEASE SAVEPOINT t";
+
+    private readonly PostgresStateStore _store;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>();
+    private readonly Task[] _lanes;
+
+    public PostgresTransactionBatcher(PostgresStateStore store, NpgsqlDataSource dataSource, int lanes = 1)
+    {
+        _store = store;
+        _dataSource = dataSource;
+        _lanes = Enumerable.Range(0, lanes).Select(_ => Task.Run(RunLaneAsync)).ToArray();
+    }
+
+    public Task<IReadOnlyList<string>> TransactAsync(PendingTransaction transaction, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(transaction, cancellationToken);
+        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(pending), this);
+        return pending.Completion.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _pending.Writer.TryComplete();
+        await Task.WhenAll(_lanes).ConfigureAwait(false);
+    }
+
+    private async Task RunLaneAsync()
+    {
+        var group = new List<Pending>(MaxGroup);
+        while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            group.Clear();
+            while (group.Count < MaxGroup && _pending.Reader.TryRead(out var pending))
+            {
+                if (pending.CancellationToken.IsCancellationRequested)
+                {
+                    pending.Completion.TrySetCanceled(pending.CancellationToken);
+                }
+                else
+                {
+                    group.Add(pending);
+                }
+            }
+
+            if (group.Count == 1)
+            {
+                await RunAloneAsync(group[0]).ConfigureAwait(false);
+            }
+            else if (group.Count > 1)
+            {
+                await RunGroupAsync(group).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task RunGroupAsync(List<Pending> group)
+    {
+        var outcomes = new Outcome?[group.Count];
+        NpgsqlConnection? connection = null;
+        var committing = false;
+        try
+        {
+            connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+            var next = 0;
+            while (next < group.Count)
+            {
+                next = await SendAsync(connection, transaction, group, next, outcomes).ConfigureAwait(false);
+            }
+
+            committing = true;
+            await transaction.CommitAsync().ConfigureAwait(false);
+        }
+        catch (Exception) when (!committing)
+        {
+            // Nothing committed: every transaction runs again on its own, in order (the one that failed the group
+            // then fails alone with its own error; a deadlock or a dropped connection cost only the time).
+            await DisposeAsync(connection).ConfigureAwait(false);
+            foreach (var pending in group)
+            {
+                await RunAloneAsync(pending).ConfigureAwait(false);
+            }
+
+            return;
+        }
+        catch (Exception ex)
+        {
+            // The commit itself failed: whether it took effect is unknown, as it would be for one transaction alone.
+            await DisposeAsync(connection).ConfigureAwait(false);
+            foreach (var pending in group)
+            {
+                pending.Completion.TrySetException(ex);
+            }
+
+            return;
+        }
+
+        await DisposeAsync(connection).ConfigureAwait(false);
+        for (var i = 0; i < group.Count; i++)
+        {
+            var outcome = outcomes[i]!;
+            if (outcome.Mismatch is { } mismatch)
+            {
+                group[i].Completion.TrySetException(mismatch);
+            }
+            else
+            {
+                _store.NotifyOutbox(group[i].Transaction);
+                group[i].Completion.TrySetResult(outcome.ETags!);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends the transactions from <paramref name="first"/> on, each in its savepoint, and reads their results. Returns
+    /// where to go on: the end, or the one after a transaction whose condition failed (rolled back to its savepoint).
+    /// </summary>
+    private async Task<int> SendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Pending> group, int first, Outcome?[] outcomes)
+    {
+        var commands = new NpgsqlBatch(connection, transaction);
+        await using (commands.ConfigureAwait(false))
+        {
+            for (var i = first; i < group.Count; i++)
+            {
+                commands.BatchCommands.Add(new NpgsqlBatchCommand(Savepoint));
+                _store.AddCommands(commands, group[i].Transaction);
+                commands.BatchCommands.Add(new NpgsqlBatchCommand(Release));
+            }
+
+            var current = first;
+            try
+            {
+                await using var reader = await commands.ExecuteReaderAsync().ConfigureAwait(false);
+                var positioned = true;
+                for (; current < group.Count; current++)
+                {
+                    var transactionOf = group[current].Transaction;
+                    outcomes[current] = new Outcome(await PostgresStateStore.ReadETagsAsync(reader, transactionOf, positioned, CancellationToken.None).ConfigureAwait(false), null);
+                    positioned = positioned && transactionOf.Operations.Count == 0;
+                }
+
+                return group.Count;
+            }
+            catch (PostgresException ex) when (PostgresStateStore.IsETagMismatch(ex) && current < group.Count)
+            {
+                // Results are read in order and each is moved to just before it is read, so the failed statement is one
+                // of the transaction being read (Npgsql does not name it). The ones read before it stand.
+                outcomes[current] = new Outcome(null, new ETagMismatchException(ex.Detail ?? string.Empty));
+            }
+        }
+
+        await using (var rollBack = new NpgsqlCommand(RollBack, connection, transaction))
+        {
+            await rollBack.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+
+        return Array.FindIndex(outcomes, first, o => o is null) is var next and >= 0 ? next : group.Count;
+    }
+
+    private async Task RunAloneAsync(Pending pending)
+    {
+        try
+        {
+            pending.Completion.TrySetResult(await _store.TransactAloneAsync(pending.Transaction, pending.CancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex)
+        {
+            pending.Completion.TrySetException(ex);
+        }
+    }
+
+    private static async ValueTask DisposeAsync(NpgsqlConnection? connection)
+    {
+        if (connection is not null)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private sealed record Outcome(IReadOnlyList<string>? ETags, ETagMismatchException? Mismatch);
+
+    private sealed record Pending(PendingTransaction Transaction, CancellationToken CancellationToken)
+    {
+        public TaskCompletionSource<IReadOnlyList<string>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
