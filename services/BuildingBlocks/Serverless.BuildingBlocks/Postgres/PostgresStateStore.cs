@@ -5,7 +5,7 @@ using Serverless.BuildingBlocks.State;
 namespace Serverless.BuildingBlocks.Postgres;
 
 /// <summary>
-/// The distributed state store and outbox on PostgreSQL. Every write is one round trip; ETags come from
+/// The distributed state store and outbox on PostgreSQL. Every write is one round trip (writes that arrive together share one, see the batchers); ETags come from
 /// one sequence; the outbox is shared by all instances through leases taken with SKIP LOCKED.
 /// </summary>
 public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDisposable
