@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using RabbitMQ.Client;
 using Serverless.BuildingBlocks.Hosting;
@@ -50,6 +51,58 @@ public sealed class RabbitMqPubSubTests : PubSubContract
         {
             await DeleteTopologyAsync(broker);
         }
+    }
+
+    [Fact]
+    public async Task Events_the_outbox_relay_leased_together_travel_as_one_message_per_topic_and_reach_every_subscription_once_each()
+    {
+        var orders = Topic("orders");
+        var invoices = Topic("invoices");
+        var audit = Subscription("audit");
+        var billing = Subscription("billing");
+        var ledger = Subscription("ledger");
+        void Subscribe(IServiceCollection s) => s
+            .AddSubscription<RecordingHandler>(orders, audit)
+            .AddSubscription<RecordingHandler>(orders, billing)
+            .AddSubscription<RecordingHandler>(invoices, ledger);
+
+        // The queues exist (bound) but nobody consumes while the relay publishes, so the broker's counts show the messages.
+        var declared = await StartInstanceAsync("declare", Subscribe);
+        await declared.StopAsync();
+        var relayer = await StartInstanceAsync("relayer", s => s.AddTopic(orders).AddTopic(invoices));
+        var store = relayer.Services.GetRequiredService<IStateStore>();
+        var transaction = new StateTransaction();
+        var orderIds = Enumerable.Range(0, 100).Select(i => $"order-{i}").ToList();
+        var invoiceIds = Enumerable.Range(0, 30).Select(i => $"invoice-{i}").ToList();
+        foreach (var (id, i) in orderIds.Select((id, i) => (id, i)))
+        {
+            transaction.Publish(orders, NewEvent(id));
+            if (i < invoiceIds.Count)
+            {
+                transaction.Publish(invoices, NewEvent(invoiceIds[i]));
+            }
+        }
+
+        await store.TransactAsync(transaction, Ct);
+        var relay = new OutboxRelay((IOutboxStore)store, relayer.Publisher, new OutboxSignal(), NullLogger<OutboxRelay>.Instance);
+        Assert.Equal(130, await relay.RelayBatchAsync(Ct));
+        Assert.Equal(0, await ((IOutboxStore)store).CountAsync(Ct));
+
+        var factory = new ConnectionFactory { Uri = new Uri(TestServers.RabbitMq) };
+        await using (var connection = await factory.CreateConnectionAsync(Ct))
+        await using (var channel = await connection.CreateChannelAsync(cancellationToken: Ct))
+        {
+            // 100 orders at most 64 a message: 2 messages in each of the topic's queues; 30 invoices: 1.
+            Assert.Equal(2u, (await channel.QueueDeclarePassiveAsync(PubSubTransport.QueueName(audit), Ct)).MessageCount);
+            Assert.Equal(2u, (await channel.QueueDeclarePassiveAsync(PubSubTransport.QueueName(billing), Ct)).MessageCount);
+            Assert.Equal(1u, (await channel.QueueDeclarePassiveAsync(PubSubTransport.QueueName(ledger), Ct)).MessageCount);
+        }
+
+        await StartInstanceAsync("consumer", Subscribe);
+        Assert.Equal(orderIds.ToHashSet(), (await Probe.WaitForHandledAsync(audit, orderIds.Count)).Select(c => c.Event.Id).ToHashSet());
+        Assert.Equal(orderIds.ToHashSet(), (await Probe.WaitForHandledAsync(billing, orderIds.Count)).Select(c => c.Event.Id).ToHashSet());
+        Assert.Equal(invoiceIds.ToHashSet(), (await Probe.WaitForHandledAsync(ledger, invoiceIds.Count)).Select(c => c.Event.Id).ToHashSet());
+        Assert.Equal(orderIds.Count, Probe.HandledBy(audit).Count);
     }
 
     [Fact]

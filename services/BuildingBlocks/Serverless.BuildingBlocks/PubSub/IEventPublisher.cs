@@ -10,3 +10,16 @@ public interface IEventPublisher
 {
     Task PublishAsync(string topic, CloudEvent cloudEvent, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// A transport that can make several events of one topic durable with one broker message (RabbitMQ): the outbox relay
+/// sends what it leased together this way. Every event is still handled on its own, with its own retries and dead
+/// letter; a batch interrupted by shutdown comes back whole, so its handled events are delivered again (at least once).
+/// </summary>
+internal interface IBatchEventPublisher : IEventPublisher
+{
+    /// <summary>The most events one batch may carry.</summary>
+    int MaxBatch { get; }
+
+    Task PublishBatchAsync(string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken = default);
+}

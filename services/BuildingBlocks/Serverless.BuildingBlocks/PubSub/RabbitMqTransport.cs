@@ -1,8 +1,12 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using Azure.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub.Transport;
+using Serverless.BuildingBlocks.Telemetry;
 
 namespace Serverless.BuildingBlocks.PubSub;
 
@@ -12,7 +16,9 @@ namespace Serverless.BuildingBlocks.PubSub;
 /// <see cref="PubSubOptions.Namespace"/>, by default the PostgreSQL schema. Every subscription
 /// gets every event; processes that register the same subscription consume the same queue and share its
 /// events. Messages are persistent and each publish waits for the broker's confirm; a delivery is acked
-/// only after the dispatcher settled it, so one in hand when its process dies goes back to the queue.
+/// only after the dispatcher settled it, so one in hand when its process dies goes back to the queue. Events the outbox
+/// relay leased together travel as one <see cref="EventBatch"/> per topic: one broker message (publish, confirm, one
+/// delivery and ack per subscription) instead of one per event, each event then handled on its own.
 /// </summary>
 internal sealed class RabbitMqTransport(
     TopicRegistry topics,
@@ -21,8 +27,11 @@ internal sealed class RabbitMqTransport(
     Uri broker,
     string ns,
     ILoggerFactory loggerFactory)
-    : PubSubTransport(topics, dispatcher, options, loggerFactory)
+    : PubSubTransport(topics, dispatcher, options, loggerFactory), IBatchEventPublisher
 {
+    /// <summary>Events per broker message at most: a batch of push events stays well under a megabyte.</summary>
+    public int MaxBatch => 64;
+
     /// <summary>Start-up fails (rather than waits forever) when the broker does not answer within this.</summary>
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
 
@@ -49,6 +58,49 @@ internal sealed class RabbitMqTransport(
 
         // Completes when the broker confirmed the persistent message (publisher confirms are on).
         await exchange.Send(new EventEnvelope { Topic = topic, CloudEvent = cloudEventJson }, context => context.Durable = true, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task PublishBatchAsync(string topic, IReadOnlyList<CloudEvent> cloudEvents, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cloudEvents);
+        Topics.EnsureKnown(topic);
+        var spans = new Activity?[cloudEvents.Count];
+        var envelopes = new EventEnvelope[cloudEvents.Count];
+        var current = Activity.Current;
+        try
+        {
+            for (var i = 0; i < cloudEvents.Count; i++)
+            {
+                // Each event gets its own publish span (a sibling, not a child of the previous one).
+                spans[i] = EventTracing.StartPublish(topic, cloudEvents[i]);
+                Activity.Current = current;
+                envelopes[i] = new EventEnvelope { Topic = topic, CloudEvent = CloudEventJson.Serialize(cloudEvents[i]) };
+            }
+
+            await Started.WaitAsync(cancellationToken).ConfigureAwait(false);
+            var exchange = await RunningBus.GetSendEndpoint(new Uri($"exchange:{ExchangeName(topic, ns)}?type={ExchangeType.Fanout}&durable=true")).ConfigureAwait(false);
+            await exchange.Send(new EventBatch { Events = envelopes }, context => context.Durable = true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            foreach (var span in spans)
+            {
+                span?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            }
+
+            throw;
+        }
+        finally
+        {
+            foreach (var span in spans)
+            {
+                span?.Dispose();
+            }
+
+            Activity.Current = current;
+        }
+
+        ServerlessTelemetry.EventsPublished.Add(cloudEvents.Count, new KeyValuePair<string, object?>("messaging.destination.name", topic));
     }
 
     protected override IBusControl CreateBus() => MassTransit.Bus.Factory.CreateUsingRabbitMq(bus =>
@@ -78,9 +130,51 @@ internal sealed class RabbitMqTransport(
                     context.Message.CloudEvent,
                     context.Message.Redelivered || context.ReceiveContext.Redelivered,
                     context.CancellationToken));
+
+                // Batches may overlap; the gate keeps this subscription's events in hand at the configured concurrency.
+                var gate = new SemaphoreSlim(Options.ConcurrencyPerSubscription);
+                endpoint.Handler<EventBatch>(context => ConsumeBatchAsync(subscription, gate, context));
             });
         }
     });
+
+    /// <summary>
+    /// Handles a batch's events side by side (within the gate). Stopping before all of them ran nacks the whole batch
+    /// (after waiting for the ones in hand), so the broker delivers it again; the ones already handled see it twice.
+    /// </summary>
+    private async Task ConsumeBatchAsync(SubscriptionDescriptor subscription, SemaphoreSlim gate, ConsumeContext<EventBatch> context)
+    {
+        var events = context.Message.Events;
+        var running = new List<Task>(events.Length);
+        ExceptionDispatchInfo? stopped = null;
+        try
+        {
+            foreach (var envelope in events)
+            {
+                await gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
+                running.Add(DeliverAsync(subscription, gate, envelope, context));
+            }
+        }
+        catch (OperationCanceledException ex)
+        {
+            stopped = ExceptionDispatchInfo.Capture(ex);
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(false);
+        stopped?.Throw();
+    }
+
+    private async Task DeliverAsync(SubscriptionDescriptor subscription, SemaphoreSlim gate, EventEnvelope envelope, ConsumeContext context)
+    {
+        try
+        {
+            await Dispatcher.DispatchAsync(subscription, envelope.CloudEvent, envelope.Redelivered || context.ReceiveContext.Redelivered, context.CancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
 
     protected override async Task StartBusAsync(IBusControl bus, CancellationToken cancellationToken)
     {

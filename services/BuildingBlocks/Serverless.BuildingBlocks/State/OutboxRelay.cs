@@ -62,11 +62,9 @@ public sealed class OutboxRelay(IOutboxStore outbox, IEventPublisher publisher, 
             return 0;
         }
 
-        var publishes = new Task[messages.Count];
-        for (var i = 0; i < messages.Count; i++)
-        {
-            publishes[i] = PublishAsync(messages[i], cancellationToken);
-        }
+        var publishes = publisher is IBatchEventPublisher batches
+            ? PublishInBatches(batches, messages, cancellationToken)
+            : [.. messages.Select(m => PublishAsync(m, cancellationToken))];
 
         try
         {
@@ -90,6 +88,48 @@ public sealed class OutboxRelay(IOutboxStore outbox, IEventPublisher publisher, 
         }
 
         return messages.Count;
+    }
+
+    /// <summary>
+    /// The rows of one topic go together (in their order, at most <see cref="IBatchEventPublisher.MaxBatch"/> a time),
+    /// each row's task being its batch's publish; a row that no longer parses fails alone.
+    /// </summary>
+    private static Task[] PublishInBatches(IBatchEventPublisher batches, IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
+    {
+        var publishes = new Task[messages.Count];
+        foreach (var topic in messages.Select((m, i) => (m.Topic, i)).GroupBy(x => x.Topic, x => x.i, StringComparer.Ordinal))
+        {
+            foreach (var chunk in topic.Chunk(batches.MaxBatch))
+            {
+                var events = new List<Azure.Messaging.CloudEvent>(chunk.Length);
+                var members = new List<int>(chunk.Length);
+                foreach (var i in chunk)
+                {
+                    try
+                    {
+                        events.Add(CloudEventJson.Parse(messages[i].CloudEventJson));
+                        members.Add(i);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        publishes[i] = Task.FromException(ex);
+                    }
+                }
+
+                var publish = events.Count switch
+                {
+                    0 => Task.CompletedTask,
+                    1 => batches.PublishAsync(topic.Key, events[0], cancellationToken),
+                    _ => batches.PublishBatchAsync(topic.Key, events, cancellationToken),
+                };
+                foreach (var i in members)
+                {
+                    publishes[i] = publish;
+                }
+            }
+        }
+
+        return publishes;
     }
 
     private Task PublishAsync(OutboxMessage message, CancellationToken cancellationToken)
