@@ -1,3 +1,4 @@
+using Azure.Messaging;
 using Npgsql;
 using Serverless.BuildingBlocks.Postgres;
 using Serverless.BuildingBlocks.State;
@@ -42,5 +43,47 @@ public sealed class PostgresStateStoreTests : StateStoreContract
             await using var command = other.CreateCommand($"DROP SCHEMA IF EXISTS {schema} CASCADE");
             await command.ExecuteNonQueryAsync();
         }
+    }
+
+    [Fact]
+    public async Task While_a_relay_takes_them_committed_outbox_rows_are_written_leased_and_handed_over_with_their_ids()
+    {
+        var signal = new OutboxSignal();
+        var store = await PostgresStateStore.OpenAsync(_dataSource!, _schema, signal);
+        var handed = signal.AcceptHandoffs();
+
+        await store.TransactAsync(new StateTransaction()
+            .Upsert("h||k", "v"u8.ToArray())
+            .Publish("orders.created", new CloudEvent("/tests", "orders.created", new { id = 1 }) { Id = "e1" })
+            .Publish("orders.paid", new CloudEvent("/tests", "orders.paid", new { id = 1 }) { Id = "e2" }));
+
+        // Many at once, so some share a group commit: every row comes back with its own id and topic.
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => Task.Run(() => store.TransactAsync(new StateTransaction()
+            .Upsert($"h||{i}", "v"u8.ToArray())
+            .Publish("orders.grouped", new CloudEvent("/tests", "orders.grouped", new { i }) { Id = $"g{i}" })))));
+
+        var rows = new List<OutboxMessage>();
+        while (handed.TryRead(out var row))
+        {
+            rows.Add(row);
+        }
+
+        Assert.Equal(42, rows.Count);
+        Assert.Equal(42, rows.Select(r => r.Id).Distinct().Count());
+        Assert.Equal(["e1", "e2"], rows.Take(2).Select(r => CloudEvent.Parse(BinaryData.FromBytes(r.CloudEventJson))!.Id));
+        Assert.All(rows.Skip(2), r => Assert.Equal("orders.grouped", r.Topic));
+        Assert.Equal(Enumerable.Range(0, 40).Select(i => $"g{i}").Order(StringComparer.Ordinal), rows.Skip(2).Select(r => CloudEvent.Parse(BinaryData.FromBytes(r.CloudEventJson))!.Id).Order(StringComparer.Ordinal));
+
+        // Leased to this process's relay: no other relay's poll takes them while the lease lasts.
+        Assert.Empty(await store.LeaseAsync(100, TimeSpan.FromMinutes(1)));
+        Assert.Equal(42, await store.CountAsync());
+        await store.CompleteAsync([.. rows.Select(r => r.Id)]);
+        Assert.Equal(0, await store.CountAsync());
+
+        // Once the relay stops taking them, rows are written for the poll again.
+        signal.StopHandoffs();
+        await store.TransactAsync(new StateTransaction().Publish("orders.created", new CloudEvent("/tests", "orders.created", new { id = 2 }) { Id = "e3" }));
+        Assert.False(handed.TryRead(out _));
+        Assert.Equal("orders.created", Assert.Single(await store.LeaseAsync(100, TimeSpan.FromMinutes(1))).Topic);
     }
 }

@@ -21,6 +21,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
     private readonly string _deleteSql;
     private readonly string _deleteCheckedSql;
     private readonly string _outboxInsertSql;
+    private readonly string _outboxHandoffInsertSql;
 
     /// <summary>The SQLSTATE <c>state_expect</c> raises when a conditional write in a transaction finds its condition false.</summary>
     private const string ETagMismatchState = "SL409";
@@ -47,6 +48,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
         _deleteSql = $"DELETE FROM {_s}.state WHERE key = $1 RETURNING {NotExpired}";
         _deleteCheckedSql = $"DELETE FROM {_s}.state WHERE key = $1 AND etag = $2 AND {NotExpired}";
         _outboxInsertSql = $"INSERT INTO {_s}.outbox (topic, payload) VALUES ($1, $2)";
+        _outboxHandoffInsertSql = $"INSERT INTO {_s}.outbox (topic, payload, lease_until) VALUES ($1, $2, now() + $3) RETURNING id, created_at";
         _saves = new PostgresSaveBatcher(this, dataSource);
         _transactions = new PostgresTransactionBatcher(this, dataSource);
     }
@@ -151,7 +153,9 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
             StateKeys.Validate(operation);
         }
 
-        return _transactions.TransactAsync(new PendingTransaction(transaction.Operations, [.. transaction.Events.Select(e => (e.Topic, e.Serialize()))]), cancellationToken);
+        // While this process's relay takes handed-over rows, the rows are written leased to it (see OutboxSignal).
+        var handOff = transaction.Events.Count > 0 && _outboxSignal.TakesHandoffs;
+        return _transactions.TransactAsync(new PendingTransaction(transaction.Operations, [.. transaction.Events.Select(e => (e.Topic, e.Serialize()))], handOff), cancellationToken);
     }
 
     /// <summary>
@@ -170,9 +174,10 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
             try
             {
                 await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                var etags = await ReadETagsAsync(reader, transaction, positioned: true, cancellationToken).ConfigureAwait(false);
-                NotifyOutbox(transaction);
-                return etags;
+                var results = await ReadResultsAsync(reader, transaction, positioned: true, cancellationToken).ConfigureAwait(false);
+                await reader.DisposeAsync().ConfigureAwait(false);
+                AfterCommit(transaction, results);
+                return results.ETags;
             }
             catch (PostgresException ex) when (ex.SqlState == ETagMismatchState)
             {
@@ -196,19 +201,25 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
 
         foreach (var (topic, payload) in transaction.Events)
         {
-            var insert = new NpgsqlBatchCommand(_outboxInsertSql);
+            var insert = new NpgsqlBatchCommand(transaction.HandOff ? _outboxHandoffInsertSql : _outboxInsertSql);
             insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = topic });
             insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = payload });
+            if (transaction.HandOff)
+            {
+                insert.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = OutboxSignal.HandoffLease });
+            }
+
             batch.BatchCommands.Add(insert);
         }
     }
 
     /// <summary>
-    /// Reads the transaction's results, one per operation. <paramref name="positioned"/>: the reader stands on this
-    /// transaction's first result (nothing was read before it); otherwise it moves to each result before reading it, so
-    /// an error raised by one of this transaction's statements surfaces while its results are being read.
+    /// Reads the transaction's results: one per operation, then (when its rows are handed over) one per outbox row.
+    /// <paramref name="positioned"/>: the reader stands on this transaction's first result (nothing was read before
+    /// it); otherwise it moves to each result before reading it, so an error raised by one of this transaction's
+    /// statements surfaces while its results are being read.
     /// </summary>
-    internal static async Task<IReadOnlyList<string>> ReadETagsAsync(NpgsqlDataReader reader, PendingTransaction transaction, bool positioned, CancellationToken cancellationToken)
+    internal static async Task<TransactionResults> ReadResultsAsync(NpgsqlDataReader reader, PendingTransaction transaction, bool positioned, CancellationToken cancellationToken)
     {
         var etags = new List<string>(transaction.Operations.Count);
         foreach (var operation in transaction.Operations)
@@ -229,14 +240,49 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
             }
         }
 
-        return etags;
+        var rows = new List<OutboxMessage>(transaction.HandOff ? transaction.Events.Count : 0);
+        if (transaction.HandOff)
+        {
+            foreach (var (topic, payload) in transaction.Events)
+            {
+                if (!positioned)
+                {
+                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                positioned = false;
+                if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    throw new InvalidOperationException("An outbox insert returned no row.");
+                }
+
+                rows.Add(new OutboxMessage(reader.GetInt64(0), topic, payload, reader.GetFieldValue<DateTimeOffset>(1)));
+            }
+        }
+
+        return new TransactionResults(etags, rows);
     }
+
+    /// <summary>Whether a transaction's batch has statements that return rows (the reader stops only at those).</summary>
+    internal static bool ReturnsRows(PendingTransaction transaction) => transaction.Operations.Count > 0 || (transaction.HandOff && transaction.Events.Count > 0);
 
     internal static bool IsETagMismatch(PostgresException exception) => exception.SqlState == ETagMismatchState;
 
-    internal void NotifyOutbox(PendingTransaction transaction)
+    /// <summary>After the commit: the relay gets the rows (or, when it does not take them, a wake-up).</summary>
+    internal void AfterCommit(PendingTransaction transaction, TransactionResults results)
     {
-        if (transaction.Events.Count > 0)
+        if (transaction.Events.Count == 0)
+        {
+            return;
+        }
+
+        var handed = true;
+        foreach (var row in results.OutboxRows)
+        {
+            handed &= _outboxSignal.Hand(row);
+        }
+
+        if (!transaction.HandOff || !handed)
         {
             _outboxSignal.Notify();
         }

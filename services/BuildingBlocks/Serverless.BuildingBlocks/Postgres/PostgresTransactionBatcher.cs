@@ -5,7 +5,11 @@ using Serverless.BuildingBlocks.State;
 namespace Serverless.BuildingBlocks.Postgres;
 
 /// <summary>A transaction as the store runs it: its operations, and its outbox events already serialised.</summary>
-internal sealed record PendingTransaction(IReadOnlyList<StateOperation> Operations, IReadOnlyList<(string Topic, byte[] Payload)> Events);
+/// <remarks>With <paramref name="HandOff"/> its outbox rows are written leased and handed to this process's relay after the commit.</remarks>
+internal sealed record PendingTransaction(IReadOnlyList<StateOperation> Operations, IReadOnlyList<(string Topic, byte[] Payload)> Events, bool HandOff);
+
+/// <summary>What a committed transaction gives back: the ETag of each operation, and its outbox rows when handed over.</summary>
+internal sealed record TransactionResults(IReadOnlyList<string> ETags, IReadOnlyList<OutboxMessage> OutboxRows);
 
 /// <summary>
 /// Group commit for transactions. One that arrives while the lane is idle runs on its own at once (one round trip, as
@@ -136,8 +140,8 @@ internal sealed class PostgresTransactionBatcher : IAsyncDisposable
             }
             else
             {
-                _store.NotifyOutbox(group[i].Transaction);
-                group[i].Completion.TrySetResult(outcome.ETags!);
+                _store.AfterCommit(group[i].Transaction, outcome.Results!);
+                group[i].Completion.TrySetResult(outcome.Results!.ETags);
             }
         }
     }
@@ -166,8 +170,8 @@ internal sealed class PostgresTransactionBatcher : IAsyncDisposable
                 for (; current < group.Count; current++)
                 {
                     var transactionOf = group[current].Transaction;
-                    outcomes[current] = new Outcome(await PostgresStateStore.ReadETagsAsync(reader, transactionOf, positioned, CancellationToken.None).ConfigureAwait(false), null);
-                    positioned = positioned && transactionOf.Operations.Count == 0;
+                    outcomes[current] = new Outcome(await PostgresStateStore.ReadResultsAsync(reader, transactionOf, positioned, CancellationToken.None).ConfigureAwait(false), null);
+                    positioned = positioned && !PostgresStateStore.ReturnsRows(transactionOf);
                 }
 
                 return group.Count;
@@ -208,7 +212,7 @@ internal sealed class PostgresTransactionBatcher : IAsyncDisposable
         }
     }
 
-    private sealed record Outcome(IReadOnlyList<string>? ETags, ETagMismatchException? Mismatch);
+    private sealed record Outcome(TransactionResults? Results, ETagMismatchException? Mismatch);
 
     private sealed record Pending(PendingTransaction Transaction, CancellationToken CancellationToken)
     {

@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serverless.BuildingBlocks.PubSub;
@@ -18,6 +19,51 @@ public sealed class OutboxRelay(IOutboxStore outbox, IEventPublisher publisher, 
     public static TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Rows this process commits are handed over (written leased to this relay) while it runs; the poll takes the
+        // rest: rows of other processes or from before, and handed-over rows whose publish failed, once their lease ends.
+        var handoffs = signal.AcceptHandoffs();
+        try
+        {
+            await Task.WhenAll(PollAsync(stoppingToken), RelayHandoffsAsync(handoffs, stoppingToken)).ConfigureAwait(false);
+        }
+        finally
+        {
+            signal.StopHandoffs();
+        }
+    }
+
+    private async Task RelayHandoffsAsync(ChannelReader<OutboxMessage> handoffs, CancellationToken stoppingToken)
+    {
+        var batch = new List<OutboxMessage>(BatchSize);
+        try
+        {
+            while (await handoffs.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                batch.Clear();
+                while (batch.Count < BatchSize && handoffs.TryRead(out var message))
+                {
+                    batch.Add(message);
+                }
+
+                try
+                {
+                    await PublishAsync(batch, stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // The rows stay leased; the poll publishes them once the lease ends.
+                    logger.LogWarning(ex, "Publishing {Count} committed outbox rows failed; they are retried once their lease ends", batch.Count);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: what is still handed over stays leased in the outbox for the next relay.
+        }
+    }
+
+    private async Task PollAsync(CancellationToken stoppingToken)
     {
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)
@@ -62,6 +108,13 @@ public sealed class OutboxRelay(IOutboxStore outbox, IEventPublisher publisher, 
             return 0;
         }
 
+        await PublishAsync(messages, cancellationToken).ConfigureAwait(false);
+        return messages.Count;
+    }
+
+    /// <summary>Publishes leased rows and deletes the ones the transport confirmed; the others stay leased.</summary>
+    private async Task PublishAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
+    {
         var publishes = publisher is IBatchEventPublisher batches
             ? PublishInBatches(batches, messages, cancellationToken)
             : [.. messages.Select(m => PublishAsync(m, cancellationToken))];
@@ -86,8 +139,6 @@ public sealed class OutboxRelay(IOutboxStore outbox, IEventPublisher publisher, 
                 await outbox.CompleteAsync(published, CancellationToken.None).ConfigureAwait(false);
             }
         }
-
-        return messages.Count;
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using System.Threading.Channels;
+
 namespace Serverless.BuildingBlocks.State;
 
 /// <summary>
@@ -41,5 +43,39 @@ public class WakeSignal : IDisposable
     }
 }
 
-/// <summary>Wakes the outbox relay right after a transaction with events commits.</summary>
-public sealed class OutboxSignal : WakeSignal;
+/// <summary>
+/// Wakes the outbox relay right after a transaction with events commits, and — while a relay takes them — hands it the
+/// committed rows themselves: a store that sees <see cref="TakesHandoffs"/> writes its outbox rows already leased for
+/// <see cref="HandoffLease"/> and hands them over after the commit, so the relay publishes them without reading the
+/// outbox back, and no other relay takes them unless that lease runs out (this process died, or the publish failed).
+/// </summary>
+public sealed class OutboxSignal : WakeSignal
+{
+    /// <summary>How long a handed-over row stays leased to the relay of the process that committed it.</summary>
+    public static readonly TimeSpan HandoffLease = TimeSpan.FromSeconds(30);
+
+    /// <summary>Rows waiting for the relay at most; beyond that a row waits for its lease to run out (nothing is lost).</summary>
+    public const int MaxWaiting = 100_000;
+
+    private volatile Channel<OutboxMessage>? _handoffs;
+
+    public bool TakesHandoffs => _handoffs is not null;
+
+    /// <summary>Gives the relay a committed row; false when nobody takes them or too many wait (the row stays for the poll).</summary>
+    public bool Hand(OutboxMessage message) => _handoffs?.Writer.TryWrite(message) ?? false;
+
+    /// <summary>Called by the relay that will publish handed-over rows until <see cref="StopHandoffs"/>.</summary>
+    public ChannelReader<OutboxMessage> AcceptHandoffs()
+    {
+        var channel = Channel.CreateBounded<OutboxMessage>(new BoundedChannelOptions(MaxWaiting) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+        _handoffs = channel;
+        return channel.Reader;
+    }
+
+    public void StopHandoffs()
+    {
+        var channel = _handoffs;
+        _handoffs = null;
+        channel?.Writer.TryComplete();
+    }
+}
