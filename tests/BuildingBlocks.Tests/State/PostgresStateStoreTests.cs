@@ -1,5 +1,7 @@
 using Azure.Messaging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.Postgres;
 using Serverless.BuildingBlocks.State;
 using Serverless.Testing;
@@ -85,5 +87,40 @@ public sealed class PostgresStateStoreTests : StateStoreContract
         await store.TransactAsync(new StateTransaction().Publish("orders.created", new CloudEvent("/tests", "orders.created", new { id = 2 }) { Id = "e3" }));
         Assert.False(handed.TryRead(out _));
         Assert.Equal("orders.created", Assert.Single(await store.LeaseAsync(100, TimeSpan.FromMinutes(1))).Topic);
+    }
+
+    [Fact]
+    public async Task A_stopping_relay_gives_back_the_rows_handed_to_it_that_it_did_not_publish()
+    {
+        var signal = new OutboxSignal();
+        var store = await PostgresStateStore.OpenAsync(_dataSource!, _schema, signal);
+        var publisher = new StuckPublisher();
+        using var relay = new OutboxRelay(store, publisher, signal, NullLogger<OutboxRelay>.Instance);
+        await relay.StartAsync(CancellationToken.None);
+        await BuildingBlocks.Tests.PubSub.Poll.UntilAsync(() => Task.FromResult(signal.TakesHandoffs), taking => taking, "the relay taking hand-overs");
+
+        for (var i = 0; i < 5; i++)
+        {
+            await store.TransactAsync(new StateTransaction().Publish("orders.created", new CloudEvent("/tests", "orders.created", new { i }) { Id = $"s{i}" }));
+        }
+
+        await publisher.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Empty(await store.LeaseAsync(100, TimeSpan.FromMinutes(1)));
+
+        // The broker never confirms; the relay stops: the rows are not left leased for another 30 s.
+        await relay.StopAsync(CancellationToken.None);
+        Assert.False(signal.TakesHandoffs);
+        Assert.Equal(5, (await store.LeaseAsync(100, TimeSpan.FromMinutes(1))).Count);
+    }
+
+    private sealed class StuckPublisher : IEventPublisher
+    {
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task PublishAsync(string topic, CloudEvent cloudEvent, CancellationToken cancellationToken = default)
+        {
+            Started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
     }
 }

@@ -379,6 +379,13 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task ReleaseAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default)
+    {
+        await using var command = _dataSource.CreateCommand($"UPDATE {_s}.outbox SET lease_until = NULL WHERE id = ANY($1)");
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = ids.ToArray() });
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<long> CountAsync(CancellationToken cancellationToken = default)
     {
         await using var command = _dataSource.CreateCommand($"SELECT count(*) FROM {_s}.outbox");

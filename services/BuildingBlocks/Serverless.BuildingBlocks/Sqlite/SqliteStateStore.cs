@@ -282,6 +282,20 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
             return true;
         }, cancellationToken);
 
+    public Task ReleaseAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default) =>
+        _database.WriteAsync(session =>
+        {
+            var command = session.Command("UPDATE outbox SET lease_until = NULL WHERE id = $id");
+            var id = command.Parameters.Add("$id", SqliteType.Integer);
+            foreach (var value in ids)
+            {
+                id.Value = value;
+                command.ExecuteNonQuery();
+            }
+
+            return true;
+        }, cancellationToken);
+
     public Task<long> CountAsync(CancellationToken cancellationToken = default) =>
         _database.ReadAsync(async (connection, ct) =>
         {

@@ -12,6 +12,9 @@ public interface IOutboxStore
     /// <summary>Removes messages that were published.</summary>
     Task CompleteAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default);
 
+    /// <summary>Ends the leases of messages this relay will not publish after all (it is stopping): any relay may take them now.</summary>
+    Task ReleaseAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default);
+
     /// <summary>How many messages wait (for /readyz and metrics).</summary>
     Task<long> CountAsync(CancellationToken cancellationToken = default);
 }

@@ -55,11 +55,34 @@ public sealed class OutboxRelay(IOutboxStore outbox, IEventPublisher publisher, 
                     // The rows stay leased; the poll publishes them once the lease ends.
                     logger.LogWarning(ex, "Publishing {Count} committed outbox rows failed; they are retried once their lease ends", batch.Count);
                 }
+
+                batch.Clear();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Stopping: what is still handed over stays leased in the outbox for the next relay.
+            // Stopping: what was handed over and not published is given back below.
+        }
+
+        // Stopping: the rows handed over but not published (still in the outbox) are given back, so the next relay —
+        // another instance's, or this one after a restart — takes them at once instead of after their lease.
+        signal.StopHandoffs();
+        var left = batch.Select(m => m.Id).ToList();
+        while (handoffs.TryRead(out var message))
+        {
+            left.Add(message.Id);
+        }
+
+        if (left.Count > 0)
+        {
+            try
+            {
+                await outbox.ReleaseAsync(left, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Giving back {Count} outbox rows failed; they are relayed once their lease ends", left.Count);
+            }
         }
     }
 
