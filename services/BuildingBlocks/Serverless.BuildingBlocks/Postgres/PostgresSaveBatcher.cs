@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Npgsql;
 using Serverless.BuildingBlocks.State;
 
@@ -10,66 +9,29 @@ namespace Serverless.BuildingBlocks.Postgres;
 /// fails as a whole (a deadlock with another writer, say) is retried one write at a time, so no write's
 /// outcome depends on another's. Callers complete only after the commit.
 /// </summary>
-internal sealed class PostgresSaveBatcher : IAsyncDisposable
+internal sealed class PostgresSaveBatcher : PostgresGroupWriter<StateOperation.Upsert, string>
 {
     private const int MaxBatch = 64;
     private const int Lanes = 4;
 
     private readonly PostgresStateStore _store;
     private readonly NpgsqlDataSource _dataSource;
-    private readonly Channel<PendingSave> _pending = Channel.CreateUnbounded<PendingSave>();
-    private readonly Task[] _lanes;
 
     public PostgresSaveBatcher(PostgresStateStore store, NpgsqlDataSource dataSource)
+        : base(MaxBatch)
     {
         _store = store;
         _dataSource = dataSource;
-        _lanes = Enumerable.Range(0, Lanes).Select(_ => Task.Run(RunLaneAsync)).ToArray();
+        StartLanes(Lanes);
     }
 
-    public Task<string> SaveAsync(StateOperation.Upsert upsert, CancellationToken cancellationToken)
-    {
-        var pending = new PendingSave(upsert, cancellationToken);
-        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(pending), this);
-        return pending.Completion.Task;
-    }
+    public Task<string> SaveAsync(StateOperation.Upsert upsert, CancellationToken cancellationToken) => EnqueueAsync(upsert, cancellationToken);
 
-    public async ValueTask DisposeAsync()
-    {
-        _pending.Writer.TryComplete();
-        await Task.WhenAll(_lanes).ConfigureAwait(false);
-    }
+    protected override Task RunGroupAsync(List<Pending> group) => SaveBatchAsync(group);
 
-    private async Task RunLaneAsync()
-    {
-        var batch = new List<PendingSave>(MaxBatch);
-        while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var pending))
-            {
-                if (pending.CancellationToken.IsCancellationRequested)
-                {
-                    pending.Completion.TrySetCanceled(pending.CancellationToken);
-                }
-                else
-                {
-                    batch.Add(pending);
-                }
-            }
+    protected override Task RunAloneAsync(Pending pending) => SaveAloneAsync(pending);
 
-            if (batch.Count == 1)
-            {
-                await SaveAloneAsync(batch[0]).ConfigureAwait(false);
-            }
-            else if (batch.Count > 1)
-            {
-                await SaveBatchAsync(batch).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async Task SaveBatchAsync(List<PendingSave> batch)
+    private async Task SaveBatchAsync(List<Pending> batch)
     {
         var results = new long?[batch.Count];
         try
@@ -80,8 +42,8 @@ internal sealed class PostgresSaveBatcher : IAsyncDisposable
             {
                 foreach (var pending in batch)
                 {
-                    var command = new NpgsqlBatchCommand(_store.UpsertSql(pending.Upsert));
-                    PostgresStateStore.AddUpsertParameters(command.Parameters, pending.Upsert);
+                    var command = new NpgsqlBatchCommand(_store.UpsertSql(pending.Work));
+                    PostgresStateStore.AddUpsertParameters(command.Parameters, pending.Work);
                     commands.BatchCommands.Add(command);
                 }
 
@@ -117,25 +79,20 @@ internal sealed class PostgresSaveBatcher : IAsyncDisposable
             }
             else
             {
-                batch[i].Completion.TrySetException(new ETagMismatchException(batch[i].Upsert.Key));
+                batch[i].Completion.TrySetException(new ETagMismatchException(batch[i].Work.Key));
             }
         }
     }
 
-    private async Task SaveAloneAsync(PendingSave pending)
+    private async Task SaveAloneAsync(Pending pending)
     {
         try
         {
-            pending.Completion.TrySetResult(await _store.SaveAloneAsync(pending.Upsert, pending.CancellationToken).ConfigureAwait(false));
+            pending.Completion.TrySetResult(await _store.SaveAloneAsync(pending.Work, pending.CancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex)
         {
             pending.Completion.TrySetException(ex);
         }
-    }
-
-    private sealed record PendingSave(StateOperation.Upsert Upsert, CancellationToken CancellationToken)
-    {
-        public TaskCompletionSource<string> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using Npgsql;
 using Serverless.BuildingBlocks.State;
 
@@ -26,7 +25,7 @@ internal sealed record TransactionResults(IReadOnlyList<string> ETags, IReadOnly
 /// <see cref="MaxGroup"/> per group: each savepoint that writes takes a subtransaction id, and past 64 in one
 /// transaction every snapshot in the server gets slower.
 /// </remarks>
-internal sealed class PostgresTransactionBatcher : IAsyncDisposable
+internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTransaction, IReadOnlyList<string>>
 {
     public const int MaxGroup = 32;
 
@@ -36,59 +35,19 @@ internal sealed class PostgresTransactionBatcher : IAsyncDisposable
 
     private readonly PostgresStateStore _store;
     private readonly NpgsqlDataSource _dataSource;
-    private readonly Channel<Pending> _pending = Channel.CreateUnbounded<Pending>();
-    private readonly Task[] _lanes;
 
     public PostgresTransactionBatcher(PostgresStateStore store, NpgsqlDataSource dataSource, int lanes = 1)
+        : base(MaxGroup)
     {
         _store = store;
         _dataSource = dataSource;
-        _lanes = Enumerable.Range(0, lanes).Select(_ => Task.Run(RunLaneAsync)).ToArray();
+        StartLanes(lanes);
     }
 
-    public Task<IReadOnlyList<string>> TransactAsync(PendingTransaction transaction, CancellationToken cancellationToken)
-    {
-        var pending = new Pending(transaction, cancellationToken);
-        ObjectDisposedException.ThrowIf(!_pending.Writer.TryWrite(pending), this);
-        return pending.Completion.Task;
-    }
+    public Task<IReadOnlyList<string>> TransactAsync(PendingTransaction transaction, CancellationToken cancellationToken) =>
+        EnqueueAsync(transaction, cancellationToken);
 
-    public async ValueTask DisposeAsync()
-    {
-        _pending.Writer.TryComplete();
-        await Task.WhenAll(_lanes).ConfigureAwait(false);
-    }
-
-    private async Task RunLaneAsync()
-    {
-        var group = new List<Pending>(MaxGroup);
-        while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            group.Clear();
-            while (group.Count < MaxGroup && _pending.Reader.TryRead(out var pending))
-            {
-                if (pending.CancellationToken.IsCancellationRequested)
-                {
-                    pending.Completion.TrySetCanceled(pending.CancellationToken);
-                }
-                else
-                {
-                    group.Add(pending);
-                }
-            }
-
-            if (group.Count == 1)
-            {
-                await RunAloneAsync(group[0]).ConfigureAwait(false);
-            }
-            else if (group.Count > 1)
-            {
-                await RunGroupAsync(group).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async Task RunGroupAsync(List<Pending> group)
+    protected override async Task RunGroupAsync(List<Pending> group)
     {
         var outcomes = new Outcome?[group.Count];
         NpgsqlConnection? connection = null;
@@ -140,7 +99,7 @@ internal sealed class PostgresTransactionBatcher : IAsyncDisposable
             }
             else
             {
-                _store.AfterCommit(group[i].Transaction, outcome.Results!);
+                _store.AfterCommit(group[i].Work, outcome.Results!);
                 group[i].Completion.TrySetResult(outcome.Results!.ETags);
             }
         }
@@ -158,7 +117,7 @@ internal sealed class PostgresTransactionBatcher : IAsyncDisposable
             for (var i = first; i < group.Count; i++)
             {
                 commands.BatchCommands.Add(new NpgsqlBatchCommand(Savepoint));
-                _store.AddCommands(commands, group[i].Transaction);
+                _store.AddCommands(commands, group[i].Work);
                 commands.BatchCommands.Add(new NpgsqlBatchCommand(Release));
             }
 
@@ -169,7 +128,7 @@ internal sealed class PostgresTransactionBatcher : IAsyncDisposable
                 var positioned = true;
                 for (; current < group.Count; current++)
                 {
-                    var transactionOf = group[current].Transaction;
+                    var transactionOf = group[current].Work;
                     outcomes[current] = new Outcome(await PostgresStateStore.ReadResultsAsync(reader, transactionOf, positioned, CancellationToken.None).ConfigureAwait(false), null);
                     positioned = positioned && !PostgresStateStore.ReturnsRows(transactionOf);
                 }
@@ -192,11 +151,11 @@ internal sealed class PostgresTransactionBatcher : IAsyncDisposable
         return Array.FindIndex(outcomes, first, o => o is null) is var next and >= 0 ? next : group.Count;
     }
 
-    private async Task RunAloneAsync(Pending pending)
+    protected override async Task RunAloneAsync(Pending pending)
     {
         try
         {
-            pending.Completion.TrySetResult(await _store.TransactAloneAsync(pending.Transaction, pending.CancellationToken).ConfigureAwait(false));
+            pending.Completion.TrySetResult(await _store.TransactAloneAsync(pending.Work, pending.CancellationToken).ConfigureAwait(false));
         }
         catch (Exception ex)
         {
@@ -213,9 +172,4 @@ internal sealed class PostgresTransactionBatcher : IAsyncDisposable
     }
 
     private sealed record Outcome(TransactionResults? Results, ETagMismatchException? Mismatch);
-
-    private sealed record Pending(PendingTransaction Transaction, CancellationToken CancellationToken)
-    {
-        public TaskCompletionSource<IReadOnlyList<string>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
 }
