@@ -221,8 +221,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
     /// </summary>
     internal static async Task<TransactionResults> ReadResultsAsync(NpgsqlDataReader reader, PendingTransaction transaction, bool positioned, CancellationToken cancellationToken)
     {
-        var etags = new List<string>(transaction.Operations.Count);
-        foreach (var operation in transaction.Operations)
+        async Task NextAsync()
         {
             if (!positioned)
             {
@@ -230,6 +229,12 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
             }
 
             positioned = false;
+        }
+
+        var etags = new List<string>(transaction.Operations.Count);
+        foreach (var operation in transaction.Operations)
+        {
+            await NextAsync().ConfigureAwait(false);
             if (operation is StateOperation.Upsert)
             {
                 etags.Add(await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? StateETags.Format(reader.GetInt64(0)) : throw new ETagMismatchException(operation.Key));
@@ -245,12 +250,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
         {
             foreach (var (topic, payload) in transaction.Events)
             {
-                if (!positioned)
-                {
-                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                positioned = false;
+                await NextAsync().ConfigureAwait(false);
                 if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     throw new InvalidOperationException("An outbox insert returned no row.");

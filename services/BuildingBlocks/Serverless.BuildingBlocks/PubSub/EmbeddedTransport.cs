@@ -154,28 +154,9 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
         await _ledger.DisposeAsync().ConfigureAwait(false);
     }
 
-    private async Task ConsumeAsync(SubscriptionQueue queue, ConsumeContext<EventBatch> context)
-    {
-        var events = context.Message.Events;
-        var deliveries = new Task[events.Length];
-        for (var i = 0; i < events.Length; i++)
-        {
-            try
-            {
-                await queue.Gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Stopping: the rest of the batch stays in the ledger for the next start.
-                deliveries[i] = Task.CompletedTask;
-                continue;
-            }
-
-            deliveries[i] = DeliverAsync(queue, events[i], context);
-        }
-
-        await Task.WhenAll(deliveries).ConfigureAwait(false);
-    }
+    // Stopping part-way: the rest of the batch stays in the ledger for the next start.
+    private Task<bool> ConsumeAsync(SubscriptionQueue queue, ConsumeContext<EventBatch> context) =>
+        DeliverGatedAsync(context.Message.Events, queue.Gate, envelope => DeliverAsync(queue, envelope, context), context.CancellationToken);
 
     private async Task DeliverAsync(SubscriptionQueue queue, EventEnvelope envelope, ConsumeContext context)
     {
@@ -192,10 +173,6 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
         {
             // The dispatcher settles every failure itself; reaching this is a bug. The row stays for the next start.
             LogDeliveryFailed(_logger, ex, envelope.LedgerId, queue.Subscription.Name);
-        }
-        finally
-        {
-            queue.Gate.Release();
         }
     }
 

@@ -4,6 +4,7 @@ using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Serverless.BuildingBlocks.Hosting;
+using Serverless.BuildingBlocks.PubSub.Transport;
 using Serverless.BuildingBlocks.Telemetry;
 
 namespace Serverless.BuildingBlocks.PubSub;
@@ -123,6 +124,49 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
     }
 
     protected virtual Task OnStoppedAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// Delivers a batch's events side by side, each started once <paramref name="gate"/> (the subscription's
+    /// concurrency) admits it and released when its delivery ends; waits for every delivery started. False when
+    /// <paramref name="stopping"/> cut the batch short (some events never started).
+    /// </summary>
+    protected static async Task<bool> DeliverGatedAsync(IReadOnlyList<EventEnvelope> events, SemaphoreSlim gate, Func<EventEnvelope, Task> deliver, CancellationToken stopping)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(gate);
+        ArgumentNullException.ThrowIfNull(deliver);
+        var running = new List<Task>(events.Count);
+        var complete = true;
+        foreach (var envelope in events)
+        {
+            try
+            {
+                await gate.WaitAsync(stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                complete = false;
+                break;
+            }
+
+            running.Add(ReleaseAfterAsync(deliver(envelope), gate));
+        }
+
+        await Task.WhenAll(running).ConfigureAwait(false);
+        return complete;
+    }
+
+    private static async Task ReleaseAfterAsync(Task delivery, SemaphoreSlim gate)
+    {
+        try
+        {
+            await delivery.ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
 
     internal static string QueueName(string subscription, string ns = DefaultNamespace) => ns + ".sub." + subscription;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.ExceptionServices;
 using Azure.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -54,7 +53,7 @@ internal sealed class RabbitMqTransport(
     {
         // Publishing before the bus runs (another hosted service starting first) waits for it.
         await Started.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var exchange = await RunningBus.GetSendEndpoint(new Uri($"exchange:{ExchangeName(topic, ns)}?type={ExchangeType.Fanout}&durable=true")).ConfigureAwait(false);
+        var exchange = await TopicExchangeAsync(topic).ConfigureAwait(false);
 
         // Completes when the broker confirmed the persistent message (publisher confirms are on).
         await exchange.Send(new EventEnvelope { Topic = topic, CloudEvent = cloudEventJson }, context => context.Durable = true, cancellationToken).ConfigureAwait(false);
@@ -78,7 +77,7 @@ internal sealed class RabbitMqTransport(
             }
 
             await Started.WaitAsync(cancellationToken).ConfigureAwait(false);
-            var exchange = await RunningBus.GetSendEndpoint(new Uri($"exchange:{ExchangeName(topic, ns)}?type={ExchangeType.Fanout}&durable=true")).ConfigureAwait(false);
+            var exchange = await TopicExchangeAsync(topic).ConfigureAwait(false);
             await exchange.Send(new EventBatch { Events = envelopes }, context => context.Durable = true, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -144,37 +143,20 @@ internal sealed class RabbitMqTransport(
     /// </summary>
     private async Task ConsumeBatchAsync(SubscriptionDescriptor subscription, SemaphoreSlim gate, ConsumeContext<EventBatch> context)
     {
-        var events = context.Message.Events;
-        var running = new List<Task>(events.Length);
-        ExceptionDispatchInfo? stopped = null;
-        try
+        var redelivered = context.ReceiveContext.Redelivered;
+        if (!await DeliverGatedAsync(
+                context.Message.Events,
+                gate,
+                envelope => Dispatcher.DispatchAsync(subscription, envelope.CloudEvent, envelope.Redelivered || redelivered, context.CancellationToken),
+                context.CancellationToken).ConfigureAwait(false))
         {
-            foreach (var envelope in events)
-            {
-                await gate.WaitAsync(context.CancellationToken).ConfigureAwait(false);
-                running.Add(DeliverAsync(subscription, gate, envelope, context));
-            }
-        }
-        catch (OperationCanceledException ex)
-        {
-            stopped = ExceptionDispatchInfo.Capture(ex);
-        }
-
-        await Task.WhenAll(running).ConfigureAwait(false);
-        stopped?.Throw();
-    }
-
-    private async Task DeliverAsync(SubscriptionDescriptor subscription, SemaphoreSlim gate, EventEnvelope envelope, ConsumeContext context)
-    {
-        try
-        {
-            await Dispatcher.DispatchAsync(subscription, envelope.CloudEvent, envelope.Redelivered || context.ReceiveContext.Redelivered, context.CancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
+            throw new OperationCanceledException(context.CancellationToken);
         }
     }
+
+    /// <summary>The topic's durable fanout exchange, for sends that complete on the broker's confirm.</summary>
+    private Task<ISendEndpoint> TopicExchangeAsync(string topic) =>
+        RunningBus.GetSendEndpoint(new Uri($"exchange:{ExchangeName(topic, ns)}?type={ExchangeType.Fanout}&durable=true"));
 
     protected override async Task StartBusAsync(IBusControl bus, CancellationToken cancellationToken)
     {

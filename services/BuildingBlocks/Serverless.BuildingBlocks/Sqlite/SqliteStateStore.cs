@@ -269,23 +269,16 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
         }, cancellationToken);
 
     public Task CompleteAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default) =>
-        _database.WriteAsync(session =>
-        {
-            var command = session.Command("DELETE FROM outbox WHERE id = $id");
-            var id = command.Parameters.Add("$id", SqliteType.Integer);
-            foreach (var value in ids)
-            {
-                id.Value = value;
-                command.ExecuteNonQuery();
-            }
-
-            return true;
-        }, cancellationToken);
+        ForEachOutboxRowAsync("DELETE FROM outbox WHERE id = $id", ids, cancellationToken);
 
     public Task ReleaseAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken = default) =>
+        ForEachOutboxRowAsync("UPDATE outbox SET lease_until = NULL WHERE id = $id", ids, cancellationToken);
+
+    /// <summary>Runs one statement (with <c>$id</c>) for each outbox row, in one write.</summary>
+    private Task<bool> ForEachOutboxRowAsync(string sql, IReadOnlyCollection<long> ids, CancellationToken cancellationToken) =>
         _database.WriteAsync(session =>
         {
-            var command = session.Command("UPDATE outbox SET lease_until = NULL WHERE id = $id");
+            var command = session.Command(sql);
             var id = command.Parameters.Add("$id", SqliteType.Integer);
             foreach (var value in ids)
             {

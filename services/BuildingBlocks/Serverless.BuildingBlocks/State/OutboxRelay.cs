@@ -23,14 +23,7 @@ public sealed class OutboxRelay(IOutboxStore outbox, IEventPublisher publisher, 
         // Rows this process commits are handed over (written leased to this relay) while it runs; the poll takes the
         // rest: rows of other processes or from before, and handed-over rows whose publish failed, once their lease ends.
         var handoffs = signal.AcceptHandoffs();
-        try
-        {
-            await Task.WhenAll(PollAsync(stoppingToken), RelayHandoffsAsync(handoffs, stoppingToken)).ConfigureAwait(false);
-        }
-        finally
-        {
-            signal.StopHandoffs();
-        }
+        await Task.WhenAll(PollAsync(stoppingToken), RelayHandoffsAsync(handoffs, stoppingToken)).ConfigureAwait(false);
     }
 
     private async Task RelayHandoffsAsync(ChannelReader<OutboxMessage> handoffs, CancellationToken stoppingToken)
