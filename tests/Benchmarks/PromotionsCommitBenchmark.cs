@@ -65,8 +65,8 @@ internal static class PromotionsCommitBenchmark
             CalculationRequest Order(int n)
             {
                 var random = new Random(n);
-                var lines = Enumerable.Range(0, 3).Select(k => new LineInput(hot && k == 0 ? "s0" : $"s{(hot ? 1 + random.Next(promotions - 1) : random.Next(promotions))}", 10m + k, 1 + k) { LineId = $"l{k}" }).ToList();
-                return new CalculationRequest { Basket = new BasketInput("EUR", lines), Channel = "pos", Store = $"store-{n % stores}", Customer = new CustomerInput($"c{n % 5000}") };
+                var lines = Enumerable.Range(0, 3).Select(k => new LineInput { Sku = hot && k == 0 ? "s0" : $"s{(hot ? 1 + random.Next(promotions - 1) : random.Next(promotions))}", UnitPrice = 10m + k, Quantity = 1 + k, LineId = $"l{k}" }).ToList();
+                return new CalculationRequest { Basket = new BasketInput { Currency = "EUR", Lines = lines }, Channel = "pos", Store = $"store-{n % stores}", Customer = new CustomerInput { Id = $"c{n % 5000}" } };
             }
 
             async Task<long[]> RunAsync(int first, int count)

@@ -81,10 +81,10 @@ public sealed class PromotionsWorld : IAsyncDisposable
     /// <summary>Two shoes at 20: 10 % off gives a discount of 4.</summary>
     public static CalculationRequest Shoes(int quantity = 2, string store = "berlin-1", string? customer = null, IReadOnlyList<string>? coupons = null) => new()
     {
-        Basket = new BasketInput("EUR", [new LineInput("sku-1", 20m, quantity) { Category = "shoes", LineId = "l1" }, new LineInput("sku-2", 5m, 1) { Category = "socks", LineId = "l2" }]),
+        Basket = new BasketInput { Currency = "EUR", Lines = [new LineInput { Sku = "sku-1", UnitPrice = 20m, Quantity = quantity, Category = "shoes", LineId = "l1" }, new LineInput { Sku = "sku-2", UnitPrice = 5m, Quantity = 1, Category = "socks", LineId = "l2" }] },
         Channel = "pos",
         Store = store,
-        Customer = customer is null ? null : new CustomerInput(customer),
+        Customer = customer is null ? null : new CustomerInput { Id = customer },
         Coupons = coupons,
     };
 

@@ -33,7 +33,7 @@ public sealed class StoreSnapshotTests
             Id = "online-only", Name = "Web", Targeting = new PromotionTargeting { Channels = [SalesChannel.Online] }, Rewards = [new Reward.PercentOffItems(50m)],
         });
         await world.ActivateAsync(PromotionsWorld.PercentOffCategory("spent", 30m, "socks"), new PromotionBudget(TotalDiscount: 3m));
-        await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes() with { Basket = PromotionsWorld.Shoes().Basket! with { Lines = [new("sku-9", 10m, 1) { Category = "socks" }] } }));
+        await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes() with { Basket = PromotionsWorld.Shoes().Basket! with { Lines = [new() { Sku = "sku-9", UnitPrice = 10m, Quantity = 1, Category = "socks" }] } }));
         await world.Active.RefreshAsync();
 
         var json = StoreSnapshot.For(world.Active.Current, "berlin-1", world.Time.GetUtcNow()).ToJson();
@@ -44,7 +44,12 @@ public sealed class StoreSnapshotTests
         var snapshot = PromotionSnapshot.Compile(PromotionJson.Deserialize(JsonSerializer.Serialize(offline.Promotions, PromotionJson.Options)));
         var request = PromotionsWorld.Shoes(quantity: 3) with
         {
-            Basket = new("EUR", [new("sku-1", 20m, 3) { Category = "shoes", LineId = "l1" }, new("sku-2", 4.99m, 3) { Category = "socks", LineId = "l2" }], 3.95m),
+            Basket = new()
+            {
+                Currency = "EUR",
+                Lines = [new() { Sku = "sku-1", UnitPrice = 20m, Quantity = 3, Category = "shoes", LineId = "l1" }, new() { Sku = "sku-2", UnitPrice = 4.99m, Quantity = 3, Category = "socks", LineId = "l2" }],
+                ShippingAmount = 3.95m,
+            },
         };
         var (basket, context, _) = request.ToPricing(world.Time.GetUtcNow());
 

@@ -7,18 +7,18 @@ namespace Serverless.Promotions.Service.Pricing;
 /// <summary>The body of calculate (and the basket of a commit): what is bought, where, by whom, with which coupons.</summary>
 public sealed record CalculationRequest
 {
-    public BasketInput? Basket { get; init; }
+    public BasketInput? Basket { get; set; }
 
     /// <summary>online (default), pos or app.</summary>
-    public string? Channel { get; init; }
+    public string? Channel { get; set; }
 
-    public string? Store { get; init; }
+    public string? Store { get; set; }
 
-    public string? Region { get; init; }
+    public string? Region { get; set; }
 
-    public CustomerInput? Customer { get; init; }
+    public CustomerInput? Customer { get; set; }
 
-    public IReadOnlyList<string>? Coupons { get; init; }
+    public IReadOnlyList<string>? Coupons { get; set; }
 
     /// <summary>Maps to the engine's basket and context, or lists every problem with its path (nothing is priced then).</summary>
     public (Basket? Basket, PricingContext? Context, IReadOnlyList<ValidationProblem> Problems) ToPricing(DateTimeOffset at)
@@ -85,23 +85,50 @@ public sealed record CalculationRequest
     }
 }
 
-public sealed record BasketInput(string? Currency, IReadOnlyList<LineInput?>? Lines, decimal ShippingAmount = 0m);
+/// <summary>
+/// The request DTOs have settable properties (not positional records or init-only ones) on purpose: the generated
+/// JSON reader then creates each object and sets its properties directly. For init-only or constructor properties it
+/// collects every value into a boxed argument array first, which made reading a 30-line basket about as costly as pricing it.
+/// </summary>
+public sealed record BasketInput
+{
+    public string? Currency { get; set; }
+
+    public IReadOnlyList<LineInput?>? Lines { get; set; }
+
+    public decimal ShippingAmount { get; set; }
+}
 
 /// <summary>A basket line. <c>category</c> is shorthand for a one-element <c>categories</c>; <c>lineId</c> defaults to the 1-based position.</summary>
-public sealed record LineInput(string? Sku, decimal UnitPrice, int Quantity)
+public sealed record LineInput
 {
-    public string? LineId { get; init; }
+    public string? Sku { get; set; }
 
-    public string? Category { get; init; }
+    public decimal UnitPrice { get; set; }
 
-    public IReadOnlyList<string>? Categories { get; init; }
+    public int Quantity { get; set; }
 
-    public string? Brand { get; init; }
+    public string? LineId { get; set; }
 
-    public IReadOnlyList<string>? Tags { get; init; }
+    public string? Category { get; set; }
 
-    public string? Currency { get; init; }
+    public IReadOnlyList<string>? Categories { get; set; }
+
+    public string? Brand { get; set; }
+
+    public IReadOnlyList<string>? Tags { get; set; }
+
+    public string? Currency { get; set; }
 }
 
 /// <summary>The customer: <c>id</c> is what per-customer limits count by.</summary>
-public sealed record CustomerInput(string? Id, IReadOnlyList<string>? Segments = null, string? MemberTier = null, bool FirstOrder = false);
+public sealed record CustomerInput
+{
+    public string? Id { get; set; }
+
+    public IReadOnlyList<string>? Segments { get; set; }
+
+    public string? MemberTier { get; set; }
+
+    public bool FirstOrder { get; set; }
+}
