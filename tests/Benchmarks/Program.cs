@@ -8,6 +8,7 @@ using Serverless.Benchmarks;
 //   dotnet run -c Release --project tests/Benchmarks -- pipelines [--profile embedded|distributed] [--runs 200] [--steps 20] [--width 4] [--kind script|wait]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200] [--hot true]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-calculate-path [--promotions 10000] [--seconds 3]
+//   dotnet run -c Release --project tests/Benchmarks -- http-rate --scenario calculate|inbound [--rate 5000] [--seconds 20] [--connections 64] [--url http://127.0.0.1:7071]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-seed [--url http://127.0.0.1:7071] [--promotions 10000] [--key-file .data/admin.key] [--out calculate-body.json]
 // PostgreSQL / RabbitMQ locations come from SERVERLESS_TEST_POSTGRES / SERVERLESS_TEST_RABBITMQ (tests/servers.sh start).
 var arguments = BenchmarkArguments.Parse(args);
@@ -21,6 +22,7 @@ return arguments.Command switch
     "promotions-commit" => await PromotionsCommitBenchmark.RunAsync(arguments),
     "promotions-seed" => await PromotionsSeed.RunAsync(arguments),
     "promotions-calculate-path" => await PromotionsCalculatePathBenchmark.RunAsync(arguments),
+    "http-rate" => await HttpRateBenchmark.RunAsync(arguments),
     _ => Usage(),
 };
 
@@ -33,6 +35,7 @@ static int Usage()
     Console.Error.WriteLine("       Benchmarks pipelines [--profile embedded|distributed] [--runs 200] [--steps 20] [--width 4] [--kind script|wait]");
     Console.Error.WriteLine("       Benchmarks promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200] [--hot true]");
     Console.Error.WriteLine("       Benchmarks promotions-calculate-path [--promotions 10000] [--seconds 3]");
+    Console.Error.WriteLine("       Benchmarks http-rate --scenario calculate|inbound [--rate 5000] [--seconds 20] [--warmup 3] [--connections 64] [--url http://127.0.0.1:7071] [--key-file .data/admin.key] [--body-file .data/calculate-body.json]");
     Console.Error.WriteLine("       Benchmarks promotions-seed [--url http://127.0.0.1:7071] [--promotions 10000] [--key-file .data/admin.key] [--out calculate-body.json]");
     return 2;
 }
