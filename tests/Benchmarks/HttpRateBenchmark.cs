@@ -84,6 +84,12 @@ internal static class HttpRateBenchmark
             $"latency ms from the due time: p50 {At(fromDue, 0.5):F2}  p90 {At(fromDue, 0.9):F2}  p99 {At(fromDue, 0.99):F2}  p99.9 {At(fromDue, 0.999):F2}  max {At(fromDue, 1):F2}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"latency ms from the send:     p50 {At(fromSend, 0.5):F2}  p90 {At(fromSend, 0.9):F2}  p99 {At(fromSend, 0.99):F2}  p99.9 {At(fromSend, 0.999):F2}  max {At(fromSend, 1):F2}"));
+        if (arguments.Get("timeline", "false") == "true")
+        {
+            // Per second of the schedule: the worst latency from the due time (where stalls sit in the run).
+            Console.WriteLine("worst latency ms per second: " + string.Join(' ', result.WorstPerSecond.Select(ms => ms.ToString("F0", CultureInfo.InvariantCulture))));
+        }
+
         return result.Unexpected == 0 ? 0 : 1;
     }
 
@@ -99,7 +105,7 @@ internal static class HttpRateBenchmark
         put.EnsureSuccessStatusCode();
     }
 
-    private static (double[] FromDue, double[] FromSend, int Unexpected) RunAtRate(Request request, int rate, int seconds, int connections)
+    private static (double[] FromDue, double[] FromSend, int Unexpected, double[] WorstPerSecond) RunAtRate(Request request, int rate, int seconds, int connections)
     {
         var total = rate * seconds;
         var due = new long[total];
@@ -137,10 +143,12 @@ internal static class HttpRateBenchmark
         workers.ForEach(worker => worker.Join());
 
         var toMs = 1000.0 / Stopwatch.Frequency;
+        double[] fromDue = [.. Enumerable.Range(0, total).Select(i => (done[i] - due[i]) * toMs)];
         return (
-            [.. Enumerable.Range(0, total).Select(i => (done[i] - due[i]) * toMs)],
+            fromDue,
             [.. Enumerable.Range(0, total).Select(i => (done[i] - sent[i]) * toMs)],
-            status.Count(s => s != request.Expect));
+            status.Count(s => s != request.Expect),
+            [.. fromDue.Chunk(rate).Select(second => second.Max())]);
     }
 
     /// <summary>The bytes of one request, split where a per-request header value (a delivery id) goes.</summary>

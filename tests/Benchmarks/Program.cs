@@ -35,7 +35,7 @@ static int Usage()
     Console.Error.WriteLine("       Benchmarks pipelines [--profile embedded|distributed] [--runs 200] [--steps 20] [--width 4] [--kind script|wait]");
     Console.Error.WriteLine("       Benchmarks promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200] [--hot true]");
     Console.Error.WriteLine("       Benchmarks promotions-calculate-path [--promotions 10000] [--seconds 3]");
-    Console.Error.WriteLine("       Benchmarks http-rate --scenario calculate|inbound [--rate 5000] [--seconds 20] [--warmup 3] [--connections 64] [--url http://127.0.0.1:7071] [--key-file .data/admin.key] [--body-file .data/calculate-body.json]");
+    Console.Error.WriteLine("       Benchmarks http-rate --scenario calculate|inbound [--rate 5000] [--seconds 20] [--warmup 3] [--connections 64] [--timeline true] [--url http://127.0.0.1:7071] [--key-file .data/admin.key] [--body-file .data/calculate-body.json]");
     Console.Error.WriteLine("       Benchmarks promotions-seed [--url http://127.0.0.1:7071] [--promotions 10000] [--key-file .data/admin.key] [--out calculate-body.json]");
     return 2;
 }
