@@ -30,6 +30,43 @@ public sealed class PostgresStateStoreTests : StateStoreContract
     }
 
     [Fact]
+    public async Task Grouped_transactions_go_without_savepoints_until_one_fails_its_condition_then_with_them()
+    {
+        var store = (PostgresStateStore)Store;
+        var batcher = store.Transactions;
+
+        // All succeed: the groups that form are committed by the plain attempt.
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => store.TransactAsync(new StateTransaction()
+            .Upsert($"plain||{i}", "a"u8.ToArray())
+            .Upsert($"plain||{i}||b", "b"u8.ToArray())))));
+        Assert.True(batcher.PlainGroups > 0, "200 concurrent transactions formed no group");
+        Assert.Equal(0, batcher.SavepointGroups);
+        Assert.All(await store.GetBulkAsync([.. Enumerable.Range(0, 200).Select(i => $"plain||{i}||b")]), item => Assert.Equal("b"u8.ToArray(), item.Value.ToArray()));
+
+        // Half hold a stale ETag: a group's plain attempt fails, the group is sent again with savepoints and only the
+        // stale ones fail; the next groups start with savepoints.
+        var etags = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => store.SaveAsync($"mixed||{i}", "0"u8.ToArray())));
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+        {
+            try
+            {
+                await store.TransactAsync(new StateTransaction()
+                    .Upsert($"mixed||{i}", "1"u8.ToArray(), new StateWriteOptions(ETag: i % 2 == 0 ? etags[i] : "1"))
+                    .Upsert($"mixed||{i}||side", "s"u8.ToArray()));
+                return true;
+            }
+            catch (ETagMismatchException)
+            {
+                return false;
+            }
+        })));
+        Assert.Equal(Enumerable.Range(0, 200).Select(i => i % 2 == 0), outcomes);
+        Assert.True(batcher.SavepointGroups > 0, "no group was sent with savepoints");
+        var sides = await store.GetBulkAsync([.. Enumerable.Range(0, 200).Select(i => $"mixed||{i}||side")]);
+        Assert.Equal(Enumerable.Range(0, 200).Where(i => i % 2 == 0).Select(i => $"mixed||{i}||side").ToHashSet(), sides.Select(item => item.Key).ToHashSet());
+    }
+
+    [Fact]
     public async Task Two_instances_starting_together_both_create_the_schema_safely()
     {
         await using var other = NpgsqlDataSource.Create(TestServers.Postgres);

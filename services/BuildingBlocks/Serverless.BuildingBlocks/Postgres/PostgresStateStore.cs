@@ -55,6 +55,9 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
 
     public string Engine => "postgresql";
 
+    /// <summary>The group commit of transactions (its counters, for tests).</summary>
+    internal PostgresTransactionBatcher Transactions => _transactions;
+
     /// <summary>Creates the schema and tables if needed (serialised by an advisory lock, so instances may start together).</summary>
     public static async Task<PostgresStateStore> OpenAsync(NpgsqlDataSource dataSource, string schema, OutboxSignal outboxSignal, CancellationToken cancellationToken = default)
     {

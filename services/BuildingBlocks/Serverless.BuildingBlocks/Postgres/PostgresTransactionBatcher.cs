@@ -13,11 +13,14 @@ internal sealed record TransactionResults(IReadOnlyList<string> ETags, IReadOnly
 /// <summary>
 /// Group commit for transactions. One that arrives while the lane is idle runs on its own at once (one round trip, as
 /// before); those that arrive meanwhile are sent together when the lane is free: one PostgreSQL transaction, one round
-/// trip, one WAL flush, each transaction inside its own savepoint. A transaction whose condition fails (ETag,
-/// create-only) is rolled back to its savepoint and gets its <see cref="ETagMismatchException"/>; the ones after it are
-/// sent again in the same PostgreSQL transaction, so no transaction's outcome depends on another's except through the
-/// order in which they apply, exactly as if they had run one after another. Any other failure before the commit rolls
-/// the whole group back and runs each transaction on its own. Callers complete only after the commit.
+/// trip, one WAL flush. A group is first sent plainly, one transaction's statements after another's; when none fails
+/// (the usual case) that is all. When a transaction's condition fails (ETag, create-only) the whole group is rolled
+/// back and sent again with each transaction inside its own savepoint: the failing one is rolled back to its savepoint
+/// and gets its <see cref="ETagMismatchException"/>, the ones after it are sent again in the same PostgreSQL
+/// transaction, so no transaction's outcome depends on another's except through the order in which they apply, exactly
+/// as if they had run one after another. After such a failure the next <see cref="SavepointGroupsAfterMismatch"/>
+/// groups use savepoints from the start (contended keys fail again soon). Any other failure before the commit rolls the
+/// whole group back and runs each transaction on its own. Callers complete only after the commit.
 /// </summary>
 /// <remarks>
 /// One lane by default: transactions of one group hold their row locks until the group commits, and two lanes taking
@@ -29,12 +32,21 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
 {
     public const int MaxGroup = 32;
 
+    /// <summary>Groups sent with savepoints from the start after one whose plain attempt hit a failed condition.</summary>
+    internal const int SavepointGroupsAfterMismatch = 64;
+
     private const string Savepoint = "SAVEPOINT t";
     private const string Release = "RELEASE SAVEPOINT t";
     private const string RollBack = "ROLLBACK TO SAVEPOINT t; RELEASE SAVEPOINT t";
 
     private readonly PostgresStateStore _store;
     private readonly NpgsqlDataSource _dataSource;
+    private int _savepointGroupsLeft;
+
+    /// <summary>Groups committed by the plain attempt, and groups sent with savepoints (for tests and diagnostics).</summary>
+    internal long PlainGroups;
+
+    internal long SavepointGroups;
 
     public PostgresTransactionBatcher(PostgresStateStore store, NpgsqlDataSource dataSource, int lanes = 1)
         : base(MaxGroup)
@@ -55,15 +67,43 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
         try
         {
             connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
-            var next = 0;
-            while (next < group.Count)
+            var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+            try
             {
-                next = await SendAsync(connection, transaction, group, next, outcomes).ConfigureAwait(false);
-            }
+                if (_savepointGroupsLeft > 0)
+                {
+                    _savepointGroupsLeft--;
+                }
+                else if (await SendPlainAsync(connection, transaction, group, outcomes).ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref PlainGroups);
+                }
+                else
+                {
+                    _savepointGroupsLeft = SavepointGroupsAfterMismatch;
+                    await transaction.RollbackAsync().ConfigureAwait(false);
+                    await transaction.DisposeAsync().ConfigureAwait(false);
+                    transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
+                    Array.Clear(outcomes);
+                }
 
-            committing = true;
-            await transaction.CommitAsync().ConfigureAwait(false);
+                if (outcomes[0] is null)
+                {
+                    Interlocked.Increment(ref SavepointGroups);
+                    var next = 0;
+                    while (next < group.Count)
+                    {
+                        next = await SendAsync(connection, transaction, group, next, outcomes).ConfigureAwait(false);
+                    }
+                }
+
+                committing = true;
+                await transaction.CommitAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                await transaction.DisposeAsync().ConfigureAwait(false);
+            }
         }
         catch (Exception) when (!committing)
         {
@@ -101,6 +141,40 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
             {
                 _store.AfterCommit(group[i].Work, outcome.Results!);
                 group[i].Completion.TrySetResult(outcome.Results!.ETags);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends the whole group without savepoints and reads every result. False when a transaction's condition failed:
+    /// the PostgreSQL transaction is then aborted and must be rolled back; nothing of the group stands.
+    /// </summary>
+    private async Task<bool> SendPlainAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, List<Pending> group, Outcome?[] outcomes)
+    {
+        var commands = new NpgsqlBatch(connection, transaction);
+        await using (commands.ConfigureAwait(false))
+        {
+            foreach (var pending in group)
+            {
+                _store.AddCommands(commands, pending.Work);
+            }
+
+            try
+            {
+                await using var reader = await commands.ExecuteReaderAsync().ConfigureAwait(false);
+                var positioned = true;
+                for (var i = 0; i < group.Count; i++)
+                {
+                    var transactionOf = group[i].Work;
+                    outcomes[i] = new Outcome(await PostgresStateStore.ReadResultsAsync(reader, transactionOf, positioned, CancellationToken.None).ConfigureAwait(false), null);
+                    positioned = positioned && !PostgresStateStore.ReturnsRows(transactionOf);
+                }
+
+                return true;
+            }
+            catch (PostgresException ex) when (PostgresStateStore.IsETagMismatch(ex))
+            {
+                return false;
             }
         }
     }
