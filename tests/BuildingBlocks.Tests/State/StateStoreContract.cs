@@ -93,6 +93,32 @@ public abstract class StateStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task In_a_transaction_a_create_only_write_fails_on_a_taken_key_and_succeeds_on_a_fresh_or_expired_one()
+    {
+        await Store.SaveAsync("txonce||taken", Bytes("first"));
+        await Store.SaveAsync("txonce||expiring", Bytes("old"), new StateWriteOptions(Ttl: TimeSpan.FromMilliseconds(200)));
+
+        await Assert.ThrowsAsync<ETagMismatchException>(() => Store.TransactAsync(new StateTransaction()
+            .Upsert("txonce||side", Bytes("side"))
+            .Upsert("txonce||taken", Bytes("second"), new StateWriteOptions(OnlyIfAbsent: true))));
+        Assert.Equal("first", Text(await Store.GetAsync("txonce||taken")));
+        Assert.Null(await Store.GetAsync("txonce||side"));
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await Store.GetAsync("txonce||expiring") is not null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        var etags = await Store.TransactAsync(new StateTransaction()
+            .Upsert("txonce||fresh", Bytes("new"), new StateWriteOptions(OnlyIfAbsent: true))
+            .Upsert("txonce||expiring", Bytes("renewed"), new StateWriteOptions(OnlyIfAbsent: true)));
+        Assert.Equal(etags[0], (await Store.GetAsync("txonce||fresh"))!.ETag);
+        Assert.Equal("renewed", Text(await Store.GetAsync("txonce||expiring")));
+        Assert.Equal(etags[1], (await Store.GetAsync("txonce||expiring"))!.ETag);
+    }
+
+    [Fact]
     public async Task Delete_honours_etags_and_reports_whether_the_key_existed()
     {
         var etag = await Store.SaveAsync("d", Bytes("x"));

@@ -17,6 +17,8 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
     private readonly string _s;
     private readonly string _upsertSql;
     private readonly string _createSql;
+    private readonly string _createInTransactionSql;
+    private readonly string _updateInTransactionSql;
     private readonly string _updateSql;
     private readonly string _deleteSql;
     private readonly string _deleteCheckedSql;
@@ -45,6 +47,17 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
             RETURNING etag
             """;
         _updateSql = $"UPDATE {_s}.state SET value = $2, etag = nextval('{_s}.state_etag'), expires_at = now() + $3 WHERE key = $1 AND etag = $4 AND {NotExpired} RETURNING etag";
+
+        // Inside a transaction a failed condition raises, so the statements after it never apply. A create-only write
+        // raises from the conflict arm itself (only when the key is taken: a fresh key costs a plain insert); an
+        // ETag-checked update that matched no row raises from the wrapper.
+        _createInTransactionSql = $"""
+            INSERT INTO {_s}.state AS s (key, value, etag, expires_at) VALUES ($1, $2, nextval('{_s}.state_etag'), now() + $3)
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value, etag = excluded.etag, expires_at = excluded.expires_at
+            WHERE CASE WHEN s.expires_at IS NOT NULL AND s.expires_at <= now() THEN true ELSE {_s}.state_taken(s.key) END
+            RETURNING etag
+            """;
+        _updateInTransactionSql = $"WITH w AS ({_updateSql}) SELECT {_s}.state_expect((SELECT etag FROM w), $1)";
         _deleteSql = $"DELETE FROM {_s}.state WHERE key = $1 RETURNING {NotExpired}";
         _deleteCheckedSql = $"DELETE FROM {_s}.state WHERE key = $1 AND etag = $2 AND {NotExpired}";
         _outboxInsertSql = $"INSERT INTO {_s}.outbox (topic, payload) VALUES ($1, $2)";
@@ -91,6 +104,10 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
                     RAISE EXCEPTION 'etag mismatch' USING ERRCODE = '{ETagMismatchState}', DETAIL = state_key;
                 END IF;
                 RETURN etag;
+            END $$;
+            CREATE OR REPLACE FUNCTION {s}.state_taken(state_key text) RETURNS boolean LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'etag mismatch' USING ERRCODE = '{ETagMismatchState}', DETAIL = state_key;
             END $$;
             """;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
@@ -294,8 +311,7 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
     /// <summary>A write inside a transaction batch: it returns the new ETag, and raises when its condition fails.</summary>
     private NpgsqlBatchCommand UpsertInTransaction(StateOperation.Upsert upsert)
     {
-        var conditional = upsert.Options.ETag is not null || upsert.Options.OnlyIfAbsent;
-        var command = new NpgsqlBatchCommand(conditional ? $"WITH w AS ({UpsertSql(upsert)}) SELECT {_s}.state_expect((SELECT etag FROM w), $1)" : _upsertSql);
+        var command = new NpgsqlBatchCommand(upsert.Options.ETag is not null ? _updateInTransactionSql : upsert.Options.OnlyIfAbsent ? _createInTransactionSql : _upsertSql);
         AddUpsertParameters(command.Parameters, upsert);
         return command;
     }
