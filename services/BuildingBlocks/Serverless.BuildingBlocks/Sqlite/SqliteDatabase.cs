@@ -8,6 +8,17 @@ namespace Serverless.BuildingBlocks.Sqlite;
 /// One SQLite file in WAL mode with a single writer that commits in groups: concurrent writes queue up,
 /// each runs inside its own savepoint (so one failing write never undoes another), and the whole group
 /// shares one fsync. Reads use pooled connections and never wait for the writer.
+/// <para>
+/// The fsync is pipelined: the writer commits without syncing (<c>synchronous=NORMAL</c>, which in WAL mode still
+/// syncs the log before every checkpoint and the file after it) and goes on with the next group at once, while a
+/// durability thread syncs the log file and only then runs each group's after-commit actions and completes its
+/// writes. A sync started after a group's COMMIT returned covers that group, and one sync covers every group that
+/// committed while the previous one ran. So nothing is acknowledged before it is on disk, as with
+/// <c>synchronous=FULL</c>, but the writer no longer stands idle for every fsync (embedded inbound webhooks, A/B:
+/// 7,610 -> 8,220 requests/s on average). Other connections may read a group for the fraction of a millisecond before
+/// its sync; what they do with it is at-least-once territory (a power cut then loses the group, and its writers were
+/// never told it was stored, so they try again).
+/// </para>
 /// </summary>
 public sealed class SqliteDatabase : IAsyncDisposable
 {
@@ -19,6 +30,11 @@ public sealed class SqliteDatabase : IAsyncDisposable
     private readonly List<Action> _afterCommit = [];
     private readonly ILogger _logger;
     private readonly Task _writerLoop;
+    private readonly object _durableGate = new();
+    private readonly Queue<CommittedGroup> _committed = new();
+    private readonly Thread _durability;
+    private bool _closing;
+    private FileStream? _log;
 
     public SqliteDatabase(string path, ILogger<SqliteDatabase> logger)
     {
@@ -47,11 +63,14 @@ public sealed class SqliteDatabase : IAsyncDisposable
         // webhooks from about 5,700 to 7,000 requests/s, but each checkpoint then stalls the writer long enough to
         // push p99 at 1,000 requests/s from 18 ms to 52 ms; passive checkpoints from another connection let the WAL
         // grow without bound under steady writes.
-        Execute(_writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=1000;");
+        // synchronous=NORMAL: the durability thread syncs the log before anything is acknowledged (see above).
+        Execute(_writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=1000;");
 
         // The writer keeps the hot part of the file in memory: with SQLite's 2 MB default, inserting keys that are hashes
         // (deduplication markers, idempotency markers) read a B-tree page back from the OS for nearly every insert.
         Execute(_writer, "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;");
+        _durability = new Thread(RunDurability) { IsBackground = true, Name = "sqlite-durability" };
+        _durability.Start();
         _writerLoop = Task.Factory.StartNew(RunWriterAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -96,6 +115,18 @@ public sealed class SqliteDatabase : IAsyncDisposable
     {
         _writes.Writer.TryComplete();
         await _writerLoop.ConfigureAwait(false);
+        lock (_durableGate)
+        {
+            _closing = true;
+            Monitor.Pulse(_durableGate);
+        }
+
+        _durability.Join();
+        if (_log is not null)
+        {
+            await _log.DisposeAsync().ConfigureAwait(false);
+        }
+
         foreach (var command in _commands.Values)
         {
             command.Dispose();
@@ -107,11 +138,11 @@ public sealed class SqliteDatabase : IAsyncDisposable
 
     private async Task RunWriterAsync()
     {
-        var batch = new List<IWriteRequest>(MaxGroupSize);
         var session = new SqliteWriteSession(_writer, _commands, _afterCommit);
         while (await _writes.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            batch.Clear();
+            // A new list per group: a committed group is handed to the durability thread with it.
+            var batch = new List<IWriteRequest>();
             while (batch.Count < MaxGroupSize && _writes.Reader.TryRead(out var request))
             {
                 if (!request.IsCancelled)
@@ -164,14 +195,103 @@ public sealed class SqliteDatabase : IAsyncDisposable
             return;
         }
 
-        foreach (var action in _afterCommit)
+        var committed = new CommittedGroup(batch, [.. _afterCommit]);
+        lock (_durableGate)
         {
-            action();
+            _committed.Enqueue(committed);
+            Monitor.Pulse(_durableGate);
+        }
+    }
+
+    /// <summary>
+    /// Syncs the log, then finishes every group that had committed before the sync began, in commit order; groups that
+    /// commit meanwhile wait for the next sync.
+    /// </summary>
+    private void RunDurability()
+    {
+        var groups = new List<CommittedGroup>();
+        while (true)
+        {
+            lock (_durableGate)
+            {
+                while (_committed.Count == 0 && !_closing)
+                {
+                    Monitor.Wait(_durableGate);
+                }
+
+                if (_committed.Count == 0)
+                {
+                    return;
+                }
+
+                while (_committed.TryDequeue(out var group))
+                {
+                    groups.Add(group);
+                }
+            }
+
+            Exception? failure = null;
+            try
+            {
+                SyncLog();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _logger.LogError(ex, "SQLite log sync of {Path} failed; {Count} committed groups are reported as failed", Path, groups.Count);
+                failure = new IOException("The write was committed but could not be synced to disk.", ex);
+            }
+
+            foreach (var group in groups)
+            {
+                Finish(group, failure);
+            }
+
+            groups.Clear();
+        }
+    }
+
+    /// <summary>Flushes the write-ahead log file to disk (no log file yet: nothing was written that needs it).</summary>
+    private void SyncLog()
+    {
+        if (_log is null)
+        {
+            var path = Path + "-wal";
+            if (!File.Exists(path))
+            {
+                return;
+            }
+
+            // Opened once and kept for the database's lifetime; never written (SQLite writes the log), only synced.
+            _log = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, bufferSize: 0);
         }
 
-        foreach (var request in batch)
+        _log.Flush(flushToDisk: true);
+    }
+
+    private void Finish(CommittedGroup group, Exception? failure)
+    {
+        foreach (var action in group.AfterCommit)
         {
-            request.Complete();
+            try
+            {
+                action();
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "An after-commit action of a write to {Path} failed", Path);
+            }
+        }
+
+        foreach (var request in group.Requests)
+        {
+            if (failure is null)
+            {
+                request.Complete();
+            }
+            else
+            {
+                request.Fail(failure);
+            }
         }
     }
 
@@ -193,6 +313,8 @@ public sealed class SqliteDatabase : IAsyncDisposable
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    private sealed record CommittedGroup(List<IWriteRequest> Requests, Action[] AfterCommit);
 
     private interface IWriteRequest
     {
