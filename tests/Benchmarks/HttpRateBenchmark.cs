@@ -131,6 +131,8 @@ internal static class HttpRateBenchmark
                 var wait = due[i] - Stopwatch.GetTimestamp();
                 if (wait > 0)
                 {
+                    // The load schedule itself (an open-loop driver waits for each request's due time), not a wait for
+                    // something to happen.
                     Thread.Sleep((int)((wait * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency));
                 }
 

@@ -161,15 +161,7 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
 
             try
             {
-                await using var reader = await commands.ExecuteReaderAsync().ConfigureAwait(false);
-                var positioned = true;
-                for (var i = 0; i < group.Count; i++)
-                {
-                    var transactionOf = group[i].Work;
-                    outcomes[i] = new Outcome(await PostgresStateStore.ReadResultsAsync(reader, transactionOf, positioned, CancellationToken.None).ConfigureAwait(false), null);
-                    positioned = positioned && !PostgresStateStore.ReturnsRows(transactionOf);
-                }
-
+                await ReadOutcomesAsync(commands, group, 0, outcomes).ConfigureAwait(false);
                 return true;
             }
             catch (PostgresException ex) when (PostgresStateStore.IsETagMismatch(ex))
@@ -195,24 +187,16 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
                 commands.BatchCommands.Add(new NpgsqlBatchCommand(Release));
             }
 
-            var current = first;
             try
             {
-                await using var reader = await commands.ExecuteReaderAsync().ConfigureAwait(false);
-                var positioned = true;
-                for (; current < group.Count; current++)
-                {
-                    var transactionOf = group[current].Work;
-                    outcomes[current] = new Outcome(await PostgresStateStore.ReadResultsAsync(reader, transactionOf, positioned, CancellationToken.None).ConfigureAwait(false), null);
-                    positioned = positioned && !PostgresStateStore.ReturnsRows(transactionOf);
-                }
-
+                await ReadOutcomesAsync(commands, group, first, outcomes).ConfigureAwait(false);
                 return group.Count;
             }
-            catch (PostgresException ex) when (PostgresStateStore.IsETagMismatch(ex) && current < group.Count)
+            catch (PostgresException ex) when (PostgresStateStore.IsETagMismatch(ex) && Array.FindIndex(outcomes, first, o => o is null) is >= 0 and var current)
             {
                 // Results are read in order and each is moved to just before it is read, so the failed statement is one
-                // of the transaction being read (Npgsql does not name it). The ones read before it stand.
+                // of the transaction being read (Npgsql does not name it): the first without an outcome. The ones read
+                // before it stand.
                 outcomes[current] = new Outcome(null, new ETagMismatchException(ex.Detail ?? string.Empty));
             }
         }
@@ -223,6 +207,23 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
         }
 
         return Array.FindIndex(outcomes, first, o => o is null) is var next and >= 0 ? next : group.Count;
+    }
+
+    /// <summary>
+    /// Runs the batch and reads the results of the transactions from <paramref name="first"/> on, in order, into
+    /// <paramref name="outcomes"/>; an error raised by a transaction's statement surfaces while its results are being
+    /// read, so its outcome and those after it stay unset.
+    /// </summary>
+    private static async Task ReadOutcomesAsync(NpgsqlBatch commands, List<Pending> group, int first, Outcome?[] outcomes)
+    {
+        await using var reader = await commands.ExecuteReaderAsync().ConfigureAwait(false);
+        var positioned = true;
+        for (var i = first; i < group.Count; i++)
+        {
+            var transactionOf = group[i].Work;
+            outcomes[i] = new Outcome(await PostgresStateStore.ReadResultsAsync(reader, transactionOf, positioned, CancellationToken.None).ConfigureAwait(false), null);
+            positioned = positioned && !PostgresStateStore.ReturnsRows(transactionOf);
+        }
     }
 
     protected override async Task RunAloneAsync(Pending pending)
