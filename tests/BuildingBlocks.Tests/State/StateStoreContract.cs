@@ -93,6 +93,35 @@ public abstract class StateStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_transaction_mixing_plain_conditional_and_repeated_writes_returns_each_writes_etag_and_keeps_the_last_value()
+    {
+        var checkedEtag = await Store.SaveAsync("mix||checked", Bytes("0"));
+        var etags = await Store.TransactAsync(new StateTransaction()
+            .Upsert("mix||a", Bytes("a1"))
+            .Upsert("mix||b", Bytes("b1"), new StateWriteOptions(Ttl: TimeSpan.FromHours(1)))
+            .Upsert("mix||a", Bytes("a2"))
+            .Upsert("mix||c", Bytes("c1"))
+            .Upsert("mix||checked", Bytes("1"), new StateWriteOptions(ETag: checkedEtag))
+            .Upsert("mix||d", Bytes("d1"))
+            .Upsert("mix||e", Bytes("e1"))
+            .Delete("mix||gone", null)
+            .Upsert("mix||f", Bytes("f1")));
+
+        Assert.Equal(9, etags.Count);
+        Assert.Equal("a2", Text(await Store.GetAsync("mix||a")));
+        Assert.Equal(etags[2], (await Store.GetAsync("mix||a"))!.ETag);
+        Assert.NotEqual(etags[0], etags[2]);
+        foreach (var (key, index) in new[] { ("b", 1), ("c", 3), ("checked", 4), ("d", 5), ("e", 6), ("f", 8) })
+        {
+            Assert.Equal(etags[index], (await Store.GetAsync($"mix||{key}"))!.ETag);
+        }
+
+        Assert.NotNull((await Store.GetAsync("mix||b"))!.ExpiresAt);
+        Assert.Null((await Store.GetAsync("mix||c"))!.ExpiresAt);
+        Assert.Equal(9, etags.Where(e => e.Length > 0).Distinct().Count() + 1);
+    }
+
+    [Fact]
     public async Task In_a_transaction_a_create_only_write_fails_on_a_taken_key_and_succeeds_on_a_fresh_or_expired_one()
     {
         await Store.SaveAsync("txonce||taken", Bytes("first"));
