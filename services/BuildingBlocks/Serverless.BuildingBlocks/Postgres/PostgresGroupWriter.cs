@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Serverless.BuildingBlocks.Hosting;
 
 namespace Serverless.BuildingBlocks.Postgres;
 
@@ -42,17 +43,7 @@ internal abstract class PostgresGroupWriter<TWork, TResult> : IAsyncDisposable
         while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             group.Clear();
-            while (group.Count < _maxGroup && _pending.Reader.TryRead(out var pending))
-            {
-                if (pending.CancellationToken.IsCancellationRequested)
-                {
-                    pending.Completion.TrySetCanceled(pending.CancellationToken);
-                }
-                else
-                {
-                    group.Add(pending);
-                }
-            }
+            _pending.Reader.TakeBatch(group, _maxGroup, static pending => pending.CancellationToken.IsCancellationRequested && SettleCancelled(pending));
 
             if (group.Count == 1)
             {
@@ -63,6 +54,12 @@ internal abstract class PostgresGroupWriter<TWork, TResult> : IAsyncDisposable
                 await RunGroupAsync(group).ConfigureAwait(false);
             }
         }
+    }
+
+    private static bool SettleCancelled(Pending pending)
+    {
+        pending.Completion.TrySetCanceled(pending.CancellationToken);
+        return true;
     }
 
     protected sealed record Pending(TWork Work, CancellationToken CancellationToken)

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.Sqlite;
 
 namespace Serverless.BuildingBlocks.PubSub;
@@ -201,18 +202,7 @@ internal sealed partial class EventLedger : IAsyncDisposable
         while (await _appends.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
-            while (batch.Count < MaxAppendBatch && _appends.Reader.TryRead(out var request))
-            {
-                if (request.CancellationToken.IsCancellationRequested)
-                {
-                    request.Completion.TrySetCanceled(request.CancellationToken);
-                    continue;
-                }
-
-                batch.Add(request);
-            }
-
-            if (batch.Count == 0)
+            if (_appends.Reader.TakeBatch(batch, MaxAppendBatch, static request => request.CancellationToken.IsCancellationRequested && request.SettleCancelled()) == 0)
             {
                 continue;
             }
@@ -302,6 +292,13 @@ internal sealed partial class EventLedger : IAsyncDisposable
         public byte[] CloudEventJson { get; } = cloudEventJson;
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        /// <summary>Settles this append as cancelled; always true (it leaves the batch).</summary>
+        public bool SettleCancelled()
+        {
+            Completion.TrySetCanceled(CancellationToken);
+            return true;
+        }
 
         public long[] Ids { get; } = new long[subscriptions.Length];
 

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Serverless.BuildingBlocks.Hosting;
 
 namespace Serverless.BuildingBlocks.Sqlite;
 
@@ -143,20 +144,10 @@ public sealed class SqliteDatabase : IAsyncDisposable
         {
             // A new list per group: a committed group is handed to the durability thread with it.
             var batch = new List<IWriteRequest>();
-            while (batch.Count < MaxGroupSize && _writes.Reader.TryRead(out var request))
+            if (_writes.Reader.TakeBatch(batch, MaxGroupSize, request => request.IsCancelled) > 0)
             {
-                if (!request.IsCancelled)
-                {
-                    batch.Add(request);
-                }
+                CommitGroup(batch, session);
             }
-
-            if (batch.Count == 0)
-            {
-                continue;
-            }
-
-            CommitGroup(batch, session);
         }
     }
 
