@@ -11,13 +11,31 @@ namespace Serverless.BuildingBlocks.Http;
 /// <summary>
 /// Turns the building blocks' typed exceptions into RFC 9457 problem+json with the right status and, where a
 /// request field is at fault, its path under <c>errors</c>. Anything unexpected is a 500 that reveals nothing.
+/// A state store that cannot be reached (PostgreSQL down or restarting, SQLite busy past its timeout) is a 503 with
+/// <c>Retry-After</c>: nothing was stored, and a sender (GitHub, Alertmanager, a till) should simply try again. Those
+/// are logged as one warning per <see cref="UnavailableLogInterval"/> with how many requests it refused, not one stack
+/// trace per request.
 /// </summary>
-public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> logger) : IExceptionHandler
+public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> logger, TimeProvider time) : IExceptionHandler
 {
+    /// <summary>The delay a 503 asks for.</summary>
+    public const int RetryAfterSeconds = 5;
+
+    public static readonly TimeSpan UnavailableLogInterval = TimeSpan.FromSeconds(10);
+
+    private readonly Lock _gate = new();
+    private long _unavailableSince;
+    private DateTimeOffset _nextUnavailableLog = DateTimeOffset.MinValue;
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         var problem = Map(exception);
-        if (problem.Status >= 500)
+        if (problem.Status == 503)
+        {
+            httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            LogUnavailable(httpContext, exception);
+        }
+        else if (problem.Status >= 500)
         {
             logger.LogError(exception, "Unhandled error on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
         }
@@ -37,8 +55,40 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         BadHttpRequestException e => new ProblemDetails { Status = e.StatusCode, Title = e.StatusCode == 413 ? "Request body too large" : "Bad request", Detail = e.Message },
         JsonException e => Validation(string.IsNullOrEmpty(e.Path) ? "body" : e.Path, "The body is not valid JSON for this endpoint."),
         OperationCanceledException => new ProblemDetails { Status = 499, Title = "Request cancelled" },
+        _ when TransientFailures.IsTransient(exception) => new ProblemDetails
+        {
+            Status = 503,
+            Title = "Service unavailable",
+            Detail = "A backing store is unreachable at the moment; nothing was stored. Retry after the Retry-After delay.",
+        },
         _ => new ProblemDetails { Status = 500, Title = "Internal error", Detail = "The server failed to handle the request; the error is logged with this request's trace id." },
     };
+
+    private void LogUnavailable(HttpContext httpContext, Exception exception)
+    {
+        long refused;
+        lock (_gate)
+        {
+            _unavailableSince++;
+            var now = time.GetUtcNow();
+            if (now < _nextUnavailableLog)
+            {
+                return;
+            }
+
+            _nextUnavailableLog = now + UnavailableLogInterval;
+            refused = _unavailableSince;
+            _unavailableSince = 0;
+        }
+
+        // The messages only: a connection error says where and why, and a stack trace per refused request would bury the log.
+        logger.LogWarning(
+            "A backing store is unavailable: {Method} {Path} answered 503 ({Refused} requests since the last such line): {Reason}",
+            httpContext.Request.Method,
+            httpContext.Request.Path,
+            refused,
+            TransientFailures.Describe(exception));
+    }
 
     private static HttpValidationProblemDetails Validation(string field, string message) =>
         new(new Dictionary<string, string[]> { [field] = [message] }) { Status = 400, Title = "Invalid request", Detail = message };

@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Integration.Tests;
+
+/// <summary>
+/// A TCP relay on loopback in front of a real server, to take the server away from a host and give it back: while
+/// cut, every open connection is reset and new ones are reset as soon as they are accepted (as when the server
+/// restarts); restored, connections pass through again.
+/// </summary>
+public sealed class TcpRelay : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly string _host;
+    private readonly int _port;
+    private readonly ConcurrentDictionary<Guid, (TcpClient Client, TcpClient Upstream)> _open = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accepting;
+    private volatile bool _cut;
+
+    public TcpRelay(string host, int port)
+    {
+        _host = host;
+        _port = port;
+        _listener.Start();
+        _accepting = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>Resets every open connection and every new one until <see cref="Restore"/>.</summary>
+    public void Cut()
+    {
+        _cut = true;
+        foreach (var (id, pair) in _open)
+        {
+            Reset(pair.Client);
+            Reset(pair.Upstream);
+            _open.TryRemove(id, out _);
+        }
+    }
+
+    public void Restore() => _cut = false;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        Cut();
+        await _accepting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stop.Dispose();
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            if (_cut)
+            {
+                Reset(client);
+                continue;
+            }
+
+            _ = RelayAsync(client);
+        }
+    }
+
+    private async Task RelayAsync(TcpClient client)
+    {
+        var upstream = new TcpClient();
+        var id = Guid.NewGuid();
+        try
+        {
+            await upstream.ConnectAsync(_host, _port, _stop.Token);
+            _open[id] = (client, upstream);
+            var a = client.GetStream();
+            var b = upstream.GetStream();
+            await Task.WhenAny(a.CopyToAsync(b, _stop.Token), b.CopyToAsync(a, _stop.Token));
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The connection ended (or was cut): nothing to relay any more.
+        }
+        finally
+        {
+            _open.TryRemove(id, out _);
+            Reset(client);
+            Reset(upstream);
+        }
+    }
+
+    private static void Reset(TcpClient client)
+    {
+        try
+        {
+            client.LingerState = new LingerOption(true, 0);
+            client.Dispose();
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already gone.
+        }
+    }
+}
