@@ -31,6 +31,28 @@ public abstract class BudgetLedgerContract(string engine)
     }
 
     [Fact]
+    public async Task A_retried_commit_gets_its_order_back_even_when_the_order_itself_used_up_the_limit()
+    {
+        // The retry prices the basket again and would exceed the limit its own first commit consumed: it must still be
+        // answered with the stored order, not refused (a till retrying after a timeout would show another price).
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(PerCustomer: 1));
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p2", 10m, "socks"), new PromotionBudget(TotalDiscount: 0.8m));
+
+        var first = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(customer: "ann")));
+        Assert.Equal(LedgerOutcomeKind.Committed, first.Kind);
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var again = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(customer: "ann")));
+            Assert.Equal(LedgerOutcomeKind.AlreadyCommitted, again.Kind);
+            Assert.Equal(first.Order!.Result.Total, again.Order!.Result.Total);
+        }
+
+        // A different order of the same customer is refused for the limit, as before.
+        Assert.Equal(LedgerOutcomeKind.LimitReached, (await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes(customer: "ann")))).Kind);
+    }
+
+    [Fact]
     public async Task A_budget_that_would_be_exceeded_gives_the_basket_recalculated_without_it_and_writes_nothing()
     {
         await using var world = await WorldAsync();

@@ -270,6 +270,7 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
         var run = new LedgerBatch(active.Current, batch);
         var loaded = new Dictionary<string, KnownItem?>(StringComparer.Ordinal);
         var released = optimistic ? batch.OfType<ReleaseWork>().Select(r => r.OrderKey).ToHashSet(StringComparer.Ordinal) : [];
+        var assumedNew = new HashSet<string>(StringComparer.Ordinal);
         for (var keys = run.InitialKeys(); keys.Count > 0; keys = run.Run(loaded))
         {
             var read = new List<string>(keys.Count);
@@ -282,6 +283,7 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
                 else if (optimistic && key.StartsWith(PromotionKeys.OrderPrefix, StringComparison.Ordinal) && !released.Contains(key))
                 {
                     loaded[key] = null;
+                    assumedNew.Add(key);
                 }
                 else
                 {
@@ -292,6 +294,27 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
             if (read.Count > 0)
             {
                 await ReadAsync(read, loaded).ConfigureAwait(false);
+            }
+        }
+
+        // A commit refused for a limit writes no order record, so the create-only write that would have caught an order id
+        // taken before never happens for it: a retried commit would be told 409 instead of getting its order back. Such
+        // order records are read for real and the batch is worked out again.
+        var unverified = new List<string>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (run.Outcomes[i].Kind == LedgerOutcomeKind.LimitReached && assumedNew.Contains(batch[i].OrderKey))
+            {
+                unverified.Add(batch[i].OrderKey);
+            }
+        }
+
+        if (unverified.Count > 0)
+        {
+            await ReadAsync(unverified, loaded).ConfigureAwait(false);
+            for (var keys = run.Run(loaded); keys.Count > 0; keys = run.Run(loaded))
+            {
+                await ReadAsync([.. keys], loaded).ConfigureAwait(false);
             }
         }
 
