@@ -44,13 +44,17 @@ internal sealed record OrderRelease(OrderRecord? Unchanged, IReadOnlyList<Valida
                 }
                 else
                 {
-                    returned[line.LineId] = already + back.Quantity;
+                    var after = already + back.Quantity;
+                    returned[line.LineId] = after;
                     foreach (var adjustment in line.Adjustments.Where(a => release.ContainsKey(a.PromotionId)))
                     {
+                        // Cumulative: the line's share returned after this return less the share returned before it, each
+                        // rounded, so returns one unit at a time give back exactly the line's discount in the end (5.00 over
+                        // 3 units: 1.67 + 1.66 + 1.67, not 3 × 1.67 = 5.01).
                         var (discount, units) = release[adjustment.PromotionId];
                         release[adjustment.PromotionId] = (
-                            discount + decimal.Round(adjustment.Amount * back.Quantity / line.Quantity, minorUnits, MidpointRounding.ToEven),
-                            units + (adjustment.Units * back.Quantity / line.Quantity));
+                            discount + Share(adjustment.Amount, after, line.Quantity, minorUnits) - Share(adjustment.Amount, already, line.Quantity, minorUnits),
+                            units + ((long)adjustment.Units * after / line.Quantity) - ((long)adjustment.Units * already / line.Quantity));
                     }
                 }
             }
@@ -85,4 +89,8 @@ internal sealed record OrderRelease(OrderRecord? Unchanged, IReadOnlyList<Valida
         };
         return new(null, null, updated, releases);
     }
+
+    /// <summary>The part of a line's discount that <paramref name="units"/> of its <paramref name="quantity"/> carry, rounded to the currency.</summary>
+    private static decimal Share(decimal amount, int units, int quantity, int minorUnits) =>
+        decimal.Round(amount * units / quantity, minorUnits, MidpointRounding.ToEven);
 }
