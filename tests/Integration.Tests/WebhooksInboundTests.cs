@@ -75,6 +75,23 @@ public abstract class WebhooksInboundContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_receipt_replayed_after_its_source_was_deleted_is_normalised_as_it_arrived()
+    {
+        var accepted = await _host.CreateClient(apiKey: null).SendAsync(Delivery(Push, "replay-after-delete"));
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var receiptId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("receiptId").GetString();
+        await Recording.WaitUntilAsync(() => !_recording.Events.IsEmpty, TimeSpan.FromSeconds(15), "the scm.push event");
+
+        var admin = _host.CreateClient(_host.AdminKey);
+        Assert.True((await admin.DeleteAsync("/api/webhooks/sources/github-main")).IsSuccessStatusCode);
+        var receipt = await admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/receipts/{receiptId}");
+        Assert.Equal("github", receipt.GetProperty("kind").GetString());
+
+        Assert.Equal(HttpStatusCode.Accepted, (await admin.PostAsync($"/api/webhooks/receipts/{receiptId}/replay", null)).StatusCode);
+        await Recording.WaitUntilAsync(() => _recording.Events.Count >= 2, TimeSpan.FromSeconds(15), "the replayed push published as scm.push again");
+    }
+
+    [Fact]
     public async Task Forged_unknown_oversized_and_unsupported_deliveries_are_refused_with_problem_json()
     {
         var client = _host.CreateClient(apiKey: null);
@@ -96,9 +113,17 @@ public abstract class WebhooksInboundContract : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_source_over_its_rate_limit_gets_429_with_retry_after()
+    public async Task A_source_over_its_rate_limit_gets_429_with_retry_after_and_forged_requests_never_use_it_up()
     {
         var client = _host.CreateClient(apiKey: null);
+
+        // Forged requests to the public URL are refused before the limit is counted, so they cannot starve the real ones.
+        for (var i = 0; i < 12; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(Delivery(Push, $"forged-{i}", signature: "sha256=" + new string('0', 64)))).StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Accepted, (await client.SendAsync(Delivery(Push, "real-after-forged"))).StatusCode);
         HttpResponseMessage? limited = null;
         for (var i = 0; i < 20 && limited is null; i++)
         {

@@ -43,4 +43,29 @@ public sealed class InboundEventsTests
         var data = JsonDocument.Parse(cloudEvent.Data!.ToMemory()).RootElement;
         Assert.Equal("a=1&b=2", Encoding.UTF8.GetString(Convert.FromBase64String(data.GetProperty("bodyBase64").GetString()!)));
     }
+
+    [Fact]
+    public void A_github_push_sent_as_a_form_is_normalised_from_its_payload_field()
+    {
+        // GitHub's form content type: payload=<the JSON, form-encoded> (spaces as '+', a literal '+' as %2B).
+        var json = """{"ref":"refs/heads/main","before":"a1","after":"b2","repository":{"full_name":"retail/check out"},"pusher":{"name":"c++ dev"},"commits":[]}""";
+        var form = Encoding.UTF8.GetBytes("payload=" + Uri.EscapeDataString(json).Replace("%20", "+", StringComparison.Ordinal));
+
+        var (topic, cloudEvent) = Assert.Single(InboundEvents.For("github-main", WebhookKind.GitHub, "push", "d-4", "r-4", "application/x-www-form-urlencoded", form));
+
+        Assert.Equal("scm.push", topic);
+        var data = JsonDocument.Parse(cloudEvent.Data!.ToMemory()).RootElement;
+        Assert.Equal("retail/check out", data.GetProperty("repository").GetString());
+        Assert.Equal("c++ dev", data.GetProperty("pusher").GetString());
+    }
+
+    [Fact]
+    public void Another_event_sent_as_a_form_is_published_with_its_payload_as_json()
+    {
+        var form = Encoding.UTF8.GetBytes("payload=" + Uri.EscapeDataString("""{"zen":"Keep it simple."}"""));
+
+        var (_, cloudEvent) = Assert.Single(InboundEvents.For("github-main", WebhookKind.GitHub, "ping", "d-5", "r-5", "application/x-www-form-urlencoded; charset=utf-8", form));
+
+        Assert.Equal("Keep it simple.", JsonDocument.Parse(cloudEvent.Data!.ToMemory()).RootElement.GetProperty("json").GetProperty("zen").GetString());
+    }
 }

@@ -24,6 +24,13 @@ public static class InboundEvents
         string source, WebhookKind kind, string eventType, string deliveryId, string eventId, string? contentType, ReadOnlySpan<byte> body)
     {
         var origin = $"/webhooks/{source}";
+
+        // A form with a payload field (GitHub's form content type): the document inside is the event; the receipt keeps the form as sent.
+        if (FormPayload.JsonOf(contentType, body) is { } payload)
+        {
+            body = payload;
+        }
+
         switch (WebhookNormaliser.Normalise(kind, eventType, body))
         {
             case ScmPush push:

@@ -9,7 +9,7 @@ using Serverless.Webhooks.Service.Sources;
 namespace Serverless.Webhooks.Service.Inbound;
 
 /// <summary>
-/// The inbound gateway without HTTP: find the source, rate-limit, verify the raw bytes, normalise known events,
+/// The inbound gateway without HTTP: find the source, verify the raw bytes, rate-limit, normalise known events,
 /// and store receipt + events in one transaction before anything is acknowledged.
 /// </summary>
 public sealed class WebhookReceiver(WebhookSourceStore sources, ReceiptLedger receipts, TimeProvider time)
@@ -24,16 +24,18 @@ public sealed class WebhookReceiver(WebhookSourceStore sources, ReceiptLedger re
             return new ReceiveOutcome.UnknownSource();
         }
 
+        // Verified first: the rate limit counts the source's own deliveries, so forged requests to a public URL (401) can
+        // never use up its allowance and starve the real ones.
         var now = time.GetUtcNow();
-        if (source.RateLimiter?.TryAcquire(now) is { Allowed: false } limited)
-        {
-            return new ReceiveOutcome.RateLimited(limited.NextSendAt - now);
-        }
-
         var verified = source.Verifier.Verify(headers, body.Span, now);
         if (!verified.IsVerified)
         {
             return new ReceiveOutcome.Unauthorized(verified.Message ?? "verification failed");
+        }
+
+        if (source.RateLimiter?.TryAcquire(now) is { Allowed: false } limited)
+        {
+            return new ReceiveOutcome.RateLimited(limited.NextSendAt - now);
         }
 
         var eventType = verified.EventType ?? "unknown";
@@ -49,7 +51,7 @@ public sealed class WebhookReceiver(WebhookSourceStore sources, ReceiptLedger re
         }
 
         var outcome = await receipts.AcceptAsync(
-            source.Definition.Name, verified.DeliveryId!, eventType, contentType, HeaderRedaction.Redact(headers, source.Definition), body, events, receiptId, cancellationToken).ConfigureAwait(false);
+            source.Definition.Name, verified.DeliveryId!, eventType, contentType, HeaderRedaction.Redact(headers, source.Definition), body, events, receiptId, source.Kind, cancellationToken).ConfigureAwait(false);
         return new ReceiveOutcome.Accepted(outcome.ReceiptId, outcome.Duplicate);
     }
 
@@ -62,8 +64,10 @@ public sealed class WebhookReceiver(WebhookSourceStore sources, ReceiptLedger re
             return false;
         }
 
-        var source = await sources.FindAsync(receipt.Source, cancellationToken).ConfigureAwait(false);
-        var kind = source?.Kind ?? WebhookKind.Generic;
+        // The kind it arrived as (receipts stored before the kind was kept: the source's kind now, if it still exists).
+        var kind = WebhookKinds.TryParse(receipt.Kind, out var arrivedAs)
+            ? arrivedAs
+            : (await sources.FindAsync(receipt.Source, cancellationToken).ConfigureAwait(false))?.Kind ?? WebhookKind.Generic;
         var events = InboundEvents.For(receipt.Source, kind, receipt.EventType, receipt.DeliveryId, TimeOrderedId.Next(time.GetUtcNow()), receipt.ContentType, receipt.Body);
         await receipts.PublishAsync(events, cancellationToken).ConfigureAwait(false);
         return true;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Azure.Messaging;
 using Serverless.BuildingBlocks.State;
+using Serverless.Webhooks.Inbound;
 
 namespace Serverless.Webhooks.Service.Receipts;
 
@@ -39,11 +40,12 @@ public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan
         ReadOnlyMemory<byte> body,
         IReadOnlyList<(string Topic, CloudEvent Event)> events,
         string? receiptId = null,
+        WebhookKind? kind = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(events);
         var now = time.GetUtcNow();
-        var receipt = new Receipt(receiptId ?? TimeOrderedId.Next(now), source, deliveryId, eventType, now, contentType, redactedHeaders, body.ToArray());
+        var receipt = new Receipt(receiptId ?? TimeOrderedId.Next(now), source, deliveryId, eventType, now, contentType, redactedHeaders, body.ToArray(), kind?.ToString().ToLowerInvariant());
         var transaction = new StateTransaction()
             .Upsert(DeliveryKey(source, deliveryId), Encoding.UTF8.GetBytes(receipt.Id), new StateWriteOptions(Ttl: _window, OnlyIfAbsent: true))
             .UpsertJson(ReceiptPrefix + receipt.Id, receipt, _keep)
