@@ -31,6 +31,21 @@ public sealed class HostileInputTests
         Assert.StartsWith("document too large or too deeply nested", problem.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(100_000, '[', ']')]
+    [InlineData(100_000, '{', '}')]
+    [InlineData(65, '[', ']')]
+    public void Deep_yaml_is_a_problem_not_a_stack_overflow_that_ends_the_process(int depth, char open, char close)
+    {
+        // 100,000 levels in 200 KB once overflowed the stack while YamlDotNet built its node tree, killing the host.
+        var inner = open == '{' ? "a: " : string.Empty;
+        var yaml = "name: deep\nsteps: " + string.Concat(Enumerable.Repeat(open + inner, depth)) + new string(close, depth) + "\n";
+
+        var problem = Assert.Single(PipelineParser.ParseYaml(yaml).Problems);
+
+        Assert.StartsWith("document too deeply nested", problem.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Duplicate_keys_are_problems_in_yaml_and_json()
     {

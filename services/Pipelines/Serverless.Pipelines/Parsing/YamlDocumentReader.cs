@@ -19,6 +19,9 @@ internal static partial class YamlDocumentReader
         var stream = new YamlStream();
         try
         {
+            // Nesting is checked on the event stream first: loading the node tree recurses once per level, and a 200 KB
+            // body of '[' would overflow the stack and take the whole process down before the depth budget below is seen.
+            CheckNesting(yaml);
             stream.Load(new StringReader(yaml));
         }
         catch (YamlException ex)
@@ -39,6 +42,23 @@ internal static partial class YamlDocumentReader
 
         var budget = new Budget();
         return Convert(stream.Documents[0].RootNode, budget, 0);
+    }
+
+    private static void CheckNesting(string yaml)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        var depth = 0;
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart when ++depth > MaxDepth:
+                    throw new DocumentSyntaxException($"document too deeply nested (at most {MaxDepth} levels)", (int)parser.Current.Start.Line, (int)parser.Current.Start.Column);
+                case YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd:
+                    depth--;
+                    break;
+            }
+        }
     }
 
     private static DocNode Convert(YamlNode node, Budget budget, int depth)
