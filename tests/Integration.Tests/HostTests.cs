@@ -121,6 +121,18 @@ public sealed class HostTests : IAsyncLifetime
         await ProblemAsync(await admin.PutAsync("/api/state/big", big), HttpStatusCode.RequestEntityTooLarge);
     }
 
+    [Theory]
+    [InlineData("/api/pipelines/any/runs?cursor=garbage")]
+    [InlineData("/api/pipelines?cursor=garbage")]
+    [InlineData("/api/webhooks/endpoints?cursor=garbage")]
+    [InlineData("/api/promotions?cursor=garbage")]
+    [InlineData("/api/state?prefix=a&cursor=garbage")]
+    public async Task A_cursor_no_list_issued_is_a_400_keyed_cursor_on_every_list(string path)
+    {
+        var problem = await ProblemAsync(await _host.CreateClient(_host.AdminKey).GetAsync(path), HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("cursor", out _), problem.GetRawText());
+    }
+
     [Fact]
     public async Task State_api_honours_etags_and_key_limits()
     {

@@ -47,4 +47,13 @@ public sealed class PushTriggerTests
         Assert.True(GlobPattern.MatchesList(["!wip/*"], "main"));
         Assert.False(GlobPattern.MatchesList(["!wip/*"], "wip/x"));
     }
+
+    [Fact]
+    public void A_push_that_deletes_the_branch_starts_nothing()
+    {
+        Assert.True(PushEvent.IsDeletion(new string('0', 40)));
+        Assert.False(PushEvent.IsDeletion("59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5"));
+        Assert.False(PushTriggerMatcher.Matches(new PushTrigger(), new PushEvent("x/y", "refs/heads/main", [], Deleted: true)));
+        Assert.True(PushTriggerMatcher.Matches(new PushTrigger(), new PushEvent("x/y", "refs/heads/main", [], Deleted: false)));
+    }
 }

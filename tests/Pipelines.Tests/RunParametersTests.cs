@@ -41,4 +41,15 @@ public sealed class RunParametersTests
             ],
             problems.Select(p => p.ToString()));
     }
+
+    [Theory]
+    [InlineData("NaN")]
+    [InlineData("Infinity")]
+    [InlineData("-Infinity")]
+    [InlineData("1e400")]
+    public void A_number_that_is_not_finite_is_reported_not_accepted(string given)
+    {
+        var (_, problems) = RunParameters.Resolve(Definition, new Dictionary<string, string?> { ["ticket"] = "OPS-1", ["replicas"] = given });
+        Assert.Equal($"parameters.replicas: expected a number but found '{given}'", Assert.Single(problems).ToString());
+    }
 }

@@ -48,6 +48,7 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
     {
         ETagMismatchException e => new ProblemDetails { Status = 412, Title = "ETag mismatch", Detail = e.Message },
         InvalidStateKeyException e => Validation("key", e.Message),
+        InvalidContinuationTokenException e => Validation("cursor", e.Message),
         StateValueTooLargeException e => new ProblemDetails { Status = 413, Title = "Value too large", Detail = e.Message },
         UnknownTopicException e => new ProblemDetails { Status = 404, Title = "Unknown topic", Detail = e.Message },
         InvalidTopicNameException e => Validation("topic", e.Message),

@@ -27,7 +27,7 @@ internal static class StateETags
         }
         catch (FormatException ex)
         {
-            throw new ArgumentException("The continuation token is not one this store issued.", nameof(token), ex);
+            throw new InvalidContinuationTokenException(ex);
         }
     }
 

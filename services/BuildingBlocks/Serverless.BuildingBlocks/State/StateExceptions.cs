@@ -23,3 +23,10 @@ public sealed class StateValueTooLargeException(string key, int size)
 {
     public string Key { get; } = key;
 }
+
+/// <summary>
+/// A continuation token (a list's <c>cursor</c>) that this store did not issue. An <see cref="ArgumentException"/> for
+/// the parameter <c>token</c>; over HTTP a 400 problem keyed <c>cursor</c> on every list.
+/// </summary>
+public sealed class InvalidContinuationTokenException(Exception inner)
+    : ArgumentException("The cursor is not one this list issued; use the nextCursor of a previous page.", "token", inner);

@@ -26,7 +26,7 @@ public sealed partial class PushTriggerHandler(DefinitionStore definitions, RunS
             return;
         }
 
-        var match = new PushEvent(push.Repository, push.Ref, push.ChangedPaths());
+        var match = new PushEvent(push.Repository, push.Ref, push.ChangedPaths(), PushEvent.IsDeletion(push.After));
         const string BranchPrefix = "refs/heads/";
         var branch = push.Ref.StartsWith(BranchPrefix, StringComparison.Ordinal) ? push.Ref[BranchPrefix.Length..] : push.Ref;
         var trigger = new Dictionary<string, object?>(StringComparer.Ordinal)

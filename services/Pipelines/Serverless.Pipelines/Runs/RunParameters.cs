@@ -48,7 +48,8 @@ public static class RunParameters
 
             switch (parameter.Type)
             {
-                case ParameterType.Number when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number):
+                // Finite only: "NaN", "Infinity" and 1e400 (which parses as infinity) are not numbers a step can use.
+                case ParameterType.Number when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number):
                     values[parameter.Name] = number;
                     break;
                 case ParameterType.Flag when bool.TryParse(text, out var flag):

@@ -16,8 +16,8 @@ public static class PushTriggerMatcher
             return false;
         }
 
-        // Branch triggers react to branches only: a tag push (refs/tags/...) never matches.
-        if (!push.Ref.StartsWith(BranchPrefix, StringComparison.Ordinal))
+        // Branch triggers react to new commits on branches only: a tag push (refs/tags/...) or a deleted branch never matches.
+        if (push.Deleted || !push.Ref.StartsWith(BranchPrefix, StringComparison.Ordinal))
         {
             return false;
         }
