@@ -134,6 +134,25 @@ public sealed class HostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Values_of_the_wrong_type_are_400s_naming_the_field()
+    {
+        var admin = _host.CreateClient(_host.AdminKey);
+        var body = await ProblemAsync(await admin.PutAsync("/api/webhooks/sources/typed", JsonContent.Create(new { kind = "github", secrets = "one" })), HttpStatusCode.BadRequest);
+        Assert.Equal("The value has the wrong JSON type for this field.", body.GetProperty("errors").GetProperty("secrets")[0].GetString());
+        Assert.DoesNotContain("System.", body.GetRawText(), StringComparison.Ordinal);
+
+        var query = await ProblemAsync(await admin.GetAsync("/api/webhooks/receipts?limit=abc"), HttpStatusCode.BadRequest);
+        Assert.Equal("'abc' is not a whole number.", query.GetProperty("errors").GetProperty("limit")[0].GetString());
+
+        var since = await ProblemAsync(await admin.PostAsync("/api/webhooks/endpoints/x/recover?since=yesterday", null), HttpStatusCode.BadRequest);
+        Assert.Equal("'yesterday' is not a date and time (ISO 8601).", since.GetProperty("errors").GetProperty("since")[0].GetString());
+
+        var broken = new StringContent("{\"kind\": ", System.Text.Encoding.UTF8, "application/json");
+        var syntax = await ProblemAsync(await admin.PutAsync("/api/webhooks/sources/typed", broken), HttpStatusCode.BadRequest);
+        Assert.True(syntax.GetProperty("errors").EnumerateObject().Any(), syntax.GetRawText());
+    }
+
+    [Fact]
     public async Task State_api_honours_etags_and_key_limits()
     {
         var admin = _host.CreateClient(_host.AdminKey);

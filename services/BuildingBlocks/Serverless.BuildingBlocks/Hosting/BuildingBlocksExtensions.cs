@@ -100,6 +100,10 @@ public static class BuildingBlocksExtensions
             c.ProblemDetails.Extensions["traceId"] = System.Diagnostics.Activity.Current?.TraceId.ToString() ?? c.HttpContext.TraceIdentifier;
         });
         services.AddExceptionHandler<ProblemMapping>();
+
+        // Binding failures (a body member of the wrong JSON type, a query value that is not a number) reach ProblemMapping,
+        // which names the field, instead of a bare 400.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddHealthChecks()
             .AddCheck<StateReadinessCheck>("state", tags: ["ready"])
             .AddCheck<PubSubReadinessCheck>("pubsub", tags: ["ready"]);

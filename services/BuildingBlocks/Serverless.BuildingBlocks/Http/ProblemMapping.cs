@@ -16,7 +16,7 @@ namespace Serverless.BuildingBlocks.Http;
 /// are logged as one warning per <see cref="UnavailableLogInterval"/> with how many requests it refused, not one stack
 /// trace per request.
 /// </summary>
-public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> logger, TimeProvider time) : IExceptionHandler
+public sealed partial class ProblemMapping(IProblemDetailsService problems, ILogger<ProblemMapping> logger, TimeProvider time) : IExceptionHandler
 {
     /// <summary>The delay a 503 asks for.</summary>
     public const int RetryAfterSeconds = 5;
@@ -53,8 +53,11 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
         UnknownTopicException e => new ProblemDetails { Status = 404, Title = "Unknown topic", Detail = e.Message },
         InvalidTopicNameException e => Validation("topic", e.Message),
         MalformedCloudEventException e => Validation("body", e.Message),
+        BadHttpRequestException { StatusCode: 400, InnerException: JsonException json } => Validation(FieldPath(json.Path), JsonProblem(json)),
+        BadHttpRequestException { StatusCode: 400 } e when BindingFailure().Match(e.Message) is { Success: true } m =>
+            Validation(m.Groups["name"].Value, $"'{m.Groups["value"].Value}' is not {Expected(m.Groups["type"].Value)}."),
         BadHttpRequestException e => new ProblemDetails { Status = e.StatusCode, Title = e.StatusCode == 413 ? "Request body too large" : "Bad request", Detail = e.Message },
-        JsonException e => Validation(string.IsNullOrEmpty(e.Path) ? "body" : e.Path, "The body is not valid JSON for this endpoint."),
+        JsonException e => Validation(FieldPath(e.Path), JsonProblem(e)),
         OperationCanceledException => new ProblemDetails { Status = 499, Title = "Request cancelled" },
         _ when TransientFailures.IsTransient(exception) => new ProblemDetails
         {
@@ -90,6 +93,40 @@ public sealed class ProblemMapping(IProblemDetailsService problems, ILogger<Prob
             refused,
             TransientFailures.Describe(exception));
     }
+
+    /// <summary>"$.lines[3].quantity" as the API names fields elsewhere ("lines[3].quantity"); the whole body when no path is known.</summary>
+    private static string FieldPath(string? jsonPath) => jsonPath switch
+    {
+        null or "" or "$" => "body",
+        _ when jsonPath.StartsWith("$.", StringComparison.Ordinal) => jsonPath[2..],
+        _ => jsonPath.TrimStart('$'),
+    };
+
+    /// <summary>What is wrong, without .NET type names: a value of the wrong JSON type, or JSON that does not parse.</summary>
+    private static string JsonProblem(JsonException exception) =>
+        exception.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
+            ? "The value has the wrong JSON type for this field."
+            : "The body is not valid JSON for this endpoint.";
+
+    /// <summary>What a parameter of this .NET type takes, in words ("Nullable&lt;int&gt;" → "a whole number").</summary>
+    private static string Expected(string type)
+    {
+        var inner = type.StartsWith("Nullable<", StringComparison.Ordinal) ? type[9..^1] : type.TrimEnd('?');
+        return inner switch
+        {
+            "int" or "long" or "short" or "Int32" or "Int64" => "a whole number",
+            "double" or "decimal" or "float" or "Double" or "Decimal" => "a number",
+            "bool" or "Boolean" => "true or false",
+            "DateTimeOffset" or "DateTime" => "a date and time (ISO 8601)",
+            "TimeSpan" => "a duration (hh:mm:ss)",
+            "Guid" => "a GUID",
+            _ => "a valid value",
+        };
+    }
+
+    /// <summary>ASP.NET Core's message for a route or query value that does not convert: Failed to bind parameter "int? limit" from "abc".</summary>
+    [System.Text.RegularExpressions.GeneratedRegex("^Failed to bind parameter \"(?<type>[^\" ]+) (?<name>[^\" ]+)\" from \"(?<value>[^\"]*)\"")]
+    private static partial System.Text.RegularExpressions.Regex BindingFailure();
 
     private static HttpValidationProblemDetails Validation(string field, string message) =>
         new(new Dictionary<string, string[]> { [field] = [message] }) { Status = 400, Title = "Invalid request", Detail = message };
