@@ -52,6 +52,20 @@ public sealed class CatalogLifecycleTests
     }
 
     [Fact]
+    public async Task A_promotion_whose_validity_is_over_cannot_be_scheduled_or_activated()
+    {
+        await using var world = await PromotionsWorld.CreateAsync("sqlite");
+        var over = PromotionsWorld.PercentOffCategory("old", 10m) with { Validity = new PromotionValidity { End = new DateTime(2026, 6, 1) } };
+        await world.Catalog.PutAsync("old", new PromotionInput(over));
+
+        var scheduled = await world.Catalog.TransitionAsync("old", PromotionStatus.Scheduled);
+        Assert.Equal(CatalogOutcomeKind.Conflict, scheduled.Kind);
+        Assert.Contains("change validity.end", scheduled.Message, StringComparison.Ordinal);
+        Assert.Equal(CatalogOutcomeKind.Conflict, (await world.Catalog.TransitionAsync("old", PromotionStatus.Active)).Kind);
+        Assert.Equal(PromotionStatus.Draft, (await world.Catalog.GetAsync("old"))!.Status);
+    }
+
+    [Fact]
     public async Task Every_change_moves_the_catalog_version_and_the_active_snapshot_follows_it()
     {
         await using var world = await PromotionsWorld.CreateAsync("sqlite");

@@ -102,6 +102,9 @@ public sealed class ExplanationTests
         Assert.Equal(OutcomeReason.CouponMissing, Price(Shoes, promotion).Outcome("p").Reason);
         Assert.Equal(OutcomeReason.CouponMissing, Price(Shoes, new PricingContext(Noon) { Coupons = ["WINTER"] }, null, promotion).Outcome("p").Reason);
         Assert.True(Price(Shoes, new PricingContext(Noon) { Coupons = ["summer10"] }, null, promotion).Outcome("p").Applied);
+        var spaced = Price(Shoes, new PricingContext(Noon) { Coupons = [" Summer10 "] }, null, promotion).Outcome("p");
+        Assert.True(spaced.Applied);
+        Assert.Equal("SUMMER10", spaced.Coupon); // counted under the code as defined
 
         // Generated codes are verified by the promotion's batches, compiled with the snapshot (see CouponBatchTests).
         var batch = new CouponBatch("b1", "p", "X7K", 100, Convert.ToBase64String(new byte[32]));

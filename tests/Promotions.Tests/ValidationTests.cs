@@ -36,6 +36,27 @@ public sealed class ValidationTests
     }
 
     [Fact]
+    public void Amounts_too_large_for_exact_pricing_are_refused_instead_of_overflowing()
+    {
+        // 99,999,999,999,999,999 × 2 at 10 % once came out as 1.8447e16 with a note about a negative clamp.
+        var basket = new Basket("EUR", [
+            Line("1", "a", 2, 99_999_999_999_999_999m),
+            Line("2", "b", 10_000, 1_000_001m),
+            Line("3", "c", 10_000, 1_000_000m),
+            Line("4", "d", 1, 79_228_162_514_264_337_593_543_950_335m),
+        ], 10_000_000_001m);
+
+        Assert.Equal(
+            [
+                new ValidationProblem("shippingAmount", "at most 10,000,000,000"),
+                new ValidationProblem("lines[0].unitPrice", "the line total (unitPrice × quantity) must be at most 10,000,000,000"),
+                new ValidationProblem("lines[1].unitPrice", "the line total (unitPrice × quantity) must be at most 10,000,000,000"),
+                new ValidationProblem("lines[3].unitPrice", "the line total (unitPrice × quantity) must be at most 10,000,000,000"),
+            ],
+            BasketValidator.Validate(basket));
+    }
+
+    [Fact]
     public void Unknown_currency_and_too_many_lines()
     {
         var lines = Enumerable.Range(0, 1001).Select(i => Line($"{i}", "a", 1, 1m)).ToArray();
@@ -99,6 +120,16 @@ public sealed class ValidationTests
                 "rewards[2].buyQuantity: must be between 1 and 128",
             ],
             problems);
+    }
+
+    [Fact]
+    public void Member_prices_need_a_sku_each_and_one_price_per_sku()
+    {
+        var definition = Item("m", new Reward.MemberPrice(["gold"], [new SkuPrice("sku-1", 9m), new SkuPrice(" ", 5m), new SkuPrice("sku-1", 7m)]));
+
+        Assert.Equal(
+            ["rewards[0].prices[1].sku: is required", "rewards[0].prices[2].sku: duplicate sku 'sku-1'"],
+            PromotionDefinitionValidator.Validate(definition).Select(p => $"{p.Path}: {p.Message}"));
     }
 
     [Fact]

@@ -283,7 +283,8 @@ internal static class EligibilityGate
     {
         for (var i = 0; i < presented.Count; i++)
         {
-            if (presented[i] is { } code && codes.TryGetValue(code, out var known))
+            // Spaces around a typed or scanned code are not part of it (generated codes forgive them too).
+            if (presented[i] is { } code && (codes.TryGetValue(code, out var known) || codes.TryGetValue(code.Trim(), out known)))
             {
                 return known;
             }

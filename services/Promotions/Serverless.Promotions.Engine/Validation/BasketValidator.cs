@@ -11,6 +11,12 @@ public static class BasketValidator
     /// <summary>Units per line; pricing works per unit (so "1 of 3 free" is exact), which bounds the work per basket.</summary>
     public const int MaxQuantity = 10_000;
 
+    /// <summary>
+    /// Largest line total (unit price × quantity) and shipping amount, in major units: pricing works in whole minor units
+    /// in 64-bit integers, and 1,000 lines of this at 3 decimals still fit with room for percentages.
+    /// </summary>
+    public const decimal MaxAmount = 10_000_000_000m;
+
     public static IReadOnlyList<ValidationProblem> Validate(Basket basket)
     {
         ArgumentNullException.ThrowIfNull(basket);
@@ -26,6 +32,10 @@ public static class BasketValidator
         if (basket.ShippingAmount < 0)
         {
             Problem("shippingAmount", "must not be negative");
+        }
+        else if (basket.ShippingAmount > MaxAmount)
+        {
+            Problem("shippingAmount", "at most 10,000,000,000");
         }
         else if (problems is null && decimal.Round(basket.ShippingAmount, minorUnits) != basket.ShippingAmount)
         {
@@ -69,6 +79,10 @@ public static class BasketValidator
             if (line.UnitPrice < 0)
             {
                 Problem($"lines[{i}].unitPrice", "must not be negative");
+            }
+            else if (line.UnitPrice > MaxAmount || line.UnitPrice * Math.Clamp(line.Quantity, 1, MaxQuantity) > MaxAmount)
+            {
+                Problem($"lines[{i}].unitPrice", "the line total (unitPrice × quantity) must be at most 10,000,000,000");
             }
             else if (knownCurrency && decimal.Round(line.UnitPrice, minorUnits) != line.UnitPrice)
             {

@@ -286,6 +286,15 @@ public static class PromotionDefinitionValidator
                 for (var i = 0; i < (r.Prices?.Count ?? 0); i++)
                 {
                     NotNegative(r.Prices![i].Price, $"{path}.prices[{i}].price", problem);
+                    if (string.IsNullOrWhiteSpace(r.Prices[i].Sku))
+                    {
+                        problem($"{path}.prices[{i}].sku", "is required");
+                    }
+                    else if (r.Prices.Take(i).Any(p => string.Equals(p.Sku, r.Prices[i].Sku, StringComparison.Ordinal)))
+                    {
+                        // Two prices for one sku: which one applies would be an accident of order.
+                        problem($"{path}.prices[{i}].sku", $"duplicate sku '{r.Prices[i].Sku}'");
+                    }
                 }
 
                 break;

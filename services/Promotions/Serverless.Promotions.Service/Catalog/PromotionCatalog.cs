@@ -117,6 +117,13 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
                     $"Promotion '{id}' is {current.Status}; it can move to {(allowed.Count == 0 ? "nothing (final)" : string.Join(", ", allowed))}, not {target}."), null);
             }
 
+            // Scheduling or activating a promotion whose validity is already over would only have the timer end it again.
+            if (target is PromotionStatus.Scheduled or PromotionStatus.Active && current.EndsAt is { } endsAt && endsAt <= now)
+            {
+                return new(CatalogOutcome.Conflict(
+                    $"Promotion '{id}' ended its validity at {endsAt:O}; change validity.end before moving it to {target}."), null);
+            }
+
             var updated = current with { Status = target, Revision = current.Revision + 1, UpdatedAt = now };
             Action<StateTransaction>? extra = null;
             switch (target)
