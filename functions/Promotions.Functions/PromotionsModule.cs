@@ -6,6 +6,8 @@ using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
 using Serverless.BuildingBlocks.Timers;
+using Serverless.Promotions.Engine.Money;
+using Serverless.Promotions.Engine.Pricing;
 using Serverless.Promotions.Functions.Apis;
 using Serverless.Promotions.Service;
 using Serverless.Promotions.Service.Active;
@@ -40,6 +42,7 @@ public static class PromotionsModule
         {
             SettlementGrace = section.GetValue<TimeSpan?>("SettlementGrace") ?? TimeSpan.FromDays(1),
             RefreshInterval = section.GetValue<TimeSpan?>("RefreshInterval") ?? TimeSpan.FromMilliseconds(250),
+            Pricing = ReadPricing(section.GetSection("Pricing")),
         };
         if (options.SettlementGrace < TimeSpan.Zero)
         {
@@ -52,6 +55,7 @@ public static class PromotionsModule
         }
 
         services.AddSingleton(options);
+        services.AddSingleton(options.Pricing);
 
         // Coupon batch keys derive from this secret: configured (base64, ≥ 32 bytes), or generated once and kept in the state store.
         var couponSecret = section.GetValue<string?>("CouponSecret");
@@ -75,6 +79,49 @@ public static class PromotionsModule
         services.AddSubscription<PromotionChangedTrigger>(PromotionTopics.Changed, "promotions.refresh-active");
         services.AddTimer<PromotionLifecycleTimer>(LifecycleTimer, section.GetValue<string?>("LifecycleSchedule") ?? "*/2 * * * * *");
         return builder;
+    }
+
+    /// <summary>
+    /// <c>Promotions:Pricing:Rounding</c> (HalfEven, the default, or HalfUp), <c>Promotions:Pricing:RoundingByCurrency:CHF</c>
+    /// per currency, <c>Promotions:Pricing:MaxOrderDiscount</c> (an amount) and <c>MaxOrderDiscountPercent</c> (of the
+    /// original subtotal): the most item and order promotions together take off one order.
+    /// </summary>
+    private static PricingOptions ReadPricing(IConfigurationSection section)
+    {
+        static RoundingMode Mode(string key, string? value) => Enum.TryParse<RoundingMode>(value, ignoreCase: true, out var mode) && Enum.IsDefined(mode)
+            ? mode
+            : throw new ServerlessConfigurationException(key, $"must be HalfEven or HalfUp (got '{value}').");
+
+        var byCurrency = new Dictionary<string, RoundingMode>(StringComparer.Ordinal);
+        foreach (var child in section.GetSection("RoundingByCurrency").GetChildren())
+        {
+            if (!CurrencyTable.TryGetMinorUnits(child.Key, out _))
+            {
+                throw new ServerlessConfigurationException($"Promotions:Pricing:RoundingByCurrency:{child.Key}", "is not a known ISO 4217 currency code.");
+            }
+
+            byCurrency[child.Key] = Mode($"Promotions:Pricing:RoundingByCurrency:{child.Key}", child.Value);
+        }
+
+        var maxAmount = section.GetValue<decimal?>("MaxOrderDiscount");
+        var maxPercent = section.GetValue<decimal?>("MaxOrderDiscountPercent");
+        if (maxAmount is <= 0)
+        {
+            throw new ServerlessConfigurationException("Promotions:Pricing:MaxOrderDiscount", "must be positive.");
+        }
+
+        if (maxPercent is <= 0 or > 100)
+        {
+            throw new ServerlessConfigurationException("Promotions:Pricing:MaxOrderDiscountPercent", "must be above 0 and at most 100.");
+        }
+
+        return new PricingOptions
+        {
+            Rounding = section["Rounding"] is { } rounding ? Mode("Promotions:Pricing:Rounding", rounding) : RoundingMode.HalfEven,
+            RoundingByCurrency = byCurrency,
+            MaxOrderDiscount = maxAmount,
+            MaxOrderDiscountPercent = maxPercent,
+        };
     }
 
     public static WebApplication MapPromotions(this WebApplication app)

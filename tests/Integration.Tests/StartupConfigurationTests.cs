@@ -30,6 +30,17 @@ public sealed class StartupConfigurationTests
         }
     }
 
+    [Theory]
+    [InlineData("Promotions:Pricing:Rounding", "Sideways")]
+    [InlineData("Promotions:Pricing:RoundingByCurrency:XYZ", "HalfUp")]
+    [InlineData("Promotions:Pricing:MaxOrderDiscount", "-1")]
+    [InlineData("Promotions:Pricing:MaxOrderDiscountPercent", "150")]
+    public void Bad_promotions_pricing_settings_name_the_setting(string setting, string value)
+    {
+        var error = StartFails(new Dictionary<string, string?> { [setting] = value });
+        Assert.Equal(setting, error.Setting);
+    }
+
     [Fact]
     public void An_unknown_profile_names_the_setting()
     {

@@ -19,7 +19,7 @@ public sealed class PromotionsWorld : IAsyncDisposable
         _store = store;
         Time = new ManualTime(new DateTimeOffset(2026, 6, 13, 12, 0, 0, TimeSpan.Zero));
         CouponSecret = new CouponSecret(store.Store);
-        Active = new ActivePromotions(store.Store, Time, NullLogger<ActivePromotions>.Instance, CouponSecret);
+        Active = new ActivePromotions(store.Store, Time, NullLogger<ActivePromotions>.Instance, CouponSecret, options?.Pricing);
         Catalog = new PromotionCatalog(store.Store, Time, Active, options ?? new PromotionsOptions());
         CouponBatches = new CouponBatches(Catalog, store.Store, CouponSecret);
         Ledger = new BudgetLedger(store.Store, Time, Active);

@@ -65,4 +65,24 @@ public sealed class StoreSnapshotTests
         Assert.True(service.TotalDiscount > 0);
         Assert.Contains(service.Promotions, p => p.PromotionId == "berlin-only" && p.Applied);
     }
+
+    [Fact]
+    public async Task The_tenants_rounding_and_order_cap_apply_to_calculate_and_travel_with_the_export()
+    {
+        // 10 % of 0.25 is 0.025: half-even gives 0.02, the tenant's half-up 0.03; the order cap holds the rest to 5.00.
+        var pricing = new Serverless.Promotions.Engine.Pricing.PricingOptions { Rounding = Serverless.Promotions.Engine.Money.RoundingMode.HalfUp, MaxOrderDiscount = 5m };
+        await using var world = await PromotionsWorld.CreateAsync("sqlite", new Serverless.Promotions.Service.PromotionsOptions { Pricing = pricing });
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("ten", 10m));
+        var request = PromotionsWorld.Shoes() with
+        {
+            Basket = PromotionsWorld.Shoes().Basket! with { Lines = [new() { LineId = "c", Sku = "cap", UnitPrice = 0.25m, Quantity = 1, Category = "shoes" }] },
+        };
+
+        Assert.Equal(0.03m, world.Pricing.Calculate(request).Result!.TotalDiscount);
+        Assert.Equal(5m, world.Pricing.Calculate(PromotionsWorld.Shoes(quantity: 40)).Result!.TotalDiscount);
+
+        var offline = StoreSnapshot.FromJson(StoreSnapshot.For(world.Active.Current, "berlin-1", world.Time.GetUtcNow()).ToJson());
+        Assert.Equal(pricing.Rounding, offline.Pricing.Rounding);
+        Assert.Equal(5m, offline.Pricing.MaxOrderDiscount);
+    }
 }

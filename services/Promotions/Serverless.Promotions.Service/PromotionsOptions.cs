@@ -1,3 +1,5 @@
+using Serverless.Promotions.Engine.Pricing;
+
 namespace Serverless.Promotions.Service;
 
 /// <summary>Settings under <c>Promotions:</c>.</summary>
@@ -8,4 +10,7 @@ public sealed record PromotionsOptions
 
     /// <summary>How often each instance checks the catalog version (a change reaches calculate within this plus a reload).</summary>
     public TimeSpan RefreshInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The tenant's pricing rules (<c>Promotions:Pricing:</c>): rounding mode, per currency, and the per-order discount cap.</summary>
+    public PricingOptions Pricing { get; init; } = PricingOptions.Default;
 }

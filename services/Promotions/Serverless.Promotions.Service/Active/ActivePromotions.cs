@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Serverless.BuildingBlocks.State;
 using Serverless.Promotions.Engine;
+using Serverless.Promotions.Engine.Pricing;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Service.Catalog;
 
@@ -14,7 +15,7 @@ namespace Serverless.Promotions.Service.Active;
 /// The snapshot includes the coupon batches of the active promotions, with keys derived from <paramref name="coupons"/>
 /// (by default the secret stored in <paramref name="state"/>).
 /// </summary>
-public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogger<ActivePromotions> logger, CouponSecret? coupons = null) : IDisposable
+public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogger<ActivePromotions> logger, CouponSecret? coupons = null, PricingOptions? pricing = null) : IDisposable
 {
     private readonly CouponSecret _coupons = coupons ?? new CouponSecret(state);
 
@@ -80,7 +81,7 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
             var batches = await CouponBatches.ForSnapshotAsync(ordered, _coupons, cancellationToken).ConfigureAwait(false);
             try
             {
-                snapshot = PromotionSnapshot.Compile(ordered.Select(r => r.Definition), batches);
+                snapshot = PromotionSnapshot.Compile(ordered.Select(r => r.Definition), batches, pricing);
             }
             catch (Engine.Validation.PromotionDefinitionException ex)
             {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Serverless.Promotions.Engine;
 using Serverless.Promotions.Engine.Coupons;
 using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Engine.Pricing;
 using Serverless.Promotions.Service.Active;
 
 namespace Serverless.Promotions.Service.Export;
@@ -19,6 +20,9 @@ public sealed record StoreSnapshot(string Store, string? Version, DateTimeOffset
 {
     public IReadOnlyList<CouponBatch> CouponBatches { get; init; } = [];
 
+    /// <summary>The tenant's pricing rules (rounding, per-order cap), so the POS prices exactly as the service does.</summary>
+    public PricingOptions Pricing { get; init; } = PricingOptions.Default;
+
     public static StoreSnapshot For(ActiveView view, string store, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(view);
@@ -31,6 +35,7 @@ public sealed record StoreSnapshot(string Store, string? Version, DateTimeOffset
         return new StoreSnapshot(store, view.Version, now, [.. view.Exhausted.Where(ids.Contains).Order(StringComparer.Ordinal)], definitions)
         {
             CouponBatches = [.. view.Snapshot.CouponBatches.Where(b => !b.Revoked && ids.Contains(b.PromotionId))],
+            Pricing = view.Snapshot.Options,
         };
     }
 
@@ -39,5 +44,5 @@ public sealed record StoreSnapshot(string Store, string? Version, DateTimeOffset
 
     public static StoreSnapshot FromJson(ReadOnlySpan<byte> json) => JsonSerializer.Deserialize<StoreSnapshot>(json, PromotionJson.Options)!;
 
-    public PromotionSnapshot Compile() => PromotionSnapshot.Compile(Promotions, CouponBatches);
+    public PromotionSnapshot Compile() => PromotionSnapshot.Compile(Promotions, CouponBatches, Pricing);
 }
