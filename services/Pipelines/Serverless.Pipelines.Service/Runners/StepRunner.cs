@@ -179,8 +179,8 @@ public sealed partial class StepRunner(
 
     /// <summary>
     /// Renews the lease every third of its duration, flushes the log, and stops the attempt when the orchestrator has
-    /// given up on it (timeout, cancel: the attempt is finished in the run state, or the run is cancelling) or the
-    /// lease was lost. Reading the state works whichever process holds the step.
+    /// given up on it (timeout, cancel: the attempt is finished in the run state, or the run is cancelling and the step
+    /// is not a finally step) or the lease was lost. Reading the state works whichever process holds the step.
     /// </summary>
     private async Task WatchAsync(string runId, string stepId, int attempt, StepLog log, LeaseHolder lease, CancellationTokenSource stop)
     {
@@ -208,7 +208,8 @@ public sealed partial class StepRunner(
 
                 await log.FlushAsync(stop.Token).ConfigureAwait(false);
                 var run = await runs.GetAsync(runId, stop.Token).ConfigureAwait(false);
-                if (run is null || run.State.CancelRequested || !IsCurrent(run, stepId, attempt))
+                // A cancel stops normal steps only: finally steps run to their end (their own timeout still stops them).
+                if (run is null || (run.State.CancelRequested && !run.Definition.IsFinally(stepId)) || !IsCurrent(run, stepId, attempt))
                 {
                     await stop.CancelAsync().ConfigureAwait(false);
                     return;
