@@ -201,6 +201,42 @@ public abstract class PipelinesRunContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_cancel_lets_a_slow_finally_step_run_to_its_end()
+    {
+        // The cleanup takes far longer than the runner's cancel poll: a cancel (before or during it) must not stop it.
+        await SaveAsync("slow-cleanup", """
+            name: slow-cleanup
+            parameters:
+              pause: {type: string, default: "60"}
+            steps:
+              - {id: work, kind: script, run: 'echo started; sleep "$PAUSE"', env: {PAUSE: "${{ parameters.pause }}"}}
+            finally:
+              - {id: cleanup, kind: script, run: "echo cleaning; sleep 2; echo done"}
+            """);
+
+        // Cancelled while the normal step runs: the finally step starts after it and still finishes.
+        var runId = await StartAsync("slow-cleanup");
+        await WaitForRunAsync(runId, r => Status(r, "work") == "Running", "the script to start");
+        Assert.Equal(HttpStatusCode.Accepted, (await _admin.PostAsync($"/api/runs/{runId}/cancel", null)).StatusCode);
+        await WaitForRunAsync(runId, r => Status(r, "cleanup") == "Running", "the finally step to start");
+        Assert.Equal(HttpStatusCode.Conflict, (await _admin.PostAsync($"/api/runs/{runId}/cancel", null)).StatusCode); // already cancelling
+
+        var run = await WaitForStatusAsync(runId, "Cancelled");
+        Assert.Equal("Cancelled", Status(run, "work"));
+        Assert.Equal("Succeeded", Status(run, "cleanup"));
+        Assert.Equal("cleaning\ndone\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/cleanup/log"));
+
+        // Cancelled while the finally step itself runs: it finishes too.
+        var late = await StartAsync("slow-cleanup", new { pause = "0" });
+        await WaitForRunAsync(late, r => Status(r, "cleanup") == "Running", "the finally step to start");
+        Assert.Equal(HttpStatusCode.Accepted, (await _admin.PostAsync($"/api/runs/{late}/cancel", null)).StatusCode);
+        var lateRun = await WaitForStatusAsync(late, "Cancelled");
+        Assert.Equal("Succeeded", Status(lateRun, "work"));
+        Assert.Equal("Succeeded", Status(lateRun, "cleanup"));
+        Assert.Equal("cleaning\ndone\n", await _admin.GetStringAsync($"/api/runs/{late}/steps/cleanup/log"));
+    }
+
+    [Fact]
     public async Task A_parameter_cannot_inject_shell_syntax()
     {
         var marker = Path.Combine(Path.GetTempPath(), "pwned-" + Guid.NewGuid().ToString("N"));

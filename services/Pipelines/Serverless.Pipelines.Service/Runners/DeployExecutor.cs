@@ -14,7 +14,9 @@ namespace Serverless.Pipelines.Service.Runners;
 /// <item>every changing operation → <c>POST deployUrl</c> with the operation as JSON (<c>{"op":"deployInstances","instances":[0],"version":"2"}</c>).</item>
 /// <item><c>checkHealth</c> → <c>GET healthUrl</c> until 2xx, at most <see cref="RunnerOptions.HealthCheckAttempts"/> times.</item>
 /// </list>
-/// When an operation fails, the rollback plan for that point runs and the step fails, saying so.
+/// When an operation fails (an error status, a network error, no answer within the HTTP timeout; for a health check,
+/// every attempt), the rollback plan for that point runs and the step fails, saying so, and saying whether the rollback
+/// failed too. A deployment API that cannot be read at the start fails the step with nothing changed.
 /// </summary>
 public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options)
 {
@@ -47,22 +49,34 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options)
 
                 work.Log.WriteLine($"failed: {failure}; rolling back to {request.PreviousVersion}");
                 var rollback = DeployPlanner.Rollback(spec.Strategy, plan, i, request);
+                string? rollbackFailed = null;
                 foreach (var operation in rollback.Operations)
                 {
+                    // Every operation is tried, as much as can be restored is; the first failure is what the step reports.
                     if (await ExecuteAsync(operation, deployUrl, healthUrl, headers, work, cancellationToken).ConfigureAwait(false) is { } rollbackFailure)
                     {
                         work.Log.WriteLine($"rollback step failed: {rollbackFailure}");
+                        rollbackFailed ??= rollbackFailure;
                     }
                 }
 
-                return new StepExecution(Serverless.Pipelines.Runs.StepOutcome.Failed, new Dictionary<string, string> { ["previousVersion"] = request.PreviousVersion, ["rolledBack"] = "true" }, $"{failure}; rolled back to {request.PreviousVersion}");
+                var outputs = new Dictionary<string, string> { ["previousVersion"] = request.PreviousVersion, ["rolledBack"] = rollbackFailed is null ? "true" : "false" };
+                return new StepExecution(
+                    Serverless.Pipelines.Runs.StepOutcome.Failed,
+                    outputs,
+                    rollbackFailed is null ? $"{failure}; rolled back to {request.PreviousVersion}" : $"{failure}; the rollback to {request.PreviousVersion} failed too: {rollbackFailed}");
             }
 
             return StepExecution.Succeeded(new Dictionary<string, string> { ["version"] = version, ["previousVersion"] = request.PreviousVersion });
         }
         catch (HttpRequestException ex)
         {
-            return StepExecution.Failed($"the deployment API failed: {ex.InnerException?.Message ?? ex.Message}");
+            // Only reading what runs now gets here (operations report their own failures): nothing was changed yet.
+            return StepExecution.Failed($"the deployment API failed: {ex.InnerException?.Message ?? ex.Message}; nothing was changed");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new StepExecution(Serverless.Pipelines.Runs.StepOutcome.TimedOut, new Dictionary<string, string>(), $"the deployment API did not answer within {Durations.Format(http.Client.Timeout)}; nothing was changed");
         }
     }
 
@@ -88,10 +102,12 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options)
                     return null;
                 }
 
+                string? problem = null;
                 for (var attempt = 1; attempt <= options.HealthCheckAttempts; attempt++)
                 {
-                    using var response = await http.Client.GetAsync(healthUrl, cancellationToken).ConfigureAwait(false);
-                    if (response.IsSuccessStatusCode)
+                    // An unreachable health URL (refused, reset, no answer in time) is an unhealthy answer like a 503.
+                    problem = await HealthAsync(healthUrl, cancellationToken).ConfigureAwait(false);
+                    if (problem is null)
                     {
                         work.Log.WriteLine($"health of {check.Scope}: ok");
                         return null;
@@ -103,7 +119,7 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options)
                     }
                 }
 
-                return string.Create(CultureInfo.InvariantCulture, $"health check of {check.Scope} failed {options.HealthCheckAttempts} times");
+                return string.Create(CultureInfo.InvariantCulture, $"health check of {check.Scope} failed {options.HealthCheckAttempts} times (last: {problem})");
             case PauseFor pause:
                 work.Log.WriteLine($"pausing {Durations.Format(pause.Duration)}");
                 await Task.Delay(pause.Duration, cancellationToken).ConfigureAwait(false);
@@ -113,10 +129,38 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options)
             default:
                 var body = JsonSerializer.Serialize<DeployOperation>(operation, PipelineJson.Options);
                 work.Log.WriteLine($"POST {body}");
-                using (var response = await http.SendAsync(() => Request(HttpMethod.Post, deployUrl, headers, body), cancellationToken).ConfigureAwait(false))
+                try
                 {
+                    using var response = await http.SendAsync(() => Request(HttpMethod.Post, deployUrl, headers, body), cancellationToken).ConfigureAwait(false);
                     return response.IsSuccessStatusCode ? null : string.Create(CultureInfo.InvariantCulture, $"{operation.GetType().Name} answered HTTP {(int)response.StatusCode}");
                 }
+                catch (HttpRequestException ex)
+                {
+                    // Unreachable after earlier operations may have changed the deployment: a failed operation, rolled back.
+                    return $"{operation.GetType().Name} failed: {ex.InnerException?.Message ?? ex.Message}";
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    return $"{operation.GetType().Name} got no answer within {Durations.Format(http.Client.Timeout)}";
+                }
+        }
+    }
+
+    /// <summary>Null when the health URL answered 2xx, otherwise what it answered or why it could not be reached.</summary>
+    private async Task<string?> HealthAsync(Uri healthUrl, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await http.Client.GetAsync(healthUrl, cancellationToken).ConfigureAwait(false);
+            return response.IsSuccessStatusCode ? null : string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)response.StatusCode}");
+        }
+        catch (HttpRequestException ex)
+        {
+            return ex.InnerException?.Message ?? ex.Message;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"no answer within {Durations.Format(http.Client.Timeout)}";
         }
     }
 

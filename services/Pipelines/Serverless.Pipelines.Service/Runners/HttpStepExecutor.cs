@@ -5,7 +5,10 @@ using Serverless.Pipelines.Expressions;
 
 namespace Serverless.Pipelines.Service.Runners;
 
-/// <summary>Runs an http step: URL, headers and body rendered from templates; 2xx (or <c>expectStatus</c>) succeeds. Outputs <c>status</c> and <c>body</c> (first 4 KiB).</summary>
+/// <summary>
+/// Runs an http step: URL, headers and body rendered from templates; 2xx (or <c>expectStatus</c>) succeeds. Outputs
+/// <c>status</c> and <c>body</c> (first 4 KiB). A network error fails it; no answer within the HTTP timeout times it out.
+/// </summary>
 public sealed class HttpStepExecutor(GuardedHttp http)
 {
     private const int BodyOutputChars = 4096;
@@ -56,6 +59,13 @@ public sealed class HttpStepExecutor(GuardedHttp http)
         {
             work.Log.WriteLine(ex.InnerException?.Message ?? ex.Message);
             return StepExecution.Failed(ex.InnerException?.Message ?? ex.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The client's timeout (Pipelines:Http:TimeoutSeconds), not a cancel of the step: a timeout, retried as one.
+            var error = $"no answer within {Durations.Format(http.Client.Timeout)}";
+            work.Log.WriteLine(error);
+            return new StepExecution(Serverless.Pipelines.Runs.StepOutcome.TimedOut, new Dictionary<string, string>(), error);
         }
     }
 }

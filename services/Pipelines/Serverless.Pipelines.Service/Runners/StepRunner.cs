@@ -111,18 +111,37 @@ public sealed partial class StepRunner(
                 var work = new StepWork(run, dispatch.StepId, dispatch.Attempt, new RunStateMachine(run.Definition).ContextFor(run.State, dispatch.StepId), log);
                 execution = await ExecuteAsync(spec, work, stop.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (abandon.IsCancellationRequested || holder.Lost)
+            catch (Exception ex) when (abandon.IsCancellationRequested || holder.Lost)
             {
+                // Whatever the step threw while it was being stopped, nobody reports it: the orchestrator runs it again.
+                if (ex is not OperationCanceledException)
+                {
+                    LogStoppedStepThrew(logger, ex, run.RunId, dispatch.StepId, dispatch.Attempt);
+                }
+
                 log.WriteLine(holder.Lost ? "[lease lost: the orchestrator gave this attempt up; stopped]" : "[runner stopping: the step will run again]");
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
+                // Only the watcher stops a step: the run was cancelled or the orchestrator finished the attempt (its timeout).
                 log.WriteLine("[cancelled]");
                 execution = new StepExecution(StepOutcome.Cancelled, new Dictionary<string, string>(), "cancelled");
+            }
+            catch (OperationCanceledException ex)
+            {
+                // Cancelled by nobody who stops steps: a timeout inside the executor (an HTTP client's), so a timeout.
+                execution = new StepExecution(StepOutcome.TimedOut, new Dictionary<string, string>(), $"timed out: {ex.Message}");
             }
             catch (ExpressionException ex)
             {
                 execution = StepExecution.Failed($"a template could not be rendered: {ex.Message}");
+            }
+            catch (Exception ex)
+            {
+                // A deterministic error (an answer that is not JSON, a URL a template rendered wrong) fails the attempt
+                // now, with its message; left to lapse, the lease would have the step run again and again.
+                LogStepThrew(logger, ex, run.RunId, dispatch.StepId, dispatch.Attempt);
+                execution = StepExecution.Failed($"the step failed unexpectedly: {ex.Message}");
             }
             finally
             {
@@ -179,8 +198,8 @@ public sealed partial class StepRunner(
 
     /// <summary>
     /// Renews the lease every third of its duration, flushes the log, and stops the attempt when the orchestrator has
-    /// given up on it (timeout, cancel: the attempt is finished in the run state, or the run is cancelling) or the
-    /// lease was lost. Reading the state works whichever process holds the step.
+    /// given up on it (timeout, cancel: the attempt is finished in the run state, or the run is cancelling and the step
+    /// is not a finally step) or the lease was lost. Reading the state works whichever process holds the step.
     /// </summary>
     private async Task WatchAsync(string runId, string stepId, int attempt, StepLog log, LeaseHolder lease, CancellationTokenSource stop)
     {
@@ -208,7 +227,8 @@ public sealed partial class StepRunner(
 
                 await log.FlushAsync(stop.Token).ConfigureAwait(false);
                 var run = await runs.GetAsync(runId, stop.Token).ConfigureAwait(false);
-                if (run is null || run.State.CancelRequested || !IsCurrent(run, stepId, attempt))
+                // A cancel stops normal steps only: finally steps run to their end (their own timeout still stops them).
+                if (run is null || (run.State.CancelRequested && !run.Definition.IsFinally(stepId)) || !IsCurrent(run, stepId, attempt))
                 {
                     await stop.CancelAsync().ConfigureAwait(false);
                     return;
@@ -237,6 +257,12 @@ public sealed partial class StepRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Watching run {RunId} step {StepId} attempt {Attempt} failed; trying again")]
     private static partial void LogWatchFailed(ILogger logger, Exception exception, string runId, string stepId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} step {StepId} attempt {Attempt} threw; the attempt fails")]
+    private static partial void LogStepThrew(ILogger logger, Exception exception, string runId, string stepId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} step {StepId} attempt {Attempt} threw while it was being stopped; it runs again")]
+    private static partial void LogStoppedStepThrew(ILogger logger, Exception exception, string runId, string stepId, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The result of run {RunId} step {StepId} attempt {Attempt} was not recorded: it was recorded before, or its lease was lost")]
     private static partial void LogResultDropped(ILogger logger, string runId, string stepId, int attempt);
