@@ -32,6 +32,14 @@ public abstract class PipelinesRunContract : IAsyncLifetime
 
     public virtual async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
+    /// <summary>A client with an operator key named <paramref name="name"/>: approvals are decided as the caller's key name.</summary>
+    protected async Task<HttpClient> PersonAsync(string name)
+    {
+        var created = await _admin.PostAsJsonAsync("/api/keys", new { name, role = "operator" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return _host.CreateClient((await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString());
+    }
+
     protected async Task SaveAsync(string name, string yaml)
     {
         var response = await _admin.PutAsync($"/api/pipelines/{name}", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
@@ -170,9 +178,16 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         var runId = await StartAsync("gated");
         await WaitForRunAsync(runId, r => Step(r, "gate").GetProperty("status").GetString() == "AwaitingApproval", "the approval request");
 
-        var stranger = await _admin.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "mallory" });
-        Assert.Equal(HttpStatusCode.Conflict, stranger.StatusCode);
-        var approved = await _admin.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "ana", comment = "lgtm" });
+        var mallory = await PersonAsync("mallory");
+        var ana = await PersonAsync("ana");
+        Assert.Equal(HttpStatusCode.Conflict, (await mallory.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { comment = "me too" })).StatusCode);
+
+        // Nobody decides as someone else, not even an admin key.
+        Assert.Equal(HttpStatusCode.Forbidden, (await mallory.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "ana" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await _admin.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "ana" })).StatusCode);
+        Assert.Equal("AwaitingApproval", Step(await RunAsync(runId), "gate").GetProperty("status").GetString());
+
+        var approved = await ana.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { comment = "lgtm" });
         Assert.Equal(HttpStatusCode.Accepted, approved.StatusCode);
         var run = await WaitForStatusAsync(runId, "Succeeded");
         Assert.Equal("ana", Step(run, "gate").GetProperty("votes")[0].GetProperty("user").GetString());
@@ -394,7 +409,8 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         var runId = await StartAsync("reject");
         await WaitForRunAsync(runId, r => Status(r, "gate") == "AwaitingApproval", "the approval request");
 
-        var rejected = await _admin.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/reject", new { by = "ana", comment = "not today" });
+        var ana = await PersonAsync("ana");
+        var rejected = await ana.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/reject", new { by = "ana", comment = "not today" });
         Assert.Equal(HttpStatusCode.Accepted, rejected.StatusCode);
         var run = await WaitForStatusAsync(runId, "Failed");
         Assert.Equal("Failed", Status(run, "gate"));
@@ -403,7 +419,7 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         Assert.False(Step(run, "gate").GetProperty("votes")[0].GetProperty("approved").GetBoolean());
 
         // Decided once: a late approval changes nothing.
-        Assert.Equal(HttpStatusCode.Conflict, (await _admin.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "ana" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await ana.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "ana" })).StatusCode);
     }
 
     [Fact]
@@ -489,7 +505,7 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await _admin.PostAsJsonAsync("/api/pipelines/doomed/runs", new { parameters = new { } })).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _admin.DeleteAsync("/api/pipelines/doomed")).StatusCode);
 
-        Assert.Equal(HttpStatusCode.Accepted, (await _admin.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "ana" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await (await PersonAsync("ana")).PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { })).StatusCode);
         var run = await WaitForStatusAsync(runId, "Succeeded");
         Assert.Equal(1, run.GetProperty("version").GetInt32());
         Assert.Equal("still here\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/after/log"));

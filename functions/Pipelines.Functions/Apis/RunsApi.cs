@@ -37,6 +37,7 @@ public sealed record StepView(string Id, string Kind, bool Finally, StepStatus S
     public static StepView From(string kind, bool isFinally, StepRun run) => new(run.StepId, kind, isFinally, run.Status, run.Reason, run.Outputs, run.Attempts, run.Votes);
 }
 
+/// <summary>Body of approve/reject (optional): a comment; <c>By</c>, when given, must be the caller's API key name.</summary>
 public sealed record ApprovalRequest(string? By, string? Comment);
 
 /// <summary>/api/runs/{id}: a run's state, graph and logs; cancel, retry, rerun, approve and reject.</summary>
@@ -54,10 +55,10 @@ public static class RunsApi
             .RequireAuthorization(Roles.Operator).WithSummary("Run failed and cancelled steps again, with everything downstream");
         api.MapPost("/{id}/rerun", (string id, string from, RunStore runs, TimeProvider time, CancellationToken ct) => ApplyAsync(id, new RerunRequested(from, time.GetUtcNow()), runs, ct))
             .RequireAuthorization(Roles.Operator).WithSummary("Run ?from={step} and everything downstream again");
-        api.MapPost("/{id}/steps/{step}/approve", (string id, string step, ApprovalRequest? request, RunStore runs, TimeProvider time, CancellationToken ct) => DecideAsync(id, step, request, true, runs, time, ct))
-            .RequireAuthorization(Roles.Operator).WithSummary("Approve an approval step {by, comment}");
-        api.MapPost("/{id}/steps/{step}/reject", (string id, string step, ApprovalRequest? request, RunStore runs, TimeProvider time, CancellationToken ct) => DecideAsync(id, step, request, false, runs, time, ct))
-            .RequireAuthorization(Roles.Operator).WithSummary("Reject an approval step {by, comment}");
+        api.MapPost("/{id}/steps/{step}/approve", (string id, string step, ApprovalRequest? request, HttpContext http, RunStore runs, TimeProvider time, CancellationToken ct) => DecideAsync(id, step, request, true, http, runs, time, ct))
+            .RequireAuthorization(Roles.Operator).WithSummary("Approve an approval step as the caller (the API key's name) {comment}");
+        api.MapPost("/{id}/steps/{step}/reject", (string id, string step, ApprovalRequest? request, HttpContext http, RunStore runs, TimeProvider time, CancellationToken ct) => DecideAsync(id, step, request, false, http, runs, time, ct))
+            .RequireAuthorization(Roles.Operator).WithSummary("Reject an approval step as the caller (the API key's name) {comment}");
         return api;
     }
 
@@ -115,14 +116,27 @@ public static class RunsApi
         return TypedResults.Empty;
     }
 
-    private static async Task<IResult> DecideAsync(string id, string step, ApprovalRequest? request, bool approved, RunStore runs, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// The decision is the caller's: the approver is the name of the API key that sends it (approvers are listed by key
+    /// name), so nobody can approve as someone else. <c>by</c> in the body is optional and, when given, must be that name.
+    /// </summary>
+    private static async Task<IResult> DecideAsync(string id, string step, ApprovalRequest? request, bool approved, HttpContext http, RunStore runs, TimeProvider time, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(request?.By))
+        var caller = http.User.Identity?.Name;
+        if (string.IsNullOrEmpty(caller))
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["by"] = ["who decides is required"] });
+            return TypedResults.Problem(statusCode: 403, title: "No identity", detail: "Approvals are recorded under the caller's API key name; this caller has none.");
         }
 
-        return await ApplyAsync(id, new ApprovalDecided(step, request.By, approved, time.GetUtcNow()) { Comment = request.Comment }, runs, cancellationToken).ConfigureAwait(false);
+        if (!string.IsNullOrWhiteSpace(request?.By) && !string.Equals(request.By, caller, StringComparison.Ordinal))
+        {
+            return TypedResults.Problem(
+                statusCode: 403,
+                title: "Deciding for someone else",
+                detail: $"Decisions are recorded as the caller's API key name ('{caller}'); 'by' may only repeat it. {request.By} decides with their own key.");
+        }
+
+        return await ApplyAsync(id, new ApprovalDecided(step, caller, approved, time.GetUtcNow()) { Comment = request?.Comment }, runs, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>202 with the run; 409 problem saying why when the state machine ignored the request.</summary>
