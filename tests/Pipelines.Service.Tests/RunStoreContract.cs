@@ -123,6 +123,13 @@ public abstract class RunStoreContract : IAsyncLifetime
         Assert.Equal(2, (await _definitions.GetAsync("multi", 2, CancellationToken.None))!.Version);
         Assert.True(await _definitions.DeleteAsync("multi", CancellationToken.None));
         Assert.Null(await _definitions.GetAsync("multi", 2, CancellationToken.None));
+        Assert.Null(await _definitions.GetAsync("multi", null, CancellationToken.None));
+        Assert.False(await _definitions.DeleteAsync("multi", CancellationToken.None));
+
+        // Saved again under the same name: numbering goes on, so "version 2" of a listed old run never names the new text.
+        var again = await _definitions.SaveAsync("multi", yaml, PipelineFormat.Yaml, CancellationToken.None);
+        Assert.Equal(6, again.Saved!.Version);
+        Assert.Null(await _definitions.GetAsync("multi", 2, CancellationToken.None));
     }
 
     [Fact]

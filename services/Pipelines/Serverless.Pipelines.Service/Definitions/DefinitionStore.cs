@@ -18,6 +18,9 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
     private const string DefinitionPrefix = "pipelines||def||";
     private const string HeadPrefix = "pipelines||head||";
 
+    /// <summary>The last version of a deleted pipeline: a pipeline saved again under its name numbers on from it, so a run's version never names two documents.</summary>
+    private const string LastVersionPrefix = "pipelines||last-version||";
+
     /// <summary>How long the triggers' view of every pipeline's latest version is trusted before it is read again.</summary>
     public static readonly TimeSpan TriggerViewRefreshInterval = TimeSpan.FromSeconds(1);
 
@@ -49,7 +52,8 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
         {
             var head = await state.GetJsonAsync<PipelineHead>(HeadPrefix + name, cancellationToken).ConfigureAwait(false);
             var now = time.GetUtcNow();
-            var version = (head?.Value.Version ?? 0) + 1;
+            var deletedAt = head is null ? await state.GetJsonAsync<PipelineHead>(LastVersionPrefix + name, cancellationToken).ConfigureAwait(false) : null;
+            var version = (head?.Value.Version ?? deletedAt?.Value.Version ?? 0) + 1;
             var stored = new StoredPipeline(name, version, format == PipelineFormat.Yaml ? "yaml" : "json", text, parsed.Definition, now);
             var transaction = new StateTransaction()
                 .Upsert(VersionKey(name, version), Serialize(stored), new StateWriteOptions(OnlyIfAbsent: true))
@@ -92,9 +96,31 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
     /// <summary>Deletes the pipeline and every version. Runs in flight keep their own copy of the definition.</summary>
     public async Task<bool> DeleteAsync(string name, CancellationToken cancellationToken)
     {
-        if (!IsValidName(name) || !await state.DeleteAsync(HeadPrefix + name, cancellationToken: cancellationToken).ConfigureAwait(false))
+        if (!IsValidName(name))
         {
             return false;
+        }
+
+        // The head goes and its version number stays behind: runs already listed say "version 3", and a pipeline saved
+        // again under this name starts at 4, so no version number ever means two documents. A save racing the delete
+        // moves the head's ETag: the delete then takes the new head.
+        for (var attempt = 0; ; attempt++)
+        {
+            if (await state.GetJsonAsync<PipelineHead>(HeadPrefix + name, cancellationToken).ConfigureAwait(false) is not { } head)
+            {
+                return false;
+            }
+
+            try
+            {
+                await state.TransactAsync(
+                    new StateTransaction().Delete(HeadPrefix + name, head.ETag).UpsertJson(LastVersionPrefix + name, head.Value),
+                    cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (ETagMismatchException) when (attempt < 20)
+            {
+            }
         }
 
         _forTriggers.Invalidate();
