@@ -220,6 +220,32 @@ public abstract class RunStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_retried_run_takes_its_groups_lane_again_or_is_refused_while_another_run_holds_it()
+    {
+        var pipeline = await SaveAsync("name: retry-lane\nconcurrency: {group: g2}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+        var first = (await StartAsync(pipeline)).Run!;
+        await _runs.ApplyAsync(first.RunId, new StepCompleted("a", 1, StepOutcome.Failed, _time.Now), null, CancellationToken.None);
+        Assert.Equal(RunStatus.Failed, await StatusAsync(first.RunId));
+        var second = (await StartAsync(pipeline)).Run!;
+        Assert.Equal(RunStatus.Running, second.State.Status);
+
+        // The group is busy: the retry is refused and says why; the failed run stays as it was.
+        var refused = await _runs.ApplyAsync(first.RunId, new RetryRequested(_time.Now), null, CancellationToken.None);
+        Assert.True(refused!.Ignored);
+        Assert.Contains($"has run {second.RunId} in progress", refused.IgnoredBecause, StringComparison.Ordinal);
+        Assert.Equal(RunStatus.Failed, await StatusAsync(first.RunId));
+
+        // Free again: the retry runs and holds the lane, so a new run now waits behind it.
+        await _runs.ApplyAsync(second.RunId, new StepCompleted("a", 1, StepOutcome.Succeeded, _time.Now), null, CancellationToken.None);
+        Assert.False((await _runs.ApplyAsync(first.RunId, new RetryRequested(_time.Now), null, CancellationToken.None))!.Ignored);
+        Assert.Equal(RunStatus.Running, await StatusAsync(first.RunId));
+        var third = (await StartAsync(pipeline)).Run!;
+        Assert.Equal(RunStatus.Queued, third.State.Status);
+        await _runs.ApplyAsync(first.RunId, new StepCompleted("a", 2, StepOutcome.Succeeded, _time.Now), null, CancellationToken.None);
+        Assert.Equal(RunStatus.Running, await StatusAsync(third.RunId));
+    }
+
+    [Fact]
     public async Task The_newest_pending_run_replaces_every_older_pending_one()
     {
         var pipeline = await SaveAsync("name: replace\nconcurrency: {group: g}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");

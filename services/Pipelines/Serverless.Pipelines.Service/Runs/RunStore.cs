@@ -231,6 +231,14 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                 return transition;
             }
 
+            // A finished run brought back (retry, rerun) runs again inside its concurrency group: it takes the lane when the
+            // group is idle, and is refused while another run of the group is in progress or waiting.
+            if (!transition.Ignored && record.State.Status.IsTerminal() && !transition.State.Status.IsTerminal() && record.ConcurrencyGroup is { } reentered
+                && await EnterLaneAgainAsync(reentered, runId, transaction, time.GetUtcNow(), cancellationToken).ConfigureAwait(false) is { } busy)
+            {
+                return transition with { IgnoredBecause = busy };
+            }
+
             var updated = Carry(record, transition, transaction, runEvent);
             var recordWrite = transaction.Operations.Count;
             transaction.Upsert(RunPrefix + runId, Serialize(updated), new StateWriteOptions(ETag: loaded.ETag));
@@ -535,6 +543,26 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     /// finished run holding the lane or a lane that says a run started which never did. A conflict on either key fails
     /// the whole transaction and the caller's loop applies the event again on fresh state.
     /// </summary>
+    /// <summary>
+    /// Puts a finished run back in its group's lane as the running one, in <paramref name="transaction"/> (with the lane's
+    /// ETag). Returns why it cannot when another run of the group holds or waits for the lane; null when it is in.
+    /// </summary>
+    private async Task<string?> EnterLaneAgainAsync(string group, string runId, StateTransaction transaction, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + group, cancellationToken).ConfigureAwait(false);
+        var others = lane?.Value.Runs.Where(r => r.RunId != runId).ToList() ?? [];
+        if (others.Count > 0)
+        {
+            return $"concurrency group '{group}' has run {others[0].RunId} {(others[0].IsRunning ? "in progress" : "waiting")}; retry when the group is free (or cancel it)";
+        }
+
+        transaction.UpsertJson(
+            GroupPrefix + group,
+            new ConcurrencyLane(group, [new GroupRun(runId, true, now)]),
+            lane is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: lane.ETag));
+        return null;
+    }
+
     private async Task<(RunRecord Record, RunTransition Transition)?> LeaveLaneAsync(string group, string runId, StateTransaction transaction, CancellationToken cancellationToken)
     {
         var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + group, cancellationToken).ConfigureAwait(false);
