@@ -53,27 +53,50 @@ public abstract class BudgetLedgerContract(string engine)
     }
 
     [Fact]
-    public async Task A_budget_that_would_be_exceeded_gives_the_basket_recalculated_without_it_and_writes_nothing()
+    public async Task A_budget_with_less_left_than_an_order_takes_gives_what_is_left_once_then_is_spent()
     {
         await using var world = await WorldAsync();
         await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(TotalDiscount: 6m));
         await world.ActivateAsync(PromotionsWorld.PercentOffCategory("socks", 20m, "socks"));
         Assert.Equal(LedgerOutcomeKind.Committed, (await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes()))).Kind);
 
+        // 4 off wanted, 2 left: the customer saw 4, so the answer is the recalculated basket with the 2 that are left.
         var refused = await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes()));
+        Assert.Equal(LedgerOutcomeKind.LimitReached, refused.Kind);
+        Assert.Equal(["p1"], refused.Exhausted);
+        Assert.Equal(3m, refused.Recalculated!.TotalDiscount); // 2 left of p1 + 1 of socks
+        Assert.Contains(refused.Recalculated.Notes, n => n.Contains("p1 was capped at 2.00 (what is left of its budget)", StringComparison.Ordinal));
+        Assert.Null(await world.Ledger.GetOrderAsync("o2"));
+
+        var accepted = await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes(), AcceptRecalculated: true));
+        Assert.Equal(LedgerOutcomeKind.Committed, accepted.Kind);
+        Assert.Equal(2m, accepted.Order!.Consumptions.Single(c => c.PromotionId == "p1").Discount);
+        var report = (await world.Ledger.GetReportAsync((await world.Catalog.GetAsync("p1"))!))!;
+        Assert.Equal((6m, 0m), (report.DiscountGiven, report.BudgetLeft!.Value));
+
+        // Spent: calculate no longer offers it, so the next checkout is not refused.
+        await world.Active.RefreshAsync();
+        Assert.Equal(1m, world.Pricing.Calculate(PromotionsWorld.Shoes()).Result!.TotalDiscount);
+        var next = await world.Ledger.CommitAsync(new OrderCommit("o3", PromotionsWorld.Shoes(quantity: 1)));
+        Assert.Equal(LedgerOutcomeKind.Committed, next.Kind);
+        Assert.Contains(next.Order!.Result.Promotions, p => p.PromotionId == "p1" && p.Reason == OutcomeReason.BudgetExhausted);
+    }
+
+    [Fact]
+    public async Task A_promotion_out_of_uses_is_left_out_of_the_recalculated_basket_and_nothing_is_written()
+    {
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(PerCustomer: 1));
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("socks", 20m, "socks"));
+        Assert.Equal(LedgerOutcomeKind.Committed, (await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(customer: "ann")))).Kind);
+
+        var refused = await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes(customer: "ann")));
 
         Assert.Equal(LedgerOutcomeKind.LimitReached, refused.Kind);
         Assert.Equal(["p1"], refused.Exhausted);
         Assert.Equal(1m, refused.Recalculated!.TotalDiscount); // only the socks promotion is left
         Assert.Contains(refused.Recalculated.Promotions, p => p.PromotionId == "p1" && p.Reason == OutcomeReason.BudgetExhausted);
         Assert.Null(await world.Ledger.GetOrderAsync("o2"));
-
-        var accepted = await world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes(), AcceptRecalculated: true));
-        Assert.Equal(LedgerOutcomeKind.Committed, accepted.Kind);
-        Assert.Equal(["socks"], accepted.Order!.Consumptions.Select(c => c.PromotionId));
-
-        // A smaller order still fits the 2 left.
-        Assert.Equal(LedgerOutcomeKind.Committed, (await world.Ledger.CommitAsync(new OrderCommit("o3", PromotionsWorld.Shoes(quantity: 1)))).Kind);
     }
 
     [Fact]
@@ -178,12 +201,12 @@ public abstract class BudgetLedgerContract(string engine)
 
         Assert.All(outcomes, o => Assert.Equal(LedgerOutcomeKind.Committed, o.Kind));
         var withDiscount = outcomes.Count(o => o.Order!.Consumptions.Any(c => c.PromotionId == "p1"));
-        Assert.Equal(12, withDiscount); // 12 × 4 = 48 ≤ 50; a 13th would make 52
+        Assert.Equal(13, withDiscount); // 12 × 4 = 48, and the 13th gets the 2 that are left: exactly 50, never more
         var usage = (await world.State.GetJsonAsync<PromotionUsage>("promotions||usage||p1"))!.Value;
-        Assert.Equal(48m, usage.Discount);
-        Assert.Equal(12, usage.Orders);
+        Assert.Equal(50m, usage.Discount);
+        Assert.Equal(13, usage.Orders);
         var orders = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => world.Ledger.GetOrderAsync($"o{i}")));
-        Assert.Equal(48m, orders.Sum(o => o!.Consumptions.Where(c => c.PromotionId == "p1").Sum(c => c.Discount)));
+        Assert.Equal(50m, orders.Sum(o => o!.Consumptions.Where(c => c.PromotionId == "p1").Sum(c => c.Discount)));
     }
 }
 

@@ -22,4 +22,10 @@ public sealed record PricingContext(DateTimeOffset At)
 
     /// <summary>Promotions whose budget is spent (the service keeps the ledger).</summary>
     public IReadOnlySet<string> ExhaustedPromotionIds { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Most a promotion may take off this basket beyond its own maximum, by promotion id: what is left of its budget
+    /// (the ledger passes it when an order would take more than that, so the order gets what is left instead of nothing).
+    /// </summary>
+    public IReadOnlyDictionary<string, decimal>? DiscountCaps { get; init; }
 }

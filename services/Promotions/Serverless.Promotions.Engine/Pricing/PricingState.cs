@@ -54,6 +54,9 @@ internal sealed class PricingState
     private readonly List<(int Slot, long Amount, int[] Lines)> _pendingOrder = [];
     private long _originalTotal;
 
+    /// <summary>The candidate being applied is held to a cap the caller passed (<see cref="PricingContext.DiscountCaps"/>), not only its own maximum.</summary>
+    private bool _budgetCapped;
+
     [ThreadStatic]
     private static PricingState? t_reusable;
 
@@ -333,6 +336,13 @@ internal sealed class PricingState
         }
 
         var room = promotion.MaxDiscountMinor is { } max ? max.For(Rounding) : long.MaxValue;
+        _budgetCapped = false;
+        if (_context.DiscountCaps is { } caps && caps.TryGetValue(promotion.Definition.Id, out var cap) && Rounding.ToMinor(Rounding.Floor(Math.Max(cap, 0m))) is var left && left < room)
+        {
+            room = left;
+            _budgetCapped = true;
+        }
+
         var saving = 0L;
         for (var r = 0; r < promotion.Rewards.Length; r++)
         {
@@ -739,7 +749,8 @@ internal sealed class PricingState
     {
         if (Recording)
         {
-            Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{promotionId} was capped at {Rounding.FromMinor(limit)} ({(room <= _capRoom ? "promotion" : "order")} maximum)."));
+            var why = room > _capRoom ? "order maximum" : _budgetCapped ? "what is left of its budget" : "promotion maximum";
+            Notes.Add(string.Create(CultureInfo.InvariantCulture, $"{promotionId} was capped at {new EligibilityGate.Amount(Rounding.FromMinor(limit), Rounding)} ({why})."));
         }
     }
 

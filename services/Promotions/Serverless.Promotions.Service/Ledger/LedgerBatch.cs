@@ -168,6 +168,7 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
         var prepared = commit.PrepareIn(view);
         var result = prepared.Result;
         HashSet<string>? exhausted = null;
+        Dictionary<string, decimal>? caps = null;
         var excluded = new List<string>();
         List<(Planned Planned, UsageSlot Usage, CounterSlot? Customer, CounterSlot? Coupon)> plan;
         while (true)
@@ -199,21 +200,36 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
                 return null;
             }
 
-            var over = plan.Where(p => WouldExceed(p.Planned, p.Usage.Value, p.Customer, p.Coupon)).Select(p => p.Planned.PromotionId).ToList();
+            var over = plan.Where(p => WouldExceed(p.Planned, p.Usage.Value, p.Customer, p.Coupon)).ToList();
             if (over.Count == 0)
             {
                 break;
             }
 
-            exhausted ??= new HashSet<string>(view.Exhausted, StringComparer.Ordinal);
-            exhausted.UnionWith(over);
-            excluded.AddRange(over);
-            result = view.Snapshot.Calculate(commit.Basket, commit.Context with { ExhaustedPromotionIds = exhausted });
+            // A promotion whose only problem is a budget with less left than this order would take gives what is left (then it
+            // is spent and calculate stops offering it); one out of uses, or with nothing left, is left out. Without the cap
+            // every later checkout would be refused while calculate kept offering the promotion.
+            foreach (var (planned, usage, customer, coupon) in over)
+            {
+                var left = planned.Budget?.TotalDiscount is { } total ? total - usage.Value.Discount : 0m;
+                if (left > 0 && !(caps?.ContainsKey(planned.PromotionId) ?? false) && !WouldExceed(planned with { Discount = left }, usage.Value, customer, coupon))
+                {
+                    (caps ??= new Dictionary<string, decimal>(StringComparer.Ordinal))[planned.PromotionId] = left;
+                }
+                else
+                {
+                    (exhausted ??= new HashSet<string>(view.Exhausted, StringComparer.Ordinal)).Add(planned.PromotionId);
+                }
+
+                excluded.Add(planned.PromotionId);
+            }
+
+            result = view.Snapshot.Calculate(commit.Basket, commit.Context with { ExhaustedPromotionIds = exhausted ?? commit.Context.ExhaustedPromotionIds, DiscountCaps = caps });
         }
 
         if (excluded.Count > 0 && !commit.AcceptRecalculated)
         {
-            return new(LedgerOutcomeKind.LimitReached, Recalculated: result, Exhausted: excluded);
+            return new(LedgerOutcomeKind.LimitReached, Recalculated: result, Exhausted: [.. excluded.Distinct(StringComparer.Ordinal)]);
         }
 
         var order = excluded.Count == 0
