@@ -360,9 +360,11 @@ public static partial class PipelineValidator
                     }
                 }
 
-                if (canary.Approval && canary.Approvers.Count == 0)
+                if (canary.Approval)
                 {
-                    problems.Add(new($"{path}.approvers", "an approval gate needs approvers"));
+                    // Refused when saved rather than failing the run after traffic already moved to the canary: the
+                    // runner has no approval gate inside a deploy step yet.
+                    problems.Add(new($"{path}.approval", "approval gates between canary steps are not supported yet; use pause between them, or an approval step before the deploy step"));
                 }
 
                 if (canary.Pause is { } pause && pause <= TimeSpan.Zero)
