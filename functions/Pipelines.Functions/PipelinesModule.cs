@@ -44,6 +44,7 @@ public static class PipelinesModule
         services.AddSingleton(sp => new GuardedHttp(allowList, sp.GetRequiredService<RunnerOptions>().HttpTimeout));
         services.AddSingleton<ScriptExecutor>();
         services.AddSingleton<HttpStepExecutor>();
+        services.AddSingleton<DeployGates>();
         services.AddSingleton<DeployExecutor>();
 
         // The orchestrator (results, due timers, triggers) and the runners; in a distributed deployment each can be its

@@ -599,6 +599,56 @@ public abstract class PipelinesRunContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_canary_deploy_waits_at_its_approval_gate_goes_on_when_approved_and_is_rolled_back_when_rejected()
+    {
+        await using var target = await FakeDeploymentApi.StartAsync();
+        target.HealthyVersion = "2";
+        await SaveAsync("gated-canary", $$"""
+            name: gated-canary
+            steps:
+              - id: ship
+                kind: deploy
+                version: "2"
+                target: {deployUrl: "{{target.BaseUrl}}/deploy", healthUrl: "{{target.BaseUrl}}/health"}
+                strategy: {kind: canary, steps: [10, 100], approval: true, approvers: [ana]}
+            """);
+        var ana = await PersonAsync("ana");
+        var mallory = await PersonAsync("mallory");
+
+        var approvedRun = await StartAsync("gated-canary");
+        await WaitForRunAsync(approvedRun, r => Status(r, "ship") == "AwaitingApproval", "the canary's approval gate");
+        Assert.Equal(["GET /deploy", "POST /deploy deployCanary 2", "POST /deploy shiftTraffic 10", "GET /health"], target.Calls.ToArray());
+        Assert.Contains(":::awaitingapproval", await Admin.GetStringAsync($"/api/runs/{approvedRun}/graph?format=mermaid"), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Conflict, (await mallory.PostAsJsonAsync($"/api/runs/{approvedRun}/steps/ship/approve", new { })).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await ana.PostAsJsonAsync($"/api/runs/{approvedRun}/steps/ship/approve", new { comment = "metrics fine" })).StatusCode);
+        var run = await WaitForStatusAsync(approvedRun, "Succeeded");
+        Assert.Equal("ana", Step(run, "ship").GetProperty("votes")[0].GetProperty("user").GetString());
+        Assert.Equal(["POST /deploy shiftTraffic 100", "GET /health", "POST /deploy promoteCanary 2"], target.Calls.Skip(4).ToArray());
+        Assert.Equal(("2", null), (target.Version, target.CanaryVersion));
+
+        target.HealthyVersion = "3";
+        await SaveAsync("gated-canary", $$"""
+            name: gated-canary
+            steps:
+              - id: ship
+                kind: deploy
+                version: "3"
+                target: {deployUrl: "{{target.BaseUrl}}/deploy", healthUrl: "{{target.BaseUrl}}/health"}
+                strategy: {kind: canary, steps: [10, 100], approval: true, approvers: [ana]}
+            """);
+        target.Calls.Clear();
+        var rejectedRun = await StartAsync("gated-canary");
+        await WaitForRunAsync(rejectedRun, r => Status(r, "ship") == "AwaitingApproval", "the second canary's approval gate");
+        Assert.Equal(HttpStatusCode.Accepted, (await ana.PostAsJsonAsync($"/api/runs/{rejectedRun}/steps/ship/reject", new { comment = "error rate up" })).StatusCode);
+        run = await WaitForStatusAsync(rejectedRun, "Failed");
+        Assert.Contains("approval gate 1 rejected by ana; rolled back to 2", Step(run, "ship").GetProperty("reason").GetString(), StringComparison.Ordinal);
+        Assert.Equal(
+            ["GET /deploy", "POST /deploy deployCanary 3", "POST /deploy shiftTraffic 10", "GET /health", "POST /deploy shiftTraffic 0", "POST /deploy removeCanary"],
+            target.Calls.ToArray());
+        Assert.Equal(("2", null, 0), (target.Version, target.CanaryVersion, target.CanaryPercent));
+    }
+
+    [Fact]
     public async Task A_canary_deploy_shifts_traffic_in_steps_and_one_failing_its_health_check_is_removed()
     {
         await using var target = await FakeDeploymentApi.StartAsync();

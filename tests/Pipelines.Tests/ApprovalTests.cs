@@ -71,4 +71,34 @@ public sealed class ApprovalTests
         Assert.True(run.Apply(new TimerFired("approval:gate:1", run.Now.AddHours(4))).Ignored);
         Assert.Equal(StepStatus.Succeeded, run.Status("gate"));
     }
+    [Fact]
+    public void A_canary_deploy_waits_at_an_open_gate_for_one_of_its_approvers()
+    {
+        var deploy = new DeployStep
+        {
+            Id = "ship",
+            Version = "2",
+            Target = new DeployTarget { DeployUrl = "https://deploy.example" },
+            Strategy = new CanaryStrategy { Steps = [10, 100], Approval = true, Approvers = ["ana"] },
+        };
+        var run = new RunDriver(Build.Pipeline([deploy]));
+        run.Start();
+        run.Started("ship");
+        var step = () => run.State.Steps["ship"];
+
+        // Nothing to decide before the runner reaches the gate.
+        Assert.Equal("step 'ship' is Running, not waiting at an approval gate", run.Apply(new ApprovalDecided("ship", "ana", true, run.Now)).IgnoredBecause);
+
+        Assert.False(run.Apply(new GateOpened("ship", 1, 1, run.Now)).Ignored);
+        Assert.Equal((StepStatus.Running, StepStatus.AwaitingApproval), (step().Status, step().DisplayStatus));
+        Assert.Contains(run.Commands.OfType<PublishEvent>(), e => e.Type == "pipeline.approval.requested");
+        Assert.Equal("'mallory' is not an approver of 'ship'", run.Apply(new ApprovalDecided("ship", "mallory", true, run.Now)).IgnoredBecause);
+        Assert.Equal("attempt 2 of 'ship' is not the one running", run.Apply(new GateOpened("ship", 2, 1, run.Now)).IgnoredBecause);
+
+        Assert.False(run.Apply(new ApprovalDecided("ship", "ana", false, run.Now) { Comment = "error rate up" }).Ignored);
+        Assert.Equal(new GateDecision(1, 1, false, "ana", run.Now), Assert.Single(step().GateDecisions));
+        Assert.Equal(StepStatus.Running, step().DisplayStatus); // the runner rolls back and reports the end
+        Assert.Equal("gate 1 of attempt 1 was decided already", run.Apply(new GateOpened("ship", 1, 1, run.Now)).IgnoredBecause);
+        Assert.Equal("step 'ship' is Running, not waiting at an approval gate", run.Apply(new ApprovalDecided("ship", "ana", true, run.Now)).IgnoredBecause);
+    }
 }

@@ -144,7 +144,7 @@ public sealed class ValidationTests
                 "steps[2].version: step 'build' does not declare the output 'versoin' at column 5",
                 "steps[2].strategy.steps: the last step must be 100",
                 "steps[2].strategy.steps[1]: percentages must rise, between 1 and 100",
-                "steps[2].strategy.approval: approval gates between canary steps are not supported yet; use pause between them, or an approval step before the deploy step",
+                "steps[2].strategy.approvers: an approval gate needs approvers",
                 "steps[3].strategy.batchSize: must be between 1 and instances (2)",
             ],
             problems);

@@ -34,7 +34,7 @@ public sealed record RunView(
 
 public sealed record StepView(string Id, string Kind, bool Finally, StepStatus Status, string? Reason, IReadOnlyDictionary<string, string> Outputs, IReadOnlyList<StepAttempt> Attempts, IReadOnlyList<ApprovalVote> Votes)
 {
-    public static StepView From(string kind, bool isFinally, StepRun run) => new(run.StepId, kind, isFinally, run.Status, run.Reason, run.Outputs, run.Attempts, run.Votes);
+    public static StepView From(string kind, bool isFinally, StepRun run) => new(run.StepId, kind, isFinally, run.DisplayStatus, run.Reason, run.Outputs, run.Attempts, run.Votes);
 }
 
 /// <summary>Body of approve/reject (optional): a comment; <c>By</c>, when given, must be the caller's API key name.</summary>

@@ -18,7 +18,7 @@ namespace Serverless.Pipelines.Service.Runners;
 /// every attempt), the rollback plan for that point runs and the step fails, saying so, and saying whether the rollback
 /// failed too. A deployment API that cannot be read at the start fails the step with nothing changed.
 /// </summary>
-public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options)
+public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, DeployGates? gates = null)
 {
     public async Task<StepExecution> RunAsync(DeployStep spec, StepWork work, CancellationToken cancellationToken)
     {
@@ -39,9 +39,12 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options)
             var request = new DeployRequest(version, current.Version ?? string.Empty) { ActiveSlot = current.ActiveSlot ?? "blue", Instances = current.Instances };
             work.Log.WriteLine($"deploying {version} (running: {(current.Version ?? "unknown")})");
             var plan = DeployPlanner.Plan(spec.Strategy, request);
+            var gate = 0;
             for (var i = 0; i < plan.Operations.Count; i++)
             {
-                var failure = await ExecuteAsync(plan.Operations[i], deployUrl, healthUrl, headers, work, cancellationToken).ConfigureAwait(false);
+                var failure = plan.Operations[i] is AwaitApproval approval
+                    ? await GateAsync(approval, ++gate, work, cancellationToken).ConfigureAwait(false)
+                    : await ExecuteAsync(plan.Operations[i], deployUrl, healthUrl, headers, work, cancellationToken).ConfigureAwait(false);
                 if (failure is null)
                 {
                     continue;
@@ -125,7 +128,7 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options)
                 await Task.Delay(pause.Duration, cancellationToken).ConfigureAwait(false);
                 return null;
             case AwaitApproval:
-                return "canary approval gates are not supported by the HTTP deploy runner; put an approval step between two deploy steps";
+                return "an approval gate cannot be part of a rollback";
             default:
                 var body = JsonSerializer.Serialize<DeployOperation>(operation, PipelineJson.Options);
                 work.Log.WriteLine($"POST {body}");
@@ -144,6 +147,25 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options)
                     return $"{operation.GetType().Name} got no answer within {Durations.Format(http.Client.Timeout)}";
                 }
         }
+    }
+
+    /// <summary>Null when an approver let the canary go on; otherwise the rejection (which rolls the deploy back).</summary>
+    private async Task<string?> GateAsync(AwaitApproval approval, int gate, StepWork work, CancellationToken cancellationToken)
+    {
+        if (gates is null)
+        {
+            return "approval gates need the run store (this runner was built without one)";
+        }
+
+        work.Log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"waiting at approval gate {gate} for {string.Join(", ", approval.Approvers)}"));
+        var decision = await gates.WaitAsync(work.Run.RunId, work.StepId, work.Attempt, gate, cancellationToken).ConfigureAwait(false);
+        if (decision.Approved)
+        {
+            work.Log.WriteLine($"approved by {decision.By}");
+            return null;
+        }
+
+        return string.Create(CultureInfo.InvariantCulture, $"approval gate {gate} rejected by {decision.By}");
     }
 
     /// <summary>Null when the health URL answered 2xx, otherwise what it answered or why it could not be reached.</summary>

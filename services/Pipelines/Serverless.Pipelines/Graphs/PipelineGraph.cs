@@ -27,7 +27,7 @@ public sealed record PipelineGraph(IReadOnlyList<GraphNode> Nodes, IReadOnlyList
         var nodes = definition.AllSteps.Select(s =>
         {
             var state = run?.Steps.GetValueOrDefault(s.Id);
-            return new GraphNode(s.Id, s.Kind, state?.Status ?? StepStatus.Waiting, definition.IsFinally(s.Id), state?.Attempts.Count ?? 0);
+            return new GraphNode(s.Id, s.Kind, state?.DisplayStatus ?? StepStatus.Waiting, definition.IsFinally(s.Id), state?.Attempts.Count ?? 0);
         }).ToList();
         var edges = definition.AllSteps.SelectMany(s => s.Needs.Select(n => new GraphEdge(n, s.Id))).ToList();
         return new PipelineGraph(nodes, edges);

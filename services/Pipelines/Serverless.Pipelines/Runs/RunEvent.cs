@@ -9,6 +9,7 @@ namespace Serverless.Pipelines.Runs;
 [JsonDerivedType(typeof(StepCompleted), "stepCompleted")]
 [JsonDerivedType(typeof(StepLost), "stepLost")]
 [JsonDerivedType(typeof(ApprovalDecided), "approvalDecided")]
+[JsonDerivedType(typeof(GateOpened), "gateOpened")]
 [JsonDerivedType(typeof(TimerFired), "timerFired")]
 [JsonDerivedType(typeof(CancelRequested), "cancelRequested")]
 [JsonDerivedType(typeof(RetryRequested), "retryRequested")]
@@ -44,6 +45,12 @@ public sealed record ApprovalDecided(string StepId, string User, bool Approved, 
 {
     public string? Comment { get; init; }
 }
+
+/// <summary>
+/// The runner of a canary deploy step reached approval gate <paramref name="Gate"/> (1 = after the first percentage) of
+/// <paramref name="Attempt"/>: the step awaits an approver's decision (<see cref="ApprovalDecided"/>) before it shifts more traffic.
+/// </summary>
+public sealed record GateOpened(string StepId, int Attempt, int Gate, DateTimeOffset At) : RunEvent(At);
 
 /// <summary>A timer started by a <see cref="StartTimer"/> command fired.</summary>
 public sealed record TimerFired(string TimerId, DateTimeOffset At) : RunEvent(At);

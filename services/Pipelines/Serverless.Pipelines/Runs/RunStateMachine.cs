@@ -63,6 +63,7 @@ public sealed class RunStateMachine
             StepCompleted completed => step.StepCompleted(completed),
             StepLost lost => step.StepLost(lost),
             ApprovalDecided decided => step.ApprovalDecided(decided),
+            GateOpened opened => step.GateOpened(opened),
             TimerFired fired => step.TimerFired(fired),
             CancelRequested => step.Cancel(),
             RetryRequested => step.Restart(RetrySet(state), "retried"),
@@ -292,8 +293,58 @@ public sealed class RunStateMachine
             return null;
         }
 
+        public string? GateOpened(GateOpened opened)
+        {
+            if (!State.Steps.TryGetValue(opened.StepId, out var run) || _definition.FindStep(opened.StepId) is not DeployStep { Strategy: CanaryStrategy { Approval: true } canary })
+            {
+                return $"'{opened.StepId}' is not a canary deploy with approval gates";
+            }
+
+            if (run.Status != StepStatus.Running || run.CurrentAttempt is not { IsFinished: false } current || current.Number != opened.Attempt)
+            {
+                return $"attempt {opened.Attempt} of '{opened.StepId}' is not the one running";
+            }
+
+            if (run.GateDecisions.Any(d => d.Attempt == opened.Attempt && d.Gate == opened.Gate))
+            {
+                return $"gate {opened.Gate} of attempt {opened.Attempt} was decided already";
+            }
+
+            Update(run with { OpenGate = new DeployGate(opened.Attempt, opened.Gate) });
+            Commands.Add(new PublishEvent("pipeline.approval.requested", State.RunId, opened.StepId) { Detail = $"canary gate {opened.Gate}: {string.Join(", ", canary.Approvers)}" });
+            return null;
+        }
+
+        /// <summary>A decision on a canary deploy's open approval gate: the first approval lets it go on, a rejection rolls it back.</summary>
+        private string? GateDecided(ApprovalDecided decided, StepRun run, CanaryStrategy canary)
+        {
+            if (!run.AwaitsGate)
+            {
+                return $"step '{decided.StepId}' is {run.Status}, not waiting at an approval gate";
+            }
+
+            if (!canary.Approvers.Contains(decided.User, StringComparer.Ordinal))
+            {
+                return $"'{decided.User}' is not an approver of '{decided.StepId}'";
+            }
+
+            var gate = run.OpenGate!;
+            Update(run with
+            {
+                OpenGate = null,
+                Votes = run.Votes.Add(new ApprovalVote(decided.User, decided.Approved, at) { Comment = decided.Comment, Gate = gate }),
+                GateDecisions = run.GateDecisions.Add(new GateDecision(gate.Attempt, gate.Gate, decided.Approved, decided.User, at)),
+            });
+            return null;
+        }
+
         public string? ApprovalDecided(ApprovalDecided decided)
         {
+            if (State.Steps.TryGetValue(decided.StepId, out var gated) && _definition.FindStep(decided.StepId) is DeployStep { Strategy: CanaryStrategy { Approval: true } canary })
+            {
+                return GateDecided(decided, gated, canary);
+            }
+
             if (!State.Steps.TryGetValue(decided.StepId, out var run) || _definition.FindStep(decided.StepId) is not ApprovalStep spec)
             {
                 return $"'{decided.StepId}' is not an approval step";

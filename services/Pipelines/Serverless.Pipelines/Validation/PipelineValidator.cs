@@ -360,11 +360,9 @@ public static partial class PipelineValidator
                     }
                 }
 
-                if (canary.Approval)
+                if (canary.Approval && canary.Approvers.Count == 0)
                 {
-                    // Refused when saved rather than failing the run after traffic already moved to the canary: the
-                    // runner has no approval gate inside a deploy step yet.
-                    problems.Add(new($"{path}.approval", "approval gates between canary steps are not supported yet; use pause between them, or an approval step before the deploy step"));
+                    problems.Add(new($"{path}.approvers", "an approval gate needs approvers"));
                 }
 
                 if (canary.Pause is { } pause && pause <= TimeSpan.Zero)
