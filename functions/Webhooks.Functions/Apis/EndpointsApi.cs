@@ -41,10 +41,22 @@ public static class EndpointsApi
             : Problems(change.Problems);
     }
 
-    private static async Task<Ok<EndpointPage>> ListAsync(EndpointRegistry endpoints, int? limit, string? cursor, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<EndpointPage>, ValidationProblem>> ListAsync(EndpointRegistry endpoints, int? limit, string? cursor, CancellationToken cancellationToken)
     {
-        var (items, next) = await endpoints.ListAsync(limit ?? 100, cursor, cancellationToken).ConfigureAwait(false);
-        return TypedResults.Ok(new EndpointPage(items.Select(EndpointView.From).ToList(), next));
+        if (Paging.LimitProblem(limit) is { } badLimit)
+        {
+            return badLimit;
+        }
+
+        try
+        {
+            var (items, next) = await endpoints.ListAsync(limit ?? Paging.DefaultLimit, cursor, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new EndpointPage(items.Select(EndpointView.From).ToList(), next));
+        }
+        catch (ArgumentException ex) when (Paging.IsBadCursor(ex))
+        {
+            return Paging.CursorProblem(ex);
+        }
     }
 
     private static async Task<Results<Ok<EndpointView>, NotFound>> GetAsync(string id, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
