@@ -92,18 +92,22 @@ public sealed class EndpointRegistry(
         return (page.Items, page.NextCursor);
     }
 
-    /// <summary>Applies the fields a patch gives (absent = unchanged) and validates the result as a whole.</summary>
-    public async Task<EndpointChange<EndpointView>?> UpdateAsync(string id, EndpointRequest patch, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Applies a JSON merge patch (RFC 7396: an absent member is unchanged, an explicit null removes the field) and
+    /// validates the result as a whole.
+    /// </summary>
+    public async Task<EndpointChange<EndpointView>?> UpdateAsync(string id, EndpointPatch patch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(patch);
         return await ChangeAsync<EndpointView>(id, async current =>
         {
-            var merged = new EndpointRequest(
-                patch.Url ?? current.Url,
-                patch.EventTypes ?? current.EventTypes,
-                patch.Description ?? current.Description,
-                patch.RateLimitPerSecond ?? current.RateLimitPerSecond,
-                patch.Headers ?? current.Headers.ToDictionary(h => h.Key, h => (string?)h.Value));
+            if (patch.Validate() is { Count: > 0 } patchProblems)
+            {
+                return (patchProblems, null, null);
+            }
+
+            var merged = patch.ApplyTo(new EndpointRequest(
+                current.Url, current.EventTypes, current.Description, current.RateLimitPerSecond, current.Headers.ToDictionary(h => h.Key, h => (string?)h.Value)));
             var problems = await ValidateAsync(merged, cancellationToken).ConfigureAwait(false);
             if (problems.Count > 0)
             {
