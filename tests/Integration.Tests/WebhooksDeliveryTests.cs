@@ -141,6 +141,23 @@ public abstract class WebhooksDeliveryContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_endpoint_disabled_event_names_the_endpoint_by_id_and_origin_never_by_its_path_or_query()
+    {
+        await RegisterAsync("/ok", "webhook.endpoint.*");
+        var (gone, _) = await RegisterAsync("/gone?api_key=LEAKME123", "test.*");
+        await PublishAsync("evt-gone-with-token");
+
+        await Recording.WaitUntilAsync(() => _receiver.Requests.Any(r => r.Path == "/ok"), TimeSpan.FromSeconds(20), "the webhook.endpoint.disabled event");
+        var body = _receiver.Requests.First(r => r.Path == "/ok").Body;
+        Assert.DoesNotContain("LEAKME123", Encoding.UTF8.GetString(body), StringComparison.Ordinal);
+        Assert.DoesNotContain("/gone", Encoding.UTF8.GetString(body), StringComparison.Ordinal);
+        var data = JsonDocument.Parse(body).RootElement.GetProperty("data");
+        Assert.Equal(gone, data.GetProperty("endpointId").GetString());
+        Assert.Equal(new Uri(_receiver.BaseUrl).GetLeftPart(UriPartial.Authority), data.GetProperty("origin").GetString());
+        Assert.False(data.TryGetProperty("url", out _));
+    }
+
+    [Fact]
     public async Task Events_beyond_an_endpoints_slots_wait_their_turn_and_each_is_delivered_once()
     {
         // 4 attempts in flight per endpoint (settings above), 300 ms each: most of these wait in the worker's queue.

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
 using Serverless.Testing;
 using Serverless.Webhooks.Outbound;
@@ -7,9 +8,10 @@ using Serverless.Webhooks.Service.Endpoints;
 
 namespace Webhooks.Tests.Endpoints;
 
-/// <summary>Patching (JSON merge patch), on every state store.</summary>
+/// <summary>Patching (JSON merge patch) and the delivery worker's disabling of endpoints, on every state store.</summary>
 public abstract class EndpointRegistryContract : IAsyncLifetime
 {
+    private const string Topic = "webhook.endpoint.disabled";
     private static readonly CancellationToken Ct = CancellationToken.None;
     private TemporaryStateStore? _store;
 
@@ -38,6 +40,14 @@ public abstract class EndpointRegistryContract : IAsyncLifetime
     }
 
     private static EndpointPatch Patch(string json) => JsonSerializer.Deserialize<EndpointPatch>(json, JsonSerializerOptions.Web)!;
+
+    private async Task<List<OutboxMessage>> DrainOutboxAsync()
+    {
+        var outbox = (IOutboxStore)Store;
+        var messages = (await outbox.LeaseAsync(100, TimeSpan.FromMinutes(1), Ct)).ToList();
+        await outbox.CompleteAsync(messages.Select(m => m.Id).ToList(), Ct);
+        return messages;
+    }
 
     [Fact]
     public async Task A_patch_changes_only_the_members_it_has_and_null_removes_one()
@@ -75,6 +85,26 @@ public abstract class EndpointRegistryContract : IAsyncLifetime
 
         Assert.Equal(["url", "eventTypes"], refused!.Problems.Select(p => p.Path));
         Assert.Equal("ci", (await Registry.GetAsync(id, Ct))!.Description);
+    }
+
+    [Fact]
+    public async Task Disabling_queues_the_event_in_the_same_transaction_without_the_urls_path_or_query_and_only_once()
+    {
+        var id = await CreateAsync("https://hooks.example.com:8443/services/T0/B0/SECRETPATH?api_key=LEAKME123");
+        await DrainOutboxAsync();
+
+        var disabled = await Registry.DisableAsync(id, "HTTP 410", Topic, e => CloudEventJson.Create("/test", Topic, new { endpointId = e.Id, origin = WebhookUrl.Origin(e.Url) }), Ct);
+
+        Assert.NotNull(disabled);
+        Assert.False((await Registry.GetAsync(id, Ct))!.Enabled);
+        var queued = Assert.Single(await DrainOutboxAsync());
+        Assert.Equal(Topic, queued.Topic);
+        var data = CloudEventJson.Parse(queued.CloudEventJson).Data!.ToObjectFromJson<JsonElement>();
+        Assert.Equal("https://hooks.example.com:8443", data.GetProperty("origin").GetString());
+
+        // Already disabled (say a concurrent attempt also got 410): nothing changes, nothing is published again.
+        Assert.Null(await Registry.DisableAsync(id, "HTTP 410", Topic, e => CloudEventJson.Create("/test", Topic, new { endpointId = e.Id }), Ct));
+        Assert.Empty(await DrainOutboxAsync());
     }
 }
 

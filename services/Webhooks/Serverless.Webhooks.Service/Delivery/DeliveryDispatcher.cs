@@ -12,7 +12,8 @@ namespace Serverless.Webhooks.Service.Delivery;
 /// Runs due deliveries. Each claimed delivery is its own task, bounded globally and per endpoint, so one slow or
 /// dead endpoint only ever occupies its own slots; an endpoint's circuit breaker and rate limit push its deliveries
 /// back without an attempt. 410 Gone, or failing for the disable period (<see cref="EndpointFailureClock"/>), disables the endpoint and
-/// publishes <c>webhook.endpoint.disabled</c>.
+/// publishes <c>webhook.endpoint.disabled</c> through the outbox of the same transaction (its data: the endpoint id, the
+/// URL's origin only — never its path or query, which often carry the receiver's token — and the reason).
 /// </summary>
 public sealed partial class DeliveryDispatcher(
     DeliveryBook book,
@@ -21,7 +22,6 @@ public sealed partial class DeliveryDispatcher(
     DeliverySignal signal,
     EndpointFailureClock failureClock,
     DeliveryConcurrency concurrency,
-    IEventPublisher publisher,
     TimeProvider time,
     ILogger<DeliveryDispatcher> logger) : BackgroundService
 {
@@ -387,9 +387,10 @@ public sealed partial class DeliveryDispatcher(
         await book.SettleAsync(updated, leaseKey, attempt, stoppingToken).ConfigureAwait(false);
 
         var disableReason = next is NextStep.DisableEndpoint d ? d.Reason : shouldDisable ? $"no delivery has succeeded for {failureClock.DisableAfter}" : null;
-        if (disableReason is not null && await endpoints.SetEnabledAsync(endpoint.Id, false, disableReason, stoppingToken).ConfigureAwait(false) is not null)
+        if (disableReason is not null)
         {
-            await publisher.PublishAsync(EndpointDisabledTopic, CloudEventJson.Create("/webhooks/endpoints", EndpointDisabledTopic, new { endpointId = endpoint.Id, url = endpoint.Url, reason = disableReason }, endpoint.Id), stoppingToken).ConfigureAwait(false);
+            await endpoints.DisableAsync(endpoint.Id, disableReason, EndpointDisabledTopic, disabled => CloudEventJson.Create(
+                "/webhooks/endpoints", EndpointDisabledTopic, new { endpointId = disabled.Id, origin = WebhookUrl.Origin(disabled.Url), reason = disableReason }, disabled.Id), stoppingToken).ConfigureAwait(false);
         }
     }
 
