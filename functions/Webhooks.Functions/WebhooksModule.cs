@@ -55,6 +55,7 @@ public static class WebhooksModule
     /// The delivery worker: a subscription per delivered topic (<c>Webhooks:Outbound:Topics</c>) that turns events
     /// into deliveries, and the dispatcher that attempts them on the retry schedule (<c>Webhooks:Outbound:RetryDelays</c>,
     /// <c>Webhooks:Outbound:TimeoutSeconds</c>; a crashed worker's claims come back after <c>Webhooks:Outbound:LeaseSeconds</c>;
+    /// each endpoint's circuit breaker per <c>Webhooks:Outbound:CircuitBreaker</c>;
     /// an endpoint with no success for <c>Webhooks:Outbound:DisableAfter</c>, 5 days by default, is disabled).
     /// </summary>
     private static void AddOutboundDelivery(this IServiceCollection services, IConfiguration configuration)
@@ -74,6 +75,7 @@ public static class WebhooksModule
             sp.GetRequiredService<DeliveryRetryPolicy>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(ReadConcurrency(outbound));
+        services.AddSingleton(ReadCircuitBreaker(outbound));
         services.AddSingleton<DeliveryDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
         var topics = outbound.GetSection("Topics").GetChildren().Select(c => c.Value!).ToList();
@@ -99,6 +101,29 @@ public static class WebhooksModule
         }
 
         return new DeliveryConcurrency(total, perEndpoint);
+    }
+
+    /// <summary>
+    /// <c>Webhooks:Outbound:CircuitBreaker:FailureThreshold</c> (consecutive failures that open an endpoint's circuit, default 5)
+    /// and <c>:CoolDown</c> (how long it stays open, default 1 min; tests use seconds).
+    /// </summary>
+    private static CircuitBreakerOptions ReadCircuitBreaker(IConfiguration outbound)
+    {
+        var section = outbound.GetSection("CircuitBreaker");
+        var defaults = new CircuitBreakerOptions();
+        var threshold = section.GetValue<int?>("FailureThreshold") ?? defaults.FailureThreshold;
+        var coolDown = section.GetValue<TimeSpan?>("CoolDown") ?? defaults.CoolDown;
+        if (threshold < 1)
+        {
+            throw new ServerlessConfigurationException("Webhooks:Outbound:CircuitBreaker:FailureThreshold", "must be at least 1");
+        }
+
+        if (coolDown < TimeSpan.Zero)
+        {
+            throw new ServerlessConfigurationException("Webhooks:Outbound:CircuitBreaker:CoolDown", "must not be negative");
+        }
+
+        return new CircuitBreakerOptions { FailureThreshold = threshold, CoolDown = coolDown };
     }
 
     /// <summary>The platform events outbound endpoints can subscribe to unless configuration names others.</summary>

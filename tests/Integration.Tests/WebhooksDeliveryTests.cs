@@ -30,6 +30,7 @@ public abstract class WebhooksDeliveryContract : IAsyncLifetime
             ["Webhooks:Outbound:RetryDelays:2"] = "00:00:00.200",
             ["Webhooks:Outbound:TimeoutSeconds"] = "5",
             ["Webhooks:Outbound:MaxInFlightPerEndpoint"] = "4",
+            ["Webhooks:Outbound:CircuitBreaker:CoolDown"] = "00:00:05",
         };
         _settings = settings;
         _host = new LocalHost(settings: settings);
@@ -138,6 +139,51 @@ public abstract class WebhooksDeliveryContract : IAsyncLifetime
         var disabled = JsonDocument.Parse(_receiver.Requests.First(r => r.Path == "/ok").Body).RootElement;
         Assert.Equal("webhook.endpoint.disabled", disabled.GetProperty("type").GetString());
         Assert.Equal(failing, disabled.GetProperty("data").GetProperty("endpointId").GetString());
+    }
+
+    [Fact]
+    public async Task The_endpoint_disabled_event_names_the_endpoint_by_id_and_origin_never_by_its_path_or_query()
+    {
+        await RegisterAsync("/ok", "webhook.endpoint.*");
+        var (gone, _) = await RegisterAsync("/gone?api_key=LEAKME123", "test.*");
+        await PublishAsync("evt-gone-with-token");
+
+        await Recording.WaitUntilAsync(() => _receiver.Requests.Any(r => r.Path == "/ok"), TimeSpan.FromSeconds(20), "the webhook.endpoint.disabled event");
+        var body = _receiver.Requests.First(r => r.Path == "/ok").Body;
+        Assert.DoesNotContain("LEAKME123", Encoding.UTF8.GetString(body), StringComparison.Ordinal);
+        Assert.DoesNotContain("/gone", Encoding.UTF8.GetString(body), StringComparison.Ordinal);
+        var data = JsonDocument.Parse(body).RootElement.GetProperty("data");
+        Assert.Equal(gone, data.GetProperty("endpointId").GetString());
+        Assert.Equal(new Uri(_receiver.BaseUrl).GetLeftPart(UriPartial.Authority), data.GetProperty("origin").GetString());
+        Assert.False(data.TryGetProperty("url", out _));
+    }
+
+    [Fact]
+    public async Task Deliveries_held_behind_the_circuit_breakers_probe_go_as_soon_as_it_succeeds()
+    {
+        // Five failures in a row open the endpoint's circuit for the cool-down (5 s, settings above).
+        var (id, _) = await RegisterAsync("/fail", "test.*");
+        await PublishAsync("evt-open-1");
+        await PublishAsync("evt-open-2");
+        await Recording.WaitUntilAsync(
+            () => _admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/endpoints/{id}/attempts").GetAwaiter().GetResult().GetProperty("items").GetArrayLength() >= 5,
+            TimeSpan.FromSeconds(20),
+            "five failed attempts");
+
+        // The endpoint recovers (a 300 ms answer); these are held until the cool-down ends, then one of them is the
+        // probe and the others are held behind it.
+        Assert.Equal(HttpStatusCode.OK, (await _admin.PatchAsJsonAsync($"/api/webhooks/endpoints/{id}", new { url = _receiver.BaseUrl + "/slow" })).StatusCode);
+        var held = new[] { "evt-held-1", "evt-held-2", "evt-held-3" };
+        foreach (var eventId in held)
+        {
+            await PublishAsync(eventId);
+        }
+
+        await Recording.WaitUntilAsync(() => _receiver.Requests.Any(r => r.Path == "/slow"), TimeSpan.FromSeconds(20), "the probe after the cool-down");
+        await Recording.WaitUntilAsync(
+            () => held.All(e => _receiver.Requests.Any(r => r.Path == "/slow" && r.Headers["webhook-id"].ToString() == e)),
+            TimeSpan.FromSeconds(3),
+            "the held deliveries, released by the probe's success (unreleased they wait another 5 s cool-down)");
     }
 
     [Fact]

@@ -64,4 +64,50 @@ public sealed class WebhooksEndpointsTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/webhooks/endpoints/{id}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync($"/api/webhooks/endpoints/{id}")).StatusCode);
     }
+
+    [Fact]
+    public async Task A_patch_is_a_merge_patch_so_null_removes_the_rate_limit_and_the_description()
+    {
+        var admin = _allowed.CreateClient(_allowed.AdminKey);
+        var created = await (await admin.PostAsJsonAsync("/api/webhooks/endpoints", new { url = "http://127.0.0.1:9/hook", eventTypes = new[] { "scm.push" }, description = "ci", rateLimitPerSecond = 5 })).Content.ReadFromJsonAsync<JsonElement>();
+        var id = created.GetProperty("endpoint").GetProperty("id").GetString()!;
+
+        // Absent members are unchanged.
+        var renamed = await (await admin.PatchAsync($"/api/webhooks/endpoints/{id}", JsonContent.Create(new { eventTypes = new[] { "scm.*" } }))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(5, renamed.GetProperty("rateLimitPerSecond").GetInt32());
+        Assert.Equal("ci", renamed.GetProperty("description").GetString());
+
+        var patched = await admin.PatchAsync($"/api/webhooks/endpoints/{id}", new StringContent("""{"rateLimitPerSecond":null,"description":null}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
+        var shown = await admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/endpoints/{id}");
+        Assert.Equal(JsonValueKind.Null, shown.GetProperty("rateLimitPerSecond").ValueKind);
+        Assert.Equal(JsonValueKind.Null, shown.GetProperty("description").ValueKind);
+        Assert.Equal("scm.*", shown.GetProperty("eventTypes")[0].GetString());
+
+        var refused = await admin.PatchAsync($"/api/webhooks/endpoints/{id}", new StringContent("""{"url":null}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.True((await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("url", out _));
+    }
+
+    [Theory]
+    [InlineData("cursor=zzz", "cursor")]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=-5", "limit")]
+    [InlineData("limit=100000", "limit")]
+    public async Task A_bad_cursor_or_limit_on_any_endpoint_list_is_a_400_naming_it(string query, string field)
+    {
+        var admin = _allowed.CreateClient(_allowed.AdminKey);
+        var created = await (await admin.PostAsJsonAsync("/api/webhooks/endpoints", new { url = "http://127.0.0.1:9/hook" })).Content.ReadFromJsonAsync<JsonElement>();
+        var id = created.GetProperty("endpoint").GetProperty("id").GetString()!;
+
+        foreach (var list in new[] { "/api/webhooks/endpoints?", $"/api/webhooks/endpoints/{id}/attempts?", $"/api/webhooks/endpoints/{id}/deliveries?status=failed&", "/api/webhooks/receipts?" })
+        {
+            var response = await admin.GetAsync(list + query);
+            Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{list}{query}: {(int)response.StatusCode}");
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty(field, out _), list + query);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/api/webhooks/endpoints/{id}/attempts?limit=1000")).StatusCode);
+    }
 }

@@ -156,6 +156,22 @@ public abstract class WebhooksInboundContract : IAsyncLifetime
         var viewer = _host.CreateClient(viewerKey);
         Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PutAsJsonAsync("/api/webhooks/sources/x", new { kind = "github", secrets = new[] { "s" } })).StatusCode);
     }
+
+    [Fact]
+    public async Task A_source_name_over_100_characters_is_refused_with_its_field_and_nothing_is_stored()
+    {
+        var admin = _host.CreateClient(_host.AdminKey);
+        var name = new string('a', 101);
+
+        var response = await admin.PutAsJsonAsync($"/api/webhooks/sources/{name}", new { kind = "github", secrets = new[] { "s" } });
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("name", out _));
+        var stored = await admin.GetFromJsonAsync<JsonElement>("/api/state?prefix=" + Uri.EscapeDataString("webhooks||source||"));
+        Assert.DoesNotContain(stored.GetProperty("keys").EnumerateArray(), k => k.GetString()!.Contains(name, StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, (await admin.PutAsJsonAsync($"/api/webhooks/sources/{name[..100]}", new { kind = "github", secrets = new[] { "s" } })).StatusCode);
+    }
 }
 
 public sealed class EmbeddedWebhooksInboundTests : WebhooksInboundContract

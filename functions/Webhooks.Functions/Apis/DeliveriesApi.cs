@@ -29,15 +29,27 @@ public static class DeliveriesApi
         return routes;
     }
 
-    private static async Task<Results<Ok<AttemptPage>, NotFound>> AttemptsAsync(string id, int? limit, string? cursor, EndpointRegistry registry, DeliveryBook book, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<AttemptPage>, NotFound, ValidationProblem>> AttemptsAsync(string id, int? limit, string? cursor, EndpointRegistry registry, DeliveryBook book, CancellationToken cancellationToken)
     {
+        if (Paging.LimitProblem(limit) is { } badLimit)
+        {
+            return badLimit;
+        }
+
         if (await registry.GetAsync(id, cancellationToken).ConfigureAwait(false) is null)
         {
             return TypedResults.NotFound();
         }
 
-        var (items, next) = await book.AttemptsAsync(id, limit ?? 100, cursor, cancellationToken).ConfigureAwait(false);
-        return TypedResults.Ok(new AttemptPage(items, next));
+        try
+        {
+            var (items, next) = await book.AttemptsAsync(id, limit ?? Paging.DefaultLimit, cursor, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new AttemptPage(items, next));
+        }
+        catch (ArgumentException ex) when (Paging.IsBadCursor(ex))
+        {
+            return Paging.CursorProblem(ex);
+        }
     }
 
     private static async Task<Results<Ok<DeliveryPage>, NotFound, ValidationProblem>> DeliveriesAsync(
@@ -48,13 +60,25 @@ public static class DeliveriesApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = ["Only status=failed is listed (pending and delivered deliveries are seen in the attempts log)."] });
         }
 
+        if (Paging.LimitProblem(limit) is { } badLimit)
+        {
+            return badLimit;
+        }
+
         if (await registry.GetAsync(id, cancellationToken).ConfigureAwait(false) is null)
         {
             return TypedResults.NotFound();
         }
 
-        var (items, next) = await book.FailedAsync(id, limit ?? 100, cursor, cancellationToken).ConfigureAwait(false);
-        return TypedResults.Ok(new DeliveryPage(items.Select(DeliveryView.From).ToList(), next));
+        try
+        {
+            var (items, next) = await book.FailedAsync(id, limit ?? Paging.DefaultLimit, cursor, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new DeliveryPage(items.Select(DeliveryView.From).ToList(), next));
+        }
+        catch (ArgumentException ex) when (Paging.IsBadCursor(ex))
+        {
+            return Paging.CursorProblem(ex);
+        }
     }
 
     private static async Task<Results<Ok<Recovered>, NotFound, ValidationProblem>> RecoverAsync(string id, DateTimeOffset? since, EndpointRegistry registry, DeliveryBook book, DeliverySignal signal, CancellationToken cancellationToken)

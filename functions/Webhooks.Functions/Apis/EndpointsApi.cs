@@ -22,7 +22,8 @@ public static class EndpointsApi
         api.MapPost("/", CreateAsync).RequireAuthorization(Roles.Operator).WithSummary("Register an endpoint; its whsec_ secret is in this response only");
         api.MapGet("/", ListAsync).RequireAuthorization(Roles.Viewer).WithSummary("Endpoints (never their secrets)");
         api.MapGet("/{id}", GetAsync).RequireAuthorization(Roles.Viewer).WithSummary("One endpoint (never its secret)");
-        api.MapPatch("/{id}", PatchAsync).RequireAuthorization(Roles.Operator).WithSummary("Change url, eventTypes, description, rateLimitPerSecond or headers");
+        api.MapPatch("/{id}", PatchAsync).RequireAuthorization(Roles.Operator)
+            .WithSummary("Change url, eventTypes, description, rateLimitPerSecond or headers (JSON merge patch: absent = unchanged, null = removed)");
         api.MapDelete("/{id}", DeleteAsync).RequireAuthorization(Roles.Operator).WithSummary("Delete an endpoint");
         api.MapPost("/{id}/rotate-secret", RotateAsync).RequireAuthorization(Roles.Operator).WithSummary("New secret; the old one keeps signing for 24 h");
         api.MapPost("/{id}/enable", EnableAsync).RequireAuthorization(Roles.Operator).WithSummary("Enable an endpoint");
@@ -41,17 +42,29 @@ public static class EndpointsApi
             : Problems(change.Problems);
     }
 
-    private static async Task<Ok<EndpointPage>> ListAsync(EndpointRegistry endpoints, int? limit, string? cursor, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<EndpointPage>, ValidationProblem>> ListAsync(EndpointRegistry endpoints, int? limit, string? cursor, CancellationToken cancellationToken)
     {
-        var (items, next) = await endpoints.ListAsync(limit ?? 100, cursor, cancellationToken).ConfigureAwait(false);
-        return TypedResults.Ok(new EndpointPage(items.Select(EndpointView.From).ToList(), next));
+        if (Paging.LimitProblem(limit) is { } badLimit)
+        {
+            return badLimit;
+        }
+
+        try
+        {
+            var (items, next) = await endpoints.ListAsync(limit ?? Paging.DefaultLimit, cursor, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new EndpointPage(items.Select(EndpointView.From).ToList(), next));
+        }
+        catch (ArgumentException ex) when (Paging.IsBadCursor(ex))
+        {
+            return Paging.CursorProblem(ex);
+        }
     }
 
     private static async Task<Results<Ok<EndpointView>, NotFound>> GetAsync(string id, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
         await endpoints.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } endpoint ? TypedResults.Ok(EndpointView.From(endpoint)) : TypedResults.NotFound();
 
-    private static async Task<Results<Ok<EndpointView>, ValidationProblem, NotFound>> PatchAsync(string id, EndpointRequest? patch, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
-        await endpoints.UpdateAsync(id, patch ?? new EndpointRequest(null), cancellationToken).ConfigureAwait(false) switch
+    private static async Task<Results<Ok<EndpointView>, ValidationProblem, NotFound>> PatchAsync(string id, EndpointPatch? patch, EndpointRegistry endpoints, CancellationToken cancellationToken) =>
+        await endpoints.UpdateAsync(id, patch ?? new EndpointPatch(), cancellationToken).ConfigureAwait(false) switch
         {
             null => TypedResults.NotFound(),
             { Succeeded: true } change => TypedResults.Ok(change.Result!),

@@ -22,18 +22,18 @@ public static class ReceiptsApi
 
     private static async Task<Results<Ok<ReceiptPage>, ValidationProblem>> ListAsync(ReceiptLedger receipts, string? source, int? limit, string? cursor, CancellationToken cancellationToken)
     {
-        if (limit is < 1 or > 1000)
+        if (Paging.LimitProblem(limit) is { } badLimit)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = ["Use 1-1000."] });
+            return badLimit;
         }
 
         try
         {
-            return TypedResults.Ok(await receipts.ListAsync(source, limit ?? 100, cursor, cancellationToken).ConfigureAwait(false));
+            return TypedResults.Ok(await receipts.ListAsync(source, limit ?? Paging.DefaultLimit, cursor, cancellationToken).ConfigureAwait(false));
         }
-        catch (ArgumentException ex) when (ex.ParamName == "token")
+        catch (ArgumentException ex) when (Paging.IsBadCursor(ex))
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["cursor"] = [ex.Message] });
+            return Paging.CursorProblem(ex);
         }
     }
 

@@ -57,6 +57,28 @@ public abstract class DeliveryBookContract : IAsyncLifetime
         Assert.Equal(2, (await Book.DueKeysAsync(100, TestContext.Current.CancellationToken)).Count);
     }
 
+    [Fact]
+    public async Task A_held_delivery_brought_forward_is_due_now_and_an_entry_gone_meanwhile_is_left_alone()
+    {
+        var created = await Book.CreateAllAsync([new("ep-a", Claimed: true)], Event("e3"), "{}"u8.ToArray(), T0, TestContext.Current.CancellationToken);
+        var (record, leaseKey, _) = Assert.Single(created!);
+        var heldAt = await Book.SettleAsync(record with { NextAttemptAt = T0.AddMinutes(1) }, leaseKey, null, TestContext.Current.CancellationToken);
+        Assert.NotNull(heldAt);
+        Assert.Empty(await Book.DueKeysAsync(100, TestContext.Current.CancellationToken));
+
+        _time.Advance(TimeSpan.FromSeconds(5));
+        await Book.DueNowAsync([heldAt], TestContext.Current.CancellationToken);
+
+        var due = Assert.Single(await Book.DueKeysAsync(100, TestContext.Current.CancellationToken));
+        Assert.NotEqual(heldAt, due);
+        Assert.Equal("ep-a", DeliveryBook.EndpointOf(due));
+        Assert.Equal(record.Id, (await Book.ClaimAsync(due, TestContext.Current.CancellationToken))!.Value.Record.Id);
+
+        // The old entry is gone and the delivery is claimed: bringing it forward again schedules nothing twice.
+        await Book.DueNowAsync([heldAt, due], TestContext.Current.CancellationToken);
+        Assert.Empty(await Book.DueKeysAsync(100, TestContext.Current.CancellationToken));
+    }
+
     private static CloudEvent Event(string id) => new("/test", "test.event", "data") { Id = id };
 }
 

@@ -40,6 +40,15 @@ public sealed class WebhookSourceValidatorTests
     }
 
     [Fact]
+    public void A_name_over_100_characters_is_refused_like_the_store_refuses_it()
+    {
+        Assert.Empty(Problems(new WebhookSource(new string('a', 100), "github", ["s"])));
+        Assert.Equal(["name: must be at most 100 characters"], Problems(new WebhookSource(new string('a', 101), "github", ["s"])));
+        Assert.True(WebhookSourceValidator.IsValidName(new string('a', 100)));
+        Assert.False(WebhookSourceValidator.IsValidName(new string('a', 101)));
+    }
+
+    [Fact]
     public void Unknown_kind_and_missing_secrets_are_reported()
     {
         var paths = WebhookSourceValidator.Validate(new WebhookSource("", "bitbucket", [])).Select(p => p.Path).ToList();

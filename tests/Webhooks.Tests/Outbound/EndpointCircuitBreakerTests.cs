@@ -72,6 +72,39 @@ public sealed class EndpointCircuitBreakerTests
     }
 
     [Fact]
+    public void The_success_of_the_probe_releases_every_delivery_held_while_open_or_behind_it()
+    {
+        var breaker = Opened();
+        Assert.True(breaker.Hold("d1", "due-at-cool-down-end/d1"));
+        Assert.True(breaker.TryAcquire(T0.AddSeconds(30)).IsProbe);
+        var held = breaker.TryAcquire(T0.AddSeconds(30));
+        Assert.Equal(T0.AddSeconds(60), held.NotBefore);
+        Assert.True(breaker.Hold("d2", "due-after-probe/d2"));
+        Assert.True(breaker.Hold("d1", "due-after-probe/d1")); // held again: its newer entry replaces the old one
+
+        var health = breaker.RecordSuccess(T0.AddSeconds(31));
+
+        Assert.Equal(CircuitState.Closed, health.State);
+        Assert.Equal(["due-after-probe/d1", "due-after-probe/d2"], health.Released.Order(StringComparer.Ordinal));
+        Assert.Empty(breaker.RecordSuccess(T0.AddSeconds(32)).Released);
+    }
+
+    [Fact]
+    public void A_failed_probe_keeps_holding_and_a_closed_circuit_holds_nothing()
+    {
+        var breaker = Opened();
+        Assert.True(breaker.TryAcquire(T0.AddSeconds(30)).IsProbe);
+        Assert.True(breaker.Hold("d1", "due/d1"));
+        Assert.Empty(breaker.RecordFailure(T0.AddSeconds(31)).Released);
+        Assert.True(breaker.TryAcquire(T0.AddSeconds(61)).IsProbe);
+        Assert.Equal(["due/d1"], breaker.RecordSuccess(T0.AddSeconds(62)).Released);
+
+        // Closed meanwhile (the success came before this delivery's hold was recorded): the caller releases it itself.
+        Assert.False(breaker.Hold("d2", "due/d2"));
+        Assert.Empty(breaker.RecordSuccess(T0.AddSeconds(63)).Released);
+    }
+
+    [Fact]
     public void Failing_since_is_the_first_failure_after_the_last_success()
     {
         var breaker = new EndpointCircuitBreaker(Options);

@@ -116,6 +116,16 @@ public sealed class SsrfGuardTests
         Assert.True((await WebhookUrl.CheckAsync("http://metadata.google.internal/", policy, FakeDns, TestContext.Current.CancellationToken)).Permitted);
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.2:7102/gone3?api_key=LEAKME123", "http://127.0.0.2:7102")]
+    [InlineData("https://user:pw@hooks.example.com/services/T0/B0/SECRET?x=1#f", "https://hooks.example.com")]
+    [InlineData("https://hooks.example.com:443/in", "https://hooks.example.com")]
+    [InlineData("https://[2606:2800:220:1::1]:8443/in?token=s3cret", "https://[2606:2800:220:1::1]:8443")]
+    public void The_origin_shown_to_others_has_no_path_query_or_user_info(string url, string origin)
+    {
+        Assert.Equal(origin, WebhookUrl.Origin(url));
+    }
+
     private static Task<IPAddress[]> FakeDns(string host, CancellationToken cancellationToken) => host switch
     {
         "hooks.example.com" => Task.FromResult(new[] { IPAddress.Parse("93.184.216.34"), IPAddress.Parse("2606:2800:220:1::1") }),

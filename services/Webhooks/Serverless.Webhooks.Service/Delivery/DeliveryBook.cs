@@ -111,33 +111,40 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
     /// so another worker takes it at once instead of when the lease runs out. A lease already settled is left alone
     /// (ETag-checked), so a delivery is never scheduled twice.
     /// </summary>
-    public async Task HandBackAsync(IReadOnlyList<string> leaseKeys, CancellationToken cancellationToken)
+    public Task HandBackAsync(IReadOnlyList<string> leaseKeys, CancellationToken cancellationToken) => DueNowAsync(leaseKeys, cancellationToken);
+
+    /// <summary>
+    /// Brings due or lease entries forward to now (deliveries an endpoint's circuit breaker held back, released by the
+    /// probe that closed it; leases handed back). An entry that no longer exists — claimed, settled, or brought forward
+    /// already — is left alone (ETag-checked), so a delivery is never scheduled twice.
+    /// </summary>
+    public async Task DueNowAsync(IReadOnlyList<string> entries, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(leaseKeys);
-        foreach (var chunk in leaseKeys.Chunk(500))
+        ArgumentNullException.ThrowIfNull(entries);
+        foreach (var chunk in entries.Chunk(500))
         {
-            var leases = await state.GetBulkAsync(chunk, cancellationToken).ConfigureAwait(false);
-            if (leases.Count == 0)
+            var existing = await state.GetBulkAsync(chunk, cancellationToken).ConfigureAwait(false);
+            if (existing.Count == 0)
             {
                 continue;
             }
 
             var now = time.GetUtcNow();
-            StateTransaction HandBack(StateTransaction transaction, StateItem lease) =>
-                transaction.Delete(lease.Key, lease.ETag).Upsert(DueKey(now, EndpointOf(lease.Key), IdOf(lease.Key)), ReadOnlyMemory<byte>.Empty);
+            StateTransaction Forward(StateTransaction transaction, StateItem entry) =>
+                transaction.Delete(entry.Key, entry.ETag).Upsert(DueKey(now, EndpointOf(entry.Key), IdOf(entry.Key)), ReadOnlyMemory<byte>.Empty);
 
             try
             {
-                await state.TransactAsync(leases.Aggregate(new StateTransaction(), HandBack), cancellationToken).ConfigureAwait(false);
+                await state.TransactAsync(existing.Aggregate(new StateTransaction(), Forward), cancellationToken).ConfigureAwait(false);
             }
             catch (ETagMismatchException)
             {
-                // One of them settled meanwhile: hand the rest back one by one.
-                foreach (var lease in leases)
+                // One of them was claimed or settled meanwhile: bring the rest forward one by one.
+                foreach (var entry in existing)
                 {
                     try
                     {
-                        await state.TransactAsync(HandBack(new StateTransaction(), lease), cancellationToken).ConfigureAwait(false);
+                        await state.TransactAsync(Forward(new StateTransaction(), entry), cancellationToken).ConfigureAwait(false);
                     }
                     catch (ETagMismatchException)
                     {
@@ -147,8 +154,11 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
         }
     }
 
-    /// <summary>Records an attempt's result: the record, the attempts log, and the next due entry or the failed index.</summary>
-    public async Task SettleAsync(DeliveryRecord updated, string leaseKey, DeliveryAttempt? attempt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Records an attempt's result: the record, the attempts log, and the next due entry or the failed index.
+    /// Returns the next due entry of a delivery still pending (null otherwise).
+    /// </summary>
+    public async Task<string?> SettleAsync(DeliveryRecord updated, string leaseKey, DeliveryAttempt? attempt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(updated);
         var transaction = new StateTransaction()
@@ -159,10 +169,12 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
             transaction.UpsertJson(AttemptPrefix + updated.EndpointId + StateKeys.Separator + TimeOrderedId.Next(time.GetUtcNow()), attempt, new StateWriteOptions(Ttl: AttemptRetention));
         }
 
+        string? dueKey = null;
         switch (updated.Status)
         {
             case DeliveryStatus.Pending:
-                transaction.Upsert(DueKey(updated.NextAttemptAt, updated.EndpointId, updated.Id), ReadOnlyMemory<byte>.Empty);
+                dueKey = DueKey(updated.NextAttemptAt, updated.EndpointId, updated.Id);
+                transaction.Upsert(dueKey, ReadOnlyMemory<byte>.Empty);
                 break;
             case DeliveryStatus.Failed:
                 transaction.Upsert(FailedPrefix + updated.EndpointId + StateKeys.Separator + updated.Id, Encoding.UTF8.GetBytes(updated.UpdatedAt.ToString("O", CultureInfo.InvariantCulture)));
@@ -170,6 +182,7 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
         }
 
         await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+        return dueKey;
     }
 
     public async Task<DeliveryRecord?> GetAsync(string id, CancellationToken cancellationToken) =>

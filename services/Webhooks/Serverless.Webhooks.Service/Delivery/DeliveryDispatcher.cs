@@ -12,7 +12,8 @@ namespace Serverless.Webhooks.Service.Delivery;
 /// Runs due deliveries. Each claimed delivery is its own task, bounded globally and per endpoint, so one slow or
 /// dead endpoint only ever occupies its own slots; an endpoint's circuit breaker and rate limit push its deliveries
 /// back without an attempt. 410 Gone, or failing for the disable period (<see cref="EndpointFailureClock"/>), disables the endpoint and
-/// publishes <c>webhook.endpoint.disabled</c>.
+/// publishes <c>webhook.endpoint.disabled</c> through the outbox of the same transaction (its data: the endpoint id, the
+/// URL's origin only — never its path or query, which often carry the receiver's token — and the reason).
 /// </summary>
 public sealed partial class DeliveryDispatcher(
     DeliveryBook book,
@@ -21,7 +22,7 @@ public sealed partial class DeliveryDispatcher(
     DeliverySignal signal,
     EndpointFailureClock failureClock,
     DeliveryConcurrency concurrency,
-    IEventPublisher publisher,
+    CircuitBreakerOptions breakerOptions,
     TimeProvider time,
     ILogger<DeliveryDispatcher> logger) : BackgroundService
 {
@@ -345,7 +346,7 @@ public sealed partial class DeliveryDispatcher(
             return;
         }
 
-        var breaker = _breakers.GetOrAdd(endpoint.Id, _ => new EndpointCircuitBreaker());
+        var breaker = _breakers.GetOrAdd(endpoint.Id, _ => new EndpointCircuitBreaker(breakerOptions));
         var gate = breaker.TryAcquire(now);
         var notBefore = gate.Allowed ? (DateTimeOffset?)null : gate.NotBefore;
         if (gate.Allowed && endpoint.RateLimitPerSecond is { } rate)
@@ -357,7 +358,13 @@ public sealed partial class DeliveryDispatcher(
 
         if (notBefore is { } later)
         {
-            await book.SettleAsync(record with { NextAttemptAt = later, UpdatedAt = now }, leaseKey, null, stoppingToken).ConfigureAwait(false);
+            var heldAt = await book.SettleAsync(record with { NextAttemptAt = later, UpdatedAt = now }, leaseKey, null, stoppingToken).ConfigureAwait(false);
+            if (!gate.Allowed && heldAt is not null && !breaker.Hold(record.Id, heldAt))
+            {
+                // The circuit closed while this was being held: the success that closed it did not know of it.
+                await ReleaseHeldAsync([heldAt], stoppingToken).ConfigureAwait(false);
+            }
+
             return;
         }
 
@@ -365,9 +372,10 @@ public sealed partial class DeliveryDispatcher(
         var (attempt, next) = await attempter.AttemptAsync(endpoint, record.Id, record.EventId, record.CloudEventJson, attemptNumber, stoppingToken).ConfigureAwait(false);
         var after = time.GetUtcNow();
         var shouldDisable = false;
+        IReadOnlyList<string> released = [];
         if (next is NextStep.Delivered)
         {
-            breaker.RecordSuccess(after);
+            released = breaker.RecordSuccess(after).Released;
             await failureClock.RecordSuccessAsync(endpoint.Id, stoppingToken).ConfigureAwait(false);
         }
         else
@@ -385,11 +393,31 @@ public sealed partial class DeliveryDispatcher(
             _ => throw new InvalidOperationException("Unknown next step."),
         };
         await book.SettleAsync(updated, leaseKey, attempt, stoppingToken).ConfigureAwait(false);
+        if (released.Count > 0)
+        {
+            // The endpoint answers again: what its circuit held back goes now, not when the cool-down would have ended.
+            await ReleaseHeldAsync(released, stoppingToken).ConfigureAwait(false);
+        }
 
         var disableReason = next is NextStep.DisableEndpoint d ? d.Reason : shouldDisable ? $"no delivery has succeeded for {failureClock.DisableAfter}" : null;
-        if (disableReason is not null && await endpoints.SetEnabledAsync(endpoint.Id, false, disableReason, stoppingToken).ConfigureAwait(false) is not null)
+        if (disableReason is not null)
         {
-            await publisher.PublishAsync(EndpointDisabledTopic, CloudEventJson.Create("/webhooks/endpoints", EndpointDisabledTopic, new { endpointId = endpoint.Id, url = endpoint.Url, reason = disableReason }, endpoint.Id), stoppingToken).ConfigureAwait(false);
+            await endpoints.DisableAsync(endpoint.Id, disableReason, EndpointDisabledTopic, disabled => CloudEventJson.Create(
+                "/webhooks/endpoints", EndpointDisabledTopic, new { endpointId = disabled.Id, origin = WebhookUrl.Origin(disabled.Url), reason = disableReason }, disabled.Id), stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Makes deliveries an endpoint's circuit held back due now; best effort (one not released comes due when its hold ends).</summary>
+    private async Task ReleaseHeldAsync(IReadOnlyList<string> dueEntries, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await book.DueNowAsync(dueEntries, stoppingToken).ConfigureAwait(false);
+            signal.NotifyNewWork();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogReleaseFailed(logger, ex, dueEntries.Count);
         }
     }
 
@@ -452,6 +480,9 @@ public sealed partial class DeliveryDispatcher(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Running due delivery {DueKey} failed; its lease brings it back")]
     private static partial void LogDeliveryFailed(ILogger logger, Exception error, string dueKey);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Releasing {Count} deliveries held by a circuit breaker failed; they come due when their hold ends")]
+    private static partial void LogReleaseFailed(ILogger logger, Exception error, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Handing {Count} claimed deliveries back failed; their leases bring them back")]
     private static partial void LogHandBackFailed(ILogger logger, Exception error, int count);

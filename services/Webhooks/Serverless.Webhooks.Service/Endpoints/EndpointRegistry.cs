@@ -1,4 +1,5 @@
 using System.Net;
+using Azure.Messaging;
 using Serverless.BuildingBlocks.State;
 using Serverless.Webhooks.Outbound;
 
@@ -92,18 +93,22 @@ public sealed class EndpointRegistry(
         return (page.Items, page.NextCursor);
     }
 
-    /// <summary>Applies the fields a patch gives (absent = unchanged) and validates the result as a whole.</summary>
-    public async Task<EndpointChange<EndpointView>?> UpdateAsync(string id, EndpointRequest patch, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Applies a JSON merge patch (RFC 7396: an absent member is unchanged, an explicit null removes the field) and
+    /// validates the result as a whole.
+    /// </summary>
+    public async Task<EndpointChange<EndpointView>?> UpdateAsync(string id, EndpointPatch patch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(patch);
         return await ChangeAsync<EndpointView>(id, async current =>
         {
-            var merged = new EndpointRequest(
-                patch.Url ?? current.Url,
-                patch.EventTypes ?? current.EventTypes,
-                patch.Description ?? current.Description,
-                patch.RateLimitPerSecond ?? current.RateLimitPerSecond,
-                patch.Headers ?? current.Headers.ToDictionary(h => h.Key, h => (string?)h.Value));
+            if (patch.Validate() is { Count: > 0 } patchProblems)
+            {
+                return (patchProblems, null, null);
+            }
+
+            var merged = patch.ApplyTo(new EndpointRequest(
+                current.Url, current.EventTypes, current.Description, current.RateLimitPerSecond, current.Headers.ToDictionary(h => h.Key, h => (string?)h.Value)));
             var problems = await ValidateAsync(merged, cancellationToken).ConfigureAwait(false);
             if (problems.Count > 0)
             {
@@ -147,6 +152,28 @@ public sealed class EndpointRegistry(
         return change?.Result;
     }
 
+    /// <summary>
+    /// Disables an endpoint the delivery worker gave up on and queues the event <paramref name="announce"/> makes of it
+    /// (on <paramref name="topic"/>) in the outbox of the same transaction: the event is published exactly when the
+    /// endpoint was disabled, and a crash right after cannot lose it. Null, and nothing published, when the endpoint is
+    /// gone or was disabled already (say by a concurrent attempt that also got 410).
+    /// </summary>
+    public async Task<EndpointView?> DisableAsync(string id, string reason, string topic, Func<WebhookEndpoint, CloudEvent> announce, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(announce);
+        var change = await ChangeAsync<EndpointView>(id, current =>
+        {
+            if (!current.Enabled)
+            {
+                return Task.FromResult<(IReadOnlyList<FieldProblem>, WebhookEndpoint?, EndpointView?)>(([], null, null));
+            }
+
+            var updated = current with { Enabled = false, DisabledReason = reason, UpdatedAt = time.GetUtcNow() };
+            return Task.FromResult<(IReadOnlyList<FieldProblem>, WebhookEndpoint?, EndpointView?)>(([], updated, EndpointView.From(updated)));
+        }, cancellationToken, updated => new OutboxEvent(topic, announce(updated))).ConfigureAwait(false);
+        return change?.Result;
+    }
+
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
         if (!TimeOrderedId.IsWellFormed(id))
@@ -159,9 +186,15 @@ public sealed class EndpointRegistry(
         return deleted;
     }
 
-    /// <summary>Read, change, write with the ETag read; a concurrent change makes it read and apply again.</summary>
+    /// <summary>
+    /// Read, change, write with the ETag read; a concurrent change makes it read and apply again. <paramref name="publish"/>
+    /// gives an event to queue in the outbox of the same transaction as the write.
+    /// </summary>
     private async Task<EndpointChange<T>?> ChangeAsync<T>(
-        string id, Func<WebhookEndpoint, Task<(IReadOnlyList<FieldProblem> Problems, WebhookEndpoint? Updated, T? Result)>> change, CancellationToken cancellationToken)
+        string id,
+        Func<WebhookEndpoint, Task<(IReadOnlyList<FieldProblem> Problems, WebhookEndpoint? Updated, T? Result)>> change,
+        CancellationToken cancellationToken,
+        Func<WebhookEndpoint, OutboxEvent>? publish = null)
         where T : class
     {
         if (!TimeOrderedId.IsWellFormed(id))
@@ -185,7 +218,16 @@ public sealed class EndpointRegistry(
 
             try
             {
-                await state.SaveJsonAsync(KeyPrefix + id, updated, new StateWriteOptions(ETag: current.ETag), cancellationToken).ConfigureAwait(false);
+                var options = new StateWriteOptions(ETag: current.ETag);
+                if (publish?.Invoke(updated) is { } announced)
+                {
+                    await state.TransactAsync(new StateTransaction().UpsertJson(KeyPrefix + id, updated, options).Publish(announced.Topic, announced.Event), cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await state.SaveJsonAsync(KeyPrefix + id, updated, options, cancellationToken).ConfigureAwait(false);
+                }
+
                 _view.Invalidate();
                 return new([], result);
             }

@@ -146,6 +146,5 @@ public sealed class WebhookSourceStore
         return new ActiveSource(source, kind, verifier, limiter, fromConfiguration);
     }
 
-    private static bool IsValidName(string name) =>
-        name.Length is > 0 and <= 100 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+    private static bool IsValidName(string name) => WebhookSourceValidator.IsValidName(name);
 }

@@ -6,6 +6,15 @@ namespace Serverless.Webhooks.Inbound;
 /// </summary>
 public static class WebhookSourceValidator
 {
+    /// <summary>The longest source name: it is a state key part and a URL path segment.</summary>
+    public const int MaxNameLength = 100;
+
+    /// <summary>Whether a name may name a source: 1-<see cref="MaxNameLength"/> ASCII letters, digits, '-' and '_'.</summary>
+    public static bool IsValidName(string? name) =>
+        name is { Length: > 0 and <= MaxNameLength } && name.All(IsNameChar);
+
+    private static bool IsNameChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_';
+
     public static IReadOnlyList<ConfigurationProblem> Validate(WebhookSource source)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -15,10 +24,14 @@ public static class WebhookSourceValidator
         {
             problems.Add(new("name", "required"));
         }
-        else if (!source.Name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        else if (!source.Name.All(IsNameChar))
         {
             // The name becomes a URL path segment of the receiving endpoint.
             problems.Add(new("name", "only ASCII letters, digits, '-' and '_' are allowed"));
+        }
+        else if (source.Name.Length > MaxNameLength)
+        {
+            problems.Add(new("name", $"must be at most {MaxNameLength} characters"));
         }
 
         var kindKnown = WebhookKinds.TryParse(source.Kind, out var kind);

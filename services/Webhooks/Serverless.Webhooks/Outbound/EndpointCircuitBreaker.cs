@@ -30,13 +30,23 @@ public sealed record CircuitDecision(bool Allowed, bool IsProbe, DateTimeOffset?
 }
 
 /// <summary>The endpoint's health after an attempt was recorded.</summary>
-public sealed record EndpointHealth(CircuitState State, int ConsecutiveFailures, DateTimeOffset? FailingSince);
+public sealed record EndpointHealth(CircuitState State, int ConsecutiveFailures, DateTimeOffset? FailingSince)
+{
+    /// <summary>
+    /// The deliveries this success released: those <see cref="EndpointCircuitBreaker.Hold"/> recorded while the circuit
+    /// was open or its probe in flight (their due entries), to be made due now. Empty after a failure.
+    /// </summary>
+    public IReadOnlyList<string> Released { get; init; } = [];
+}
 
 /// <summary>
 /// Per-endpoint circuit breaker with injected time: opens after <see cref="CircuitBreakerOptions.FailureThreshold"/>
 /// consecutive failures, lets one probe through after the cool-down, closes on a success. It also tracks since when the
 /// endpoint has been failing in this process (the clock that disables an endpoint is kept durably elsewhere).
 /// Thread-safe: the delivery worker may record results from several in-flight attempts.
+/// Deliveries it turns away wait until the cool-down ends (or, behind a probe in flight, a further cool-down); the worker
+/// tells it where each one waits (<see cref="Hold"/>), and the success that closes the circuit hands them all back
+/// (<see cref="EndpointHealth.Released"/>) so they go at once instead of waiting out a cool-down the endpoint no longer needs.
 /// </summary>
 public sealed class EndpointCircuitBreaker
 {
@@ -47,6 +57,7 @@ public sealed class EndpointCircuitBreaker
     private DateTimeOffset? _failingSince;
     private DateTimeOffset _openedAt;
     private DateTimeOffset? _probeSentAt;
+    private Dictionary<string, string> _held = new(StringComparer.Ordinal);
 
     public EndpointCircuitBreaker(CircuitBreakerOptions? options = null)
     {
@@ -93,6 +104,27 @@ public sealed class EndpointCircuitBreaker
         }
     }
 
+    /// <summary>
+    /// Remembers a delivery this breaker turned away (<paramref name="deliveryId"/>, rescheduled at
+    /// <paramref name="dueEntry"/>), so the success that closes the circuit releases it. Holding the same delivery again
+    /// replaces its entry. False when the circuit has closed meanwhile: nothing is remembered, release it now.
+    /// </summary>
+    public bool Hold(string deliveryId, string dueEntry)
+    {
+        ArgumentNullException.ThrowIfNull(deliveryId);
+        ArgumentNullException.ThrowIfNull(dueEntry);
+        lock (_gate)
+        {
+            if (_state == CircuitState.Closed)
+            {
+                return false;
+            }
+
+            _held[deliveryId] = dueEntry;
+            return true;
+        }
+    }
+
     public EndpointHealth RecordSuccess(DateTimeOffset now)
     {
         lock (_gate)
@@ -101,7 +133,14 @@ public sealed class EndpointCircuitBreaker
             _consecutiveFailures = 0;
             _failingSince = null;
             _probeSentAt = null;
-            return Health(now);
+            if (_held.Count == 0)
+            {
+                return Health(now);
+            }
+
+            var released = _held.Values.ToList();
+            _held = new Dictionary<string, string>(StringComparer.Ordinal);
+            return Health(now) with { Released = released };
         }
     }
 

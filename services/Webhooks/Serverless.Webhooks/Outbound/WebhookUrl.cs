@@ -16,6 +16,17 @@ public static class WebhookUrl
 {
     public const int MaxLength = 2048;
 
+    /// <summary>
+    /// What of an endpoint URL may be shown to others (the <c>webhook.endpoint.disabled</c> event goes to every endpoint
+    /// subscribed to it): its origin, <c>scheme://host[:port]</c>. Path, query and user info are dropped — they often
+    /// carry the receiver's token (<c>?api_key=…</c>, or a path like Slack's <c>/services/T…/B…/secret</c>).
+    /// </summary>
+    public static string Origin(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return new Uri(url, UriKind.Absolute).GetComponents(UriComponents.SchemeAndServer, UriFormat.UriEscaped);
+    }
+
     /// <summary>Null when the URL has an acceptable shape; otherwise what is wrong. Does not resolve anything.</summary>
     public static string? ValidateShape(string? url)
     {
