@@ -101,4 +101,24 @@ public sealed class ApprovalTests
         Assert.Equal("gate 1 of attempt 1 was decided already", run.Apply(new GateOpened("ship", 1, 1, run.Now)).IgnoredBecause);
         Assert.Equal("step 'ship' is Running, not waiting at an approval gate", run.Apply(new ApprovalDecided("ship", "ana", true, run.Now)).IgnoredBecause);
     }
+    [Fact]
+    public void A_gate_reported_before_the_start_report_opens_and_shows_once_the_step_runs()
+    {
+        var deploy = new DeployStep
+        {
+            Id = "ship",
+            Version = "2",
+            Target = new DeployTarget { DeployUrl = "https://deploy.example" },
+            Strategy = new CanaryStrategy { Steps = [10, 100], Approval = true, Approvers = ["ana"] },
+        };
+        var run = new RunDriver(Build.Pipeline([deploy]));
+        run.Start();
+
+        // The runner opens the gate directly; its start report comes through the queue and may be applied later.
+        Assert.False(run.Apply(new GateOpened("ship", 1, 1, run.Now)).Ignored);
+        Assert.Equal(StepStatus.Queued, run.State.Steps["ship"].DisplayStatus);
+        run.Started("ship");
+        Assert.Equal(StepStatus.AwaitingApproval, run.State.Steps["ship"].DisplayStatus);
+        Assert.False(run.Apply(new ApprovalDecided("ship", "ana", true, run.Now)).Ignored);
+    }
 }

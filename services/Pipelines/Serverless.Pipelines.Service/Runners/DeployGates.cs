@@ -15,19 +15,22 @@ public sealed class DeployGates(RunStore runs, TimeProvider time)
 
     public async Task<GateDecision> WaitAsync(string runId, string stepId, int attempt, int gate, CancellationToken cancellationToken)
     {
-        // Ignored when this attempt opened or passed the gate before (a dispatch run again after a crash): the decision,
-        // if there is one, is read below all the same.
-        if (await runs.ApplyAsync(runId, new GateOpened(stepId, attempt, gate, time.GetUtcNow()), null, cancellationToken).ConfigureAwait(false) is null)
-        {
-            throw new InvalidOperationException($"run {runId} is gone");
-        }
-
+        var opening = new DeployGate(attempt, gate);
         while (true)
         {
             var run = await runs.GetAsync(runId, cancellationToken).ConfigureAwait(false) ?? throw new InvalidOperationException($"run {runId} is gone");
-            if (run.State.Steps[stepId].GateDecisions.FirstOrDefault(d => d.Attempt == attempt && d.Gate == gate) is { } decision)
+            var step = run.State.Steps[stepId];
+            if (step.GateDecisions.FirstOrDefault(d => d.Attempt == attempt && d.Gate == gate) is { } decision)
             {
                 return decision;
+            }
+
+            // Opened (again) until the run shows it: the start report travels separately and may not be applied yet, and
+            // a gate this attempt opened before a crash is found open or decided.
+            if (step.OpenGate != opening
+                && await runs.ApplyAsync(runId, new GateOpened(stepId, attempt, gate, time.GetUtcNow()), null, cancellationToken).ConfigureAwait(false) is { Ignored: false })
+            {
+                continue;
             }
 
             await Task.Delay(PollInterval, time, cancellationToken).ConfigureAwait(false);

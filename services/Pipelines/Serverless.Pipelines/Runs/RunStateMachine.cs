@@ -300,7 +300,8 @@ public sealed class RunStateMachine
                 return $"'{opened.StepId}' is not a canary deploy with approval gates";
             }
 
-            if (run.Status != StepStatus.Running || run.CurrentAttempt is not { IsFinished: false } current || current.Number != opened.Attempt)
+            // Queued too: the runner's start report travels separately and may arrive after the gate.
+            if (run.Status is not (StepStatus.Running or StepStatus.Queued) || run.CurrentAttempt is not { IsFinished: false } current || current.Number != opened.Attempt)
             {
                 return $"attempt {opened.Attempt} of '{opened.StepId}' is not the one running";
             }
