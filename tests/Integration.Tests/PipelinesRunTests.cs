@@ -8,85 +8,8 @@ using Serverless.Testing;
 namespace Integration.Tests;
 
 /// <summary>Pipelines end to end in the main job: save YAML over HTTP, start runs, follow them to the end.</summary>
-public abstract class PipelinesRunContract : IAsyncLifetime
+public abstract class PipelinesRunContract : PipelinesApiContract
 {
-    private LocalHost _host = null!;
-    private HttpClient _admin = null!;
-
-    protected HttpClient Admin => _admin;
-
-    protected virtual IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>();
-
-    public ValueTask InitializeAsync()
-    {
-        var settings = new Dictionary<string, string?>(ProfileSettings)
-        {
-            ["Pipelines:Http:AllowList:0"] = "127.0.0.0/8",
-            ["Pipelines:Deploy:HealthCheckAttempts"] = "2",
-            ["Pipelines:Deploy:HealthCheckInterval"] = "00:00:00.050",
-        };
-        _host = new LocalHost(settings: settings);
-        _admin = _host.CreateClient(_host.AdminKey);
-        return ValueTask.CompletedTask;
-    }
-
-    public virtual async ValueTask DisposeAsync() => await _host.DisposeAsync();
-
-    /// <summary>A client with an operator key named <paramref name="name"/>: approvals are decided as the caller's key name.</summary>
-    protected async Task<HttpClient> PersonAsync(string name)
-    {
-        var created = await _admin.PostAsJsonAsync("/api/keys", new { name, role = "operator" });
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        return _host.CreateClient((await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString());
-    }
-
-    protected async Task SaveAsync(string name, string yaml)
-    {
-        var response = await _admin.PutAsync($"/api/pipelines/{name}", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-    }
-
-    protected async Task<string> StartAsync(string name, object? parameters = null)
-    {
-        var response = await _admin.PostAsJsonAsync($"/api/pipelines/{name}/runs", new { parameters = parameters ?? new { } });
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetString()!;
-    }
-
-    protected async Task<JsonElement> RunAsync(string runId)
-    {
-        var response = await _admin.GetAsync($"/api/runs/{runId}");
-        var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"GET /api/runs/{runId}: {(int)response.StatusCode} {body}");
-        return JsonDocument.Parse(body).RootElement.Clone();
-    }
-
-    private static JsonElement Step(JsonElement run, string id) => run.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("id").GetString() == id);
-
-    /// <summary>Polls the run until <paramref name="done"/> holds; no sleeps as synchronisation, a deadline instead.</summary>
-    private async Task<JsonElement> WaitForRunAsync(string runId, Func<JsonElement, bool> done, string what, double seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var run = await RunAsync(runId);
-            if (done(run))
-            {
-                return run;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Timed out waiting for {what}; the run is {run}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
-    private Task<JsonElement> WaitForStatusAsync(string runId, string status) =>
-        WaitForRunAsync(runId, r => r.GetProperty("status").GetString() == status, $"run {runId} to be {status}");
-
     [Fact]
     public async Task A_saved_yaml_pipeline_runs_to_success_with_outputs_and_logs()
     {
@@ -110,16 +33,16 @@ public abstract class PipelinesRunContract : IAsyncLifetime
 
         var run = await WaitForStatusAsync(runId, "Succeeded");
         Assert.Equal("hi ana", Step(run, "greet").GetProperty("outputs").GetProperty("greeting").GetString());
-        Assert.Equal("hello ana\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/greet/log"));
-        Assert.Contains("flowchart LR", await _admin.GetStringAsync($"/api/runs/{runId}/graph?format=mermaid"), StringComparison.Ordinal);
-        var runs = await _admin.GetFromJsonAsync<JsonElement>("/api/pipelines/hello/runs?status=succeeded");
+        Assert.Equal("hello ana\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/greet/log"));
+        Assert.Contains("flowchart LR", await Admin.GetStringAsync($"/api/runs/{runId}/graph?format=mermaid"), StringComparison.Ordinal);
+        var runs = await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/hello/runs?status=succeeded");
         Assert.Equal(runId, Assert.Single(runs.GetProperty("items").EnumerateArray()).GetProperty("runId").GetString());
     }
 
     [Fact]
     public async Task An_invalid_document_and_bad_parameters_are_400_with_every_problem_by_path()
     {
-        var response = await _admin.PutAsync("/api/pipelines/broken", new StringContent("""
+        var response = await Admin.PutAsync("/api/pipelines/broken", new StringContent("""
             name: broken
             steps:
               - {id: a, kind: script, run: "true"}
@@ -137,7 +60,7 @@ public abstract class PipelinesRunContract : IAsyncLifetime
             steps:
               - {id: a, kind: script, run: "true"}
             """);
-        var start = await _admin.PostAsJsonAsync("/api/pipelines/typed/runs", new { parameters = new { env = "moon", count = "many", extra = "x" } });
+        var start = await Admin.PostAsJsonAsync("/api/pipelines/typed/runs", new { parameters = new { env = "moon", count = "many", extra = "x" } });
         Assert.Equal(HttpStatusCode.BadRequest, start.StatusCode);
         var errors = (await start.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
         Assert.True(errors.TryGetProperty("parameters.env", out _), errors.ToString());
@@ -159,8 +82,8 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         Assert.Equal("Skipped", Step(failed, "after").GetProperty("status").GetString());
 
         // The script depends on a file in the run's working directory; make it pass, then retry.
-        await File.WriteAllTextAsync(Path.Combine(_host.DataDirectory, "pipelines", "runs", runId, "ready"), "yes");
-        Assert.Equal(HttpStatusCode.Accepted, (await _admin.PostAsync($"/api/runs/{runId}/retry", null)).StatusCode);
+        await File.WriteAllTextAsync(Path.Combine(Host.DataDirectory, "pipelines", "runs", runId, "ready"), "yes");
+        Assert.Equal(HttpStatusCode.Accepted, (await Admin.PostAsync($"/api/runs/{runId}/retry", null)).StatusCode);
         var run = await WaitForStatusAsync(runId, "Succeeded");
         Assert.Equal(2, Step(run, "check").GetProperty("attempts").GetArrayLength());
         Assert.Equal(1, run.GetProperty("generation").GetInt32());
@@ -184,7 +107,7 @@ public abstract class PipelinesRunContract : IAsyncLifetime
 
         // Nobody decides as someone else, not even an admin key.
         Assert.Equal(HttpStatusCode.Forbidden, (await mallory.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "ana" })).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await _admin.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "ana" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await Admin.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { by = "ana" })).StatusCode);
         Assert.Equal("AwaitingApproval", Step(await RunAsync(runId), "gate").GetProperty("status").GetString());
 
         var approved = await ana.PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { comment = "lgtm" });
@@ -206,13 +129,13 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         var runId = await StartAsync("long");
         await WaitForRunAsync(runId, r => Step(r, "work").GetProperty("status").GetString() == "Running", "the script to start");
         var started = DateTime.UtcNow;
-        Assert.Equal(HttpStatusCode.Accepted, (await _admin.PostAsync($"/api/runs/{runId}/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await Admin.PostAsync($"/api/runs/{runId}/cancel", null)).StatusCode);
 
         var run = await WaitForStatusAsync(runId, "Cancelled");
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(20), "the sleeping script was not killed");
         Assert.Equal("Cancelled", Step(run, "work").GetProperty("status").GetString());
         Assert.Equal("Succeeded", Step(run, "cleanup").GetProperty("status").GetString());
-        Assert.Equal("cleaned\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/cleanup/log"));
+        Assert.Equal("cleaned\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/cleanup/log"));
     }
 
     [Fact]
@@ -232,23 +155,23 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         // Cancelled while the normal step runs: the finally step starts after it and still finishes.
         var runId = await StartAsync("slow-cleanup");
         await WaitForRunAsync(runId, r => Status(r, "work") == "Running", "the script to start");
-        Assert.Equal(HttpStatusCode.Accepted, (await _admin.PostAsync($"/api/runs/{runId}/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await Admin.PostAsync($"/api/runs/{runId}/cancel", null)).StatusCode);
         await WaitForRunAsync(runId, r => Status(r, "cleanup") == "Running", "the finally step to start");
-        Assert.Equal(HttpStatusCode.Conflict, (await _admin.PostAsync($"/api/runs/{runId}/cancel", null)).StatusCode); // already cancelling
+        Assert.Equal(HttpStatusCode.Conflict, (await Admin.PostAsync($"/api/runs/{runId}/cancel", null)).StatusCode); // already cancelling
 
         var run = await WaitForStatusAsync(runId, "Cancelled");
         Assert.Equal("Cancelled", Status(run, "work"));
         Assert.Equal("Succeeded", Status(run, "cleanup"));
-        Assert.Equal("cleaning\ndone\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/cleanup/log"));
+        Assert.Equal("cleaning\ndone\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/cleanup/log"));
 
         // Cancelled while the finally step itself runs: it finishes too.
         var late = await StartAsync("slow-cleanup", new { pause = "0" });
         await WaitForRunAsync(late, r => Status(r, "cleanup") == "Running", "the finally step to start");
-        Assert.Equal(HttpStatusCode.Accepted, (await _admin.PostAsync($"/api/runs/{late}/cancel", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await Admin.PostAsync($"/api/runs/{late}/cancel", null)).StatusCode);
         var lateRun = await WaitForStatusAsync(late, "Cancelled");
         Assert.Equal("Succeeded", Status(lateRun, "work"));
         Assert.Equal("Succeeded", Status(lateRun, "cleanup"));
-        Assert.Equal("cleaning\ndone\n", await _admin.GetStringAsync($"/api/runs/{late}/steps/cleanup/log"));
+        Assert.Equal("cleaning\ndone\n", await Admin.GetStringAsync($"/api/runs/{late}/steps/cleanup/log"));
     }
 
     [Fact]
@@ -267,7 +190,7 @@ public abstract class PipelinesRunContract : IAsyncLifetime
 
         await WaitForStatusAsync(runId, "Succeeded");
         Assert.False(File.Exists(marker), "the parameter was executed");
-        Assert.Equal(payload + "\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/say/log"));
+        Assert.Equal(payload + "\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/say/log"));
     }
 
     [Fact]
@@ -294,14 +217,14 @@ public abstract class PipelinesRunContract : IAsyncLifetime
              "data":{"provider":"github","repository":"acme/web","ref":"refs/heads/main","before":"000","after":"abc123",
                      "commits":[{"id":"abc123","message":"m","added":["src/a.cs"],"modified":[],"removed":[]}],"pusher":"ana"}}
             """;
-        var response = await _admin.PostAsync("/api/events/scm.push", new StringContent(push, Encoding.UTF8, "application/cloudevents+json"));
+        var response = await Admin.PostAsync("/api/events/scm.push", new StringContent(push, Encoding.UTF8, "application/cloudevents+json"));
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
 
         string? runId = null;
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (runId is null)
         {
-            var runs = await _admin.GetFromJsonAsync<JsonElement>("/api/pipelines/on-push/runs");
+            var runs = await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/on-push/runs");
             runId = runs.GetProperty("items").EnumerateArray().Select(r => r.GetProperty("runId").GetString()).FirstOrDefault();
             Assert.True(DateTime.UtcNow < deadline, "no run started for the push");
             await Task.Delay(50);
@@ -309,8 +232,8 @@ public abstract class PipelinesRunContract : IAsyncLifetime
 
         var run = await WaitForStatusAsync(runId, "Succeeded");
         Assert.Equal("abc123", run.GetProperty("trigger").GetProperty("commit").GetString());
-        Assert.Equal("building abc123\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/build/log"));
-        Assert.Empty((await _admin.GetFromJsonAsync<JsonElement>("/api/pipelines/other-repo/runs")).GetProperty("items").EnumerateArray());
+        Assert.Equal("building abc123\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/build/log"));
+        Assert.Empty((await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/other-repo/runs")).GetProperty("items").EnumerateArray());
     }
 
     [Fact]
@@ -336,7 +259,7 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         var attempts = flaky.GetProperty("attempts");
         Assert.Equal(2, attempts.GetArrayLength());
         Assert.True(attempts[1].GetProperty("startedAt").GetDateTimeOffset() - attempts[0].GetProperty("finishedAt").GetDateTimeOffset() >= TimeSpan.FromMilliseconds(250), "the retry did not wait for its backoff");
-        Assert.Equal("second\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/flaky/log"));
+        Assert.Equal("second\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/flaky/log"));
     }
 
     [Fact]
@@ -350,7 +273,7 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         var runId = await StartAsync("chatty");
         await WaitForRunAsync(runId, r => Step(r, "talk").GetProperty("status").GetString() is "Running" or "Succeeded", "the step to start");
 
-        var followed = await _admin.GetStringAsync($"/api/runs/{runId}/steps/talk/log?follow=true");
+        var followed = await Admin.GetStringAsync($"/api/runs/{runId}/steps/talk/log?follow=true");
         Assert.Equal("one\ntwo\n", followed);
     }
 
@@ -395,7 +318,6 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         Assert.Equal("1", target.Version);
     }
 
-    private static string Status(JsonElement run, string step) => Step(run, step).GetProperty("status").GetString()!;
 
     [Fact]
     public async Task A_rejected_approval_fails_the_step_and_the_run()
@@ -443,7 +365,7 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         var first = await WaitForStatusAsync(runId, "Succeeded");
         Assert.Equal("b1-c1-d1", Step(first, "d").GetProperty("outputs").GetProperty("n").GetString());
 
-        Assert.Equal(HttpStatusCode.Accepted, (await _admin.PostAsync($"/api/runs/{runId}/rerun?from=b", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, (await Admin.PostAsync($"/api/runs/{runId}/rerun?from=b", null)).StatusCode);
         var run = await WaitForRunAsync(runId, r => r.GetProperty("status").GetString() == "Succeeded" && Step(r, "d").GetProperty("attempts").GetArrayLength() == 2, "the rerun to finish");
         Assert.Equal(1, run.GetProperty("generation").GetInt32());
         Assert.Equal(1, Step(run, "a").GetProperty("attempts").GetArrayLength());
@@ -455,7 +377,7 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         Assert.Equal("b2-c1-d2", Step(run, "d").GetProperty("outputs").GetProperty("n").GetString());
 
         // The JSON graph: the four nodes with their states and attempt counts, the four edges.
-        var graph = await _admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}/graph");
+        var graph = await Admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}/graph");
         Assert.Equal(
             ["a Succeeded 1", "b Succeeded 2", "c Succeeded 1", "d Succeeded 2"],
             graph.GetProperty("nodes").EnumerateArray().Select(n => $"{n.GetProperty("id").GetString()} {n.GetProperty("status").GetString()} {n.GetProperty("attempts").GetInt32()}").Order().ToArray());
@@ -463,7 +385,7 @@ public abstract class PipelinesRunContract : IAsyncLifetime
             ["a->b", "a->c", "b->d", "c->d"],
             graph.GetProperty("edges").EnumerateArray().Select(e => $"{e.GetProperty("from").GetString()}->{e.GetProperty("to").GetString()}").Order().ToArray());
 
-        Assert.Equal(HttpStatusCode.Conflict, (await _admin.PostAsync($"/api/runs/{runId}/rerun?from=nope", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await Admin.PostAsync($"/api/runs/{runId}/rerun?from=nope", null)).StatusCode);
     }
 
     [Fact]
@@ -473,16 +395,16 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         await SaveAsync("versioned", "name: versioned\nsteps:\n  - {id: two, kind: script, run: 'true'}\n");
         await SaveAsync("another", "name: another\nsteps:\n  - {id: x, kind: script, run: 'true'}\n");
 
-        var latest = await _admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versioned");
+        var latest = await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versioned");
         Assert.Equal(2, latest.GetProperty("version").GetInt32());
         Assert.Equal("two", latest.GetProperty("definition").GetProperty("steps")[0].GetProperty("id").GetString());
-        var v1 = await _admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versioned?version=1");
+        var v1 = await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/versioned?version=1");
         Assert.Equal(1, v1.GetProperty("version").GetInt32());
         Assert.Equal("one", v1.GetProperty("definition").GetProperty("steps")[0].GetProperty("id").GetString());
         Assert.Contains("id: one", v1.GetProperty("source").GetString(), StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.NotFound, (await _admin.GetAsync("/api/pipelines/versioned?version=3")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Admin.GetAsync("/api/pipelines/versioned?version=3")).StatusCode);
 
-        var list = await _admin.GetFromJsonAsync<JsonElement>("/api/pipelines");
+        var list = await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines");
         Assert.Equal(
             ["another v1", "versioned v2"],
             list.GetProperty("items").EnumerateArray().Select(p => $"{p.GetProperty("name").GetString()} v{p.GetProperty("version").GetInt32()}").Order().ToArray());
@@ -500,15 +422,15 @@ public abstract class PipelinesRunContract : IAsyncLifetime
         var runId = await StartAsync("doomed");
         await WaitForRunAsync(runId, r => Status(r, "gate") == "AwaitingApproval", "the approval request");
 
-        Assert.Equal(HttpStatusCode.NoContent, (await _admin.DeleteAsync("/api/pipelines/doomed")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await _admin.GetAsync("/api/pipelines/doomed")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await _admin.PostAsJsonAsync("/api/pipelines/doomed/runs", new { parameters = new { } })).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await _admin.DeleteAsync("/api/pipelines/doomed")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await Admin.DeleteAsync("/api/pipelines/doomed")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Admin.GetAsync("/api/pipelines/doomed")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Admin.PostAsJsonAsync("/api/pipelines/doomed/runs", new { parameters = new { } })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await Admin.DeleteAsync("/api/pipelines/doomed")).StatusCode);
 
         Assert.Equal(HttpStatusCode.Accepted, (await (await PersonAsync("ana")).PostAsJsonAsync($"/api/runs/{runId}/steps/gate/approve", new { })).StatusCode);
         var run = await WaitForStatusAsync(runId, "Succeeded");
         Assert.Equal(1, run.GetProperty("version").GetInt32());
-        Assert.Equal("still here\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/after/log"));
+        Assert.Equal("still here\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/after/log"));
     }
 
     [Fact]

@@ -18,69 +18,9 @@ namespace Integration.Tests;
 /// How http and deploy steps end when their endpoints misbehave: no answer within the HTTP timeout is a timeout (not a
 /// cancel), a network error during a deploy is rolled back, and an executor that throws fails its attempt at once.
 /// </summary>
-public abstract class PipelinesStepFailureContract : IAsyncLifetime
+public abstract class PipelinesStepFailureContract : PipelinesApiContract
 {
-    private LocalHost _host = null!;
-    private HttpClient _admin = null!;
-
-    protected virtual IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>();
-
-    public ValueTask InitializeAsync()
-    {
-        var settings = new Dictionary<string, string?>(ProfileSettings)
-        {
-            ["Pipelines:Http:AllowList:0"] = "127.0.0.0/8",
-            ["Pipelines:Http:TimeoutSeconds"] = "2",
-            ["Pipelines:Deploy:HealthCheckAttempts"] = "2",
-            ["Pipelines:Deploy:HealthCheckInterval"] = "00:00:00.050",
-        };
-        _host = new LocalHost(settings: settings);
-        _admin = _host.CreateClient(_host.AdminKey);
-        return ValueTask.CompletedTask;
-    }
-
-    public virtual async ValueTask DisposeAsync() => await _host.DisposeAsync();
-
-    private async Task SaveAsync(string name, string yaml)
-    {
-        var response = await _admin.PutAsync($"/api/pipelines/{name}", new StringContent(yaml, Encoding.UTF8, "application/yaml"));
-        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-    }
-
-    private async Task<string> StartAsync(string name)
-    {
-        var response = await _admin.PostAsJsonAsync($"/api/pipelines/{name}/runs", new { parameters = new { } });
-        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetString()!;
-    }
-
-    /// <summary>Polls the run until it is <paramref name="status"/>; no sleeps as synchronisation, a deadline instead.</summary>
-    private async Task<JsonElement> WaitForStatusAsync(string runId, string status, double seconds = 30)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            var response = await _admin.GetAsync($"/api/runs/{runId}");
-            var body = await response.Content.ReadAsStringAsync();
-            Assert.True(response.IsSuccessStatusCode, $"GET /api/runs/{runId}: {(int)response.StatusCode} {body}");
-            var run = JsonDocument.Parse(body).RootElement.Clone();
-            if (run.GetProperty("status").GetString() == status)
-            {
-                return run;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Timed out waiting for run {runId} to be {status}; the run is {run}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
-
-    private static JsonElement Step(JsonElement run, string id) => run.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("id").GetString() == id);
-
-    private static string Status(JsonElement run, string step) => Step(run, step).GetProperty("status").GetString()!;
+    protected override IDictionary<string, string?> ClassSettings => new Dictionary<string, string?> { ["Pipelines:Http:TimeoutSeconds"] = "2" };
 
     private static string Reason(JsonElement run, string step) => Step(run, step).GetProperty("reason").GetString()!;
 
@@ -117,7 +57,7 @@ public abstract class PipelinesStepFailureContract : IAsyncLifetime
         Assert.Equal(["TimedOut", "TimedOut"], Outcomes(run, "hang"));
         Assert.Contains("no answer within 2s", Reason(run, "hang"), StringComparison.Ordinal);
         Assert.Equal("Succeeded", Status(run, "notify"));
-        Assert.Equal("noticed\n", await _admin.GetStringAsync($"/api/runs/{runId}/steps/notify/log"));
+        Assert.Equal("noticed\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/notify/log"));
     }
 
     [Fact]
@@ -244,7 +184,7 @@ public abstract class PipelinesStepFailureContract : IAsyncLifetime
         Assert.Equal(["Failed"], Outcomes(run, "html"));
         Assert.StartsWith("the step failed unexpectedly: ", Reason(run, "html"), StringComparison.Ordinal);
         Assert.Contains("invalid start of a value", Reason(run, "html"), StringComparison.Ordinal);
-        Assert.Contains("[Failed: the step failed unexpectedly: ", await _admin.GetStringAsync($"/api/runs/{runId}/steps/html/log"), StringComparison.Ordinal);
+        Assert.Contains("[Failed: the step failed unexpectedly: ", await Admin.GetStringAsync($"/api/runs/{runId}/steps/html/log"), StringComparison.Ordinal);
         Assert.Equal(["Failed"], Outcomes(run, "badurl"));
         Assert.StartsWith("the step failed unexpectedly: Invalid URI", Reason(run, "badurl"), StringComparison.Ordinal);
     }
