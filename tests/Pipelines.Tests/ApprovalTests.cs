@@ -71,17 +71,20 @@ public sealed class ApprovalTests
         Assert.True(run.Apply(new TimerFired("approval:gate:1", run.Now.AddHours(4))).Ignored);
         Assert.Equal(StepStatus.Succeeded, run.Status("gate"));
     }
+
+    /// <summary>A run of one canary deploy step (10 % then 100 %) with an approval gate between, ana its approver.</summary>
+    private static RunDriver GatedCanary() => new(Build.Pipeline([new DeployStep
+    {
+        Id = "ship",
+        Version = "2",
+        Target = new DeployTarget { DeployUrl = "https://deploy.example" },
+        Strategy = new CanaryStrategy { Steps = [10, 100], Approval = true, Approvers = ["ana"] },
+    }]));
+
     [Fact]
     public void A_canary_deploy_waits_at_an_open_gate_for_one_of_its_approvers()
     {
-        var deploy = new DeployStep
-        {
-            Id = "ship",
-            Version = "2",
-            Target = new DeployTarget { DeployUrl = "https://deploy.example" },
-            Strategy = new CanaryStrategy { Steps = [10, 100], Approval = true, Approvers = ["ana"] },
-        };
-        var run = new RunDriver(Build.Pipeline([deploy]));
+        var run = GatedCanary();
         run.Start();
         run.Started("ship");
         var step = () => run.State.Steps["ship"];
@@ -104,14 +107,7 @@ public sealed class ApprovalTests
     [Fact]
     public void A_gate_reported_before_the_start_report_opens_and_shows_once_the_step_runs()
     {
-        var deploy = new DeployStep
-        {
-            Id = "ship",
-            Version = "2",
-            Target = new DeployTarget { DeployUrl = "https://deploy.example" },
-            Strategy = new CanaryStrategy { Steps = [10, 100], Approval = true, Approvers = ["ana"] },
-        };
-        var run = new RunDriver(Build.Pipeline([deploy]));
+        var run = GatedCanary();
         run.Start();
 
         // The runner opens the gate directly; its start report comes through the queue and may be applied later.
