@@ -66,6 +66,33 @@ public sealed class WebhooksEndpointsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Credentials_in_an_endpoints_url_and_headers_are_never_shown_back()
+    {
+        var admin = _allowed.CreateClient(_allowed.AdminKey);
+        var created = await admin.PostAsJsonAsync("/api/webhooks/endpoints", new
+        {
+            url = "http://127.0.0.1:9/hook?api_key=LEAKME&team=ops",
+            headers = new Dictionary<string, string> { ["Authorization"] = "Bearer s3cret-token", ["X-Env"] = "prod" },
+        });
+        Assert.True(created.StatusCode == HttpStatusCode.Created, await created.Content.ReadAsStringAsync());
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("endpoint").GetProperty("id").GetString()!;
+        var viewerKey = (await (await admin.PostAsJsonAsync("/api/keys", new { name = "watcher", role = "viewer" })).Content.ReadFromJsonAsync<JsonElement>()).GetProperty("key").GetString();
+
+        foreach (var shown in new[]
+        {
+            await created.Content.ReadAsStringAsync(),
+            await _allowed.CreateClient(viewerKey).GetStringAsync($"/api/webhooks/endpoints/{id}"),
+            await _allowed.CreateClient(viewerKey).GetStringAsync("/api/webhooks/endpoints"),
+        })
+        {
+            Assert.DoesNotContain("LEAKME", shown, StringComparison.Ordinal);
+            Assert.DoesNotContain("s3cret-token", shown, StringComparison.Ordinal);
+            Assert.Contains("team=ops", shown, StringComparison.Ordinal);
+            Assert.Contains("\"X-Env\":\"prod\"", shown, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task A_patch_is_a_merge_patch_so_null_removes_the_rate_limit_and_the_description()
     {
         var admin = _allowed.CreateClient(_allowed.AdminKey);

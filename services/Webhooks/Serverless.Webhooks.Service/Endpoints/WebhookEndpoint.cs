@@ -35,8 +35,9 @@ public sealed record EndpointView(
     IReadOnlyDictionary<string, string> Headers, bool Enabled, string? DisabledReason, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
     DateTimeOffset? PreviousSecretValidUntil)
 {
+    /// <summary>Credentials in the URL and the headers are not shown (<see cref="CredentialRedaction"/>): viewers read endpoints too.</summary>
     public static EndpointView From(WebhookEndpoint e) => new(
-        e.Id, e.Url, e.EventTypes, e.Description, e.RateLimitPerSecond, e.Headers, e.Enabled, e.DisabledReason, e.CreatedAt, e.UpdatedAt, e.PreviousValidUntil);
+        e.Id, CredentialRedaction.Url(e.Url), e.EventTypes, e.Description, e.RateLimitPerSecond, CredentialRedaction.Headers(e.Headers), e.Enabled, e.DisabledReason, e.CreatedAt, e.UpdatedAt, e.PreviousValidUntil);
 }
 
 /// <summary>A newly created endpoint or a rotated secret: the only time the secret is shown.</summary>
