@@ -62,4 +62,15 @@ public sealed class EndpointPatchTests
 
         Assert.Equal(["url", "eventTypes", "headers.x-a"], problems.Select(p => p.Path));
     }
+    [Fact]
+    public void Credentials_sent_back_as_shown_stay_as_stored_and_a_url_as_shown_is_refused()
+    {
+        var current = Current with { Headers = new Dictionary<string, string?> { ["Authorization"] = "Bearer real", ["X-Env"] = "prod" } };
+
+        var merged = Parse("""{"headers":{"Authorization":"[redacted]","X-Env":"staging"}}""").ApplyTo(current);
+
+        Assert.Equal("Bearer real", merged.Headers!["Authorization"]);
+        Assert.Equal("staging", merged.Headers["X-Env"]);
+        Assert.Equal("url", Assert.Single(Parse("""{"url":"https://hooks.example.com/in?api_key=[redacted]"}""").Validate()).Path);
+    }
 }

@@ -51,6 +51,10 @@ public sealed class EndpointPatch
         {
             problems.Add(new("url", "cannot be removed"));
         }
+        else if (HasUrl && Url!.Contains(CredentialRedaction.Redacted, StringComparison.Ordinal))
+        {
+            problems.Add(new("url", "holds a credential as shown ([redacted]); send the whole URL, or leave url out to keep it"));
+        }
 
         if (HasEventTypes && EventTypes is null)
         {
@@ -100,6 +104,10 @@ public sealed class EndpointPatch
             if (value is null)
             {
                 merged.Remove(name);
+            }
+            else if (value == CredentialRedaction.Redacted && current?.Keys.Any(k => string.Equals(k, name, StringComparison.OrdinalIgnoreCase)) == true)
+            {
+                // Sent back as it was shown (GET, change, PATCH): the stored credential stays.
             }
             else
             {
