@@ -385,7 +385,9 @@ public abstract class PipelinesRunContract : PipelinesApiContract
             ["a->b", "a->c", "b->d", "c->d"],
             graph.GetProperty("edges").EnumerateArray().Select(e => $"{e.GetProperty("from").GetString()}->{e.GetProperty("to").GetString()}").Order().ToArray());
 
-        Assert.Equal(HttpStatusCode.Conflict, (await Admin.PostAsync($"/api/runs/{runId}/rerun?from=nope", null)).StatusCode);
+        var unknown = await Admin.PostAsync($"/api/runs/{runId}/rerun?from=nope", null);
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.True((await unknown.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("from", out _));
     }
 
     [Fact]

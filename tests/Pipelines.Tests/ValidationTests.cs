@@ -63,6 +63,12 @@ public sealed class ValidationTests
     }
 
     [Fact]
+    public void A_missing_field_is_reported_once()
+    {
+        Assert.Equal(["steps[0].run: required"], Problems("name: p\nsteps:\n  - {id: a, kind: script}\n"));
+    }
+
+    [Fact]
     public void Names_the_cycle()
     {
         var problems = Problems("""

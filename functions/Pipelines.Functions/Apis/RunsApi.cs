@@ -53,7 +53,7 @@ public static class RunsApi
             .RequireAuthorization(Roles.Operator).WithSummary("Cancel: running steps are stopped, then finally steps run");
         api.MapPost("/{id}/retry", (string id, RunStore runs, TimeProvider time, CancellationToken ct) => ApplyAsync(id, new RetryRequested(time.GetUtcNow()), runs, ct))
             .RequireAuthorization(Roles.Operator).WithSummary("Run failed and cancelled steps again, with everything downstream");
-        api.MapPost("/{id}/rerun", (string id, string from, RunStore runs, TimeProvider time, CancellationToken ct) => ApplyAsync(id, new RerunRequested(from, time.GetUtcNow()), runs, ct))
+        api.MapPost("/{id}/rerun", RerunAsync)
             .RequireAuthorization(Roles.Operator).WithSummary("Run ?from={step} and everything downstream again");
         api.MapPost("/{id}/steps/{step}/approve", (string id, string step, ApprovalRequest? request, HttpContext http, RunStore runs, TimeProvider time, CancellationToken ct) => DecideAsync(id, step, request, true, http, runs, time, ct))
             .RequireAuthorization(Roles.Operator).WithSummary("Approve an approval step as the caller (the API key's name) {comment}");
@@ -137,6 +137,17 @@ public static class RunsApi
         }
 
         return await ApplyAsync(id, new ApprovalDecided(step, caller, approved, time.GetUtcNow()) { Comment = request?.Comment }, runs, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A step the run's pipeline version does not have is the caller's mistake (400 keyed from), not a conflict.</summary>
+    private static async Task<IResult> RerunAsync(string id, string from, RunStore runs, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (await runs.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } run && run.Definition.FindStep(from) is null)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["from"] = [$"run {id} (version {run.Version}) has no step '{from}'"] });
+        }
+
+        return await ApplyAsync(id, new RerunRequested(from, time.GetUtcNow()), runs, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>202 with the run; 409 problem saying why when the state machine ignored the request.</summary>

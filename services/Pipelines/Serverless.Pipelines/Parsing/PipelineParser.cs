@@ -32,7 +32,9 @@ public static class PipelineParser
         if (definition is not null)
         {
             // Semantic problems know paths but not lines; borrow the line of the nearest remembered path.
-            problems.AddRange(PipelineValidator.Validate(definition).Select(p => Locate(p, reader.Locations)));
+            // A problem the reader already reported (a missing "run" is "required" to both) is reported once.
+            var read = problems.Select(p => (p.Path, p.Message)).ToHashSet();
+            problems.AddRange(PipelineValidator.Validate(definition).Where(p => !read.Contains((p.Path, p.Message))).Select(p => Locate(p, reader.Locations)));
         }
 
         return problems.Count == 0 ? new PipelineParseResult(definition, problems) : new PipelineParseResult(null, problems);
