@@ -149,4 +149,30 @@ public sealed class ExplanationTests
         Assert.Equal(85m, result.Total);
         Assert.All(result.Promotions, p => Assert.Equal(OutcomeReason.Applied, p.Reason));
     }
+    [Fact]
+    public void A_bundle_that_asks_more_than_the_items_cost_says_so_and_not_that_others_used_the_room()
+    {
+        var caps = Basket(Line("c", "cap", 3, 3m, "caps"));
+
+        var outcome = Price(caps, Item("bundle", new Reward.BundlePrice(3, 10m, Categories("caps")))).Outcome("bundle");
+
+        Assert.False(outcome.Applied);
+        Assert.Equal("The items already cost no more than this promotion would make them.", outcome.Message);
+    }
+
+    [Fact]
+    public void A_promotion_left_out_because_the_combination_saves_more_without_it_names_what_it_lost_to()
+    {
+        // 5 % would take the discounted subtotal under the 100 the 10-off needs: 5 alone against 10 alone.
+        var basket = Basket(Line("a", "shoe", 1, 100m));
+        var coupon = Item("five", new Reward.PercentOffItems(5m));
+        var order = Order("ten-off", new Reward.AmountOffOrder(10m)) with { Conditions = [new Condition.MinimumSpend(100m, SpendBasis.Discounted)] };
+
+        var result = Price(basket, coupon, order);
+
+        Assert.Equal(10m, result.TotalDiscount);
+        var five = result.Outcome("five");
+        Assert.Equal((OutcomeReason.LostBestDeal, "ten-off"), (five.Reason, five.RelatedPromotionId));
+        Assert.Equal("Applying it would not have increased the saving: ten-off saves more without it.", five.Message);
+    }
 }

@@ -196,7 +196,17 @@ internal static class PricingResultBuilder
                 return EligibilityGate.SpendShortfall(id, shortfall.Missing, shortfall.PotentialSaving, rounding);
             }
 
-            return new PromotionOutcome(id, false, OutcomeReason.NoSavingLeft, "Earlier promotions or caps left nothing for this one.", 0m);
+            // Nothing taken off: either promotions applied before it (or a cap) left no room, or on its own it asks at least
+            // what the items already cost (a bundle or fixed price above their prices).
+            var earlier = false;
+            for (var other = 0; other < slot && !earlier; other++)
+            {
+                earlier = chosen[other] && state.SavingOf(other) > 0;
+            }
+
+            return new PromotionOutcome(id, false, OutcomeReason.NoSavingLeft, earlier || state.Notes.Exists(n => n.StartsWith(id + " was capped", StringComparison.Ordinal))
+                ? "Earlier promotions or caps left nothing for this one."
+                : "The items already cost no more than this promotion would make them.", 0m);
         }
 
         // Not chosen: name the chosen promotion that cost it its place (the largest saving, then the earliest slot).
@@ -233,8 +243,25 @@ internal static class PricingResultBuilder
             }
         }
 
-        return new PromotionOutcome(id, false, OutcomeReason.LostBestDeal, competitor is null
+        if (competitor is not null)
+        {
+            return new PromotionOutcome(id, false, OutcomeReason.LostBestDeal, $"{competitor} makes better use of the same items.", 0m) { RelatedPromotionId = competitor };
+        }
+
+        // It would have taken something off, but the chosen combination saves more without it (e.g. it would have pushed
+        // the discounted subtotal under another promotion's minimum spend): name the largest saving it lost to.
+        string? best = null;
+        var bestSaving = 0m;
+        for (var other = 0; other < candidates.Count; other++)
+        {
+            if (chosen[other] && state.SavingOf(other) is var otherSaving && otherSaving > bestSaving)
+            {
+                (best, bestSaving) = (candidates[other].Promotion.Id, otherSaving);
+            }
+        }
+
+        return new PromotionOutcome(id, false, OutcomeReason.LostBestDeal, best is null
             ? "Applying it would not have increased the saving."
-            : $"{competitor} makes better use of the same items.", 0m) { RelatedPromotionId = competitor };
+            : $"Applying it would not have increased the saving: {best} saves more without it.", 0m) { RelatedPromotionId = best };
     }
 }
