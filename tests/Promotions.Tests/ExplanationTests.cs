@@ -3,6 +3,7 @@ using Serverless.Promotions.Engine.Coupons;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Pricing;
 using Serverless.Promotions.Engine.Results;
+using Serverless.Promotions.Engine.Validation;
 using static Promotions.Tests.Given;
 
 namespace Promotions.Tests;
@@ -174,5 +175,18 @@ public sealed class ExplanationTests
         var five = result.Outcome("five");
         Assert.Equal((OutcomeReason.LostBestDeal, "ten-off"), (five.Reason, five.RelatedPromotionId));
         Assert.Equal("Applying it would not have increased the saving: ten-off saves more without it.", five.Message);
+    }
+    [Fact]
+    public void A_promotion_with_a_currency_applies_only_to_baskets_in_it()
+    {
+        var tenOff = Order("ten-off", new Reward.AmountOffOrder(10m)) with { Currency = "EUR" };
+        var euros = Basket(Line("a", "shoe", 1, 100m));
+        var yen = new Basket("JPY", [Line("a", "shoe", 1, 12000m)]);
+
+        Assert.Equal(10m, Price(euros, tenOff).TotalDiscount);
+        var outcome = Price(yen, tenOff).Outcome("ten-off");
+        Assert.Equal((OutcomeReason.NotTargeted, "currency"), (outcome.Reason, outcome.Detail));
+        Assert.Equal("Its amounts are in EUR; this basket is in JPY.", outcome.Message);
+        Assert.Equal("currency", Assert.Single(PromotionDefinitionValidator.Validate(tenOff with { Currency = "EURO" })).Path);
     }
 }

@@ -21,6 +21,12 @@ public sealed record PromotionDefinition
     /// <summary>Whether percentages are taken from the original price or the price after earlier promotions.</summary>
     public StackingBase StackingBase { get; init; } = StackingBase.DiscountedPrice;
 
+    /// <summary>
+    /// The currency its amounts (prices, thresholds, caps) are in, ISO 4217; it then applies only to baskets in that
+    /// currency. Without one its amounts are read in the basket's currency: fine for a one-currency chain and for percentages.
+    /// </summary>
+    public string? Currency { get; init; }
+
     /// <summary>Most this promotion may take off one order (in the basket's currency).</summary>
     public decimal? MaxDiscount { get; init; }
 

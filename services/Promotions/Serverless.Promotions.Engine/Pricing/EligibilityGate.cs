@@ -30,6 +30,11 @@ internal static class EligibilityGate
             return Rejected(id, OutcomeReason.OutsideWindow, "Not running at this time.");
         }
 
+        if (promotion.Definition.Currency is { } currency && !string.Equals(currency, basket.Currency, StringComparison.Ordinal))
+        {
+            return new PromotionOutcome(id, false, OutcomeReason.NotTargeted, $"Its amounts are in {currency}; this basket is in {basket.Currency}.", 0m) { Detail = "currency" };
+        }
+
         if (NotTargeted(promotion, context) is { } dimension)
         {
             return new PromotionOutcome(id, false, OutcomeReason.NotTargeted, $"Not available for this {dimension}.", 0m) { Detail = dimension };

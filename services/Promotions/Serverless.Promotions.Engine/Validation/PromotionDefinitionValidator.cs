@@ -27,6 +27,11 @@ public static class PromotionDefinitionValidator
             Problem("maxDiscount", "must be positive");
         }
 
+        if (definition.Currency is { } currency && !Money.CurrencyTable.TryGetMinorUnits(currency, out _))
+        {
+            Problem("currency", $"unknown currency '{currency}' (an ISO 4217 code such as EUR)");
+        }
+
         ValidateValidity(definition.Validity, Problem);
         for (var i = 0; i < (definition.Coupon?.Codes.Count ?? 0); i++)
         {
