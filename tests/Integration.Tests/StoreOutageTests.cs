@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -53,14 +51,7 @@ public sealed class StoreOutageTests : IAsyncLifetime
         await _profile.DropSchemaAsync();
     }
 
-    private static HttpRequestMessage Delivery(string deliveryId)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/api/webhooks/in/outage") { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
-        request.Headers.Add("X-Hub-Signature-256", "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.UTF8.GetBytes(Body))));
-        request.Headers.Add("X-GitHub-Event", "push");
-        request.Headers.Add("X-GitHub-Delivery", deliveryId);
-        return request;
-    }
+    private static HttpRequestMessage Delivery(string deliveryId) => GitHubDeliveries.Push("outage", Secret, Body, deliveryId);
 
     [Fact]
     public async Task While_PostgreSQL_is_unreachable_deliveries_get_503_with_retry_after_and_none_accepted_is_lost()

@@ -41,15 +41,8 @@ public abstract class WebhooksInboundContract : IAsyncLifetime
 
     public virtual async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
-    private static HttpRequestMessage Delivery(string body, string deliveryId, string? signature = null, string mediaType = "application/json")
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/api/webhooks/in/github-main") { Content = new StringContent(body, Encoding.UTF8, mediaType) };
-        var hmac = Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.UTF8.GetBytes(body)));
-        request.Headers.Add("X-Hub-Signature-256", signature ?? $"sha256={hmac}");
-        request.Headers.Add("X-GitHub-Event", "push");
-        request.Headers.Add("X-GitHub-Delivery", deliveryId);
-        return request;
-    }
+    private static HttpRequestMessage Delivery(string body, string deliveryId, string? signature = null, string mediaType = "application/json") =>
+        GitHubDeliveries.Push("github-main", Secret, body, deliveryId, signature, mediaType);
 
     [Fact]
     public async Task A_signed_push_is_stored_acknowledged_and_published_as_scm_push_once()
