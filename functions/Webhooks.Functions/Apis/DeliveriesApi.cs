@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Serverless.BuildingBlocks.Http;
 using Serverless.BuildingBlocks.Security;
 using Serverless.Webhooks.Service.Delivery;
 using Serverless.Webhooks.Service.Endpoints;
@@ -31,7 +32,7 @@ public static class DeliveriesApi
 
     private static async Task<Results<Ok<AttemptPage>, NotFound, ValidationProblem>> AttemptsAsync(string id, int? limit, string? cursor, EndpointRegistry registry, DeliveryBook book, CancellationToken cancellationToken)
     {
-        if (Paging.LimitProblem(limit) is { } badLimit)
+        if (PageLimit.Problem(limit) is { } badLimit)
         {
             return badLimit;
         }
@@ -41,15 +42,8 @@ public static class DeliveriesApi
             return TypedResults.NotFound();
         }
 
-        try
-        {
-            var (items, next) = await book.AttemptsAsync(id, limit ?? Paging.DefaultLimit, cursor, cancellationToken).ConfigureAwait(false);
-            return TypedResults.Ok(new AttemptPage(items, next));
-        }
-        catch (ArgumentException ex) when (Paging.IsBadCursor(ex))
-        {
-            return Paging.CursorProblem(ex);
-        }
+        var (items, next) = await book.AttemptsAsync(id, limit ?? PageLimit.Default, cursor, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new AttemptPage(items, next));
     }
 
     private static async Task<Results<Ok<DeliveryPage>, NotFound, ValidationProblem>> DeliveriesAsync(
@@ -60,7 +54,7 @@ public static class DeliveriesApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = ["Only status=failed is listed (pending and delivered deliveries are seen in the attempts log)."] });
         }
 
-        if (Paging.LimitProblem(limit) is { } badLimit)
+        if (PageLimit.Problem(limit) is { } badLimit)
         {
             return badLimit;
         }
@@ -70,15 +64,8 @@ public static class DeliveriesApi
             return TypedResults.NotFound();
         }
 
-        try
-        {
-            var (items, next) = await book.FailedAsync(id, limit ?? Paging.DefaultLimit, cursor, cancellationToken).ConfigureAwait(false);
-            return TypedResults.Ok(new DeliveryPage(items.Select(DeliveryView.From).ToList(), next));
-        }
-        catch (ArgumentException ex) when (Paging.IsBadCursor(ex))
-        {
-            return Paging.CursorProblem(ex);
-        }
+        var (items, next) = await book.FailedAsync(id, limit ?? PageLimit.Default, cursor, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new DeliveryPage(items.Select(DeliveryView.From).ToList(), next));
     }
 
     private static async Task<Results<Ok<Recovered>, NotFound, ValidationProblem>> RecoverAsync(string id, DateTimeOffset? since, EndpointRegistry registry, DeliveryBook book, DeliverySignal signal, CancellationToken cancellationToken)

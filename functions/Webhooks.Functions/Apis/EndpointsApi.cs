@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Serverless.BuildingBlocks.Http;
 using Serverless.BuildingBlocks.Security;
 using Serverless.Webhooks.Outbound;
 using Serverless.Webhooks.Service.Delivery;
@@ -44,20 +45,13 @@ public static class EndpointsApi
 
     private static async Task<Results<Ok<EndpointPage>, ValidationProblem>> ListAsync(EndpointRegistry endpoints, int? limit, string? cursor, CancellationToken cancellationToken)
     {
-        if (Paging.LimitProblem(limit) is { } badLimit)
+        if (PageLimit.Problem(limit) is { } badLimit)
         {
             return badLimit;
         }
 
-        try
-        {
-            var (items, next) = await endpoints.ListAsync(limit ?? Paging.DefaultLimit, cursor, cancellationToken).ConfigureAwait(false);
-            return TypedResults.Ok(new EndpointPage(items.Select(EndpointView.From).ToList(), next));
-        }
-        catch (ArgumentException ex) when (Paging.IsBadCursor(ex))
-        {
-            return Paging.CursorProblem(ex);
-        }
+        var (items, next) = await endpoints.ListAsync(limit ?? PageLimit.Default, cursor, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new EndpointPage(items.Select(EndpointView.From).ToList(), next));
     }
 
     private static async Task<Results<Ok<EndpointView>, NotFound>> GetAsync(string id, EndpointRegistry endpoints, CancellationToken cancellationToken) =>

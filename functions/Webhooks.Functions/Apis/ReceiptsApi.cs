@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Serverless.BuildingBlocks.Http;
 using Serverless.BuildingBlocks.Security;
 using Serverless.Webhooks.Service.Inbound;
 using Serverless.Webhooks.Service.Receipts;
@@ -22,19 +23,12 @@ public static class ReceiptsApi
 
     private static async Task<Results<Ok<ReceiptPage>, ValidationProblem>> ListAsync(ReceiptLedger receipts, string? source, int? limit, string? cursor, CancellationToken cancellationToken)
     {
-        if (Paging.LimitProblem(limit) is { } badLimit)
+        if (PageLimit.Problem(limit) is { } badLimit)
         {
             return badLimit;
         }
 
-        try
-        {
-            return TypedResults.Ok(await receipts.ListAsync(source, limit ?? Paging.DefaultLimit, cursor, cancellationToken).ConfigureAwait(false));
-        }
-        catch (ArgumentException ex) when (Paging.IsBadCursor(ex))
-        {
-            return Paging.CursorProblem(ex);
-        }
+        return TypedResults.Ok(await receipts.ListAsync(source, limit ?? PageLimit.Default, cursor, cancellationToken).ConfigureAwait(false));
     }
 
     private static async Task<Results<Ok<Receipt>, NotFound>> GetAsync(string id, ReceiptLedger receipts, CancellationToken cancellationToken) =>

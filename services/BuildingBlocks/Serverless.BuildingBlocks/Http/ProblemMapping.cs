@@ -24,7 +24,7 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
     public static readonly TimeSpan UnavailableLogInterval = TimeSpan.FromSeconds(10);
 
     private readonly Lock _gate = new();
-    private long _unavailableSince;
+    private long _refusedSinceLastLog;
     private DateTimeOffset _nextUnavailableLog = DateTimeOffset.MinValue;
 
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
@@ -73,7 +73,7 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
         long refused;
         lock (_gate)
         {
-            _unavailableSince++;
+            _refusedSinceLastLog++;
             var now = time.GetUtcNow();
             if (now < _nextUnavailableLog)
             {
@@ -81,8 +81,8 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
             }
 
             _nextUnavailableLog = now + UnavailableLogInterval;
-            refused = _unavailableSince;
-            _unavailableSince = 0;
+            refused = _refusedSinceLastLog;
+            _refusedSinceLastLog = 0;
         }
 
         // The messages only: a connection error says where and why, and a stack trace per refused request would bury the log.

@@ -538,12 +538,6 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     }
 
     /// <summary>
-    /// A finished run leaves its lane and the newest pending run of the group starts, both written into the finishing
-    /// run's own <paramref name="transaction"/> (the lane and the next run with their ETags): a crash can never leave a
-    /// finished run holding the lane or a lane that says a run started which never did. A conflict on either key fails
-    /// the whole transaction and the caller's loop applies the event again on fresh state.
-    /// </summary>
-    /// <summary>
     /// Puts a finished run back in its group's lane as the running one, in <paramref name="transaction"/> (with the lane's
     /// ETag). Returns why it cannot when another run of the group holds or waits for the lane; null when it is in.
     /// </summary>
@@ -563,6 +557,12 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         return null;
     }
 
+    /// <summary>
+    /// A finished run leaves its lane and the newest pending run of the group starts, both written into the finishing
+    /// run's own <paramref name="transaction"/> (the lane and the next run with their ETags): a crash can never leave a
+    /// finished run holding the lane or a lane that says a run started which never did. A conflict on either key fails
+    /// the whole transaction and the caller's loop applies the event again on fresh state.
+    /// </summary>
     private async Task<(RunRecord Record, RunTransition Transition)?> LeaveLaneAsync(string group, string runId, StateTransaction transaction, CancellationToken cancellationToken)
     {
         var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + group, cancellationToken).ConfigureAwait(false);

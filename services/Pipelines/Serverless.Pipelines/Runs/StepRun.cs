@@ -25,10 +25,9 @@ public sealed record StepRun
     /// <summary>Decided canary approval gates, per attempt and gate: the deploy's runner goes on or rolls back by them.</summary>
     public ImmutableList<GateDecision> GateDecisions { get; init; } = [];
 
-    /// <summary>True while the current attempt waits at an open approval gate (shown as AwaitingApproval).</summary>
+    /// <summary>True while the current attempt waits at an open approval gate (shown as AwaitingApproval); a decision closes the gate.</summary>
     [JsonIgnore]
-    public bool AwaitsGate => Status == StepStatus.Running && OpenGate is { } gate && CurrentAttempt?.Number == gate.Attempt
-        && !GateDecisions.Any(d => d.Attempt == gate.Attempt && d.Gate == gate.Gate);
+    public bool AwaitsGate => Status == StepStatus.Running && OpenGate is { } gate && CurrentAttempt?.Number == gate.Attempt;
 
     /// <summary>The status as people see it: a deploy waiting at an approval gate is AwaitingApproval (its runner still holds it).</summary>
     [JsonIgnore]

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Serverless.BuildingBlocks.Http;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.Security;
 
@@ -22,18 +23,14 @@ public static class DeadLettersApi
 
     private static async Task<Results<Ok<DeadLetterPage>, ValidationProblem>> ListAsync(IDeadLetterQueue deadLetters, string? subscription, int? limit, string? cursor, CancellationToken cancellationToken)
     {
-        if (limit is < 1 or > 1000)
+        if (PageLimit.Problem(limit) is { } badLimit)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = ["Use 1-1000."] });
+            return badLimit;
         }
 
         try
         {
-            return TypedResults.Ok(await deadLetters.ListAsync(subscription, limit ?? 100, cursor, cancellationToken).ConfigureAwait(false));
-        }
-        catch (ArgumentException ex) when (ex.ParamName == "token")
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["cursor"] = [ex.Message] });
+            return TypedResults.Ok(await deadLetters.ListAsync(subscription, limit ?? PageLimit.Default, cursor, cancellationToken).ConfigureAwait(false));
         }
         catch (InvalidTopicNameException ex)
         {

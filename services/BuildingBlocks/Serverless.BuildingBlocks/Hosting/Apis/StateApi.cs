@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Serverless.BuildingBlocks.Http;
 using Serverless.BuildingBlocks.Security;
 using Serverless.BuildingBlocks.State;
 
@@ -25,20 +26,12 @@ public static class StateApi
 
     private static async Task<Results<Ok<KeyPage>, ValidationProblem>> ListAsync(IStateStore state, string? prefix, int? limit, string? cursor, CancellationToken cancellationToken)
     {
-        var size = limit ?? 100;
-        if (size is < 1 or > StateKeys.MaxPageSize)
+        if (PageLimit.Problem(limit) is { } badLimit)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"Use 1-{StateKeys.MaxPageSize}."] });
+            return badLimit;
         }
 
-        try
-        {
-            return TypedResults.Ok(await state.ListKeysAsync(prefix ?? string.Empty, size, cursor, cancellationToken).ConfigureAwait(false));
-        }
-        catch (ArgumentException ex) when (ex.ParamName == "token")
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["cursor"] = [ex.Message] });
-        }
+        return TypedResults.Ok(await state.ListKeysAsync(prefix ?? string.Empty, limit ?? PageLimit.Default, cursor, cancellationToken).ConfigureAwait(false));
     }
 
     private static async Task<Results<FileContentHttpResult, NotFound>> GetAsync(string key, IStateStore state, HttpResponse response, CancellationToken cancellationToken)
