@@ -33,11 +33,13 @@ public sealed class TcpRelay : IAsyncDisposable
     public void Cut()
     {
         _cut = true;
-        foreach (var (id, pair) in _open)
+        foreach (var id in _open.Keys)
         {
-            Reset(pair.Client);
-            Reset(pair.Upstream);
-            _open.TryRemove(id, out _);
+            if (_open.TryRemove(id, out var pair))
+            {
+                Reset(pair.Client);
+                Reset(pair.Upstream);
+            }
         }
     }
 
@@ -100,16 +102,22 @@ public sealed class TcpRelay : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes with a reset (linger 0); safe to call on a connection the other side of the relay already closed.</summary>
     private static void Reset(TcpClient client)
     {
-        try
+        // A disposed TcpClient has no socket any more (its LingerState setter would throw a NullReferenceException).
+        if (client.Client is { } socket)
         {
-            client.LingerState = new LingerOption(true, 0);
-            client.Dispose();
+            try
+            {
+                socket.LingerState = new LingerOption(true, 0);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                // Already gone.
+            }
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-            // Already gone.
-        }
+
+        client.Dispose();
     }
 }
