@@ -1,3 +1,4 @@
+using System.Text;
 using Azure.Messaging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -64,6 +65,76 @@ public sealed class PostgresStateStoreTests : StateStoreContract
         Assert.True(batcher.SavepointGroups > 0, "no group was sent with savepoints");
         var sides = await store.GetBulkAsync([.. Enumerable.Range(0, 200).Select(i => $"mixed||{i}||side")]);
         Assert.Equal(Enumerable.Range(0, 200).Where(i => i % 2 == 0).Select(i => $"mixed||{i}||side").ToHashSet(), sides.Select(item => item.Key).ToHashSet());
+    }
+
+    [Fact]
+    public async Task Grouped_writes_to_distinct_keys_go_as_multi_row_statements_and_each_transaction_gets_its_own_etags()
+    {
+        var store = (PostgresStateStore)Store;
+        var batcher = store.Transactions;
+
+        // Create-only keys that exist but have expired may be taken.
+        await using (var expired = _dataSource!.CreateCommand($"INSERT INTO {_schema}.state (key, value, etag, expires_at) SELECT 'create||' || i, '\\x00'::bytea, nextval('{_schema}.state_etag'), now() - interval '1 second' FROM generate_series(0, 199) AS i WHERE i % 2 = 1"))
+        {
+            await expired.ExecuteNonQueryAsync();
+        }
+
+        var merged = batcher.MergedGroups;
+        var etags = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(() => store.TransactAsync(new StateTransaction()
+            .Upsert($"value||{i}", Encoding.UTF8.GetBytes($"v{i}"), new StateWriteOptions(Ttl: i % 2 == 0 ? TimeSpan.FromHours(1) : null))
+            .Upsert($"create||{i}", Encoding.UTF8.GetBytes($"c{i}"), new StateWriteOptions(OnlyIfAbsent: true))))));
+        Assert.True(batcher.MergedGroups > merged, "no group went as multi-row statements");
+
+        // Each write's ETag is the one now stored under its own key, with its own value and lifetime.
+        var items = (await store.GetBulkAsync([.. Enumerable.Range(0, 200).SelectMany(i => new[] { $"value||{i}", $"create||{i}" })])).ToDictionary(item => item.Key);
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Equal([items[$"value||{i}"].ETag, items[$"create||{i}"].ETag], etags[i]);
+            Assert.Equal($"v{i}", Encoding.UTF8.GetString(items[$"value||{i}"].Value.Span));
+            Assert.Equal($"c{i}", Encoding.UTF8.GetString(items[$"create||{i}"].Value.Span));
+            Assert.Equal(i % 2 == 0, items[$"value||{i}"].ExpiresAt is not null);
+            Assert.Null(items[$"create||{i}"].ExpiresAt);
+        }
+
+        // A live create-only key fails its multi-row statement: the group is sent again with savepoints, and exactly
+        // the transactions whose key was taken fail, with nothing of theirs written.
+        await Task.WhenAll(Enumerable.Range(0, 200).Where(i => i % 3 == 2).Select(i => store.SaveAsync($"taken||{i}", "live"u8.ToArray())));
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+        {
+            try
+            {
+                await store.TransactAsync(new StateTransaction()
+                    .Upsert($"other||{i}", "o"u8.ToArray())
+                    .Upsert($"taken||{i}", "mine"u8.ToArray(), new StateWriteOptions(OnlyIfAbsent: true)));
+                return true;
+            }
+            catch (ETagMismatchException)
+            {
+                return false;
+            }
+        })));
+        Assert.Equal(Enumerable.Range(0, 200).Select(i => i % 3 != 2), outcomes);
+        items = (await store.GetBulkAsync([.. Enumerable.Range(0, 200).SelectMany(i => new[] { $"other||{i}", $"taken||{i}" })])).ToDictionary(item => item.Key);
+        Assert.Equal(Enumerable.Range(0, 200).Where(i => i % 3 != 2).Select(i => $"other||{i}").ToHashSet(), items.Keys.Where(k => k.StartsWith("other||", StringComparison.Ordinal)).ToHashSet());
+        Assert.All(Enumerable.Range(0, 200), i => Assert.Equal(i % 3 == 2 ? "live" : "mine", Encoding.UTF8.GetString(items[$"taken||{i}"].Value.Span)));
+    }
+
+    [Fact]
+    public async Task A_group_that_writes_one_key_twice_keeps_one_statement_per_write_and_applies_them_in_order()
+    {
+        var store = (PostgresStateStore)Store;
+        var batcher = store.Transactions;
+        var merged = batcher.MergedGroups;
+        var plain = batcher.PlainGroups;
+
+        // Every transaction writes the shared key (a multi-row upsert may not touch one row twice) and one of its own.
+        await Task.WhenAll(Enumerable.Range(0, 100).Select(i => Task.Run(() => store.TransactAsync(new StateTransaction()
+            .Upsert("shared", Encoding.UTF8.GetBytes($"{i}"))
+            .Upsert($"own||{i}", "o"u8.ToArray())))));
+
+        Assert.True(batcher.PlainGroups > plain, "100 concurrent transactions formed no group");
+        Assert.Equal(merged, batcher.MergedGroups);
+        Assert.Equal(100, (await store.GetBulkAsync([.. Enumerable.Range(0, 100).Select(i => $"own||{i}")])).Count);
     }
 
     [Fact]

@@ -8,7 +8,7 @@ namespace Serverless.BuildingBlocks.Postgres;
 /// The distributed state store and outbox on PostgreSQL. Every write is one round trip (writes that arrive together share one, see the batchers); ETags come from
 /// one sequence; the outbox is shared by all instances through leases taken with SKIP LOCKED.
 /// </summary>
-public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDisposable
+public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDisposable
 {
     private const string NotExpired = "(expires_at IS NULL OR expires_at > now())";
 
@@ -206,11 +206,20 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
         }
     }
 
-    /// <summary>Appends the transaction's operations and outbox rows; only the operations return rows.</summary>
-    internal void AddCommands(NpgsqlBatch batch, PendingTransaction transaction)
+    /// <summary>
+    /// Appends the transaction's operations and outbox rows; only the operations return rows. With
+    /// <paramref name="merged"/>, its unconditional and create-only writes are left out (the group's multi-row statements
+    /// carry them).
+    /// </summary>
+    internal void AddCommands(NpgsqlBatch batch, PendingTransaction transaction, bool merged = false)
     {
         foreach (var operation in transaction.Operations)
         {
+            if (merged && IsMergeable(operation))
+            {
+                continue;
+            }
+
             batch.BatchCommands.Add(operation switch
             {
                 StateOperation.Upsert upsert => UpsertInTransaction(upsert),
@@ -239,7 +248,8 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
     /// it); otherwise it moves to each result before reading it, so an error raised by one of this transaction's
     /// statements surfaces while its results are being read.
     /// </summary>
-    internal static async Task<TransactionResults> ReadResultsAsync(NpgsqlDataReader reader, PendingTransaction transaction, bool positioned, CancellationToken cancellationToken)
+    /// <paramref name="merged"/>: the ETags the group's multi-row statements returned, by key, for the writes they carried.
+    internal static async Task<TransactionResults> ReadResultsAsync(NpgsqlDataReader reader, PendingTransaction transaction, bool positioned, CancellationToken cancellationToken, IReadOnlyDictionary<string, long>? merged = null)
     {
         async Task NextAsync()
         {
@@ -254,6 +264,12 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
         var etags = new List<string>(transaction.Operations.Count);
         foreach (var operation in transaction.Operations)
         {
+            if (merged is not null && IsMergeable(operation))
+            {
+                etags.Add(merged.TryGetValue(operation.Key, out var etag) ? StateETags.Format(etag) : throw new ETagMismatchException(operation.Key));
+                continue;
+            }
+
             await NextAsync().ConfigureAwait(false);
             if (operation is StateOperation.Upsert)
             {
@@ -284,7 +300,8 @@ public sealed class PostgresStateStore : IStateStore, IOutboxStore, IAsyncDispos
     }
 
     /// <summary>Whether a transaction's batch has statements that return rows (the reader stops only at those).</summary>
-    internal static bool ReturnsRows(PendingTransaction transaction) => transaction.Operations.Count > 0 || (transaction.HandOff && transaction.Events.Count > 0);
+    internal static bool ReturnsRows(PendingTransaction transaction, bool merged = false) =>
+        (merged ? transaction.Operations.Any(o => !IsMergeable(o)) : transaction.Operations.Count > 0) || (transaction.HandOff && transaction.Events.Count > 0);
 
     internal static bool IsETagMismatch(PostgresException exception) => exception.SqlState == ETagMismatchState;
 

@@ -48,6 +48,9 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
 
     internal long SavepointGroups;
 
+    /// <summary>Plain groups whose writes went as multi-row statements (see <see cref="PostgresStateStore.CanMerge"/>).</summary>
+    internal long MergedGroups;
+
     public PostgresTransactionBatcher(PostgresStateStore store, NpgsqlDataSource dataSource, int lanes = 1)
         : base(MaxGroup)
     {
@@ -154,14 +157,21 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
         var commands = new NpgsqlBatch(connection, transaction);
         await using (commands.ConfigureAwait(false))
         {
+            var merge = PostgresStateStore.CanMerge([.. group.Select(p => p.Work)]);
+            var mergedStatements = merge ? _store.AddMergedCommands(commands, [.. group.Select(p => p.Work)]) : 0;
             foreach (var pending in group)
             {
-                _store.AddCommands(commands, pending.Work);
+                _store.AddCommands(commands, pending.Work, merge);
             }
 
             try
             {
-                await ReadOutcomesAsync(commands, group, 0, outcomes).ConfigureAwait(false);
+                await ReadOutcomesAsync(commands, group, 0, outcomes, merge ? mergedStatements : null).ConfigureAwait(false);
+                if (merge)
+                {
+                    Interlocked.Increment(ref MergedGroups);
+                }
+
                 return true;
             }
             catch (PostgresException ex) when (PostgresStateStore.IsETagMismatch(ex))
@@ -214,15 +224,24 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
     /// <paramref name="outcomes"/>; an error raised by a transaction's statement surfaces while its results are being
     /// read, so its outcome and those after it stay unset.
     /// </summary>
-    private static async Task ReadOutcomesAsync(NpgsqlBatch commands, List<Pending> group, int first, Outcome?[] outcomes)
+    /// <paramref name="mergedStatements"/>: the batch starts with that many multi-row statements (see
+    /// <see cref="PostgresStateStore.AddMergedCommands"/>), read first.
+    private static async Task ReadOutcomesAsync(NpgsqlBatch commands, List<Pending> group, int first, Outcome?[] outcomes, int? mergedStatements = null)
     {
         await using var reader = await commands.ExecuteReaderAsync().ConfigureAwait(false);
         var positioned = true;
+        Dictionary<string, long>? merged = null;
+        if (mergedStatements is { } count)
+        {
+            merged = await PostgresStateStore.ReadMergedAsync(reader, count).ConfigureAwait(false);
+            positioned = count == 0;
+        }
+
         for (var i = first; i < group.Count; i++)
         {
             var transactionOf = group[i].Work;
-            outcomes[i] = new Outcome(await PostgresStateStore.ReadResultsAsync(reader, transactionOf, positioned, CancellationToken.None).ConfigureAwait(false), null);
-            positioned = positioned && !PostgresStateStore.ReturnsRows(transactionOf);
+            outcomes[i] = new Outcome(await PostgresStateStore.ReadResultsAsync(reader, transactionOf, positioned, CancellationToken.None, merged).ConfigureAwait(false), null);
+            positioned = positioned && !PostgresStateStore.ReturnsRows(transactionOf, merged is not null);
         }
     }
 
