@@ -176,6 +176,23 @@ internal static class PricingResultBuilder
         return groups;
     }
 
+    /// <summary>
+    /// Whether a note starts with "{id} was capped" (a loop rather than List.Exists with a lambda: the lambda's
+    /// closure over the id was allocated on every Outcome call, used or not).
+    /// </summary>
+    private static bool HasCapNote(List<string> notes, string id)
+    {
+        foreach (var note in notes)
+        {
+            if (note.StartsWith(id, StringComparison.Ordinal) && note.AsSpan(id.Length).StartsWith(" was capped", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static PromotionOutcome Outcome(List<Candidate> candidates, bool[] chosen, PricingState state, int slot, MoneyRounding rounding)
     {
         var promotion = candidates[slot].Promotion;
@@ -204,7 +221,7 @@ internal static class PricingResultBuilder
                 earlier = chosen[other] && state.SavingOf(other) > 0;
             }
 
-            return new PromotionOutcome(id, false, OutcomeReason.NoSavingLeft, earlier || state.Notes.Exists(n => n.StartsWith(id + " was capped", StringComparison.Ordinal))
+            return new PromotionOutcome(id, false, OutcomeReason.NoSavingLeft, earlier || HasCapNote(state.Notes, id)
                 ? "Earlier promotions or caps left nothing for this one."
                 : "The items already cost no more than this promotion would make them.", 0m);
         }

@@ -468,9 +468,6 @@ internal sealed class PricingState
     /// <summary>A decimal amount from a definition, rounded to the currency, in minor units.</summary>
     private long Minor(decimal amount) => Rounding.ToMinor(Rounding.Round(amount));
 
-    /// <summary>Percent of an amount in minor units, rounded with the tenant's mode, in integer arithmetic.</summary>
-    private long PercentOf(long amount, decimal percent) => PercentOf(amount, CompiledReward.Scaled(percent));
-
     /// <summary>Percent of an amount in minor units with the percent already × 10⁴ (see <see cref="CompiledReward.PercentScaled"/>).</summary>
     private long PercentOf(long amount, long scaledPercent)
     {
@@ -548,14 +545,40 @@ internal sealed class PricingState
                     {
                         var lines = candidate.GetLines[r] ?? targets;
                         var units = (int)Math.Min(int.MaxValue, (long)(x.MaxApplications ?? int.MaxValue) * x.GetQuantity);
-                        total += BestUnitValues(lines, units, unit => Math.Min(UnitNet(unit), Discount(unit, x.Discount, x.Value, fromOriginal)));
+                        var reward = candidate.Promotion.Rewards[r];
+                        var n = 0;
+                        foreach (var line in lines)
+                        {
+                            for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
+                            {
+                                if (!_consumed[unit])
+                                {
+                                    _sortKeys[n++] = -Math.Min(UnitNet(unit), Discount(unit, x.Discount, reward, fromOriginal));
+                                }
+                            }
+                        }
+
+                        total += SumOfLargest(n, units);
                         break;
                     }
 
                 case Reward.NthItemDiscount nth:
                     {
                         var units = Math.Min(UnitCount(targets) / nth.N, nth.MaxApplications ?? int.MaxValue);
-                        total += BestUnitValues(targets, units, unit => Math.Min(UnitNet(unit), PercentOf(Base(unit, fromOriginal), nth.Percent)));
+                        var scaledPercent = candidate.Promotion.Rewards[r].PercentScaled;
+                        var n = 0;
+                        foreach (var line in targets)
+                        {
+                            for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
+                            {
+                                if (!_consumed[unit])
+                                {
+                                    _sortKeys[n++] = -Math.Min(UnitNet(unit), PercentOf(Base(unit, fromOriginal), scaledPercent));
+                                }
+                            }
+                        }
+
+                        total += SumOfLargest(n, units);
                         break;
                     }
 
@@ -615,21 +638,12 @@ internal sealed class PricingState
         return Rounding.FromMinor(total);
     }
 
-    /// <summary>Sum of the <paramref name="count"/> largest per-unit values over the lines' available units.</summary>
-    private long BestUnitValues(int[] lines, int count, Func<int, long> value)
+    /// <summary>
+    /// Sum of the <paramref name="count"/> largest of the first <paramref name="n"/> sort keys, which hold per-unit
+    /// values negated (the callers fill them in loops rather than through a delegate: a closure per call was garbage).
+    /// </summary>
+    private long SumOfLargest(int n, int count)
     {
-        var n = 0;
-        foreach (var line in lines)
-        {
-            for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
-            {
-                if (!_consumed[unit])
-                {
-                    _sortKeys[n++] = -value(unit);
-                }
-            }
-        }
-
         Array.Sort(_sortKeys, 0, n);
         var sum = 0L;
         for (var i = 0; i < Math.Min(n, count); i++)
@@ -903,13 +917,6 @@ internal sealed class PricingState
 
         return into;
     }
-
-    private long Discount(int unit, DiscountKind kind, decimal value, bool fromOriginal) => kind switch
-    {
-        DiscountKind.Free => UnitNet(unit),
-        DiscountKind.Percent => PercentOf(Base(unit, fromOriginal), value),
-        _ => Minor(value),
-    };
 
     private long Discount(int unit, DiscountKind kind, CompiledReward reward, bool fromOriginal) => kind switch
     {
