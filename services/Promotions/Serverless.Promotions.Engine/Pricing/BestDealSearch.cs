@@ -87,7 +87,7 @@ internal static class BestDealSearch
         var value = 0m;
         foreach (var group in groups)
         {
-            state.Checkpoint(candidates, chosen, group[0]);
+            state.Checkpoint(candidates, chosen, group[0], group);
             var baseline = state.Evaluate(candidates, chosen);
             foreach (var slot in group)
             {

@@ -43,6 +43,7 @@ internal sealed class PricingState
     private readonly List<int> _unitScratch = [];
     private readonly List<int> _getScratch = [];
     private long[] _savingBySlot = [];
+    private bool[] _preApplied = [];
     private long _itemDiscount;
     private long _orderDiscount;
     private long _shippingDiscount;
@@ -244,8 +245,10 @@ internal sealed class PricingState
     /// <summary>
     /// Applies the candidates before <paramref name="firstVaried"/> once and keeps the result: while a conflict group is
     /// searched only its members (all at or after its first slot) change, so every evaluation can start from here.
+    /// When <paramref name="varied"/> (the group's slots) is given, later candidates whose result cannot depend on the
+    /// group's choices are applied here too, once, instead of in every evaluation (see <see cref="PreApply"/>).
     /// </summary>
-    public void Checkpoint(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included, int firstVaried)
+    public void Checkpoint(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included, int firstVaried, List<int>? varied = null)
     {
         Reset();
         for (var slot = 0; slot < firstVaried; slot++)
@@ -257,6 +260,16 @@ internal sealed class PricingState
         }
 
         AllocatePendingOrderDiscounts();
+        if (_preApplied.Length < _candidateCount)
+        {
+            _preApplied = new bool[_savingBySlot.Length];
+        }
+
+        Array.Clear(_preApplied, 0, _candidateCount);
+        if (varied is not null)
+        {
+            PreApply(candidates, included, firstVaried, varied);
+        }
 
         // One set of checkpoint arrays per state, overwritten for each conflict group.
         _checkpointStore ??= new Checkpointed(
@@ -277,28 +290,138 @@ internal sealed class PricingState
         Array.Copy(Shortfalls, _checkpointStore.Shortfalls, _candidateCount);
         Array.Copy(GiftAdded, _checkpointStore.GiftAdded, _candidateCount);
         _checkpointStore.FirstVaried = firstVaried;
+        _checkpointStore.PreApplied = _preApplied;
         _checkpointStore.Totals = (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom);
         _checkpoint = _checkpointStore;
     }
 
     public void ClearCheckpoint() => _checkpoint = null;
 
+    /// <summary>
+    /// Applies, in slot order, the included candidates after <paramref name="firstVaried"/> that every evaluation of the
+    /// group would apply to exactly the same units, so the evaluations can skip them. Such a candidate is not in the
+    /// group and has only unit-level item rewards (they read and write nothing but the units of their own lines, plus
+    /// running totals that are only added to), and none of its lines is touched earlier by a group member or by a
+    /// candidate left to the evaluations. It must also come before any candidate that measures subtotals or spreads an
+    /// order discount (those would see it early). Sums are order-independent, so every evaluation ends with the same
+    /// units, totals and per-slot savings as when applying everything in order. With an order-wide cap the remaining
+    /// room depends on what applied before, so then nothing is pre-applied.
+    /// </summary>
+    private void PreApply(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included, int firstVaried, List<int> varied)
+    {
+        if (_capRoomAtStart != long.MaxValue)
+        {
+            return;
+        }
+
+        Span<bool> dirty = _lineCount <= 1024 ? stackalloc bool[_lineCount] : new bool[_lineCount];
+        dirty.Clear();
+        var measuring = false;
+        for (var slot = firstVaried; slot < candidates.Count && !measuring; slot++)
+        {
+            var candidate = candidates[slot];
+            var inGroup = varied.Contains(slot);
+            if (!inGroup && !included[slot])
+            {
+                // Fixed out of every evaluation of this group (a later group's member, an exclusive): never applied.
+                continue;
+            }
+
+            var unitOnly = UnitLevelOnly(candidate.Promotion);
+            if (!inGroup && unitOnly && !TouchesAny(candidate, dirty))
+            {
+                Apply(candidate, slot);
+                _preApplied[slot] = true;
+                continue;
+            }
+
+            MarkLines(candidate, dirty);
+            measuring = !unitOnly;
+        }
+    }
+
+    /// <summary>Every reward works on the units of its own lines (no order, spend, shipping or gift reward) and no condition measures the discounted basket.</summary>
+    private static bool UnitLevelOnly(CompiledPromotion promotion)
+    {
+        if (promotion.DependsOnDiscountedPrices)
+        {
+            return false;
+        }
+
+        foreach (var reward in promotion.Rewards)
+        {
+            if (reward.Definition is not (Reward.PercentOffItems or Reward.AmountOffItems or Reward.FixedPricePerItem or Reward.MemberPrice
+                or Reward.BuyXGetY or Reward.BundlePrice or Reward.NthItemDiscount))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool TouchesAny(Candidate candidate, ReadOnlySpan<bool> dirty)
+    {
+        for (var r = 0; r < candidate.TargetLines.Length; r++)
+        {
+            foreach (var line in candidate.TargetLines[r])
+            {
+                if (dirty[line])
+                {
+                    return true;
+                }
+            }
+
+            foreach (var line in candidate.GetLines[r] ?? [])
+            {
+                if (dirty[line])
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static void MarkLines(Candidate candidate, Span<bool> dirty)
+    {
+        for (var r = 0; r < candidate.TargetLines.Length; r++)
+        {
+            foreach (var line in candidate.TargetLines[r])
+            {
+                dirty[line] = true;
+            }
+
+            foreach (var line in candidate.GetLines[r] ?? [])
+            {
+                dirty[line] = true;
+            }
+        }
+    }
+
     /// <summary>Applies the included candidates in application (rank) order and returns the total saving.</summary>
     public decimal Evaluate(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included)
     {
         Evaluations++;
-        var first = 0;
         if (_checkpoint is { } saved && !Recording)
         {
+            // The checkpoint holds the slots before FirstVaried and the pre-applied ones (see PreApply).
             Restore(saved);
-            first = saved.FirstVaried;
-        }
-        else
-        {
-            Reset();
+            var preApplied = saved.PreApplied;
+            for (var slot = saved.FirstVaried; slot < candidates.Count; slot++)
+            {
+                if (included[slot] && !preApplied[slot])
+                {
+                    Apply(candidates[slot], slot);
+                }
+            }
+
+            return Saving;
         }
 
-        for (var slot = first; slot < candidates.Count; slot++)
+        Reset();
+        for (var slot = 0; slot < candidates.Count; slot++)
         {
             if (included[slot])
             {
@@ -1064,6 +1187,9 @@ internal sealed class Checkpointed(
     (long Item, long Order, long Shipping, long CapRoom) totals)
 {
     public int FirstVaried { get; set; } = firstVaried;
+
+    /// <summary>Per slot: applied into the checkpoint although at or after FirstVaried (see PricingState.PreApply).</summary>
+    public bool[] PreApplied { get; set; } = [];
 
     public long[] UnitDiscount { get; } = unitDiscount;
 
