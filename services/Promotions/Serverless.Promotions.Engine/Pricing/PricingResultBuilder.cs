@@ -218,7 +218,7 @@ internal static class PricingResultBuilder
             var earlier = false;
             for (var other = 0; other < slot && !earlier; other++)
             {
-                earlier = chosen[other] && state.SavingOf(other) > 0;
+                earlier = chosen[other] && state.SavingMinorOf(other) > 0;
             }
 
             return new PromotionOutcome(id, false, OutcomeReason.NoSavingLeft, earlier || HasCapNote(state.Notes, id)
@@ -227,13 +227,14 @@ internal static class PricingResultBuilder
         }
 
         // Not chosen: name the chosen promotion that cost it its place (the largest saving, then the earliest slot).
+        // Savings are compared in minor units (the same order as the decimals, without building one per comparison).
         CompiledPromotion? incompatible = null;
-        var incompatibleSaving = 0m;
+        var incompatibleSaving = 0L;
         for (var other = 0; other < candidates.Count; other++)
         {
             if (chosen[other] && !promotion.CombinesWith(candidates[other].Promotion))
             {
-                var otherSaving = state.SavingOf(other);
+                var otherSaving = state.SavingMinorOf(other);
                 if (incompatible is null || otherSaving > incompatibleSaving)
                 {
                     (incompatible, incompatibleSaving) = (candidates[other].Promotion, otherSaving);
@@ -268,10 +269,10 @@ internal static class PricingResultBuilder
         // It would have taken something off, but the chosen combination saves more without it (e.g. it would have pushed
         // the discounted subtotal under another promotion's minimum spend): name the largest saving it lost to.
         string? best = null;
-        var bestSaving = 0m;
+        var bestSaving = 0L;
         for (var other = 0; other < candidates.Count; other++)
         {
-            if (chosen[other] && state.SavingOf(other) is var otherSaving && otherSaving > bestSaving)
+            if (chosen[other] && state.SavingMinorOf(other) is var otherSaving && otherSaving > bestSaving)
             {
                 (best, bestSaving) = (candidates[other].Promotion.Id, otherSaving);
             }
