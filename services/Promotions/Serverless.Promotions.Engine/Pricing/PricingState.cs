@@ -333,7 +333,7 @@ internal sealed class PricingState
                 continue;
             }
 
-            var unitOnly = UnitLevelOnly(candidate.Promotion);
+            var unitOnly = candidate.Promotion.UnitLevelOnly;
             if (!inGroup && unitOnly && !TouchesAny(candidate, dirty))
             {
                 Apply(candidate, slot);
@@ -344,26 +344,6 @@ internal sealed class PricingState
             MarkLines(candidate, dirty);
             measuring = !unitOnly;
         }
-    }
-
-    /// <summary>Every reward works on the units of its own lines (no order, spend, shipping or gift reward) and no condition measures the discounted basket.</summary>
-    private static bool UnitLevelOnly(CompiledPromotion promotion)
-    {
-        if (promotion.DependsOnDiscountedPrices)
-        {
-            return false;
-        }
-
-        foreach (var reward in promotion.Rewards)
-        {
-            if (reward.Definition is not (Reward.PercentOffItems or Reward.AmountOffItems or Reward.FixedPricePerItem or Reward.MemberPrice
-                or Reward.BuyXGetY or Reward.BundlePrice or Reward.NthItemDiscount))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     private static bool TouchesAny(Candidate candidate, ReadOnlySpan<bool> dirty)
