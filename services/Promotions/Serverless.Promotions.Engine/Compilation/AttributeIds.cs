@@ -7,16 +7,19 @@ namespace Serverless.Promotions.Engine.Compilation;
 /// </summary>
 internal sealed class AttributeIds
 {
-    private readonly Dictionary<IndexKey, int> _ids = [];
+    // One string-keyed dictionary per kind rather than one keyed by (kind, value): a string key with the default
+    // comparer gets the runtime's non-randomised string hashing, and a lookup no longer hashes a composite key. The
+    // lookups are a per-line cost of every calculation.
+    private readonly Dictionary<string, int>[] _byKind = [[], [], [], []];
 
-    public int Count => _ids.Count;
+    public int Count { get; private set; }
 
     public int Register(IndexKind kind, string value)
     {
-        var key = new IndexKey(kind, value);
-        if (!_ids.TryGetValue(key, out var id))
+        var ids = _byKind[(int)kind];
+        if (!ids.TryGetValue(value, out var id))
         {
-            _ids[key] = id = _ids.Count;
+            ids[value] = id = Count++;
         }
 
         return id;
@@ -24,5 +27,5 @@ internal sealed class AttributeIds
 
     /// <summary>The attribute's number, or -1 when no predicate mentions it (it then matches nothing).</summary>
     public int Find(IndexKind kind, string? value) =>
-        value is not null && _ids.TryGetValue(new IndexKey(kind, value), out var id) ? id : -1;
+        value is not null && _byKind[(int)kind].TryGetValue(value, out var id) ? id : -1;
 }

@@ -31,6 +31,8 @@ internal sealed class CompiledPromotion
         MaxDiscountMinor = definition.MaxDiscount is { } max ? new MinorTable(max, floor: true) : null;
         DependsOnDiscountedPrices = Conditions.Any(c => c.Definition is Condition.MinimumSpend { Basis: SpendBasis.Discounted })
             || definition.Rewards.Any(r => r is Reward.SpendTiers { Basis: SpendBasis.Discounted } or Reward.SpendEvery { Basis: SpendBasis.Discounted });
+        UnitLevelOnly = !DependsOnDiscountedPrices && definition.Rewards.All(r => r is Reward.PercentOffItems or Reward.AmountOffItems
+            or Reward.FixedPricePerItem or Reward.MemberPrice or Reward.BuyXGetY or Reward.BundlePrice or Reward.NthItemDiscount);
     }
 
     public PromotionDefinition Definition { get; }
@@ -77,6 +79,12 @@ internal sealed class CompiledPromotion
 
     /// <summary>Its conditions or tiers measure the discounted subtotal, so earlier promotions can disqualify it.</summary>
     public bool DependsOnDiscountedPrices { get; }
+
+    /// <summary>
+    /// Every reward works on the units of its own lines (no order, spend, shipping or gift reward) and no condition
+    /// measures the discounted basket: applying it reads and writes only its lines' units (see PricingState.PreApply).
+    /// </summary>
+    public bool UnitLevelOnly { get; }
 
     public bool CombinesWith(CompiledPromotion other) =>
         !Definition.Exclusive && !other.Definition.Exclusive

@@ -9,6 +9,25 @@ internal abstract class ItemMatcher
 
     public abstract bool Matches(LineFacts line);
 
+    /// <summary>
+    /// Writes the indices of the matching lines among the first <paramref name="lineCount"/> into <paramref name="found"/>
+    /// and returns how many. The common single-attribute matchers override this with a loop that makes no virtual call
+    /// per line: every candidate's lines are found this way once per calculation.
+    /// </summary>
+    public virtual int MatchLines(LineFacts[] facts, int lineCount, Span<int> found)
+    {
+        var count = 0;
+        for (var i = 0; i < lineCount; i++)
+        {
+            if (Matches(facts[i]))
+            {
+                found[count++] = i;
+            }
+        }
+
+        return count;
+    }
+
     public static ItemMatcher Compile(ItemPredicate? predicate, AttributeIds ids) => predicate switch
     {
         null => Everything,
@@ -71,16 +90,58 @@ internal abstract class ItemMatcher
     private sealed class SkuMatcher(int[] ids) : ItemMatcher
     {
         public override bool Matches(LineFacts line) => Contains(ids, line.Sku);
+
+        public override int MatchLines(LineFacts[] facts, int lineCount, Span<int> found)
+        {
+            var count = 0;
+            for (var i = 0; i < lineCount; i++)
+            {
+                if (Contains(ids, facts[i].Sku))
+                {
+                    found[count++] = i;
+                }
+            }
+
+            return count;
+        }
     }
 
     private sealed class BrandMatcher(int[] ids) : ItemMatcher
     {
         public override bool Matches(LineFacts line) => Contains(ids, line.Brand);
+
+        public override int MatchLines(LineFacts[] facts, int lineCount, Span<int> found)
+        {
+            var count = 0;
+            for (var i = 0; i < lineCount; i++)
+            {
+                if (Contains(ids, facts[i].Brand))
+                {
+                    found[count++] = i;
+                }
+            }
+
+            return count;
+        }
     }
 
     private sealed class CategoryMatcher(int[] ids) : ItemMatcher
     {
         public override bool Matches(LineFacts line) => ContainsAny(ids, line.Categories);
+
+        public override int MatchLines(LineFacts[] facts, int lineCount, Span<int> found)
+        {
+            var count = 0;
+            for (var i = 0; i < lineCount; i++)
+            {
+                if (ContainsAny(ids, facts[i].Categories))
+                {
+                    found[count++] = i;
+                }
+            }
+
+            return count;
+        }
     }
 
     private sealed class TagMatcher(int[] ids) : ItemMatcher

@@ -87,7 +87,7 @@ internal static class BestDealSearch
         var value = 0m;
         foreach (var group in groups)
         {
-            state.Checkpoint(candidates, chosen, group[0]);
+            state.Checkpoint(candidates, chosen, group[0], group);
             var baseline = state.Evaluate(candidates, chosen);
             foreach (var slot in group)
             {
@@ -115,14 +115,7 @@ internal static class BestDealSearch
             // application order whatever the branching order, and ties are settled by Preferred, not by visit order.
             var branching = BranchingOrder(candidates, group);
 
-            // Leaves already evaluated (none of the group, each member alone) are not evaluated again.
-            var known = new Dictionary<int, decimal> { [0] = baseline };
-            for (var i = 0; i < branching.Count; i++)
-            {
-                known[1 << i] = baseline + candidates[branching[i]].StandaloneSaving;
-            }
-
-            var search = new BranchAndBound(candidates, branching, state, budget, baseline, (bool[])chosen.Clone(), baseline, chosen, known);
+            var search = new BranchAndBound(candidates, branching, state, budget, baseline, (bool[])chosen.Clone(), baseline, chosen);
             search.Run(0, 0m);
             budget = Math.Max(0, budget - search.Evaluations);
             chosen = search.Best;
@@ -502,8 +495,7 @@ internal static class BestDealSearch
         decimal baseline,
         bool[] incumbent,
         decimal incumbentValue,
-        bool[] fixedSet,
-        Dictionary<int, decimal> known)
+        bool[] fixedSet)
     {
         // Rounding can make a combination save a minor unit or so more than the sum of its parts: never prune on that.
         private readonly decimal _slack = state.Rounding.MinorUnit * (contestedSlots.Count + 1);
@@ -530,7 +522,18 @@ internal static class BestDealSearch
 
             if (depth == contestedSlots.Count)
             {
-                if (!known.TryGetValue(_mask, out var value))
+                // Leaves already evaluated (none of the group: the baseline; one member alone: its standalone saving)
+                // are not evaluated again. A mask with at most one bit set is one of those.
+                decimal value;
+                if (_mask == 0)
+                {
+                    value = baseline;
+                }
+                else if ((_mask & (_mask - 1)) == 0)
+                {
+                    value = baseline + candidates[contestedSlots[System.Numerics.BitOperations.TrailingZeroCount(_mask)]].StandaloneSaving;
+                }
+                else
                 {
                     if (++_evaluations > maxEvaluations)
                     {

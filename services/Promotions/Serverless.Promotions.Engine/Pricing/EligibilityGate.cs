@@ -157,23 +157,77 @@ internal static class EligibilityGate
         public override string ToString() => Format(value, rounding);
 
         public bool TryFormat(Span<char> destination, out int charsWritten, ReadOnlySpan<char> format, IFormatProvider? provider) =>
-            value.TryFormat(destination, out charsWritten, FormatOf(rounding), CultureInfo.InvariantCulture);
+            TryFormatFixed(value, rounding.MinorUnits, destination, out charsWritten)
+            || value.TryFormat(destination, out charsWritten, FormatOf(rounding), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// The text of <c>value.ToString("F" + decimals, InvariantCulture)</c> for the everyday case of a non-negative
+    /// amount with at most that many decimals (nothing to round): integer digits, a point, the decimals zero-padded.
+    /// Every message formats amounts and the general decimal formatter was a visible share of a calculation. Returns
+    /// false, writing nothing useful, for anything else (the caller then uses the general formatter).
+    /// </summary>
+    private static bool TryFormatFixed(decimal value, int decimals, Span<char> destination, out int charsWritten)
+    {
+        charsWritten = 0;
+        if ((uint)decimals > 4 || decimal.IsNegative(value) || value.Scale > decimals)
+        {
+            return false;
+        }
+
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(value, bits);
+        var mantissa = ((ulong)(uint)bits[1] << 32) | (uint)bits[0];
+        if (bits[2] != 0 || mantissa >= 1UL << 48)
+        {
+            return false;
+        }
+
+        for (var i = value.Scale; i < decimals; i++)
+        {
+            mantissa *= 10;
+        }
+
+        var divisor = 1UL;
+        for (var i = 0; i < decimals; i++)
+        {
+            divisor *= 10;
+        }
+
+        if (!(mantissa / divisor).TryFormat(destination, out var integerDigits, default, CultureInfo.InvariantCulture))
+        {
+            return false;
+        }
+
+        if (decimals == 0)
+        {
+            charsWritten = integerDigits;
+            return true;
+        }
+
+        if (destination.Length < integerDigits + 1 + decimals)
+        {
+            return false;
+        }
+
+        destination[integerDigits] = '.';
+        var fraction = mantissa % divisor;
+        for (var i = integerDigits + decimals; i > integerDigits; i--)
+        {
+            destination[i] = (char)('0' + (int)(fraction % 10));
+            fraction /= 10;
+        }
+
+        charsWritten = integerDigits + 1 + decimals;
+        return true;
     }
 
     private static PromotionOutcome Rejected(string id, OutcomeReason reason, string message) => new(id, false, reason, message, 0m);
 
     private static int[] MatchingLines(ItemMatcher matcher, LineFacts[] facts, int lineCount, CalculationScratch? scratch)
     {
-        var count = 0;
         Span<int> found = lineCount <= 256 ? stackalloc int[lineCount] : new int[lineCount];
-        for (var i = 0; i < lineCount; i++)
-        {
-            if (matcher.Matches(facts[i]))
-            {
-                found[count++] = i;
-            }
-        }
-
+        var count = matcher.MatchLines(facts, lineCount, found);
         if (count == 0)
         {
             return [];

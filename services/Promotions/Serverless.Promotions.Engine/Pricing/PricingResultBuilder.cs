@@ -176,6 +176,23 @@ internal static class PricingResultBuilder
         return groups;
     }
 
+    /// <summary>
+    /// Whether a note starts with "{id} was capped" (a loop rather than List.Exists with a lambda: the lambda's
+    /// closure over the id was allocated on every Outcome call, used or not).
+    /// </summary>
+    private static bool HasCapNote(List<string> notes, string id)
+    {
+        foreach (var note in notes)
+        {
+            if (note.StartsWith(id, StringComparison.Ordinal) && note.AsSpan(id.Length).StartsWith(" was capped", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static PromotionOutcome Outcome(List<Candidate> candidates, bool[] chosen, PricingState state, int slot, MoneyRounding rounding)
     {
         var promotion = candidates[slot].Promotion;
@@ -201,22 +218,23 @@ internal static class PricingResultBuilder
             var earlier = false;
             for (var other = 0; other < slot && !earlier; other++)
             {
-                earlier = chosen[other] && state.SavingOf(other) > 0;
+                earlier = chosen[other] && state.SavingMinorOf(other) > 0;
             }
 
-            return new PromotionOutcome(id, false, OutcomeReason.NoSavingLeft, earlier || state.Notes.Exists(n => n.StartsWith(id + " was capped", StringComparison.Ordinal))
+            return new PromotionOutcome(id, false, OutcomeReason.NoSavingLeft, earlier || HasCapNote(state.Notes, id)
                 ? "Earlier promotions or caps left nothing for this one."
                 : "The items already cost no more than this promotion would make them.", 0m);
         }
 
         // Not chosen: name the chosen promotion that cost it its place (the largest saving, then the earliest slot).
+        // Savings are compared in minor units (the same order as the decimals, without building one per comparison).
         CompiledPromotion? incompatible = null;
-        var incompatibleSaving = 0m;
+        var incompatibleSaving = 0L;
         for (var other = 0; other < candidates.Count; other++)
         {
             if (chosen[other] && !promotion.CombinesWith(candidates[other].Promotion))
             {
-                var otherSaving = state.SavingOf(other);
+                var otherSaving = state.SavingMinorOf(other);
                 if (incompatible is null || otherSaving > incompatibleSaving)
                 {
                     (incompatible, incompatibleSaving) = (candidates[other].Promotion, otherSaving);
@@ -251,10 +269,10 @@ internal static class PricingResultBuilder
         // It would have taken something off, but the chosen combination saves more without it (e.g. it would have pushed
         // the discounted subtotal under another promotion's minimum spend): name the largest saving it lost to.
         string? best = null;
-        var bestSaving = 0m;
+        var bestSaving = 0L;
         for (var other = 0; other < candidates.Count; other++)
         {
-            if (chosen[other] && state.SavingOf(other) is var otherSaving && otherSaving > bestSaving)
+            if (chosen[other] && state.SavingMinorOf(other) is var otherSaving && otherSaving > bestSaving)
             {
                 (best, bestSaving) = (candidates[other].Promotion.Id, otherSaving);
             }

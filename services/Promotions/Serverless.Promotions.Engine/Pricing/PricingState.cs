@@ -34,7 +34,9 @@ internal sealed class PricingState
     private long[] _unitDiscount = [];
     private bool[] _consumed = [];
     private long[] _proposed = [];
-    private readonly List<int> _touched = [];
+    // Units with a proposed discount, in proposal order (an array and a count: this is the innermost loop of an evaluation).
+    private int[] _touched = [];
+    private int _touchedCount;
     private long[] _lineItemDiscount = [];
     private long[] _lineOrderDiscount = [];
     private long[] _lineWeights = [];
@@ -43,6 +45,7 @@ internal sealed class PricingState
     private readonly List<int> _unitScratch = [];
     private readonly List<int> _getScratch = [];
     private long[] _savingBySlot = [];
+    private bool[] _preApplied = [];
     private long _itemDiscount;
     private long _orderDiscount;
     private long _shippingDiscount;
@@ -108,7 +111,7 @@ internal sealed class PricingState
         Recording = false;
         Evaluations = 0;
         _checkpoint = null;
-        _touched.Clear();
+        _touchedCount = 0;
         _shipping = rounding.ToMinor(basket.ShippingAmount);
         _lineCount = _lines.Count;
         _candidateCount = candidateCount;
@@ -138,6 +141,7 @@ internal sealed class PricingState
             _consumed = new bool[units];
             _proposed = new long[units];
             _sortKeys = new long[units];
+            _touched = new int[units];
             _checkpointStore = null;
         }
         else
@@ -205,6 +209,9 @@ internal sealed class PricingState
 
     public decimal SavingOf(int slot) => Rounding.FromMinor(_savingBySlot[slot]);
 
+    /// <summary>The slot's saving in minor units: compares like <see cref="SavingOf"/> without building a decimal.</summary>
+    public long SavingMinorOf(int slot) => _savingBySlot[slot];
+
     public int FirstUnit(int line) => _firstUnit[line];
 
     public decimal UnitDiscount(int unit) => Rounding.FromMinor(_unitDiscount[unit]);
@@ -244,8 +251,10 @@ internal sealed class PricingState
     /// <summary>
     /// Applies the candidates before <paramref name="firstVaried"/> once and keeps the result: while a conflict group is
     /// searched only its members (all at or after its first slot) change, so every evaluation can start from here.
+    /// When <paramref name="varied"/> (the group's slots) is given, later candidates whose result cannot depend on the
+    /// group's choices are applied here too, once, instead of in every evaluation (see <see cref="PreApply"/>).
     /// </summary>
-    public void Checkpoint(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included, int firstVaried)
+    public void Checkpoint(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included, int firstVaried, List<int>? varied = null)
     {
         Reset();
         for (var slot = 0; slot < firstVaried; slot++)
@@ -257,6 +266,16 @@ internal sealed class PricingState
         }
 
         AllocatePendingOrderDiscounts();
+        if (_preApplied.Length < _candidateCount)
+        {
+            _preApplied = new bool[_savingBySlot.Length];
+        }
+
+        Array.Clear(_preApplied, 0, _candidateCount);
+        if (varied is not null)
+        {
+            PreApply(candidates, included, firstVaried, varied);
+        }
 
         // One set of checkpoint arrays per state, overwritten for each conflict group.
         _checkpointStore ??= new Checkpointed(
@@ -277,28 +296,118 @@ internal sealed class PricingState
         Array.Copy(Shortfalls, _checkpointStore.Shortfalls, _candidateCount);
         Array.Copy(GiftAdded, _checkpointStore.GiftAdded, _candidateCount);
         _checkpointStore.FirstVaried = firstVaried;
+        _checkpointStore.PreApplied = _preApplied;
         _checkpointStore.Totals = (_itemDiscount, _orderDiscount, _shippingDiscount, _capRoom);
         _checkpoint = _checkpointStore;
     }
 
     public void ClearCheckpoint() => _checkpoint = null;
 
+    /// <summary>
+    /// Applies, in slot order, the included candidates after <paramref name="firstVaried"/> that every evaluation of the
+    /// group would apply to exactly the same units, so the evaluations can skip them. Such a candidate is not in the
+    /// group and has only unit-level item rewards (they read and write nothing but the units of their own lines, plus
+    /// running totals that are only added to), and none of its lines is touched earlier by a group member or by a
+    /// candidate left to the evaluations. It must also come before any candidate that measures subtotals or spreads an
+    /// order discount (those would see it early). Sums are order-independent, so every evaluation ends with the same
+    /// units, totals and per-slot savings as when applying everything in order. With an order-wide cap the remaining
+    /// room depends on what applied before, so then nothing is pre-applied.
+    /// </summary>
+    private void PreApply(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included, int firstVaried, List<int> varied)
+    {
+        if (_capRoomAtStart != long.MaxValue)
+        {
+            return;
+        }
+
+        Span<bool> dirty = _lineCount <= 1024 ? stackalloc bool[_lineCount] : new bool[_lineCount];
+        dirty.Clear();
+        var measuring = false;
+        for (var slot = firstVaried; slot < candidates.Count && !measuring; slot++)
+        {
+            var candidate = candidates[slot];
+            var inGroup = varied.Contains(slot);
+            if (!inGroup && !included[slot])
+            {
+                // Fixed out of every evaluation of this group (a later group's member, an exclusive): never applied.
+                continue;
+            }
+
+            var unitOnly = candidate.Promotion.UnitLevelOnly;
+            if (!inGroup && unitOnly && !TouchesAny(candidate, dirty))
+            {
+                Apply(candidate, slot);
+                _preApplied[slot] = true;
+                continue;
+            }
+
+            MarkLines(candidate, dirty);
+            measuring = !unitOnly;
+        }
+    }
+
+    private static bool TouchesAny(Candidate candidate, ReadOnlySpan<bool> dirty)
+    {
+        for (var r = 0; r < candidate.TargetLines.Length; r++)
+        {
+            foreach (var line in candidate.TargetLines[r])
+            {
+                if (dirty[line])
+                {
+                    return true;
+                }
+            }
+
+            foreach (var line in candidate.GetLines[r] ?? [])
+            {
+                if (dirty[line])
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static void MarkLines(Candidate candidate, Span<bool> dirty)
+    {
+        for (var r = 0; r < candidate.TargetLines.Length; r++)
+        {
+            foreach (var line in candidate.TargetLines[r])
+            {
+                dirty[line] = true;
+            }
+
+            foreach (var line in candidate.GetLines[r] ?? [])
+            {
+                dirty[line] = true;
+            }
+        }
+    }
+
     /// <summary>Applies the included candidates in application (rank) order and returns the total saving.</summary>
     public decimal Evaluate(IReadOnlyList<Candidate> candidates, ReadOnlySpan<bool> included)
     {
         Evaluations++;
-        var first = 0;
         if (_checkpoint is { } saved && !Recording)
         {
+            // The checkpoint holds the slots before FirstVaried and the pre-applied ones (see PreApply).
             Restore(saved);
-            first = saved.FirstVaried;
-        }
-        else
-        {
-            Reset();
+            var preApplied = saved.PreApplied;
+            for (var slot = saved.FirstVaried; slot < candidates.Count; slot++)
+            {
+                if (included[slot] && !preApplied[slot])
+                {
+                    Apply(candidates[slot], slot);
+                }
+            }
+
+            return Saving;
         }
 
-        for (var slot = first; slot < candidates.Count; slot++)
+        Reset();
+        for (var slot = 0; slot < candidates.Count; slot++)
         {
             if (included[slot])
             {
@@ -468,9 +577,6 @@ internal sealed class PricingState
     /// <summary>A decimal amount from a definition, rounded to the currency, in minor units.</summary>
     private long Minor(decimal amount) => Rounding.ToMinor(Rounding.Round(amount));
 
-    /// <summary>Percent of an amount in minor units, rounded with the tenant's mode, in integer arithmetic.</summary>
-    private long PercentOf(long amount, decimal percent) => PercentOf(amount, CompiledReward.Scaled(percent));
-
     /// <summary>Percent of an amount in minor units with the percent already × 10⁴ (see <see cref="CompiledReward.PercentScaled"/>).</summary>
     private long PercentOf(long amount, long scaledPercent)
     {
@@ -548,14 +654,40 @@ internal sealed class PricingState
                     {
                         var lines = candidate.GetLines[r] ?? targets;
                         var units = (int)Math.Min(int.MaxValue, (long)(x.MaxApplications ?? int.MaxValue) * x.GetQuantity);
-                        total += BestUnitValues(lines, units, unit => Math.Min(UnitNet(unit), Discount(unit, x.Discount, x.Value, fromOriginal)));
+                        var reward = candidate.Promotion.Rewards[r];
+                        var n = 0;
+                        foreach (var line in lines)
+                        {
+                            for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
+                            {
+                                if (!_consumed[unit])
+                                {
+                                    _sortKeys[n++] = -Math.Min(UnitNet(unit), Discount(unit, x.Discount, reward, fromOriginal));
+                                }
+                            }
+                        }
+
+                        total += SumOfLargest(n, units);
                         break;
                     }
 
                 case Reward.NthItemDiscount nth:
                     {
                         var units = Math.Min(UnitCount(targets) / nth.N, nth.MaxApplications ?? int.MaxValue);
-                        total += BestUnitValues(targets, units, unit => Math.Min(UnitNet(unit), PercentOf(Base(unit, fromOriginal), nth.Percent)));
+                        var scaledPercent = candidate.Promotion.Rewards[r].PercentScaled;
+                        var n = 0;
+                        foreach (var line in targets)
+                        {
+                            for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
+                            {
+                                if (!_consumed[unit])
+                                {
+                                    _sortKeys[n++] = -Math.Min(UnitNet(unit), PercentOf(Base(unit, fromOriginal), scaledPercent));
+                                }
+                            }
+                        }
+
+                        total += SumOfLargest(n, units);
                         break;
                     }
 
@@ -615,21 +747,12 @@ internal sealed class PricingState
         return Rounding.FromMinor(total);
     }
 
-    /// <summary>Sum of the <paramref name="count"/> largest per-unit values over the lines' available units.</summary>
-    private long BestUnitValues(int[] lines, int count, Func<int, long> value)
+    /// <summary>
+    /// Sum of the <paramref name="count"/> largest of the first <paramref name="n"/> sort keys, which hold per-unit
+    /// values negated (the callers fill them in loops rather than through a delegate: a closure per call was garbage).
+    /// </summary>
+    private long SumOfLargest(int n, int count)
     {
-        var n = 0;
-        foreach (var line in lines)
-        {
-            for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
-            {
-                if (!_consumed[unit])
-                {
-                    _sortKeys[n++] = -value(unit);
-                }
-            }
-        }
-
         Array.Sort(_sortKeys, 0, n);
         var sum = 0L;
         for (var i = 0; i < Math.Min(n, count); i++)
@@ -703,7 +826,7 @@ internal sealed class PricingState
 
         if (_proposed[unit] == 0)
         {
-            _touched.Add(unit);
+            _touched[_touchedCount++] = unit;
         }
 
         _proposed[unit] += discount;
@@ -712,8 +835,9 @@ internal sealed class PricingState
     /// <summary>Applies the proposed unit discounts, cut down to the promotion's and the order's remaining caps.</summary>
     private long CommitItems(int slot, string promotionId, ref long room)
     {
+        var touched = _touched.AsSpan(0, _touchedCount);
         var total = 0L;
-        foreach (var unit in _touched)
+        foreach (var unit in touched)
         {
             total += _proposed[unit];
         }
@@ -731,14 +855,14 @@ internal sealed class PricingState
             RecordItemAdjustments(slot);
         }
 
-        foreach (var unit in _touched)
+        foreach (var unit in touched)
         {
             _unitDiscount[unit] += _proposed[unit];
             _lineItemDiscount[_unitLine[unit]] += _proposed[unit];
             _proposed[unit] = 0;
         }
 
-        _touched.Clear();
+        _touchedCount = 0;
         _itemDiscount += total;
         _capRoom -= total;
         room -= total;
@@ -756,21 +880,21 @@ internal sealed class PricingState
 
     private void ScaleProposed(long limit)
     {
-        if (_scaleWeights.Length < _touched.Count)
+        if (_scaleWeights.Length < _touchedCount)
         {
-            _scaleWeights = new long[_touched.Count];
-            _scaleParts = new long[_touched.Count];
+            _scaleWeights = new long[_touchedCount];
+            _scaleParts = new long[_touchedCount];
         }
 
-        var weights = _scaleWeights.AsSpan(0, _touched.Count);
-        var parts = _scaleParts.AsSpan(0, _touched.Count);
-        for (var i = 0; i < _touched.Count; i++)
+        var weights = _scaleWeights.AsSpan(0, _touchedCount);
+        var parts = _scaleParts.AsSpan(0, _touchedCount);
+        for (var i = 0; i < _touchedCount; i++)
         {
             weights[i] = _proposed[_touched[i]];
         }
 
         LargestRemainder.Allocate(limit, weights, parts);
-        for (var i = 0; i < _touched.Count; i++)
+        for (var i = 0; i < _touchedCount; i++)
         {
             _proposed[_touched[i]] = parts[i];
         }
@@ -779,14 +903,14 @@ internal sealed class PricingState
     private void RecordItemAdjustments(int slot)
     {
         // Touched units are grouped per line: one adjustment per line with the number of units it reached.
-        _touched.Sort();
+        Array.Sort(_touched, 0, _touchedCount);
         var i = 0;
-        while (i < _touched.Count)
+        while (i < _touchedCount)
         {
             var line = _unitLine[_touched[i]];
             var amount = 0L;
             var units = 0;
-            for (; i < _touched.Count && _unitLine[_touched[i]] == line; i++)
+            for (; i < _touchedCount && _unitLine[_touched[i]] == line; i++)
             {
                 if (_proposed[_touched[i]] > 0)
                 {
@@ -903,13 +1027,6 @@ internal sealed class PricingState
 
         return into;
     }
-
-    private long Discount(int unit, DiscountKind kind, decimal value, bool fromOriginal) => kind switch
-    {
-        DiscountKind.Free => UnitNet(unit),
-        DiscountKind.Percent => PercentOf(Base(unit, fromOriginal), value),
-        _ => Minor(value),
-    };
 
     private long Discount(int unit, DiscountKind kind, CompiledReward reward, bool fromOriginal) => kind switch
     {
@@ -1057,6 +1174,9 @@ internal sealed class Checkpointed(
     (long Item, long Order, long Shipping, long CapRoom) totals)
 {
     public int FirstVaried { get; set; } = firstVaried;
+
+    /// <summary>Per slot: applied into the checkpoint although at or after FirstVaried (see PricingState.PreApply).</summary>
+    public bool[] PreApplied { get; set; } = [];
 
     public long[] UnitDiscount { get; } = unitDiscount;
 
