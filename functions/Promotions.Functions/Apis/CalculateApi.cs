@@ -24,7 +24,7 @@ public static class CalculateApi
 
     private static async Task<IResult> CalculateAsync(HttpRequest request, PromotionPricing pricing, CancellationToken cancellationToken)
     {
-        var (body, problem) = await JsonBody.ReadAsync(request, PromotionsJsonContext.Default.CalculationRequest, cancellationToken).ConfigureAwait(false);
+        var (body, problem) = await JsonBody.ReadAsync(request, PromotionsJsonContext.Default.CalculationRequest, cancellationToken, fast: CalculationRequestReader.TryRead).ConfigureAwait(false);
         if (body is null)
         {
             return problem!;
