@@ -944,7 +944,8 @@ internal sealed class PricingState
             return;
         }
 
-        // Different sets: each application takes Y "get" units (cheapest or dearest first), then X "buy" units, dearest first.
+        // Different sets: each application takes Y "get" units (cheapest or dearest first), then X "buy" units, dearest
+        // first; it needs both in full.
         var buys = AvailableUnits(buyLines, _unitScratch, dearestFirst: true, fromOriginal);
         var gets = AvailableUnits(getLines, _getScratch, dearestFirst: r.Choose == UnitChoice.MostExpensive, fromOriginal);
         Span<int> taken = stackalloc int[Math.Min(r.BuyQuantity + r.GetQuantity, 256)];
@@ -963,6 +964,17 @@ internal sealed class PricingState
                     _consumed[unit] = true;
                     taken[count++] = unit;
                 }
+            }
+
+            // Fewer than Y "get" units left: no further application. Buy units only qualify; they are never discounted.
+            if (count < r.GetQuantity)
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    _consumed[taken[i]] = false;
+                }
+
+                return;
             }
 
             foreach (var unit in buys)
