@@ -512,7 +512,8 @@ internal sealed class PricingState
             for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
             {
                 // Units of a line usually share their price: compute the rounded discount once per distinct price.
-                var unitBase = Base(unit, fromOriginal);
+                // A price is what the unit ends up costing, whatever the stacking base: it takes off only what is left above it.
+                var unitBase = rule == UnitRule.Price ? UnitNet(unit) : Base(unit, fromOriginal);
                 if (unitBase != lastBase)
                 {
                     lastBase = unitBase;
