@@ -71,7 +71,7 @@ public sealed class BestDealTests
             }
 
             var value = state.Evaluate(candidates, set);
-            if (value > bestValue || (value == bestValue && BestDealSearch.Preferred(set, best!)))
+            if (value > bestValue || (value == bestValue && OraclePrefers(candidates, set, best!)))
             {
                 (best, bestValue) = (set, value);
             }
@@ -129,6 +129,21 @@ public sealed class BestDealTests
         }
 
         Assert.True(bounded > 1000, $"only {bounded} unit-reward savings checked");
+    }
+
+    /// <summary>
+    /// The documented tie-break, written out independently of the engine: of two combinations that save the same, the
+    /// one holding the highest-priority promotion among those where they differ (then the lowest id) wins.
+    /// </summary>
+    private static bool OraclePrefers(List<Candidate> candidates, bool[] a, bool[] b)
+    {
+        var decider = Enumerable.Range(0, a.Length)
+            .Where(i => a[i] != b[i])
+            .OrderByDescending(i => candidates[i].Promotion.Definition.Priority)
+            .ThenBy(i => candidates[i].Promotion.Definition.Id, StringComparer.Ordinal)
+            .Select(i => (int?)i)
+            .FirstOrDefault();
+        return decider is { } slot && a[slot];
     }
 
     private static string Show(bool[] set) => string.Join(",", set.Select(b => b ? 1 : 0));
