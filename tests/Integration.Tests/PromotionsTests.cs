@@ -138,10 +138,13 @@ public abstract class PromotionsContract : IAsyncLifetime
         await DefineAndActivateAsync("shoes10", 10m, """{"totalDiscount":100}""");
 
         var first = await CommitAsync("order-1");
-        var second = await CommitAsync("order-1", shoes: 5);
+        var second = await CommitAsync("order-1");
+        // The same order spelled differently (amounts 20.00/5.0) is still the same order.
+        var third = await _admin.PostAsync("/api/promotions/orders", Json($$"""{"orderId":"order-1","order":{{Basket().Replace("\"unitPrice\":20,", "\"unitPrice\":20.00,", StringComparison.Ordinal).Replace("\"unitPrice\":5,", "\"unitPrice\":5.0,", StringComparison.Ordinal)}}}"""));
 
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
         Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
         Assert.Equal(
             (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetProperty("total").GetDecimal(),
             (await second.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("result").GetProperty("total").GetDecimal());
@@ -150,6 +153,28 @@ public abstract class PromotionsContract : IAsyncLifetime
         Assert.Equal(4m, report.GetProperty("discountGiven").GetDecimal());
         Assert.Equal(96m, report.GetProperty("budgetLeft").GetDecimal());
         Assert.Equal(4m, report.GetProperty("byStore").GetProperty("berlin-1").GetProperty("discount").GetDecimal());
+    }
+
+    [Fact]
+    public async Task Committing_an_order_id_again_with_a_different_basket_is_a_409_and_changes_nothing()
+    {
+        // Found by review: the stored order used to come back with 200, so a till reusing an id charged the new basket
+        // with the old discount.
+        await DefineAndActivateAsync("shoes10", 10m, """{"totalDiscount":100}""");
+        Assert.Equal(HttpStatusCode.Created, (await CommitAsync("order-1")).StatusCode);
+
+        var reused = await CommitAsync("order-1", shoes: 5);
+
+        Assert.Equal(HttpStatusCode.Conflict, reused.StatusCode);
+        Assert.Equal("application/problem+json", reused.Content.Headers.ContentType?.MediaType);
+        var problem = await reused.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("Order id already used for a different order", problem.GetProperty("title").GetString());
+        Assert.Contains("order-1", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var stored = await _admin.GetFromJsonAsync<JsonElement>("/api/promotions/orders/order-1");
+        Assert.Equal(2, stored.GetProperty("result").GetProperty("lines")[0].GetProperty("quantity").GetInt32());
+        var report = await _admin.GetFromJsonAsync<JsonElement>("/api/promotions/shoes10/report");
+        Assert.Equal((1, 4m), (report.GetProperty("orders").GetInt32(), report.GetProperty("discountGiven").GetDecimal()));
+        Assert.Equal(HttpStatusCode.OK, (await CommitAsync("order-1")).StatusCode); // the real retry still gets its order
     }
 
     [Fact]

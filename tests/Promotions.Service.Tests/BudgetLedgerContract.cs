@@ -1,8 +1,10 @@
 using Serverless.BuildingBlocks.State;
 using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Results;
+using Serverless.Promotions.Service;
 using Serverless.Promotions.Service.Catalog;
 using Serverless.Promotions.Service.Ledger;
+using Serverless.Promotions.Service.Pricing;
 
 namespace Promotions.Service.Tests;
 
@@ -18,7 +20,8 @@ public abstract class BudgetLedgerContract(string engine)
         await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(TotalDiscount: 100m));
 
         var first = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes()));
-        var again = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(quantity: 5)));
+        world.Time.Advance(TimeSpan.FromMinutes(1));
+        var again = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes()));
 
         Assert.Equal(LedgerOutcomeKind.Committed, first.Kind);
         Assert.Equal(LedgerOutcomeKind.AlreadyCommitted, again.Kind);
@@ -28,6 +31,65 @@ public abstract class BudgetLedgerContract(string engine)
         Assert.Equal(4m, report.ByStore["berlin-1"].Discount);
         Assert.Equal(1, report.ByChannel["pos"].Orders);
         Assert.Equal(2, report.ByDay["2026-06-13"].Units);
+    }
+
+    /// <summary>
+    /// Found by review: an order id committed again with a different basket was answered with the first order (as a
+    /// retry), so a till reusing an id charged the new basket with the old discount.
+    /// </summary>
+    [Fact]
+    public async Task Committing_an_order_id_again_with_a_different_request_is_refused_and_changes_nothing()
+    {
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(TotalDiscount: 100m, PerCustomer: 5));
+        var first = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(customer: "ann", coupons: ["SAVE"])));
+        Assert.Equal(LedgerOutcomeKind.Committed, first.Kind);
+
+        var online = PromotionsWorld.Shoes(customer: "ann", coupons: ["SAVE"]);
+        online.Channel = "online";
+        var cheaperSocks = PromotionsWorld.Shoes(customer: "ann", coupons: ["SAVE"]);
+        cheaperSocks.Basket!.Lines = [cheaperSocks.Basket.Lines![0], cheaperSocks.Basket.Lines[1]! with { UnitPrice = 4m }];
+        CalculationRequest[] different =
+        [
+            PromotionsWorld.Shoes(quantity: 5, customer: "ann", coupons: ["SAVE"]),
+            cheaperSocks,
+            PromotionsWorld.Shoes(store: "hamburg-2", customer: "ann", coupons: ["SAVE"]),
+            PromotionsWorld.Shoes(customer: "bob", coupons: ["SAVE"]),
+            PromotionsWorld.Shoes(customer: "ann"),
+            online,
+        ];
+        foreach (var request in different)
+        {
+            var reused = await world.Ledger.CommitAsync(new OrderCommit("o1", request, AcceptRecalculated: true));
+            Assert.Equal(LedgerOutcomeKind.OrderIdReused, reused.Kind);
+            Assert.Equal(first.Order!.Result.Total, reused.Order!.Result.Total); // the stored order, unchanged
+        }
+
+        // The same request is still a retry, however it is spelled (amounts by value, coupons in any case).
+        var spelled = PromotionsWorld.Shoes(customer: "ann", coupons: ["save"]);
+        spelled.Basket!.Lines = [spelled.Basket.Lines![0]! with { UnitPrice = 20.00m }, spelled.Basket.Lines[1]];
+        Assert.Equal(LedgerOutcomeKind.AlreadyCommitted, (await world.Ledger.CommitAsync(new OrderCommit("o1", spelled))).Kind);
+
+        var report = (await world.Ledger.GetReportAsync((await world.Catalog.GetAsync("p1"))!))!;
+        Assert.Equal((1L, 2L, 4m), (report.Orders, report.Units, report.DiscountGiven));
+        Assert.Equal(1, (await world.State.GetJsonAsync<UseCount>("promotions||usage-customer||p1||ann"))!.Value.Uses);
+        Assert.Equal(2, (await world.Ledger.GetOrderAsync("o1"))!.Result.Lines[0].Quantity);
+    }
+
+    [Fact]
+    public async Task An_order_stored_before_request_digests_were_kept_is_answered_as_a_retry()
+    {
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m));
+        var first = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes()));
+        Assert.NotNull(first.Order!.RequestDigest);
+        var stored = (await world.State.GetJsonAsync<OrderRecord>(PromotionKeys.Order("o1")))!;
+        await world.State.SaveJsonAsync(PromotionKeys.Order("o1"), stored.Value with { RequestDigest = null });
+
+        var again = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(quantity: 3)));
+
+        Assert.Equal(LedgerOutcomeKind.AlreadyCommitted, again.Kind);
+        Assert.Equal(first.Order.Result.Total, again.Order!.Result.Total);
     }
 
     [Fact]

@@ -1,5 +1,7 @@
 using Serverless.BuildingBlocks.State;
+using Serverless.Promotions.Engine;
 using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Engine.Pricing;
 using Serverless.Promotions.Service;
 using Serverless.Promotions.Service.Catalog;
 using Serverless.Promotions.Service.Ledger;
@@ -104,6 +106,48 @@ public sealed class CatalogLifecycleTests
         Assert.Equal(["p1", "p3"], other.Current.Records.Keys.Order());
         Assert.Equal(30m, ((Reward.PercentOffItems)other.Current.Records["p1"].Definition.Rewards[0]).Percent);
         Assert.Equal(world.Active.Current.Snapshot.ToJson(), other.Current.Snapshot.ToJson());
+    }
+
+    /// <summary>
+    /// Found by review: the catalog converted validity times itself (first valid minute after a gap; the second
+    /// occurrence of an ambiguous time), so the timer activated 30 min before calculate applied the promotion and ended
+    /// it an hour after calculate had stopped. Both now use the engine's rule: a time in the spring-forward gap moves
+    /// forward by the gap (02:30 → 03:30 EDT), an ambiguous autumn time is its first occurrence (01:30 EDT).
+    /// </summary>
+    [Fact]
+    public async Task Validity_times_at_dst_edges_schedule_the_promotion_exactly_when_calculate_starts_and_stops_applying_it()
+    {
+        await using var world = await PromotionsWorld.CreateAsync("sqlite");
+        var definition = PromotionsWorld.PercentOffCategory("tz1", 10m) with
+        {
+            Validity = new PromotionValidity { TimeZone = "America/New_York", Start = new DateTime(2027, 3, 14, 2, 30, 0), End = new DateTime(2027, 11, 7, 1, 30, 0) },
+        };
+
+        var record = (await world.Catalog.PutAsync("tz1", new PromotionInput(definition))).Record!;
+
+        var startsAt = new DateTimeOffset(2027, 3, 14, 7, 30, 0, TimeSpan.Zero); // 03:30 EDT
+        var endsAt = new DateTimeOffset(2027, 11, 7, 5, 30, 0, TimeSpan.Zero); // 01:30 EDT, the first of the two
+        Assert.Equal((startsAt, endsAt), (record.StartsAt!.Value, record.EndsAt!.Value));
+        Assert.Equal((TimeSpan.Zero, TimeSpan.Zero), (record.StartsAt.Value.Offset, record.EndsAt.Value.Offset));
+
+        var snapshot = PromotionSnapshot.Compile([record.Definition]);
+        var basket = new Basket("EUR", [new BasketLine("1", "sku-1", 1, 20m) { Categories = ["shoes"] }]);
+        bool AppliesAt(DateTimeOffset at) => snapshot.Calculate(basket, new PricingContext(at)).Promotions.Single().Applied;
+        Assert.Equal((false, true), (AppliesAt(startsAt.AddSeconds(-1)), AppliesAt(startsAt)));
+        Assert.Equal((true, false), (AppliesAt(endsAt.AddSeconds(-1)), AppliesAt(endsAt)));
+
+        // The lifecycle timer acts at those same instants.
+        Assert.Equal(CatalogOutcomeKind.Ok, (await world.Catalog.TransitionAsync("tz1", PromotionStatus.Scheduled)).Kind);
+        world.Time.Advance(startsAt.AddSeconds(-1) - world.Time.GetUtcNow());
+        Assert.Equal(0, await world.Catalog.RunDueAsync());
+        world.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await world.Catalog.RunDueAsync());
+        Assert.Equal(PromotionStatus.Active, (await world.Catalog.GetAsync("tz1"))!.Status);
+        world.Time.Advance(endsAt.AddSeconds(-1) - world.Time.GetUtcNow());
+        Assert.Equal(0, await world.Catalog.RunDueAsync());
+        world.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, await world.Catalog.RunDueAsync());
+        Assert.Equal(PromotionStatus.Ended, (await world.Catalog.GetAsync("tz1"))!.Status);
     }
 
     [Fact]

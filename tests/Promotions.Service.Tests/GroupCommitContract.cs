@@ -62,7 +62,7 @@ public abstract class GroupCommitContract(string engine)
 
         var outcomes = await OneBatchAsync(world.Ledger,
             () => world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(customer: "ann"))),
-            () => world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(quantity: 5, customer: "ann"))),
+            () => world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(customer: "ann"))),
             () => world.Ledger.CommitAsync(new OrderCommit("o2", PromotionsWorld.Shoes(customer: "ann"))),
             () => world.Ledger.ReleaseAsync("o2", null),
             () => world.Ledger.ReleaseAsync("o3", null));
@@ -76,9 +76,25 @@ public abstract class GroupCommitContract(string engine)
         Assert.Equal(OrderStatus.Cancelled, (await world.Ledger.GetOrderAsync("o2"))!.Status);
 
         // The same id in a later batch is answered from the store.
-        var again = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(quantity: 3)));
+        var again = await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(customer: "ann")));
         Assert.Equal(LedgerOutcomeKind.AlreadyCommitted, again.Kind);
         Assert.Equal(outcomes[0].Order!.Result.Total, again.Order!.Result.Total);
+    }
+
+    [Fact]
+    public async Task An_order_id_reused_with_a_different_basket_in_the_same_batch_is_refused_and_consumes_nothing()
+    {
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("p1", 10m), new PromotionBudget(TotalDiscount: 100m));
+
+        var outcomes = await OneBatchAsync(world.Ledger,
+            () => world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes())),
+            () => world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(quantity: 5))),
+            () => world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes())));
+
+        Assert.Equal([LedgerOutcomeKind.Committed, LedgerOutcomeKind.OrderIdReused, LedgerOutcomeKind.AlreadyCommitted], outcomes.Select(o => o.Kind));
+        var usage = await UsageAsync(world, "p1");
+        Assert.Equal((4m, 1L, 2L), (usage.Discount, usage.Orders, usage.Units));
     }
 
     [Fact]

@@ -71,13 +71,79 @@ public sealed class BestDealTests
             }
 
             var value = state.Evaluate(candidates, set);
-            if (value > bestValue || (value == bestValue && BestDealSearch.Preferred(set, best!)))
+            if (value > bestValue || (value == bestValue && OraclePrefers(candidates, set, best!)))
             {
                 (best, bestValue) = (set, value);
             }
         }
 
         return (best!, bestValue);
+    }
+
+    /// <summary>
+    /// The branch-and-bound bound for a unit reward: measured with nothing else applied, it must bound what the reward
+    /// saves in every combination (otherwise the search could prune the best deal). Found by review: a buy-X-get-Y with
+    /// separate sets discounted "buy" units, which the ceiling (the best "get" units) did not cover.
+    /// </summary>
+    [Fact]
+    public void The_unit_reward_ceiling_bounds_what_the_reward_saves_in_every_combination()
+    {
+        var bounded = 0;
+        for (var seed = 0; seed < 1500; seed++)
+        {
+            var random = new Random(seed);
+            var basket = RandomBaskets.Basket(random, maxLines: 5);
+            var definitions = RandomBaskets.Promotions(random, random.Next(1, 7));
+            definitions.Add(Item("sep", new Serverless.Promotions.Engine.Definitions.Reward.BuyXGetY(
+                random.Next(1, 3), random.Next(1, 3), Skus("a", "b", "c"), Categories(random.Next(2) == 0 ? "x" : "y")), priority: random.Next(0, 3)));
+            var rounding = new MoneyRounding(2, RoundingMode.HalfEven);
+            var ids = new AttributeIds();
+            var candidates = new List<Candidate>();
+            var rank = 0;
+            foreach (var definition in definitions.OrderBy(d => d.Class).ThenByDescending(d => d.Priority).ThenBy(d => d.Id, StringComparer.Ordinal))
+            {
+                EligibilityGate.Check(new CompiledPromotion(definition, rank++, ids), basket, LineFacts.For(basket, ids), new PricingContext(Noon), new LocalClock(Noon), rounding, out var candidate);
+                if (candidate is not null)
+                {
+                    candidates.Add(candidate);
+                }
+            }
+
+            var n = candidates.Count;
+            var state = new PricingState(basket, LineFacts.For(basket, ids), new PricingContext(Noon), rounding, null, n);
+            state.Evaluate(candidates, new bool[n]);
+            var ceilings = candidates.Select(c => c.Promotion.ConsumesUnits ? state.UnitRewardCeiling(c) : decimal.MaxValue).ToArray();
+            for (var mask = 1; mask < 1 << n; mask++)
+            {
+                var set = Enumerable.Range(0, n).Select(i => (mask & (1 << i)) != 0).ToArray();
+                state.Evaluate(candidates, set);
+                for (var slot = 0; slot < n; slot++)
+                {
+                    if (set[slot] && candidates[slot].Promotion.ConsumesUnits)
+                    {
+                        Assert.True(state.SavingOf(slot) <= ceilings[slot], $"seed {seed}: {candidates[slot].Promotion.Id} saved {state.SavingOf(slot)} in [{Show(set)}], ceiling {ceilings[slot]}");
+                        bounded += state.SavingOf(slot) > 0 ? 1 : 0;
+                    }
+                }
+            }
+        }
+
+        Assert.True(bounded > 1000, $"only {bounded} unit-reward savings checked");
+    }
+
+    /// <summary>
+    /// The documented tie-break, written out independently of the engine: of two combinations that save the same, the
+    /// one holding the highest-priority promotion among those where they differ (then the lowest id) wins.
+    /// </summary>
+    private static bool OraclePrefers(List<Candidate> candidates, bool[] a, bool[] b)
+    {
+        var decider = Enumerable.Range(0, a.Length)
+            .Where(i => a[i] != b[i])
+            .OrderByDescending(i => candidates[i].Promotion.Definition.Priority)
+            .ThenBy(i => candidates[i].Promotion.Definition.Id, StringComparer.Ordinal)
+            .Select(i => (int?)i)
+            .FirstOrDefault();
+        return decider is { } slot && a[slot];
     }
 
     private static string Show(bool[] set) => string.Join(",", set.Select(b => b ? 1 : 0));

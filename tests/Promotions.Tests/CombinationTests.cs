@@ -41,6 +41,72 @@ public sealed class CombinationTests
     }
 
     [Fact]
+    public void On_an_equal_saving_the_higher_priority_order_promotion_beats_a_lower_priority_item_promotion()
+    {
+        // Found by review: ties were settled in application order (class first), so any item promotion beat a
+        // higher-priority order promotion, and the loser was told the winner "saves more".
+        var result = Price(
+            Basket(Line("1", "x", 1, 50m)),
+            Item("a-item", new Reward.AmountOffItems(10m)) with { CombinesWith = [StackingClass.Item, StackingClass.Shipping] },
+            Order("b-order", new Reward.AmountOffOrder(10m), priority: 100) with { CombinesWith = [StackingClass.Order, StackingClass.Shipping] });
+
+        Assert.True(result.Outcome("b-order").Applied);
+        Assert.Equal((0m, 10m), (result.ItemDiscount, result.OrderDiscount));
+        var loser = result.Outcome("a-item");
+        Assert.Equal(OutcomeReason.LostBestDeal, loser.Reason);
+        Assert.Equal("b-order", loser.RelatedPromotionId);
+        Assert.Equal("b-order saves as much and wins the tie (higher priority); the two do not combine.", loser.Message);
+    }
+
+    [Fact]
+    public void On_an_equal_saving_and_priority_the_lower_id_wins_and_the_loser_is_told_so()
+    {
+        var result = Price(
+            Basket(Line("1", "x", 1, 50m)),
+            Item("b-item", new Reward.AmountOffItems(10m)) with { CombinesWith = [StackingClass.Item, StackingClass.Shipping] },
+            Order("a-order", new Reward.AmountOffOrder(10m)) with { CombinesWith = [StackingClass.Order, StackingClass.Shipping] });
+
+        Assert.True(result.Outcome("a-order").Applied);
+        Assert.Equal("a-order saves as much and wins the tie (same priority, lower id); the two do not combine.", result.Outcome("b-item").Message);
+    }
+
+    [Fact]
+    public void A_loser_that_saves_less_is_still_told_the_winner_saves_more()
+    {
+        var result = Price(
+            Basket(Line("1", "x", 1, 50m)),
+            Item("a-item", new Reward.AmountOffItems(12m)) with { CombinesWith = [StackingClass.Item, StackingClass.Shipping] },
+            Order("b-order", new Reward.AmountOffOrder(10m), priority: 100) with { CombinesWith = [StackingClass.Order, StackingClass.Shipping] });
+
+        Assert.True(result.Outcome("a-item").Applied);
+        Assert.Equal("a-item saves more and the two do not combine.", result.Outcome("b-order").Message);
+    }
+
+    [Fact]
+    public void On_an_equal_saving_a_higher_priority_exclusive_order_promotion_beats_an_item_promotion()
+    {
+        var result = Price(
+            Basket(Line("1", "x", 1, 50m)),
+            Item("a-item", new Reward.AmountOffItems(10m)),
+            Order("b-order", new Reward.AmountOffOrder(10m), priority: 100) with { Exclusive = true });
+
+        Assert.True(result.Outcome("b-order").Applied);
+        Assert.Equal(OutcomeReason.ExcludedBy, result.Outcome("a-item").Reason);
+    }
+
+    [Fact]
+    public void Of_two_exclusive_promotions_saving_the_same_the_loser_is_told_it_lost_the_tie()
+    {
+        var result = Price(
+            Basket(Line("1", "x", 1, 50m)),
+            Item("a-item", new Reward.AmountOffItems(10m)) with { Exclusive = true },
+            Order("b-order", new Reward.AmountOffOrder(10m), priority: 5) with { Exclusive = true });
+
+        Assert.True(result.Outcome("b-order").Applied);
+        Assert.Equal("b-order saves as much and wins the tie (higher priority); the two do not combine.", result.Outcome("a-item").Message);
+    }
+
+    [Fact]
     public void An_exclusive_promotion_applies_alone_when_it_is_the_best_deal()
     {
         var result = Price(

@@ -1,4 +1,5 @@
 using Serverless.Promotions.Engine;
+using Serverless.Promotions.Engine.Definitions;
 using Serverless.Promotions.Engine.Money;
 using Serverless.Promotions.Engine.Pricing;
 using Serverless.Promotions.Engine.Results;
@@ -54,6 +55,57 @@ public sealed class InvariantPropertyTests
             }
         }
     }
+
+    /// <summary>
+    /// Found by review: a buy-X-get-Y with separate "buy" and "get" sets discounted "buy" units when too few "get"
+    /// units were left. Whatever else applies, a unit that matches only the "buy" set is never discounted by it.
+    /// </summary>
+    [Fact]
+    public void A_buy_x_get_y_with_separate_sets_never_discounts_a_unit_that_matches_only_the_buy_set()
+    {
+        var discountedGetUnits = 0;
+        for (var seed = 0; seed < 1500; seed++)
+        {
+            var random = new Random(seed);
+            var basket = RandomBaskets.Basket(random, maxLines: 6);
+            var buy = Predicate(random);
+            var get = Predicate(random);
+            var bxgy = Item("bxgy", new Reward.BuyXGetY(random.Next(1, 4), random.Next(1, 4), buy, get, (DiscountKind)random.Next(3), random.Next(1, 60), (UnitChoice)random.Next(2), random.Next(0, 2) == 0 ? null : random.Next(1, 3)), priority: random.Next(0, 3)) with
+            {
+                StackingBase = random.Next(2) == 0 ? StackingBase.OriginalPrice : StackingBase.DiscountedPrice,
+            };
+            var others = RandomBaskets.Promotions(random, random.Next(0, 4));
+            var result = PromotionSnapshot.Compile([.. others, bxgy]).Calculate(basket, new PricingContext(Noon));
+
+            foreach (var line in basket.Lines)
+            {
+                var adjustment = result.LineOf(line.LineId).Adjustments.Where(a => a.PromotionId == "bxgy").Sum(a => a.Amount);
+                if (Matches(buy, line) && !Matches(get, line))
+                {
+                    Assert.True(adjustment == 0m, $"seed {seed}: line {line.LineId} ({line.Sku}, {string.Join(",", line.Categories)}) matches only the buy set and got {adjustment} off");
+                }
+                else if (adjustment > 0m)
+                {
+                    discountedGetUnits++;
+                }
+            }
+        }
+
+        Assert.True(discountedGetUnits > 200, $"only {discountedGetUnits} discounted get lines: the property hardly ran");
+    }
+
+    private static ItemPredicate Predicate(Random random) => random.Next(2) == 0
+        ? new ItemPredicate.Sku([RandomSku(random), RandomSku(random)])
+        : new ItemPredicate.Category([random.Next(2) == 0 ? "x" : "y"]);
+
+    private static string RandomSku(Random random) => ((char)('a' + random.Next(5))).ToString();
+
+    private static bool Matches(ItemPredicate predicate, BasketLine line) => predicate switch
+    {
+        ItemPredicate.Sku sku => sku.Values.Contains(line.Sku),
+        ItemPredicate.Category category => category.Values.Any(line.Categories.Contains),
+        _ => throw new NotSupportedException(predicate.GetType().Name),
+    };
 
     [Fact]
     public void Largest_remainder_parts_sum_exactly_and_stay_within_each_weight()

@@ -47,6 +47,47 @@ public sealed class ItemRewardTests
         Assert.Equal(8m, result.LineOf("2").FinalTotal);
     }
 
+    [Theory]
+    [InlineData(StackingBase.OriginalPrice)]
+    [InlineData(StackingBase.DiscountedPrice)]
+    public void A_fixed_price_after_an_earlier_discount_makes_the_unit_cost_that_price_whatever_the_stacking_base(StackingBase stackingBase)
+    {
+        // Found by review: with OriginalPrice the fixed price took original − price (20 − 9 = 11) on top of the 2.00 the
+        // 10 % had taken, so the unit cost 7.00. A fixed price takes only what is left above it: 18.00 → 9.00.
+        var result = Price(
+            Basket(Line("1", "tee", 1, 20m)),
+            Item("a-pct", new Reward.PercentOffItems(10m), priority: 10),
+            Item("b-fixed", new Reward.FixedPricePerItem(9m)) with { StackingBase = stackingBase });
+
+        Assert.Equal(9m, result.LineOf("1").FinalTotal);
+        Assert.Equal([new LineAdjustment("a-pct", 2m, 1), new LineAdjustment("b-fixed", 9m, 1)], result.LineOf("1").Adjustments);
+    }
+
+    [Fact]
+    public void A_member_price_after_an_earlier_discount_never_goes_below_the_member_price()
+    {
+        var result = Price(
+            Basket(Line("1", "tv", 1, 999m)),
+            new PricingContext(Noon) { MemberTier = "gold" },
+            null,
+            Item("a-pct", new Reward.PercentOffItems(5m), priority: 10),
+            Item("member", new Reward.MemberPrice(["gold"], [new SkuPrice("tv", 899m)])) with { StackingBase = StackingBase.OriginalPrice });
+
+        Assert.Equal(899m, result.LineOf("1").FinalTotal); // 999 − 49.95 = 949.05, then 50.05 to reach 899
+    }
+
+    [Fact]
+    public void A_fixed_price_above_what_an_earlier_discount_left_takes_nothing()
+    {
+        var result = Price(
+            Basket(Line("1", "tee", 1, 20m)),
+            Item("a-pct", new Reward.PercentOffItems(60m), priority: 10),
+            Item("b-fixed", new Reward.FixedPricePerItem(9m)) with { StackingBase = StackingBase.OriginalPrice });
+
+        Assert.Equal(8m, result.LineOf("1").FinalTotal);
+        Assert.Equal(OutcomeReason.NoSavingLeft, result.Outcome("b-fixed").Reason);
+    }
+
     [Fact]
     public void Member_prices_apply_only_to_the_listed_tiers()
     {

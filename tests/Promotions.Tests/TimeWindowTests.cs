@@ -22,6 +22,22 @@ public sealed class TimeWindowTests
     }
 
     [Theory]
+    [InlineData("2027-03-14T02:30:00", "2027-03-14T07:30:00Z")] // in the spring-forward gap: forward by the gap, 03:30 EDT
+    [InlineData("2027-03-14T01:59:00", "2027-03-14T06:59:00Z")] // just before the gap, EST
+    [InlineData("2027-11-07T01:30:00", "2027-11-07T05:30:00Z")] // ambiguous: the first (EDT) occurrence
+    [InlineData("2027-11-07T02:00:00", "2027-11-07T07:00:00Z")] // after the fall-back, EST
+    public void Validity_instants_are_where_the_engine_starts_applying(string local, string instant)
+    {
+        var validity = new PromotionValidity { TimeZone = "America/New_York", Start = DateTime.Parse(local, System.Globalization.CultureInfo.InvariantCulture) };
+        var expected = DateTimeOffset.Parse(instant, System.Globalization.CultureInfo.InvariantCulture);
+
+        Assert.Equal(expected, validity.Instants().Start);
+        Assert.Null(validity.Instants().End);
+        Assert.False(AppliesAt(validity, expected.AddSeconds(-1).ToString("O")));
+        Assert.True(AppliesAt(validity, expected.ToString("O")));
+    }
+
+    [Theory]
     [InlineData("2026-06-13T13:59:59Z", false)] // Saturday 09:59:59 EDT
     [InlineData("2026-06-13T14:00:00Z", true)] // Saturday 10:00 EDT
     [InlineData("2026-06-14T17:59:00Z", true)] // Sunday 13:59 EDT

@@ -71,6 +71,44 @@ public sealed class UnitRewardTests
     }
 
     [Fact]
+    public void Buy_a_shoe_get_a_sock_with_one_sock_left_frees_the_sock_and_never_a_shoe()
+    {
+        // Found by review: with fewer "get" units than an application needs, the application was filled up with "buy"
+        // units and those were discounted (a 50.00 shoe became free).
+        var reward = new Reward.BuyXGetY(1, 1, Categories("shoes"), Categories("socks"));
+        var result = Price(Basket(Line("1", "shoe", 3, 50m, "shoes"), Line("2", "sock", 1, 5m, "socks")), Item("bx1", reward));
+
+        Assert.Equal(5m, result.ItemDiscount);
+        Assert.Equal(150m, result.LineOf("1").FinalTotal);
+        Assert.Empty(result.LineOf("1").Adjustments);
+        Assert.Equal(new LineAdjustment("bx1", 5m, 1), Assert.Single(result.LineOf("2").Adjustments));
+    }
+
+    [Fact]
+    public void Buy_x_get_y_with_fewer_get_units_than_one_application_needs_gives_nothing()
+    {
+        // "Buy 1 shoe, get 2 socks free" with one sock: an application needs Y real "get" units, so none applies.
+        var reward = new Reward.BuyXGetY(1, 2, Categories("shoes"), Categories("socks"));
+        var result = Price(Basket(Line("1", "shoe", 3, 50m, "shoes"), Line("2", "sock", 1, 5m, "socks")), Item("bx2", reward));
+
+        Assert.Equal(0m, result.ItemDiscount);
+        Assert.False(result.Outcome("bx2").Applied);
+        Assert.All(result.Lines, line => Assert.Empty(line.Adjustments));
+    }
+
+    [Fact]
+    public void Buy_x_get_y_with_separate_sets_stops_when_the_get_units_run_out()
+    {
+        // Two socks, three shoes, buy 1 get 1: two applications (two socks free); the third shoe stays full price.
+        var reward = new Reward.BuyXGetY(1, 1, Categories("shoes"), Categories("socks"));
+        var result = Price(Basket(Line("1", "shoe", 3, 50m, "shoes"), Line("2", "sock", 2, 5m, "socks")), Item("bx3", reward));
+
+        Assert.Equal(10m, result.ItemDiscount);
+        Assert.Empty(result.LineOf("1").Adjustments);
+        Assert.Equal([new UnitPriceGroup(2, 0m)], result.LineOf("2").Units);
+    }
+
+    [Fact]
     public void Any_three_for_ten_bundles_the_dearest_units_first_and_repeats()
     {
         // Units 6, 5, 4, 4, 3, 1, 1: bundles (6, 5, 4) = 15 → 10 and (4, 3, 1) = 8 ≤ 10 → stop.

@@ -13,7 +13,7 @@ public static class OrdersApi
     {
         var api = routes.MapGroup(PromotionsModule.RoutePrefix + "/orders").WithTags("Promotions");
         api.MapPost("/", CommitAsync).RequireAuthorization(Roles.Pos).Accepts<OrderCommit>("application/json")
-            .WithSummary("Price and commit an order {orderId, order, acceptRecalculated}: 201 committed, 200 already committed, 409 a budget or limit ran out (with the recalculated basket)");
+            .WithSummary("Price and commit an order {orderId, order, acceptRecalculated}: 201 committed, 200 already committed (the same request), 409 a budget or limit ran out (with the recalculated basket) or the order id was used for a different order");
         api.MapGet("/{orderId}", GetAsync).RequireAuthorization(Roles.Viewer).WithSummary("A committed order with what it consumed");
         api.MapPost("/{orderId}/cancel", CancelAsync).RequireAuthorization(Roles.Pos).Accepts<OrderReturn>("application/json")
             .WithSummary("Cancel (no body) or return lines {returnId, lines:[{lineId, quantity}]}: gives back what the order consumed; idempotent");
@@ -33,6 +33,11 @@ public static class OrdersApi
         {
             LedgerOutcomeKind.Committed => new BufferedJsonResult<OrderRecord>(outcome.Order!, PromotionsJsonContext.Default.OrderRecord, StatusCodes.Status201Created),
             LedgerOutcomeKind.AlreadyCommitted => new BufferedJsonResult<OrderRecord>(outcome.Order!, PromotionsJsonContext.Default.OrderRecord),
+            LedgerOutcomeKind.OrderIdReused => TypedResults.Problem(
+                $"Order id '{commit.OrderId}' is already committed with a different basket, channel, store, customer or coupons; nothing was committed. Use a new order id for a new order.",
+                statusCode: StatusCodes.Status409Conflict,
+                title: "Order id already used for a different order",
+                type: "https://serverless.local/problems/order-id-reused"),
             LedgerOutcomeKind.LimitReached => TypedResults.Json(
                 new BudgetConflict(
                     "https://serverless.local/problems/promotion-budget-exhausted", "A promotion's budget or limit ran out", StatusCodes.Status409Conflict,

@@ -13,8 +13,8 @@ internal sealed class CompiledPromotion
         Rank = rank;
         var validity = definition.Validity;
         Zone = TimeZoneInfo.FindSystemTimeZoneById(validity?.TimeZone ?? "UTC");
-        StartUtc = validity?.Start is { } start ? ToInstant(start, Zone) : null;
-        EndUtc = validity?.End is { } end ? ToInstant(end, Zone) : null;
+        StartUtc = validity?.Start is { } start ? PromotionValidity.ToInstant(start, Zone) : null;
+        EndUtc = validity?.End is { } end ? PromotionValidity.ToInstant(end, Zone) : null;
         DayParts = validity?.DayParts ?? [];
         var targeting = definition.Targeting;
         Channels = targeting?.Channels is { Count: > 0 } channels ? [.. channels] : null;
@@ -90,28 +90,6 @@ internal sealed class CompiledPromotion
         !Definition.Exclusive && !other.Definition.Exclusive
         && (CombinesWithMask & (1 << (int)other.Definition.Class)) != 0
         && (other.CombinesWithMask & (1 << (int)Definition.Class)) != 0;
-
-    /// <summary>
-    /// Local wall-clock start/end to an instant. A time skipped by a spring-forward gap moves forward by the gap
-    /// (02:30 on the change day means 03:30 summer time); an ambiguous fall-back time means its first (daylight) occurrence.
-    /// </summary>
-    internal static DateTimeOffset ToInstant(DateTime local, TimeZoneInfo zone)
-    {
-        var unspecified = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
-        if (zone.IsInvalidTime(unspecified))
-        {
-            // Read the skipped time with the offset in force before the gap: that lands the same distance past the gap.
-            return new DateTimeOffset(unspecified, zone.GetUtcOffset(unspecified.AddDays(-1)));
-        }
-
-        if (zone.IsAmbiguousTime(unspecified))
-        {
-            var offsets = zone.GetAmbiguousTimeOffsets(unspecified);
-            return new DateTimeOffset(unspecified, offsets.Max());
-        }
-
-        return new DateTimeOffset(unspecified, zone.GetUtcOffset(unspecified));
-    }
 
     private static FrozenSet<string>? ToSet(IReadOnlyList<string>? values) =>
         values is { Count: > 0 } ? values.ToFrozenSet(StringComparer.Ordinal) : null;

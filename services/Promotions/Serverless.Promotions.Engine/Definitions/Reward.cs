@@ -43,6 +43,8 @@ public abstract record Reward
     /// <summary>
     /// Buy BuyQuantity of Buy, get GetQuantity of Get (Buy when null) free or discounted. Repeats up to MaxApplications.
     /// Units used (bought or given) are consumed: no other buy-X-get-Y, bundle or Nth-item reward can use them.
+    /// Each application needs BuyQuantity "buy" units and GetQuantity "get" units in full: with fewer "get" units left
+    /// there is no further application, and a unit is only ever discounted as a "get" unit.
     /// </summary>
     public sealed record BuyXGetY(
         int BuyQuantity,

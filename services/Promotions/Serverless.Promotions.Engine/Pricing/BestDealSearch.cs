@@ -17,8 +17,8 @@ namespace Serverless.Promotions.Engine.Pricing;
 /// include/exclude, branching on the largest standalone saving first. The bound is the baseline plus each compatible
 /// member's ceiling: its standalone saving for ordinary discounts (they only shrink next to others) and, for unit
 /// rewards, the best units they could take at baseline prices (they can regroup for more when others take units).
-/// Evaluation is always in application order; ties go to the combination that includes the higher-ranked promotion
-/// (priority, then id ordinal) at the first difference.</item>
+/// Evaluation is always in application order; ties go to the combination that holds the higher-priority promotion
+/// among those where the two differ (then the lower id, ordinal; the class plays no part).</item>
 /// <item>Bounds: at most <see cref="PricingOptions.MaxSearchEvaluations"/> (512) basket evaluations per calculation;
 /// when reached, the best combination found so far is kept. A group above 16 is decided greedily: members by
 /// standalone saving (then rank), each added when compatible and it raises the total. Either way the result says
@@ -44,13 +44,22 @@ internal static class BestDealSearch
 
             alone[slot] = true;
             var saving = state.Evaluate(candidates, alone);
-            if (saving > value || (saving == value && Preferred(alone, chosen)))
+            candidates[slot].BestWith = saving;
+            if (saving > value || (saving == value && Preferred(candidates, alone, chosen)))
             {
                 (chosen, value) = ((bool[])alone.Clone(), saving);
             }
 
             alone[slot] = false;
             mode = mode == SearchMode.NoConflict ? SearchMode.Exact : mode;
+        }
+
+        for (var slot = 0; slot < candidates.Count; slot++)
+        {
+            if (candidates[slot].Promotion.Definition.Exclusive)
+            {
+                candidates[slot].LostOnTie = !chosen[slot] && candidates[slot].BestWith == value;
+            }
         }
 
         return (chosen, mode);
@@ -120,6 +129,11 @@ internal static class BestDealSearch
             budget = Math.Max(0, budget - search.Evaluations);
             chosen = search.Best;
             value = search.BestValue;
+            foreach (var slot in group)
+            {
+                candidates[slot].LostOnTie = !chosen[slot] && candidates[slot].BestWith == value;
+            }
+
             mode = search.Exhausted ? SearchMode.Greedy : mode;
         }
 
@@ -473,19 +487,28 @@ internal static class BestDealSearch
         return true;
     }
 
-    /// <summary>True when <paramref name="a"/> includes the higher-ranked candidate at the first slot where the two differ.</summary>
-    internal static bool Preferred(bool[] a, bool[] b)
+    /// <summary>
+    /// The tie-break between two combinations that save the same: true when <paramref name="a"/> holds the promotion
+    /// with the highest priority (then the lowest id, ordinal) among those where the two differ. Slots are in
+    /// application order (class first), so the decider is searched for, not taken as the first difference.
+    /// </summary>
+    internal static bool Preferred(IReadOnlyList<Candidate> candidates, bool[] a, bool[] b)
     {
+        var decider = -1;
         for (var slot = 0; slot < a.Length; slot++)
         {
-            if (a[slot] != b[slot])
+            if (a[slot] != b[slot] && (decider < 0 || WinsTie(candidates[slot].Promotion.Definition, candidates[decider].Promotion.Definition)))
             {
-                return a[slot];
+                decider = slot;
             }
         }
 
-        return false;
+        return decider >= 0 && a[decider];
     }
+
+    /// <summary>Higher priority, then lower id (ordinal): who decides a tie between two combinations.</summary>
+    internal static bool WinsTie(PromotionDefinition x, PromotionDefinition y) =>
+        x.Priority > y.Priority || (x.Priority == y.Priority && string.CompareOrdinal(x.Id, y.Id) < 0);
 
     private sealed class BranchAndBound(
         IReadOnlyList<Candidate> candidates,
@@ -544,7 +567,15 @@ internal static class BestDealSearch
                     value = state.Evaluate(candidates, _current);
                 }
 
-                if (value > _bestValue || (value == _bestValue && Preferred(_current, Best)))
+                foreach (var member in contestedSlots)
+                {
+                    if (_current[member] && value > candidates[member].BestWith)
+                    {
+                        candidates[member].BestWith = value;
+                    }
+                }
+
+                if (value > _bestValue || (value == _bestValue && Preferred(candidates, _current, Best)))
                 {
                     _bestValue = value;
                     Best = (bool[])_current.Clone();

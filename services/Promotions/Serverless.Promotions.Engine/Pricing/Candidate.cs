@@ -19,6 +19,12 @@ internal sealed class Candidate(CompiledPromotion promotion, int[][] targetLines
     /// <summary>Most it can add to any combination in its conflict group (the branch-and-bound bound).</summary>
     public decimal Ceiling { get; set; }
 
+    /// <summary>The most any combination holding it was found to save (search bookkeeping for <see cref="LostOnTie"/>).</summary>
+    public decimal BestWith { get; set; } = decimal.MinValue;
+
+    /// <summary>Not chosen, though a combination holding it saves as much as the chosen one: it lost the tie-break (exact search only).</summary>
+    public bool LostOnTie { get; set; }
+
     /// <summary>The presented code that unlocked it (see <see cref="Results.PromotionOutcome.Coupon"/>), or null.</summary>
     public string? Coupon { get; set; }
 
@@ -30,6 +36,8 @@ internal sealed class Candidate(CompiledPromotion promotion, int[][] targetLines
         GetLines = getLines;
         StandaloneSaving = 0m;
         Ceiling = 0m;
+        BestWith = decimal.MinValue;
+        LostOnTie = false;
         Coupon = null;
     }
 

@@ -249,7 +249,9 @@ internal static class PricingResultBuilder
 
         if (incompatible is not null)
         {
-            return new PromotionOutcome(id, false, OutcomeReason.LostBestDeal, $"{incompatible.Id} saves more and the two do not combine.", 0m) { RelatedPromotionId = incompatible.Id };
+            return new PromotionOutcome(id, false, OutcomeReason.LostBestDeal, candidates[slot].LostOnTie
+                ? $"{incompatible.Id} saves as much and wins the tie ({TieReason(incompatible, promotion)}); the two do not combine."
+                : $"{incompatible.Id} saves more and the two do not combine.", 0m) { RelatedPromotionId = incompatible.Id };
         }
 
         string? competitor = null;
@@ -282,4 +284,9 @@ internal static class PricingResultBuilder
             ? "Applying it would not have increased the saving."
             : $"Applying it would not have increased the saving: {best} saves more without it.", 0m) { RelatedPromotionId = best };
     }
+
+    private static string TieReason(CompiledPromotion winner, CompiledPromotion loser) =>
+        winner.Definition.Priority > loser.Definition.Priority ? "higher priority"
+        : winner.Definition.Priority == loser.Definition.Priority && string.CompareOrdinal(winner.Id, loser.Id) < 0 ? "same priority, lower id"
+        : "a promotion it holds has a higher priority, or the same and a lower id";
 }

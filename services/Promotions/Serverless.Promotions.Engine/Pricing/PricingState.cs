@@ -618,7 +618,8 @@ internal sealed class PricingState
             for (var unit = _firstUnit[line]; unit < _firstUnit[line + 1]; unit++)
             {
                 // Units of a line usually share their price: compute the rounded discount once per distinct price.
-                var unitBase = Base(unit, fromOriginal);
+                // A price is what the unit ends up costing, whatever the stacking base: it takes off only what is left above it.
+                var unitBase = rule == UnitRule.Price ? UnitNet(unit) : Base(unit, fromOriginal);
                 if (unitBase != lastBase)
                 {
                     lastBase = unitBase;
@@ -1061,7 +1062,8 @@ internal sealed class PricingState
             return;
         }
 
-        // Different sets: each application takes Y "get" units (cheapest or dearest first), then X "buy" units, dearest first.
+        // Different sets: each application takes Y "get" units (cheapest or dearest first), then X "buy" units, dearest
+        // first; it needs both in full.
         var buys = AvailableUnits(buyLines, _unitScratch, dearestFirst: true, fromOriginal);
         var gets = AvailableUnits(getLines, _getScratch, dearestFirst: r.Choose == UnitChoice.MostExpensive, fromOriginal);
         Span<int> taken = stackalloc int[Math.Min(r.BuyQuantity + r.GetQuantity, 256)];
@@ -1080,6 +1082,17 @@ internal sealed class PricingState
                     _consumed[unit] = true;
                     taken[count++] = unit;
                 }
+            }
+
+            // Fewer than Y "get" units left: no further application. Buy units only qualify; they are never discounted.
+            if (count < r.GetQuantity)
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    _consumed[taken[i]] = false;
+                }
+
+                return;
             }
 
             foreach (var unit in buys)

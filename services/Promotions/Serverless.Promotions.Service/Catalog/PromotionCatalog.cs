@@ -405,7 +405,10 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
         }
     }
 
-    /// <summary>The validity's local start/end as instants. A local time skipped by DST starts at the first valid minute after it.</summary>
+    /// <summary>
+    /// The validity's local start/end as the instants at which the engine starts and stops applying the promotion (the
+    /// engine's own conversion, so the lifecycle timer and calculate agree at DST edges too), in UTC.
+    /// </summary>
     private static (DateTimeOffset? Start, DateTimeOffset? End) Window(PromotionDefinition definition)
     {
         if (definition.Validity is not { } validity)
@@ -413,23 +416,7 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
             return (null, null);
         }
 
-        var zone = TimeZoneInfo.FindSystemTimeZoneById(validity.TimeZone);
-        DateTimeOffset? ToInstant(DateTime? local)
-        {
-            if (local is not { } value)
-            {
-                return null;
-            }
-
-            var unspecified = DateTime.SpecifyKind(value, DateTimeKind.Unspecified);
-            while (zone.IsInvalidTime(unspecified))
-            {
-                unspecified = unspecified.AddMinutes(1);
-            }
-
-            return new DateTimeOffset(TimeZoneInfo.ConvertTimeToUtc(unspecified, zone), TimeSpan.Zero);
-        }
-
-        return (ToInstant(validity.Start), ToInstant(validity.End));
+        var (start, end) = validity.Instants();
+        return (start?.ToUniversalTime(), end?.ToUniversalTime());
     }
 }

@@ -11,6 +11,9 @@ public enum LedgerOutcomeKind
 {
     Committed,
     AlreadyCommitted,
+
+    /// <summary>The order id is already committed with a different request (basket, channel, store, customer or coupons).</summary>
+    OrderIdReused,
     Released,
     LimitReached,
     Invalid,
@@ -99,7 +102,10 @@ public sealed class BudgetLedger(IStateStore state, TimeProvider time, ActivePro
         var store = context!.StoreId ?? "-";
         var channel = context.Channel.ToString().ToLowerInvariant();
         var day = now.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-        var work = new CommitWork(commit.OrderId!, now, basket!, context, customer, commit.AcceptRecalculated, store, channel, day, cancellationToken);
+        var work = new CommitWork(commit.OrderId!, now, basket!, context, customer, commit.AcceptRecalculated, store, channel, day, cancellationToken)
+        {
+            RequestDigest = OrderDigest.Of(basket!, context, customer),
+        };
         work.PrepareIn(active.Current);
         return EnqueueAsync(work);
     }

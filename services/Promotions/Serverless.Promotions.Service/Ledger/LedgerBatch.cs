@@ -160,7 +160,11 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
 
         if (slot.Value is { } existing)
         {
-            return new(LedgerOutcomeKind.AlreadyCommitted, existing);
+            // A retry gets the stored order; the same id with another basket is refused (an order stored before digests
+            // were kept is taken to match).
+            return existing.RequestDigest is null || commit.RequestDigest is null || existing.RequestDigest == commit.RequestDigest
+                ? new(LedgerOutcomeKind.AlreadyCommitted, existing)
+                : new(LedgerOutcomeKind.OrderIdReused, existing);
         }
 
         // As a lone commit would: price, mark any promotion whose limit the running counters say would be exceeded
@@ -358,7 +362,7 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
     }
 
     internal static OrderRecord Order(CommitWork commit, PricingResult result, IReadOnlyList<Consumption> consumptions) =>
-        new(commit.OrderId, OrderStatus.Committed, commit.At, commit.Store, commit.Channel, commit.Day, commit.Customer, result, consumptions);
+        new(commit.OrderId, OrderStatus.Committed, commit.At, commit.Store, commit.Channel, commit.Day, commit.Customer, result, consumptions) { RequestDigest = commit.RequestDigest };
 
     /// <summary>What committing <paramref name="result"/> takes from one applied promotion.</summary>
     internal static Consumption Consumed(ActiveView view, CommitWork commit, PromotionOutcome outcome, PricingResult result)

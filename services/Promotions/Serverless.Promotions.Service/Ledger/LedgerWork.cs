@@ -39,6 +39,9 @@ internal sealed class CommitWork(string orderId, DateTimeOffset at, Basket baske
 
     public string Day { get; } = day;
 
+    /// <summary>What the request prices, canonically (see <see cref="OrderDigest"/>); kept with the order.</summary>
+    public string? RequestDigest { get; init; }
+
     private Prepared? _prepared;
 
     /// <summary>The order priced against <paramref name="view"/> without the promotions it marks exhausted (kept: a batch run again on the same view does not price again).</summary>

@@ -21,7 +21,8 @@ public sealed record Consumption(string PromotionId, decimal Discount, long Unit
 }
 
 /// <summary>
-/// A committed order (created once: the key is create-only, so a repeated commit finds it and changes nothing).
+/// A committed order (created once: the key is create-only, so a repeated commit of the same request finds it and
+/// changes nothing; the same order id with a different request is refused).
 /// The priced result is kept so a repeat gets the same answer and returns can be released line by line.
 /// </summary>
 public sealed record OrderRecord(
@@ -42,6 +43,12 @@ public sealed record OrderRecord(
     public IReadOnlyList<string> Returns { get; init; } = [];
 
     public DateTimeOffset? CancelledAt { get; init; }
+
+    /// <summary>
+    /// Digest of the committed request (see <see cref="OrderDigest"/>): a commit of the same order id with another digest
+    /// is refused. Null on orders stored before it was kept (those are taken to match).
+    /// </summary>
+    public string? RequestDigest { get; init; }
 }
 
 /// <summary>Body of POST /orders: the order id (idempotency key) and what calculate would get. AcceptRecalculated commits even when a limit removed a promotion.</summary>
