@@ -77,6 +77,21 @@ public sealed class DeliveryAttempterTests : IAsyncLifetime
         Assert.Contains("the handler broke", last.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_send_failure_without_a_status_says_what_failed()
+    {
+        // Stored before registration refused such values: the client will not send it, and the log must say why.
+        var endpoint = Endpoint("/ok") with { Headers = new Dictionary<string, string> { ["X-Name"] = "caf\u00e9" } };
+        var (attempt, next) = await new DeliveryAttempter(_client, new DeliveryRetryPolicy(new RetryScheduleOptions { JitterFraction = 0 }), TimeProvider.System)
+            .AttemptAsync(endpoint, "delivery-1", "evt-1", Event, 1, CancellationToken.None);
+
+        Assert.Null(attempt.StatusCode);
+        Assert.NotEqual("Unknown", attempt.Error);
+        Assert.Contains("ASCII", attempt.Error, StringComparison.Ordinal);
+        Assert.IsType<NextStep.RetryAt>(next);
+        Assert.Empty(_receiver.Requests);
+    }
+
     private sealed class ThrowingHandler(Exception error) : HttpMessageHandler
     {
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => throw error;

@@ -54,8 +54,9 @@ public sealed class DeliveryAttempter(HttpClient client, DeliveryRetryPolicy pol
         }
         catch (HttpRequestException ex)
         {
-            // The refusal of a forbidden address arrives here too; its message names the host, never the URL.
-            error = ex.InnerException is OutboundDestinationRefusedException refused ? refused.Message : ex.HttpRequestError.ToString();
+            // The refusal of a forbidden address arrives here too; its message names the host, never the URL. Otherwise
+            // the message says what failed (HttpRequestError alone is often just "Unknown").
+            error = ex.InnerException is OutboundDestinationRefusedException refused ? refused.Message : Describe(ex);
             outcome = new DeliveryAttemptOutcome.ConnectionFailed(error);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -68,6 +69,13 @@ public sealed class DeliveryAttempter(HttpClient client, DeliveryRetryPolicy pol
 
         var record = new DeliveryAttempt(deliveryId, endpoint.Id, eventId, attempt, startedAt, clock.Elapsed.TotalMilliseconds, status, error, snippet);
         return (record, policy.Decide(attempt, outcome, time.GetUtcNow()));
+    }
+
+    /// <summary>The exception's message (and its inner one's, if it adds anything), never a stack trace.</summary>
+    private static string Describe(HttpRequestException ex)
+    {
+        var message = ex.HttpRequestError == HttpRequestError.Unknown ? ex.Message : $"{ex.HttpRequestError}: {ex.Message}";
+        return ex.InnerException is { } inner && !message.Contains(inner.Message, StringComparison.Ordinal) ? $"{message} ({inner.Message})" : message;
     }
 
     /// <summary>The status decides the outcome; the body is only logged, so a body that stalls is cut off, not waited for.</summary>

@@ -134,10 +134,11 @@ public static class EndpointRequestValidator
             {
                 problems.Add(new(path, $"value must be at most {MaxHeaderValueLength} characters"));
             }
-            else if (value.Any(c => (char.IsControl(c) && c != '\t') || c > '\u00FF'))
+            else if (!value.All(c => c is '\t' or (>= ' ' and <= '~')))
             {
-                // CR/LF would split the header (request smuggling); non-Latin-1 cannot go on the wire.
-                problems.Add(new(path, "value must not contain control characters or characters outside Latin-1"));
+                // CR/LF would split the header (request smuggling); anything outside ASCII the HTTP client refuses to
+                // send, so every attempt would fail: accept only what can go on the wire.
+                problems.Add(new(path, "value must contain only visible ASCII characters, spaces and tabs"));
             }
         }
     }
