@@ -56,7 +56,8 @@ public static class WebhooksModule
     /// into deliveries, and the dispatcher that attempts them on the retry schedule (<c>Webhooks:Outbound:RetryDelays</c>,
     /// <c>Webhooks:Outbound:TimeoutSeconds</c>; a crashed worker's claims come back after <c>Webhooks:Outbound:LeaseSeconds</c>;
     /// each endpoint's circuit breaker per <c>Webhooks:Outbound:CircuitBreaker</c>;
-    /// an endpoint with no success for <c>Webhooks:Outbound:DisableAfter</c>, 5 days by default, is disabled).
+    /// an endpoint with no success for <c>Webhooks:Outbound:DisableAfter</c>, 5 days by default, is disabled; delivered and
+/// failed deliveries are kept for <c>Webhooks:Outbound:DeliveryRetention</c>, 30 days by default).
     /// </summary>
     private static void AddOutboundDelivery(this IServiceCollection services, IConfiguration configuration)
     {
@@ -69,7 +70,13 @@ public static class WebhooksModule
         var disableAfter = outbound.GetValue<TimeSpan?>("DisableAfter");
         services.AddSingleton(sp => new EndpointFailureClock(sp.GetRequiredService<IStateStore>(), disableAfter));
         var lease = outbound.GetValue<double?>("LeaseSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
-        services.AddSingleton(sp => new DeliveryBook(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), lease));
+        var deliveryRetention = outbound.GetValue<TimeSpan?>("DeliveryRetention");
+        if (deliveryRetention is { } kept && kept <= TimeSpan.Zero)
+        {
+            throw new ServerlessConfigurationException("Webhooks:Outbound:DeliveryRetention", "must be positive");
+        }
+
+        services.AddSingleton(sp => new DeliveryBook(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), lease, deliveryRetention));
         services.AddSingleton(sp => new DeliveryAttempter(
             OutboundHttpHandlerFactory.CreateClient(sp.GetRequiredService<OutboundDestinationPolicy>(), http),
             sp.GetRequiredService<DeliveryRetryPolicy>(),
