@@ -10,6 +10,7 @@ using Serverless.Webhooks.Outbound;
 using Serverless.Webhooks.Service.Delivery;
 using Serverless.Webhooks.Service.Endpoints;
 using Serverless.Webhooks.Service.Inbound;
+using Serverless.Webhooks.Service.RateLimiting;
 using Serverless.Webhooks.Service.Receipts;
 using Serverless.Webhooks.Service.Sources;
 
@@ -33,6 +34,7 @@ public static class WebhooksModule
         var retention = builder.Configuration.GetValue<TimeSpan?>("Webhooks:Inbound:ReceiptRetention");
         services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), retention: retention));
         services.AddSingleton(sp => new WebhookSourceStore(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), builder.Configuration));
+        services.AddSingleton(sp => new SharedRateLimiter(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton(new OutboundDestinationPolicy(ReadAllowList(builder.Configuration)));
         services.AddSingleton(sp => new EndpointRegistry(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OutboundDestinationPolicy>()));
