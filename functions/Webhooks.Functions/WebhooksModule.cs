@@ -32,7 +32,13 @@ public static class WebhooksModule
         services.AddTopic(WebhookTopics.AlertsReceived, "an Alertmanager notification, normalised");
         services.AddTopic(WebhookTopics.EndpointDisabled, "an outbound endpoint was disabled");
         var retention = builder.Configuration.GetValue<TimeSpan?>("Webhooks:Inbound:ReceiptRetention");
-        services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), retention: retention));
+        var derivedIdWindow = builder.Configuration.GetValue<TimeSpan?>("Webhooks:Inbound:DerivedIdDeduplicationWindow");
+        if (derivedIdWindow is { } derived && derived <= TimeSpan.Zero)
+        {
+            throw new ServerlessConfigurationException("Webhooks:Inbound:DerivedIdDeduplicationWindow", "must be positive");
+        }
+
+        services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), retention: retention, derivedIdWindow: derivedIdWindow));
         services.AddSingleton(sp => new WebhookSourceStore(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), builder.Configuration));
         services.AddSingleton(sp => new SharedRateLimiter(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<WebhookReceiver>();
