@@ -10,6 +10,7 @@ using Serverless.Webhooks.Outbound;
 using Serverless.Webhooks.Service.Delivery;
 using Serverless.Webhooks.Service.Endpoints;
 using Serverless.Webhooks.Service.Inbound;
+using Serverless.Webhooks.Service.RateLimiting;
 using Serverless.Webhooks.Service.Receipts;
 using Serverless.Webhooks.Service.Sources;
 
@@ -31,11 +32,20 @@ public static class WebhooksModule
         services.AddTopic(WebhookTopics.AlertsReceived, "an Alertmanager notification, normalised");
         services.AddTopic(WebhookTopics.EndpointDisabled, "an outbound endpoint was disabled");
         var retention = builder.Configuration.GetValue<TimeSpan?>("Webhooks:Inbound:ReceiptRetention");
-        services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), retention: retention));
+        var derivedIdWindow = builder.Configuration.GetValue<TimeSpan?>("Webhooks:Inbound:DerivedIdDeduplicationWindow");
+        if (derivedIdWindow is { } derived && derived <= TimeSpan.Zero)
+        {
+            throw new ServerlessConfigurationException("Webhooks:Inbound:DerivedIdDeduplicationWindow", "must be positive");
+        }
+
+        services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), retention: retention, derivedIdWindow: derivedIdWindow));
         services.AddSingleton(sp => new WebhookSourceStore(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), builder.Configuration));
+        services.AddSingleton(sp => new SharedRateLimiter(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton(new OutboundDestinationPolicy(ReadAllowList(builder.Configuration)));
-        services.AddSingleton(sp => new EndpointRegistry(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OutboundDestinationPolicy>()));
+        var deliveredTopics = DeliveredTopics(builder.Configuration);
+        services.AddSingleton(sp => new EndpointRegistry(
+            sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OutboundDestinationPolicy>(), deliveredTopics: deliveredTopics));
         services.AddOutboundDelivery(builder.Configuration);
         return builder;
     }
@@ -56,7 +66,8 @@ public static class WebhooksModule
     /// into deliveries, and the dispatcher that attempts them on the retry schedule (<c>Webhooks:Outbound:RetryDelays</c>,
     /// <c>Webhooks:Outbound:TimeoutSeconds</c>; a crashed worker's claims come back after <c>Webhooks:Outbound:LeaseSeconds</c>;
     /// each endpoint's circuit breaker per <c>Webhooks:Outbound:CircuitBreaker</c>;
-    /// an endpoint with no success for <c>Webhooks:Outbound:DisableAfter</c>, 5 days by default, is disabled).
+    /// an endpoint with no success for <c>Webhooks:Outbound:DisableAfter</c>, 5 days by default, is disabled; delivered and
+/// failed deliveries are kept for <c>Webhooks:Outbound:DeliveryRetention</c>, 30 days by default).
     /// </summary>
     private static void AddOutboundDelivery(this IServiceCollection services, IConfiguration configuration)
     {
@@ -69,7 +80,13 @@ public static class WebhooksModule
         var disableAfter = outbound.GetValue<TimeSpan?>("DisableAfter");
         services.AddSingleton(sp => new EndpointFailureClock(sp.GetRequiredService<IStateStore>(), disableAfter));
         var lease = outbound.GetValue<double?>("LeaseSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
-        services.AddSingleton(sp => new DeliveryBook(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), lease));
+        var deliveryRetention = outbound.GetValue<TimeSpan?>("DeliveryRetention");
+        if (deliveryRetention is { } kept && kept <= TimeSpan.Zero)
+        {
+            throw new ServerlessConfigurationException("Webhooks:Outbound:DeliveryRetention", "must be positive");
+        }
+
+        services.AddSingleton(sp => new DeliveryBook(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), lease, deliveryRetention));
         services.AddSingleton(sp => new DeliveryAttempter(
             OutboundHttpHandlerFactory.CreateClient(sp.GetRequiredService<OutboundDestinationPolicy>(), http),
             sp.GetRequiredService<DeliveryRetryPolicy>(),
@@ -78,8 +95,7 @@ public static class WebhooksModule
         services.AddSingleton(ReadCircuitBreaker(outbound));
         services.AddSingleton<DeliveryDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
-        var topics = outbound.GetSection("Topics").GetChildren().Select(c => c.Value!).ToList();
-        foreach (var topic in topics.Count > 0 ? topics : DefaultDeliveredTopics)
+        foreach (var topic in DeliveredTopics(configuration))
         {
             services.AddSubscription<DeliveryFanout>(topic, "webhooks.deliver." + topic);
         }
@@ -124,6 +140,13 @@ public static class WebhooksModule
         }
 
         return new CircuitBreakerOptions { FailureThreshold = threshold, CoolDown = coolDown };
+    }
+
+    /// <summary><c>Webhooks:Outbound:Topics</c>, or <see cref="DefaultDeliveredTopics"/> when it names none.</summary>
+    private static IReadOnlyList<string> DeliveredTopics(IConfiguration configuration)
+    {
+        var topics = configuration.GetSection("Webhooks:Outbound:Topics").GetChildren().Select(c => c.Value!).ToList();
+        return topics.Count > 0 ? topics : DefaultDeliveredTopics;
     }
 
     /// <summary>The platform events outbound endpoints can subscribe to unless configuration names others.</summary>

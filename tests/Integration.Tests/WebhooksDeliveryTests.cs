@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Serverless.Testing;
 using Serverless.Webhooks.Inbound;
+using Serverless.Webhooks.Outbound;
 
 namespace Integration.Tests;
 
@@ -57,10 +58,27 @@ public abstract class WebhooksDeliveryContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_event_whose_id_is_no_valid_message_id_is_delivered_under_a_stable_derived_webhook_id()
+    {
+        var (id, secret) = await RegisterAsync("/ok", "test.*");
+        await PublishAsync("evt.with.dots");
+
+        await Recording.WaitUntilAsync(() => !_receiver.Requests.IsEmpty, TimeSpan.FromSeconds(20), "the delivery");
+        var (_, headers, body) = Assert.Single(_receiver.Requests);
+        Assert.Equal(WebhookMessageId.For("evt.with.dots"), headers["webhook-id"].ToString());
+        Assert.Equal("evt.with.dots", JsonDocument.Parse(body).RootElement.GetProperty("id").GetString());
+        var verified = new StandardWebhooksVerifier([secret]).Verify(headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), body, DateTimeOffset.UtcNow);
+        Assert.True(verified.IsVerified, verified.Message);
+        await Recording.WaitUntilAsync(
+            () => _admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/endpoints/{id}/attempts").GetAwaiter().GetResult().GetProperty("items").GetArrayLength() == 1,
+            TimeSpan.FromSeconds(10), "the attempt record");
+    }
+
+    [Fact]
     public async Task A_matching_event_is_delivered_signed_and_logged()
     {
         var (id, secret) = await RegisterAsync("/ok", "test.*");
-        await RegisterAsync("/ok", "other.*");
+        await RegisterAsync("/ok", "test.outbound.other");
         await PublishAsync("evt-ok");
 
         await Recording.WaitUntilAsync(() => !_receiver.Requests.IsEmpty, TimeSpan.FromSeconds(20), "the delivery");

@@ -34,9 +34,68 @@ public sealed class DeliveryAttempterTests : IAsyncLifetime
         "0000000000000000000000000000000a", _receiver.BaseUrl + path, ["pipeline.*"], null, null,
         new Dictionary<string, string> { ["X-Team"] = "retail" }, _secret.Reveal(), null, null, true, null, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow);
 
-    private Task<(DeliveryAttempt Attempt, NextStep Next)> AttemptAsync(string path, int attempt = 1, HttpClient? client = null) =>
+    private Task<(DeliveryAttempt Attempt, NextStep Next)> AttemptAsync(string path, int attempt = 1, HttpClient? client = null, string eventId = "evt-1") =>
         new DeliveryAttempter(client ?? _client, new DeliveryRetryPolicy(new RetryScheduleOptions { JitterFraction = 0 }), TimeProvider.System)
-            .AttemptAsync(Endpoint(path), "delivery-1", "evt-1", Event, attempt, CancellationToken.None);
+            .AttemptAsync(Endpoint(path), "delivery-1", eventId, Event, attempt, CancellationToken.None);
+
+    [Theory]
+    [InlineData("evt.with.dots")]
+    [InlineData("evt with space")]
+    [InlineData("evt\twith\u0001control")]
+    [InlineData("évènement")]
+    public async Task An_event_id_that_is_no_valid_message_id_is_delivered_under_a_stable_safe_webhook_id(string eventId)
+    {
+        eventId = System.Text.RegularExpressions.Regex.Unescape(eventId);
+        var (first, next) = await AttemptAsync("/ok", eventId: eventId);
+        await AttemptAsync("/ok", attempt: 2, eventId: eventId);
+
+        Assert.IsType<NextStep.Delivered>(next);
+        Assert.Equal(200, first.StatusCode);
+        var requests = _receiver.Requests.ToList();
+        Assert.Equal(2, requests.Count);
+        var webhookId = requests[0].Headers["webhook-id"].ToString();
+        Assert.StartsWith("msg_", webhookId, StringComparison.Ordinal);
+        Assert.Equal(webhookId, requests[1].Headers["webhook-id"].ToString());
+        Assert.True(WebhookMessageId.IsValid(webhookId));
+        var verified = new StandardWebhooksVerifier([_secret.Reveal()])
+            .Verify(requests[0].Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase), requests[0].Body, DateTimeOffset.UtcNow);
+        Assert.True(verified.IsVerified, verified.Message);
+    }
+
+    [Fact]
+    public async Task An_unexpected_error_is_a_recorded_failed_attempt_that_follows_the_schedule_to_failed()
+    {
+        using var throwing = new HttpClient(new ThrowingHandler(new InvalidOperationException("the handler broke")));
+        var policy = new DeliveryRetryPolicy(new RetryScheduleOptions { JitterFraction = 0 });
+
+        var (attempt, next) = await AttemptAsync("/ok", client: throwing);
+        Assert.Null(attempt.StatusCode);
+        Assert.Equal("the attempt failed: InvalidOperationException: the handler broke", attempt.Error);
+        Assert.IsType<NextStep.RetryAt>(next);
+
+        var last = Assert.IsType<NextStep.Failed>((await AttemptAsync("/ok", attempt: policy.MaxAttempts, client: throwing)).Next);
+        Assert.Contains("the handler broke", last.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_send_failure_without_a_status_says_what_failed()
+    {
+        // Stored before registration refused such values: the client will not send it, and the log must say why.
+        var endpoint = Endpoint("/ok") with { Headers = new Dictionary<string, string> { ["X-Name"] = "caf\u00e9" } };
+        var (attempt, next) = await new DeliveryAttempter(_client, new DeliveryRetryPolicy(new RetryScheduleOptions { JitterFraction = 0 }), TimeProvider.System)
+            .AttemptAsync(endpoint, "delivery-1", "evt-1", Event, 1, CancellationToken.None);
+
+        Assert.Null(attempt.StatusCode);
+        Assert.NotEqual("Unknown", attempt.Error);
+        Assert.Contains("ASCII", attempt.Error, StringComparison.Ordinal);
+        Assert.IsType<NextStep.RetryAt>(next);
+        Assert.Empty(_receiver.Requests);
+    }
+
+    private sealed class ThrowingHandler(Exception error) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) => throw error;
+    }
 
     [Fact]
     public async Task A_2xx_is_delivered_and_the_request_is_signed_as_standard_webhooks_specify()

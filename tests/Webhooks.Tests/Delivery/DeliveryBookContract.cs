@@ -79,6 +79,33 @@ public abstract class DeliveryBookContract : IAsyncLifetime
         Assert.Empty(await Book.DueKeysAsync(100, TestContext.Current.CancellationToken));
     }
 
+    [Fact]
+    public async Task Settled_deliveries_expire_after_the_retention_pending_and_retried_ones_do_not()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var book = new DeliveryBook(_store!.Store, _time, TimeSpan.FromSeconds(60), retention: TimeSpan.FromSeconds(1));
+        var created = await book.CreateAllAsync([new("ep-a", Claimed: true), new("ep-b", Claimed: true), new("ep-c", Claimed: true), new("ep-d", Claimed: true)], Event("e4"), "{}"u8.ToArray(), T0, ct);
+        var (delivered, failed, retried, pending) = (created![0], created[1], created[2], created[3]);
+        await book.SettleAsync(delivered.Record with { Status = DeliveryStatus.Delivered, Attempts = 1 }, delivered.DueKey, null, ct);
+        await book.SettleAsync(failed.Record with { Status = DeliveryStatus.Failed, Attempts = 1 }, failed.DueKey, null, ct);
+        await book.SettleAsync(retried.Record with { Status = DeliveryStatus.Failed, Attempts = 1 }, retried.DueKey, null, ct);
+        await book.SettleAsync(pending.Record with { Attempts = 1, NextAttemptAt = T0.AddHours(1) }, pending.DueKey, null, ct);
+        Assert.True(await book.RetryAsync(retried.Record.Id, ct));
+        Assert.Single((await book.FailedAsync("ep-b", 10, null, ct)).Items);
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (await book.GetAsync(delivered.Record.Id, ct) is not null || await book.GetAsync(failed.Record.Id, ct) is not null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the settled deliveries did not expire");
+            await Task.Delay(50, ct);
+        }
+
+        Assert.Empty((await book.FailedAsync("ep-b", 10, null, ct)).Items);
+        Assert.Empty((await _store.Store.ListKeysAsync("webhooks||failed||", 10, null, ct)).Keys);
+        Assert.Equal(DeliveryStatus.Pending, (await book.GetAsync(retried.Record.Id, ct))!.Status);
+        Assert.Equal(DeliveryStatus.Pending, (await book.GetAsync(pending.Record.Id, ct))!.Status);
+    }
+
     private static CloudEvent Event(string id) => new("/test", "test.event", "data") { Id = id };
 }
 

@@ -73,4 +73,12 @@ public sealed class EndpointPatchTests
         Assert.Equal("staging", merged.Headers["X-Env"]);
         Assert.Equal("url", Assert.Single(Parse("""{"url":"https://hooks.example.com/in?api_key=[redacted]"}""").Validate()).Path);
     }
+
+    [Fact]
+    public void A_patched_header_value_that_cannot_be_sent_is_refused_at_its_path()
+    {
+        var merged = Parse("""{"headers":{"X-Name":"caf\u00e9"}}""").ApplyTo(Current);
+
+        Assert.Equal("headers.X-Name", Assert.Single(EndpointRequestValidator.Validate(merged)).Path);
+    }
 }

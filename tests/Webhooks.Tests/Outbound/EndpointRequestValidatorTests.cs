@@ -74,4 +74,32 @@ public sealed class EndpointRequestValidatorTests
         var request = new EndpointRequest("https://hooks.example.com/", Headers: new Dictionary<string, string?> { ["X-A"] = "1", ["x-a"] = "2" });
         Assert.Single(EndpointRequestValidator.Validate(request));
     }
+
+    [Theory]
+    [InlineData("caf\u00e9")]
+    [InlineData("\u00a0non-breaking")]
+    [InlineData("snow\u2603man")]
+    [InlineData("del\u007f")]
+    public void A_header_value_outside_visible_ASCII_is_refused_at_its_path(string escaped)
+    {
+        var request = new EndpointRequest("https://hooks.example.com/", Headers: new Dictionary<string, string?> { ["X-Name"] = System.Text.RegularExpressions.Regex.Unescape(escaped) });
+        var problem = Assert.Single(EndpointRequestValidator.Validate(request));
+        Assert.Equal("headers.X-Name", problem.Path);
+        Assert.Equal("value must contain only visible ASCII characters, spaces and tabs", problem.Message);
+    }
+
+    [Fact]
+    public void A_header_value_of_visible_ASCII_with_spaces_and_tabs_is_accepted() =>
+        Assert.Empty(EndpointRequestValidator.Validate(new EndpointRequest("https://hooks.example.com/", Headers: new Dictionary<string, string?> { ["X-Name"] = "Cafe; \"quoted\"\t~ ok!" })));
+
+    [Fact]
+    public void With_the_delivered_topics_a_pattern_that_can_match_none_is_refused_naming_them()
+    {
+        var request = new EndpointRequest("https://hooks.example.com/", ["alerts.received", "webhook.received"]);
+
+        Assert.Empty(EndpointRequestValidator.Validate(request));
+        var problem = Assert.Single(EndpointRequestValidator.Validate(request, ["alerts.received", "scm.push"]));
+        Assert.Equal("eventTypes[1]", problem.Path);
+        Assert.Contains("alerts.received, scm.push", problem.Message, StringComparison.Ordinal);
+    }
 }

@@ -33,6 +33,9 @@ public sealed class SsrfGuardTests
     [InlineData("::127.0.0.1", AddressKind.Reserved)]
     [InlineData("64:ff9b::a9fe:a9fe", AddressKind.CloudMetadata)]
     [InlineData("2002:7f00:1::", AddressKind.Loopback)]
+    [InlineData("::ffff:0:7f00:1", AddressKind.Loopback)]
+    [InlineData("::ffff:0:a9fe:a9fe", AddressKind.CloudMetadata)]
+    [InlineData("::ffff:0:a00:1", AddressKind.Private)]
     [InlineData("fc00::1", AddressKind.UniqueLocal)]
     [InlineData("fdff:ffff::1", AddressKind.UniqueLocal)]
     [InlineData("fd00:ec2::254", AddressKind.CloudMetadata)]
@@ -49,6 +52,7 @@ public sealed class SsrfGuardTests
     [InlineData("2606:4700::1111", AddressKind.Public)]
     [InlineData("::ffff:8.8.8.8", AddressKind.Public)]
     [InlineData("64:ff9b::808:808", AddressKind.Public)]
+    [InlineData("::ffff:0:808:808", AddressKind.Public)]
     public void Classifies_addresses(string address, AddressKind expected) =>
         Assert.Equal(expected, AddressClassifier.Classify(IPAddress.Parse(address)));
 

@@ -109,4 +109,31 @@ public sealed class WebhookSignerTests
     [InlineData("whsec_c2hvcnQ=")]
     public void Parse_refuses_malformed_or_short_secrets(string text) =>
         Assert.False(WebhookSecret.TryParse(text, out _, out _));
+
+    [Theory]
+    [InlineData("msg_p5jXN8AQM9LWM0D4loKWxJek")]
+    [InlineData("0f6c1a2e-33b1-4b7e-9d7c-1c2f8a9b0e11")]
+    [InlineData("rcpt_01J:push/1")]
+    public void A_valid_event_id_is_the_message_id_as_it_is(string eventId) => Assert.Equal(eventId, WebhookMessageId.For(eventId));
+
+    [Theory]
+    [InlineData("evt.with.dots")]
+    [InlineData("evt with space")]
+    [InlineData("tab\there")]
+    [InlineData("ctl\u0001")]
+    [InlineData("caf\u00e9")]
+    public void Any_other_event_id_maps_to_a_stable_id_the_signer_accepts(string escaped)
+    {
+        var eventId = System.Text.RegularExpressions.Regex.Unescape(escaped);
+        var mapped = WebhookMessageId.For(eventId);
+
+        Assert.Equal(mapped, WebhookMessageId.For(eventId));
+        Assert.Equal("msg_" + System.Buffers.Text.Base64Url.EncodeToString(SHA256.HashData(Encoding.UTF8.GetBytes(eventId))), mapped);
+        Assert.NotEqual(mapped, WebhookMessageId.For(eventId + "x"));
+        Assert.Equal(mapped, WebhookSigner.Sign(mapped, SpecTime, SpecBody, [WebhookSecret.Parse(SpecSecret)]).Id);
+    }
+
+    [Fact]
+    public void A_very_long_event_id_maps_to_a_short_one() =>
+        Assert.Equal(47, WebhookMessageId.For(new string('a', WebhookMessageId.MaxLength + 1)).Length);
 }

@@ -2,6 +2,7 @@ using System.Text;
 using Azure.Messaging;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
+using Serverless.Webhooks.Inbound;
 using Serverless.Webhooks.Service.Receipts;
 
 namespace Webhooks.Tests.Receipts;
@@ -118,6 +119,29 @@ public abstract class ReceiptLedgerContract : IAsyncLifetime
 
         Assert.False(later.Duplicate);
         Assert.NotEqual(first.ReceiptId, later.ReceiptId);
+    }
+
+    [Fact]
+    public async Task A_body_derived_id_is_deduplicated_only_for_the_short_window_a_sender_given_one_for_the_full_window()
+    {
+        var ledger = new ReceiptLedger(Store, TimeProvider.System, TimeSpan.FromHours(72), derivedIdWindow: TimeSpan.FromMilliseconds(300));
+        var derived = BodyDigest.DeliveryId("a"u8);
+        var first = await ledger.AcceptAsync("am", derived, "alertmanager.alerts", null, Headers, "a"u8.ToArray(), Events("e-1"));
+        var given = await ledger.AcceptAsync("am", "d-given", "alertmanager.alerts", null, Headers, "b"u8.ToArray(), Events("e-2"));
+        Assert.True((await ledger.AcceptAsync("am", derived, "alertmanager.alerts", null, Headers, "a"u8.ToArray(), Events("e-3"))).Duplicate, "a retry within the window");
+
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        ReceiptOutcome repeat;
+        while ((repeat = await ledger.AcceptAsync("am", derived, "alertmanager.alerts", null, Headers, "a"u8.ToArray(), Events("e-4"))).Duplicate)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "a repeat of a body-derived id stayed a duplicate");
+            await Task.Delay(50);
+        }
+
+        Assert.NotEqual(first.ReceiptId, repeat.ReceiptId);
+        var again = await ledger.AcceptAsync("am", "d-given", "alertmanager.alerts", null, Headers, "b"u8.ToArray(), Events("e-5"));
+        Assert.True(again.Duplicate);
+        Assert.Equal(given.ReceiptId, again.ReceiptId);
     }
 
     [Fact]

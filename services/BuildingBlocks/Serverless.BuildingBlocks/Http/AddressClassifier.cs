@@ -36,7 +36,7 @@ public enum AddressKind
     Reserved,
 }
 
-/// <summary>Classifies IPv4 and IPv6 addresses (shared by every capability that calls user-given URLs: webhooks, pipeline http steps); IPv6 forms that embed an IPv4 address (mapped, NAT64, 6to4) are judged by that address.</summary>
+/// <summary>Classifies IPv4 and IPv6 addresses (shared by every capability that calls user-given URLs: webhooks, pipeline http steps); IPv6 forms that embed an IPv4 address (mapped, IPv4-translated, NAT64, 6to4) are judged by that address.</summary>
 public static class AddressClassifier
 {
     private static readonly HashSet<IPAddress> MetadataAddresses =
@@ -87,6 +87,9 @@ public static class AddressClassifier
     private static readonly IPNetwork Nat64 = IPNetwork.Parse("64:ff9b::/96");
     private static readonly IPNetwork SixToFour = IPNetwork.Parse("2002::/16");
 
+    /// <summary>IPv4-translated (SIIT, RFC 7915's ::ffff:0:a.b.c.d): a translator on the path reaches the embedded IPv4 address.</summary>
+    private static readonly IPNetwork Ipv4Translated = IPNetwork.Parse("::ffff:0:0:0/96");
+
     public static AddressKind Classify(IPAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
@@ -104,7 +107,7 @@ public static class AddressClassifier
             }
 
             var bytes = address.GetAddressBytes();
-            if (Nat64.Contains(address))
+            if (Nat64.Contains(address) || Ipv4Translated.Contains(address))
             {
                 return Classify(new IPAddress(bytes.AsSpan(12, 4)));
             }

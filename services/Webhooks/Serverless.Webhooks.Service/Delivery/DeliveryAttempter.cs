@@ -8,7 +8,8 @@ namespace Serverless.Webhooks.Service.Delivery;
 
 /// <summary>
 /// Makes one signed delivery attempt and decides what follows: the body is the CloudEvent JSON, signed with
-/// Standard Webhooks headers (<c>webhook-id</c> = the event id, stable across retries; <c>webhook-timestamp</c>
+/// Standard Webhooks headers (<c>webhook-id</c> = the event id, or <see cref="WebhookMessageId"/>'s stable mapping of one that
+/// is not a valid message id, the same across retries; <c>webhook-timestamp</c>
 /// per attempt; one signature per active secret). The HTTP client must come from
 /// <see cref="OutboundHttpHandlerFactory"/>: it never follows redirects and re-checks addresses at connect time.
 /// </summary>
@@ -22,18 +23,6 @@ public sealed class DeliveryAttempter(HttpClient client, DeliveryRetryPolicy pol
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         var startedAt = time.GetUtcNow();
-        var signature = WebhookSigner.Sign(eventId, startedAt, cloudEventJson.Span, endpoint.Secrets().ActiveAt(startedAt));
-        using var request = new HttpRequestMessage(HttpMethod.Post, endpoint.Url) { Content = new ReadOnlyMemoryContent(cloudEventJson) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        foreach (var (name, value) in endpoint.Headers)
-        {
-            request.Headers.TryAddWithoutValidation(name, value);
-        }
-
-        request.Headers.TryAddWithoutValidation(WebhookSignatureHeaders.IdHeader, signature.Id);
-        request.Headers.TryAddWithoutValidation(WebhookSignatureHeaders.TimestampHeader, signature.Timestamp);
-        request.Headers.TryAddWithoutValidation(WebhookSignatureHeaders.SignatureHeader, signature.Signature);
-
         var clock = Stopwatch.StartNew();
         DeliveryAttemptOutcome outcome;
         int? status = null;
@@ -41,6 +30,18 @@ public sealed class DeliveryAttempter(HttpClient client, DeliveryRetryPolicy pol
         var snippet = string.Empty;
         try
         {
+            var signature = WebhookSigner.Sign(WebhookMessageId.For(eventId), startedAt, cloudEventJson.Span, endpoint.Secrets().ActiveAt(startedAt));
+            using var request = new HttpRequestMessage(HttpMethod.Post, endpoint.Url) { Content = new ReadOnlyMemoryContent(cloudEventJson) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            foreach (var (name, value) in endpoint.Headers)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+
+            request.Headers.TryAddWithoutValidation(WebhookSignatureHeaders.IdHeader, signature.Id);
+            request.Headers.TryAddWithoutValidation(WebhookSignatureHeaders.TimestampHeader, signature.Timestamp);
+            request.Headers.TryAddWithoutValidation(WebhookSignatureHeaders.SignatureHeader, signature.Signature);
+
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             status = (int)response.StatusCode;
             snippet = await ReadSnippetAsync(response, client.Timeout, cancellationToken).ConfigureAwait(false);
@@ -53,13 +54,28 @@ public sealed class DeliveryAttempter(HttpClient client, DeliveryRetryPolicy pol
         }
         catch (HttpRequestException ex)
         {
-            // The refusal of a forbidden address arrives here too; its message names the host, never the URL.
-            error = ex.InnerException is OutboundDestinationRefusedException refused ? refused.Message : ex.HttpRequestError.ToString();
+            // The refusal of a forbidden address arrives here too; its message names the host, never the URL. Otherwise
+            // the message says what failed (HttpRequestError alone is often just "Unknown").
+            error = ex.InnerException is OutboundDestinationRefusedException refused ? refused.Message : Describe(ex);
             outcome = new DeliveryAttemptOutcome.ConnectionFailed(error);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Anything else (a bad secret, a request that cannot be built) is a failed attempt like any other: recorded,
+            // retried on the schedule and finally dead-lettered — never an exception that leaves the delivery to its lease.
+            error = $"the attempt failed: {ex.GetType().Name}: {ex.Message}";
+            outcome = new DeliveryAttemptOutcome.Faulted(error);
         }
 
         var record = new DeliveryAttempt(deliveryId, endpoint.Id, eventId, attempt, startedAt, clock.Elapsed.TotalMilliseconds, status, error, snippet);
         return (record, policy.Decide(attempt, outcome, time.GetUtcNow()));
+    }
+
+    /// <summary>The exception's message (and its inner one's, if it adds anything), never a stack trace.</summary>
+    private static string Describe(HttpRequestException ex)
+    {
+        var message = ex.HttpRequestError == HttpRequestError.Unknown ? ex.Message : $"{ex.HttpRequestError}: {ex.Message}";
+        return ex.InnerException is { } inner && !message.Contains(inner.Message, StringComparison.Ordinal) ? $"{message} ({inner.Message})" : message;
     }
 
     /// <summary>The status decides the outcome; the body is only logged, so a body that stalls is cut off, not waited for.</summary>

@@ -9,10 +9,18 @@ namespace Serverless.Webhooks.Service.Delivery;
 /// <summary>
 /// The durable side of outbound delivery, on the state store: delivery records, a due-time index
 /// (<c>webhooks||due||{ticks}||{id}</c>, listed in time order), leases that make a crashed attempt come due again,
-/// the attempts log per endpoint and the failed-deliveries index per endpoint.
+/// the attempts log per endpoint and the failed-deliveries index per endpoint. A pending delivery never expires; a settled
+/// one (delivered or failed, with its failed-index entry) is kept for <c>retention</c> (default
+/// <see cref="DefaultDeliveryRetention"/>) and then expires, so the records, each holding its whole event, do not
+/// accumulate for ever. A failed delivery retried is pending again and loses its expiry.
 /// </summary>
-public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan? lease = null)
+public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan? lease = null, TimeSpan? retention = null)
 {
+    /// <summary>How long a delivered or failed delivery is kept by default (like receipts and attempts).</summary>
+    public static readonly TimeSpan DefaultDeliveryRetention = TimeSpan.FromDays(30);
+
+    private readonly StateWriteOptions _settled = new(Ttl: retention is { } r && r > TimeSpan.Zero ? r : DefaultDeliveryRetention);
+
     /// <summary>How long a claimed delivery stays hidden by default; after that a crashed worker's delivery comes due again.</summary>
     public static readonly TimeSpan DefaultLease = TimeSpan.FromSeconds(60);
 
@@ -161,8 +169,9 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
     public async Task<string?> SettleAsync(DeliveryRecord updated, string leaseKey, DeliveryAttempt? attempt, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(updated);
+        // Pending: no expiry (an upsert without a TTL clears one); settled: kept for the retention.
         var transaction = new StateTransaction()
-            .UpsertJson(DeliveryPrefix + updated.Id, updated)
+            .UpsertJson(DeliveryPrefix + updated.Id, updated, updated.Status == DeliveryStatus.Pending ? null : _settled)
             .Delete(leaseKey);
         if (attempt is not null)
         {
@@ -177,7 +186,7 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
                 transaction.Upsert(dueKey, ReadOnlyMemory<byte>.Empty);
                 break;
             case DeliveryStatus.Failed:
-                transaction.Upsert(FailedPrefix + updated.EndpointId + StateKeys.Separator + updated.Id, Encoding.UTF8.GetBytes(updated.UpdatedAt.ToString("O", CultureInfo.InvariantCulture)));
+                transaction.Upsert(FailedPrefix + updated.EndpointId + StateKeys.Separator + updated.Id, Encoding.UTF8.GetBytes(updated.UpdatedAt.ToString("O", CultureInfo.InvariantCulture)), _settled);
                 break;
         }
 
@@ -203,6 +212,7 @@ public sealed class DeliveryBook(IStateStore state, TimeProvider time, TimeSpan?
         }
 
         var now = time.GetUtcNow();
+        // Pending again: written without a TTL, so the expiry it had as a failed delivery is cleared.
         var again = current.Value with { Status = DeliveryStatus.Pending, Attempts = 0, NextAttemptAt = now, UpdatedAt = now };
         try
         {

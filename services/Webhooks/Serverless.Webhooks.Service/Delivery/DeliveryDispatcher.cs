@@ -5,13 +5,14 @@ using Microsoft.Extensions.Logging;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.Webhooks.Outbound;
 using Serverless.Webhooks.Service.Endpoints;
+using Serverless.Webhooks.Service.RateLimiting;
 
 namespace Serverless.Webhooks.Service.Delivery;
 
 /// <summary>
 /// Runs due deliveries. Each claimed delivery is its own task, bounded globally and per endpoint, so one slow or
 /// dead endpoint only ever occupies its own slots; an endpoint's circuit breaker and rate limit push its deliveries
-/// back without an attempt. 410 Gone, or failing for the disable period (<see cref="EndpointFailureClock"/>), disables the endpoint and
+/// back without an attempt (the rate limit is shared by every instance, see <see cref="SharedRateLimiter"/>). 410 Gone, or failing for the disable period (<see cref="EndpointFailureClock"/>), disables the endpoint and
 /// publishes <c>webhook.endpoint.disabled</c> through the outbox of the same transaction (its data: the endpoint id, the
 /// URL's origin only — never its path or query, which often carry the receiver's token — and the reason).
 /// </summary>
@@ -23,6 +24,7 @@ public sealed partial class DeliveryDispatcher(
     EndpointFailureClock failureClock,
     DeliveryConcurrency concurrency,
     CircuitBreakerOptions breakerOptions,
+    SharedRateLimiter rateLimiter,
     TimeProvider time,
     ILogger<DeliveryDispatcher> logger) : BackgroundService
 {
@@ -35,7 +37,6 @@ public sealed partial class DeliveryDispatcher(
     private readonly ConcurrentDictionary<string, int> _perEndpoint = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, EndpointCircuitBreaker> _breakers = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, (int Rate, EndpointRateLimiter Limiter)> _limiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentQueue<Waiting>> _waiting = new(StringComparer.Ordinal);
     private int _waitingCount;
     private long _waitingBytes;
@@ -351,8 +352,9 @@ public sealed partial class DeliveryDispatcher(
         var notBefore = gate.Allowed ? (DateTimeOffset?)null : gate.NotBefore;
         if (gate.Allowed && endpoint.RateLimitPerSecond is { } rate)
         {
-            var limiter = _limiters.AddOrUpdate(endpoint.Id, _ => (rate, new EndpointRateLimiter(rate, now)), (_, l) => l.Rate == rate ? l : (rate, new EndpointRateLimiter(rate, now))).Limiter;
-            var decision = limiter.TryAcquire(now);
+            // Shared by every instance (one state read and write per attempt, paid only by rate-limited endpoints): a
+            // full window defers the delivery to the next one.
+            var decision = await rateLimiter.TryAcquireAsync(RateScope(endpoint.Id), rate, stoppingToken).ConfigureAwait(false);
             notBefore = decision.Allowed ? null : decision.NextSendAt;
         }
 
@@ -472,6 +474,9 @@ public sealed partial class DeliveryDispatcher(
             LogHandBackFailed(logger, ex, leaseKeys.Count);
         }
     }
+
+    /// <summary>The shared rate-limit counter of an endpoint's outbound attempts.</summary>
+    public static string RateScope(string endpointId) => "out" + Serverless.BuildingBlocks.State.StateKeys.Separator + endpointId;
 
     private static string Describe(DeliveryAttempt attempt) => attempt.StatusCode is { } status ? $"HTTP {status}" : attempt.Error ?? "failed";
 

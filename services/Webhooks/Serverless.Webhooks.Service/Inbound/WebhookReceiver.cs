@@ -3,6 +3,7 @@ using Azure.Messaging;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
 using Serverless.Webhooks.Inbound;
+using Serverless.Webhooks.Service.RateLimiting;
 using Serverless.Webhooks.Service.Receipts;
 using Serverless.Webhooks.Service.Sources;
 
@@ -12,7 +13,7 @@ namespace Serverless.Webhooks.Service.Inbound;
 /// The inbound gateway without HTTP: find the source, verify the raw bytes, rate-limit, normalise known events,
 /// and store receipt + events in one transaction before anything is acknowledged.
 /// </summary>
-public sealed class WebhookReceiver(WebhookSourceStore sources, ReceiptLedger receipts, TimeProvider time)
+public sealed class WebhookReceiver(WebhookSourceStore sources, ReceiptLedger receipts, SharedRateLimiter rateLimiter, TimeProvider time)
 {
     public async Task<ReceiveOutcome> ReceiveAsync(
         string sourceName, IReadOnlyDictionary<string, string> headers, string? contentType, ReadOnlyMemory<byte> body, CancellationToken cancellationToken = default)
@@ -33,7 +34,10 @@ public sealed class WebhookReceiver(WebhookSourceStore sources, ReceiptLedger re
             return new ReceiveOutcome.Unauthorized(verified.Message ?? "verification failed");
         }
 
-        if (source.RateLimiter?.TryAcquire(now) is { Allowed: false } limited)
+        // Shared by every instance behind the load balancer (one state read and write per request, only for sources with
+        // a limit).
+        if (source.Definition.Options.RateLimitPerSecond is { } rate
+            && await rateLimiter.TryAcquireAsync(RateScope(source.Definition.Name), rate, cancellationToken).ConfigureAwait(false) is { Allowed: false } limited)
         {
             return new ReceiveOutcome.RateLimited(limited.NextSendAt - now);
         }
@@ -54,6 +58,9 @@ public sealed class WebhookReceiver(WebhookSourceStore sources, ReceiptLedger re
             source.Definition.Name, verified.DeliveryId!, eventType, contentType, HeaderRedaction.Redact(headers, source.Definition), body, events, receiptId, source.Kind, cancellationToken).ConfigureAwait(false);
         return new ReceiveOutcome.Accepted(outcome.ReceiptId, outcome.Duplicate);
     }
+
+    /// <summary>The shared rate-limit counter of a source's verified deliveries.</summary>
+    public static string RateScope(string sourceName) => "in" + StateKeys.Separator + sourceName;
 
     /// <summary>Publishes a stored receipt's events again, with new event ids so idempotent consumers process them.</summary>
     public async Task<bool> ReplayAsync(string receiptId, CancellationToken cancellationToken = default)

@@ -10,18 +10,26 @@ namespace Serverless.Webhooks.Service.Receipts;
 /// Stores inbound webhooks before they are acknowledged. One state transaction holds the receipt, its
 /// per-source index entry, the deduplication marker (create-only, expiring after the window) and the events
 /// to publish (outbox) — so a 202 means all of it is durable, a crash after it still publishes, and the same
-/// delivery id inside the window finds the original receipt instead of publishing twice. Receipts expire after the
+/// delivery id inside the window finds the original receipt instead of publishing twice. A delivery id derived from the
+/// body (<see cref="BodyDigest.IsDerived"/>) is remembered only for the short derived-id window (5 minutes by default),
+/// so retries are dropped but a deliberate repeat with the same body gets through. Receipts expire after the
 /// retention (30 days by default, never less than the window), so the store does not grow without bound.
 /// </summary>
-public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan? deduplicationWindow = null, TimeSpan? retention = null)
+public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan? deduplicationWindow = null, TimeSpan? retention = null, TimeSpan? derivedIdWindow = null)
 {
     /// <summary>How long a delivery id is remembered for deduplication by default.</summary>
     public static readonly TimeSpan DefaultDeduplicationWindow = TimeSpan.FromHours(72);
+
+    /// <summary>How long a delivery id derived from the body is remembered by default.</summary>
+    public static readonly TimeSpan DefaultDerivedIdWindow = TimeSpan.FromMinutes(5);
 
     /// <summary>How long a receipt (and its body) is kept for listing and replay by default.</summary>
     public static readonly TimeSpan DefaultRetention = TimeSpan.FromDays(30);
 
     private readonly TimeSpan _window = deduplicationWindow ?? DefaultDeduplicationWindow;
+
+    /// <summary>Never longer than the main window.</summary>
+    private readonly TimeSpan _derivedWindow = TimeSpan.FromTicks(Math.Min((derivedIdWindow ?? DefaultDerivedIdWindow).Ticks, (deduplicationWindow ?? DefaultDeduplicationWindow).Ticks));
 
     /// <summary>Never shorter than the window: a duplicate is answered with its original receipt, which must still be there.</summary>
     private readonly StateWriteOptions _keep = new(Ttl: TimeSpan.FromTicks(Math.Max((retention ?? DefaultRetention).Ticks, (deduplicationWindow ?? DefaultDeduplicationWindow).Ticks)));
@@ -47,7 +55,7 @@ public sealed class ReceiptLedger(IStateStore state, TimeProvider time, TimeSpan
         var now = time.GetUtcNow();
         var receipt = new Receipt(receiptId ?? TimeOrderedId.Next(now), source, deliveryId, eventType, now, contentType, redactedHeaders, body.ToArray(), kind?.ToString().ToLowerInvariant());
         var transaction = new StateTransaction()
-            .Upsert(DeliveryKey(source, deliveryId), Encoding.UTF8.GetBytes(receipt.Id), new StateWriteOptions(Ttl: _window, OnlyIfAbsent: true))
+            .Upsert(DeliveryKey(source, deliveryId), Encoding.UTF8.GetBytes(receipt.Id), new StateWriteOptions(Ttl: BodyDigest.IsDerived(deliveryId) ? _derivedWindow : _window, OnlyIfAbsent: true))
             .UpsertJson(ReceiptPrefix + receipt.Id, receipt, _keep)
             .Upsert(BySourcePrefix + source + StateKeys.Separator + receipt.Id, ReadOnlyMemory<byte>.Empty, _keep);
         foreach (var (topic, cloudEvent) in events)

@@ -7,7 +7,7 @@ using Serverless.Webhooks.Outbound;
 namespace Serverless.Webhooks.Service.Sources;
 
 /// <summary>A source as the receiver uses it: its definition, its verifier and its rate limiter, built once per version.</summary>
-public sealed record ActiveSource(WebhookSource Definition, WebhookKind Kind, IWebhookVerifier Verifier, EndpointRateLimiter? RateLimiter, bool FromConfiguration);
+public sealed record ActiveSource(WebhookSource Definition, WebhookKind Kind, IWebhookVerifier Verifier, bool FromConfiguration);
 
 /// <summary>
 /// Inbound sources: defined in configuration (<c>Webhooks:Sources:{name}</c>, read-only) or through the API
@@ -138,12 +138,11 @@ public sealed class WebhookSourceStore
         return all;
     }
 
-    private ActiveSource Activate(WebhookSource source, bool fromConfiguration)
+    private static ActiveSource Activate(WebhookSource source, bool fromConfiguration)
     {
         var verifier = WebhookVerifiers.For(source); // validates, so the kind below is known
         _ = WebhookKinds.TryParse(source.Kind, out var kind);
-        var limiter = source.Options.RateLimitPerSecond is { } rate ? new EndpointRateLimiter(rate, _time.GetUtcNow()) : null;
-        return new ActiveSource(source, kind, verifier, limiter, fromConfiguration);
+        return new ActiveSource(source, kind, verifier, fromConfiguration);
     }
 
     private static bool IsValidName(string name) => WebhookSourceValidator.IsValidName(name);

@@ -18,6 +18,9 @@ public abstract record DeliveryAttemptOutcome
 
     /// <summary>DNS, TCP, TLS or protocol failure, or a destination the SSRF guard refused at connect time.</summary>
     public sealed record ConnectionFailed(string Reason) : DeliveryAttemptOutcome;
+
+    /// <summary>The attempt could not be made or finished for any other reason (an unexpected error); it counts as a failed attempt.</summary>
+    public sealed record Faulted(string Reason) : DeliveryAttemptOutcome;
 }
 
 /// <summary>What the delivery worker does after an attempt.</summary>
@@ -125,6 +128,9 @@ public sealed class DeliveryRetryPolicy
                 break;
             case DeliveryAttemptOutcome.ConnectionFailed connection:
                 failure = connection.Reason;
+                break;
+            case DeliveryAttemptOutcome.Faulted faulted:
+                failure = faulted.Reason;
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(outcome), outcome.GetType().Name, "Unknown attempt outcome.");

@@ -37,7 +37,11 @@ public static class EndpointRequestValidator
         "Host", "Content-Length", "Content-Type", "Content-Encoding", "Expect",
     };
 
-    public static IReadOnlyList<FieldProblem> Validate(EndpointRequest request)
+    /// <param name="deliveredTopics">
+    /// The topics whose events are delivered: when given, an event type pattern that can match none of them
+    /// (<see cref="EventTypeFilter.CanMatchAnyTopic"/>) is a problem, since such an endpoint would never receive anything.
+    /// </param>
+    public static IReadOnlyList<FieldProblem> Validate(EndpointRequest request, IReadOnlyCollection<string>? deliveredTopics = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var problems = new List<FieldProblem>();
@@ -47,7 +51,7 @@ public static class EndpointRequestValidator
             problems.Add(new("url", urlProblem));
         }
 
-        ValidateEventTypes(request.EventTypes, problems);
+        ValidateEventTypes(request.EventTypes, deliveredTopics, problems);
 
         if (request.Description is { Length: > MaxDescriptionLength })
         {
@@ -63,7 +67,7 @@ public static class EndpointRequestValidator
         return problems;
     }
 
-    private static void ValidateEventTypes(IReadOnlyList<string?>? eventTypes, List<FieldProblem> problems)
+    private static void ValidateEventTypes(IReadOnlyList<string?>? eventTypes, IReadOnlyCollection<string>? deliveredTopics, List<FieldProblem> problems)
     {
         if (eventTypes is null)
         {
@@ -87,6 +91,10 @@ public static class EndpointRequestValidator
             else if (!seen.Add(pattern!))
             {
                 problems.Add(new(path, $"duplicates '{pattern}'"));
+            }
+            else if (deliveredTopics is not null && !EventTypeFilter.CanMatchAnyTopic(pattern!, deliveredTopics))
+            {
+                problems.Add(new(path, $"matches no delivered topic, so nothing would ever be delivered (delivered topics: {string.Join(", ", deliveredTopics)}; an event's type is its topic or extends it, as in '<topic>.<name>')"));
             }
         }
     }
@@ -134,10 +142,11 @@ public static class EndpointRequestValidator
             {
                 problems.Add(new(path, $"value must be at most {MaxHeaderValueLength} characters"));
             }
-            else if (value.Any(c => (char.IsControl(c) && c != '\t') || c > '\u00FF'))
+            else if (!value.All(c => c is '\t' or (>= ' ' and <= '~')))
             {
-                // CR/LF would split the header (request smuggling); non-Latin-1 cannot go on the wire.
-                problems.Add(new(path, "value must not contain control characters or characters outside Latin-1"));
+                // CR/LF would split the header (request smuggling); anything outside ASCII the HTTP client refuses to
+                // send, so every attempt would fail: accept only what can go on the wire.
+                problems.Add(new(path, "value must contain only visible ASCII characters, spaces and tabs"));
             }
         }
     }
