@@ -43,9 +43,7 @@ public static class WebhooksModule
         services.AddSingleton(sp => new SharedRateLimiter(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton(new OutboundDestinationPolicy(ReadAllowList(builder.Configuration)));
-        var deliveredTopics = DeliveredTopics(builder.Configuration);
-        services.AddSingleton(sp => new EndpointRegistry(
-            sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OutboundDestinationPolicy>(), deliveredTopics: deliveredTopics));
+        services.AddSingleton(sp => new EndpointRegistry(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OutboundDestinationPolicy>()));
         services.AddOutboundDelivery(builder.Configuration);
         return builder;
     }
@@ -95,7 +93,8 @@ public static class WebhooksModule
         services.AddSingleton(ReadCircuitBreaker(outbound));
         services.AddSingleton<DeliveryDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
-        foreach (var topic in DeliveredTopics(configuration))
+        var topics = outbound.GetSection("Topics").GetChildren().Select(c => c.Value!).ToList();
+        foreach (var topic in topics.Count > 0 ? topics : DefaultDeliveredTopics)
         {
             services.AddSubscription<DeliveryFanout>(topic, "webhooks.deliver." + topic);
         }
@@ -140,13 +139,6 @@ public static class WebhooksModule
         }
 
         return new CircuitBreakerOptions { FailureThreshold = threshold, CoolDown = coolDown };
-    }
-
-    /// <summary><c>Webhooks:Outbound:Topics</c>, or <see cref="DefaultDeliveredTopics"/> when it names none.</summary>
-    private static IReadOnlyList<string> DeliveredTopics(IConfiguration configuration)
-    {
-        var topics = configuration.GetSection("Webhooks:Outbound:Topics").GetChildren().Select(c => c.Value!).ToList();
-        return topics.Count > 0 ? topics : DefaultDeliveredTopics;
     }
 
     /// <summary>The platform events outbound endpoints can subscribe to unless configuration names others.</summary>

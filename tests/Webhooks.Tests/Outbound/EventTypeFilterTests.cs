@@ -49,21 +49,4 @@ public sealed class EventTypeFilterTests
     [InlineData("order_v2.line-item.*")]
     [InlineData("*")]
     public void Valid_patterns_pass(string pattern) => Assert.Null(EventTypeFilter.Validate(pattern));
-
-    [Theory]
-    [InlineData("*", true)]
-    [InlineData("scm.push", true)]
-    [InlineData("scm.push.tag", true)]
-    [InlineData("scm.*", true)]
-    [InlineData("scm.push.*", true)]
-    [InlineData("pipeline.*", true)]
-    [InlineData("pipeline.run.*", true)]
-    [InlineData("webhook.*", true)]
-    [InlineData("webhook.received", false)]
-    [InlineData("scm.pushed", false)]
-    [InlineData("scm", false)]
-    [InlineData("nothing.*", false)]
-    [InlineData("pipeline.steps.*", false)]
-    public void A_pattern_can_match_a_topic_when_it_names_the_topic_or_a_type_below_it(string pattern, bool expected) =>
-        Assert.Equal(expected, EventTypeFilter.CanMatchAnyTopic(pattern, ["scm.push", "pipeline.run.started", "webhook.endpoint.disabled"]));
 }

@@ -14,8 +14,7 @@ public sealed class EndpointRegistry(
     IStateStore state,
     TimeProvider time,
     OutboundDestinationPolicy destinations,
-    Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null,
-    IReadOnlyCollection<string>? deliveredTopics = null)
+    Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null)
 {
     public static readonly TimeSpan DefaultRotationGrace = TimeSpan.FromHours(24);
     private const string KeyPrefix = "webhooks||endpoint||";
@@ -69,7 +68,7 @@ public sealed class EndpointRegistry(
     public async Task<EndpointChange<EndpointWithSecret>> CreateAsync(EndpointRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var problems = await ValidateAsync(request, checkEventTypes: true, cancellationToken).ConfigureAwait(false);
+        var problems = await ValidateAsync(request, cancellationToken).ConfigureAwait(false);
         if (problems.Count > 0)
         {
             return new(problems, null);
@@ -110,9 +109,7 @@ public sealed class EndpointRegistry(
 
             var merged = patch.ApplyTo(new EndpointRequest(
                 current.Url, current.EventTypes, current.Description, current.RateLimitPerSecond, current.Headers.ToDictionary(h => h.Key, h => (string?)h.Value)));
-            // Event types are checked against the delivered topics only when the patch sets them: a PATCH of something
-            // else still works for an endpoint registered before the topics were configured differently.
-            var problems = await ValidateAsync(merged, checkEventTypes: patch.HasEventTypes, cancellationToken).ConfigureAwait(false);
+            var problems = await ValidateAsync(merged, cancellationToken).ConfigureAwait(false);
             if (problems.Count > 0)
             {
                 return (problems, null, null);
@@ -241,9 +238,9 @@ public sealed class EndpointRegistry(
         }
     }
 
-    private async Task<IReadOnlyList<FieldProblem>> ValidateAsync(EndpointRequest request, bool checkEventTypes, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<FieldProblem>> ValidateAsync(EndpointRequest request, CancellationToken cancellationToken)
     {
-        var problems = EndpointRequestValidator.Validate(request, checkEventTypes ? deliveredTopics : null).ToList();
+        var problems = EndpointRequestValidator.Validate(request).ToList();
         if (!problems.Any(p => p.Path == "url") && request.Url is not null)
         {
             var check = await WebhookUrl.CheckAsync(request.Url, destinations, _resolve, cancellationToken).ConfigureAwait(false);

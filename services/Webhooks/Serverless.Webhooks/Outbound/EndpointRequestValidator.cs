@@ -37,11 +37,7 @@ public static class EndpointRequestValidator
         "Host", "Content-Length", "Content-Type", "Content-Encoding", "Expect",
     };
 
-    /// <param name="deliveredTopics">
-    /// The topics whose events are delivered: when given, an event type pattern that can match none of them
-    /// (<see cref="EventTypeFilter.CanMatchAnyTopic"/>) is a problem, since such an endpoint would never receive anything.
-    /// </param>
-    public static IReadOnlyList<FieldProblem> Validate(EndpointRequest request, IReadOnlyCollection<string>? deliveredTopics = null)
+    public static IReadOnlyList<FieldProblem> Validate(EndpointRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var problems = new List<FieldProblem>();
@@ -51,7 +47,7 @@ public static class EndpointRequestValidator
             problems.Add(new("url", urlProblem));
         }
 
-        ValidateEventTypes(request.EventTypes, deliveredTopics, problems);
+        ValidateEventTypes(request.EventTypes, problems);
 
         if (request.Description is { Length: > MaxDescriptionLength })
         {
@@ -67,7 +63,7 @@ public static class EndpointRequestValidator
         return problems;
     }
 
-    private static void ValidateEventTypes(IReadOnlyList<string?>? eventTypes, IReadOnlyCollection<string>? deliveredTopics, List<FieldProblem> problems)
+    private static void ValidateEventTypes(IReadOnlyList<string?>? eventTypes, List<FieldProblem> problems)
     {
         if (eventTypes is null)
         {
@@ -91,10 +87,6 @@ public static class EndpointRequestValidator
             else if (!seen.Add(pattern!))
             {
                 problems.Add(new(path, $"duplicates '{pattern}'"));
-            }
-            else if (deliveredTopics is not null && !EventTypeFilter.CanMatchAnyTopic(pattern!, deliveredTopics))
-            {
-                problems.Add(new(path, $"matches no delivered topic, so nothing would ever be delivered (delivered topics: {string.Join(", ", deliveredTopics)}; an event's type is its topic or extends it, as in '<topic>.<name>')"));
             }
         }
     }

@@ -107,27 +107,4 @@ public sealed class EventTypeFilter
 
         return true;
     }
-
-    /// <summary>
-    /// Whether a valid <paramref name="pattern"/> can match an event on one of <paramref name="topics"/>. The fan-out
-    /// matches the event's type, and a topic carries types that are its own name or extend it (<c>topic.…</c>), so
-    /// an exact type must be a topic or lie below one, and a prefix pattern must cover a topic or lie below one.
-    /// </summary>
-    public static bool CanMatchAnyTopic(string pattern, IEnumerable<string> topics)
-    {
-        ArgumentNullException.ThrowIfNull(pattern);
-        ArgumentNullException.ThrowIfNull(topics);
-        if (pattern == "*")
-        {
-            return true;
-        }
-
-        if (pattern.EndsWith(".*", StringComparison.Ordinal))
-        {
-            var prefix = pattern[..^1];
-            return topics.Any(t => t.StartsWith(prefix, StringComparison.Ordinal) || prefix.StartsWith(t + ".", StringComparison.Ordinal));
-        }
-
-        return topics.Any(t => pattern == t || pattern.StartsWith(t + ".", StringComparison.Ordinal));
-    }
 }
