@@ -35,6 +35,20 @@ public sealed class EndpointCircuitBreakerTests
     }
 
     [Fact]
+    public void A_probe_given_back_unsent_lets_the_next_delivery_probe_at_once()
+    {
+        var breaker = Opened();
+        var probe = breaker.TryAcquire(T0.AddSeconds(40));
+        Assert.True(probe.IsProbe);
+        Assert.False(breaker.TryAcquire(T0.AddSeconds(41)).Allowed);
+
+        // The rate limit deferred it: without giving it back the next probe would wait a further cool-down.
+        breaker.ReturnProbe();
+        Assert.True(breaker.TryAcquire(T0.AddSeconds(41)).IsProbe);
+        Assert.False(breaker.TryAcquire(T0.AddSeconds(42)).Allowed);
+    }
+
+    [Fact]
     public void After_cool_down_lets_exactly_one_probe_through_and_a_success_closes_it()
     {
         var breaker = Opened();

@@ -356,6 +356,10 @@ public sealed partial class DeliveryDispatcher(
             // full window defers the delivery to the next one.
             var decision = await rateLimiter.TryAcquireAsync(RateScope(endpoint.Id), rate, stoppingToken).ConfigureAwait(false);
             notBefore = decision.Allowed ? null : decision.NextSendAt;
+            if (!decision.Allowed && gate.IsProbe)
+            {
+                breaker.ReturnProbe();
+            }
         }
 
         if (notBefore is { } later)

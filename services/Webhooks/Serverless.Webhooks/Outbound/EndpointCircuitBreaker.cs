@@ -105,6 +105,21 @@ public sealed class EndpointCircuitBreaker
     }
 
     /// <summary>
+    /// Gives back a probe that was not sent (the endpoint's rate limit deferred it): the next delivery may probe at
+    /// once instead of after a further cool-down.
+    /// </summary>
+    public void ReturnProbe()
+    {
+        lock (_gate)
+        {
+            if (_state == CircuitState.HalfOpen)
+            {
+                _probeSentAt = null;
+            }
+        }
+    }
+
+    /// <summary>
     /// Remembers a delivery this breaker turned away (<paramref name="deliveryId"/>, rescheduled at
     /// <paramref name="dueEntry"/>), so the success that closes the circuit releases it. Holding the same delivery again
     /// replaces its entry. False when the circuit has closed meanwhile: nothing is remembered, release it now.
