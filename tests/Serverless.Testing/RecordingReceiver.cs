@@ -53,6 +53,15 @@ public sealed class RecordingReceiver : IAsyncDisposable
             await Task.Delay(Timeout.Infinite, ct);
             return Results.Ok();
         });
+        app.MapPost("/late-stall", async (HttpContext c, CancellationToken ct) =>
+        {
+            // Answers late, then sends part of its body and stalls.
+            await Task.Delay(1400, ct);
+            c.Response.StatusCode = 200;
+            await c.Response.WriteAsync("partial", ct);
+            await c.Response.Body.FlushAsync(ct);
+            await Task.Delay(Timeout.Infinite, ct);
+        });
         await app.StartAsync();
         receiver.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return receiver;

@@ -168,6 +168,21 @@ public sealed class DeliveryAttempterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_timeout_bounds_the_whole_attempt_not_the_answer_and_then_the_body_again()
+    {
+        // 2 s in all: the answer comes after 1.4 s, its body stalls; the body gets what is left of the 2 s (before, it got
+        // another 2 s of its own: 3.4 s).
+        using var client = OutboundHttpHandlerFactory.CreateClient(
+            new OutboundDestinationPolicy(new OutboundAllowList(["127.0.0.0/8"])),
+            new OutboundHttpOptions { Timeout = TimeSpan.FromSeconds(2) });
+        var (attempt, next) = await AttemptAsync("/late-stall", client: client);
+        Assert.Equal(200, attempt.StatusCode);
+        Assert.Equal("partial", attempt.ResponseBody);
+        Assert.IsType<NextStep.Delivered>(next);
+        Assert.InRange(attempt.DurationMs, 1_400, 2_900);
+    }
+
+    [Fact]
     public async Task The_last_failed_attempt_fails_the_delivery()
     {
         var policy = new DeliveryRetryPolicy(new RetryScheduleOptions { JitterFraction = 0 });

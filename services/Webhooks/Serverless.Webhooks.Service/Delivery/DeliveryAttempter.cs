@@ -44,7 +44,7 @@ public sealed class DeliveryAttempter(HttpClient client, DeliveryRetryPolicy pol
 
             using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             status = (int)response.StatusCode;
-            snippet = await ReadSnippetAsync(response, client.Timeout, cancellationToken).ConfigureAwait(false);
+            snippet = await ReadSnippetAsync(response, BodyTime(client.Timeout, clock.Elapsed), cancellationToken).ConfigureAwait(false);
             outcome = new DeliveryAttemptOutcome.Response(status.Value, response.Headers.TryGetValues("Retry-After", out var retryAfter) ? retryAfter.FirstOrDefault() : null);
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -77,6 +77,15 @@ public sealed class DeliveryAttempter(HttpClient client, DeliveryRetryPolicy pol
         var message = ex.HttpRequestError == HttpRequestError.Unknown ? ex.Message : $"{ex.HttpRequestError}: {ex.Message}";
         return ex.InnerException is { } inner && !message.Contains(inner.Message, StringComparison.Ordinal) ? $"{message} ({inner.Message})" : message;
     }
+
+    /// <summary>
+    /// The attempt's timeout bounds the whole attempt: the body gets what the answer left of it (at least a moment, for
+    /// a body already on its way), not a timeout of its own — an attempt never lasts about twice the timeout.
+    /// </summary>
+    private static TimeSpan BodyTime(TimeSpan timeout, TimeSpan elapsed) =>
+        timeout == Timeout.InfiniteTimeSpan ? timeout : TimeSpan.FromTicks(Math.Max((timeout - elapsed).Ticks, BodyGrace.Ticks));
+
+    private static readonly TimeSpan BodyGrace = TimeSpan.FromMilliseconds(250);
 
     /// <summary>The status decides the outcome; the body is only logged, so a body that stalls is cut off, not waited for.</summary>
     private static async Task<string> ReadSnippetAsync(HttpResponseMessage response, TimeSpan timeout, CancellationToken cancellationToken)
