@@ -6,7 +6,8 @@ using System.Text.RegularExpressions;
 namespace Integration.Tests;
 
 /// <summary>
-/// How steps end (found by review): a script's background children never outlive it and never hold it open.
+/// How steps end (found by review): a script's background children never outlive it and never hold it open, a deploy
+/// onto a target whose state cannot be read changes nothing, failed steps keep their outputs.
 /// </summary>
 public abstract partial class PipelinesExecutionContract : PipelinesApiContract
 {
@@ -71,6 +72,47 @@ public abstract partial class PipelinesExecutionContract : PipelinesApiContract
         await AssertGoneAsync(await ChildPidAsync(runId, "ok"), "the child of a succeeded script");
         await AssertGoneAsync(await ChildPidAsync(runId, "bad"), "the child of a failed script");
         await AssertGoneAsync(await ChildPidAsync(runId, "slow"), "the orphaned child of a timed-out script");
+    }
+
+    [Fact]
+    public async Task A_deploy_onto_a_target_whose_state_cannot_be_read_changes_nothing()
+    {
+        await using var target = await FakeDeploymentApi.StartAsync();
+        target.CurrentStatus = 500;
+        await SaveAsync("unread", $$"""
+            name: unread
+            steps:
+              - id: roll
+                kind: deploy
+                version: "2"
+                target: {deployUrl: "{{target.BaseUrl}}/deploy", healthUrl: "{{target.BaseUrl}}/health"}
+                strategy: {kind: rolling, instances: 2, batchSize: 1}
+            """);
+        var run = await WaitForStatusAsync(await StartAsync("unread"), "Failed");
+
+        Assert.Equal("the deployment API could not say what runs now (GET deployUrl answered HTTP 500); nothing was changed", Reason(run, "roll"));
+        Assert.All(target.Calls, call => Assert.Equal("GET /deploy", call)); // retried as transient, never changed
+        Assert.Equal("1", target.Version);
+    }
+
+    [Fact]
+    public async Task A_failed_first_deploy_is_not_rolled_back_to_an_empty_version()
+    {
+        await using var target = await FakeDeploymentApi.StartAsync();
+        target.ReportsNoVersion = true; // nothing ran before; version 2 fails its health check
+        await SaveAsync("first", $$"""
+            name: first
+            steps:
+              - id: roll
+                kind: deploy
+                version: "2"
+                target: {deployUrl: "{{target.BaseUrl}}/deploy", healthUrl: "{{target.BaseUrl}}/health"}
+                strategy: {kind: rolling, instances: 1, batchSize: 1}
+            """);
+        var run = await WaitForStatusAsync(await StartAsync("first"), "Failed");
+
+        Assert.EndsWith("; not rolled back: no version was running before this deploy", Reason(run, "roll"), StringComparison.Ordinal);
+        Assert.Equal(["GET /deploy", "POST /deploy deployInstances 2", "GET /health", "GET /health"], target.Calls.ToArray());
     }
 }
 

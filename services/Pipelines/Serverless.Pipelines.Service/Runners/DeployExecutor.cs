@@ -16,7 +16,9 @@ namespace Serverless.Pipelines.Service.Runners;
 /// </list>
 /// When an operation fails (an error status, a network error, no answer within the HTTP timeout; for a health check,
 /// every attempt), the rollback plan for that point runs and the step fails, saying so, and saying whether the rollback
-/// failed too. A deployment API that cannot be read at the start fails the step with nothing changed.
+/// failed too. A deployment API that cannot be read at the start (an error status, a network error) fails the step
+/// with nothing changed: what runs now is what a rollback restores. A rolling deploy onto a target that reports no
+/// version (nothing ran before) is not rolled back, since there is no version to put back.
 /// </summary>
 public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, DeployGates? gates = null)
 {
@@ -35,7 +37,13 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
         var version = TemplateString.Render(spec.Version, work.Context);
         try
         {
-            var current = await CurrentAsync(deployUrl, headers, cancellationToken).ConfigureAwait(false);
+            var (current, unreadable) = await CurrentAsync(deployUrl, headers, cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                // What runs now is what a rollback restores: without it the deploy does not start.
+                return StepExecution.Failed($"the deployment API could not say what runs now (GET deployUrl answered {unreadable}); nothing was changed");
+            }
+
             var request = new DeployRequest(version, current.Version ?? string.Empty) { ActiveSlot = current.ActiveSlot ?? "blue", Instances = current.Instances };
             work.Log.WriteLine($"deploying {version} (running: {(current.Version ?? "unknown")})");
             var plan = DeployPlanner.Plan(spec.Strategy, request);
@@ -50,8 +58,19 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
                     continue;
                 }
 
-                work.Log.WriteLine($"failed: {failure}; rolling back to {request.PreviousVersion}");
+                if (request.PreviousVersion.Length == 0 && spec.Strategy is RollingStrategy)
+                {
+                    // A first deploy: no version ran before, so there is nothing to go back to (never an empty version).
+                    work.Log.WriteLine($"failed: {failure}; not rolled back: no version was running before this deploy");
+                    return new StepExecution(
+                        Serverless.Pipelines.Runs.StepOutcome.Failed,
+                        new Dictionary<string, string> { ["previousVersion"] = string.Empty, ["rolledBack"] = "false" },
+                        $"{failure}; not rolled back: no version was running before this deploy");
+                }
+
                 var rollback = DeployPlanner.Rollback(spec.Strategy, plan, i, request);
+                var restored = request.PreviousVersion.Length == 0 ? "the state before (no version was reported)" : request.PreviousVersion;
+                work.Log.WriteLine($"failed: {failure}; rolling back to {restored}");
                 string? rollbackFailed = null;
                 foreach (var operation in rollback.Operations)
                 {
@@ -67,7 +86,7 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
                 return new StepExecution(
                     Serverless.Pipelines.Runs.StepOutcome.Failed,
                     outputs,
-                    rollbackFailed is null ? $"{failure}; rolled back to {request.PreviousVersion}" : $"{failure}; the rollback to {request.PreviousVersion} failed too: {rollbackFailed}");
+                    rollbackFailed is null ? $"{failure}; rolled back to {restored}" : $"{failure}; the rollback to {restored} failed too: {rollbackFailed}");
             }
 
             return StepExecution.Succeeded(new Dictionary<string, string> { ["version"] = version, ["previousVersion"] = request.PreviousVersion });
@@ -83,15 +102,16 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
         }
     }
 
-    private async Task<CurrentDeployment> CurrentAsync(Uri deployUrl, IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
+    /// <summary>What runs now, or null and the status that answered instead (a rollback could not know what to restore).</summary>
+    private async Task<(CurrentDeployment? Current, string? Problem)> CurrentAsync(Uri deployUrl, IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
     {
         using var response = await http.SendAsync(() => Request(HttpMethod.Get, deployUrl, headers, null), cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
-            return new CurrentDeployment(null, null, null);
+            return (null, string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)response.StatusCode}"));
         }
 
-        return await response.Content.ReadFromJsonAsync<CurrentDeployment>(JsonSerializerOptions.Web, cancellationToken).ConfigureAwait(false) ?? new CurrentDeployment(null, null, null);
+        return (await response.Content.ReadFromJsonAsync<CurrentDeployment>(JsonSerializerOptions.Web, cancellationToken).ConfigureAwait(false) ?? new CurrentDeployment(null, null, null), null);
     }
 
     /// <summary>Null when the operation succeeded, otherwise what went wrong.</summary>
