@@ -576,7 +576,9 @@ public sealed class RunStateMachine
             switch (spec)
             {
                 case ApprovalStep approval:
+                    // Approval and wait steps start here, with no runner to report it: the started event is this one.
                     Update(run with { Status = StepStatus.AwaitingApproval, Attempts = run.Attempts.Add(attempt with { StartedAt = at }) });
+                    Commands.Add(new PublishEvent("pipeline.step.started", State.RunId, spec.Id));
                     if (approval.Timeout is { } timeout)
                     {
                         Commands.Add(new StartTimer(TimerIds.Approval(spec.Id, attempt.Number), at + timeout));
@@ -587,6 +589,7 @@ public sealed class RunStateMachine
                 case WaitStep wait:
                     // A wait needs no runner: a timer is the whole step.
                     Update(run with { Status = StepStatus.Running, Attempts = run.Attempts.Add(attempt with { StartedAt = at }) });
+                    Commands.Add(new PublishEvent("pipeline.step.started", State.RunId, spec.Id));
                     Commands.Add(new StartTimer(TimerIds.Wait(spec.Id, attempt.Number), at + wait.Duration));
                     break;
                 default:
