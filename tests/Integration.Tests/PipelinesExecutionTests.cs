@@ -108,11 +108,45 @@ public abstract partial class PipelinesExecutionContract : PipelinesApiContract
                 version: "2"
                 target: {deployUrl: "{{target.BaseUrl}}/deploy", healthUrl: "{{target.BaseUrl}}/health"}
                 strategy: {kind: rolling, instances: 1, batchSize: 1}
+              - {id: probe, kind: http, url: "{{target.BaseUrl}}/health", needs: [roll], when: "failure()"}
             """);
         var run = await WaitForStatusAsync(await StartAsync("first"), "Failed");
 
         Assert.EndsWith("; not rolled back: no version was running before this deploy", Reason(run, "roll"), StringComparison.Ordinal);
-        Assert.Equal(["GET /deploy", "POST /deploy deployInstances 2", "GET /health", "GET /health"], target.Calls.ToArray());
+        Assert.Equal(["GET /deploy", "POST /deploy deployInstances 2", "GET /health", "GET /health"], target.Calls.Take(4).ToArray());
+        Assert.Equal(["POST /deploy deployInstances 2"], target.Calls.Where(c => c.StartsWith("POST", StringComparison.Ordinal)).ToArray());
+
+        // Failed steps keep what their attempt reported (the deploy's rollback outcome, the http step's answer).
+        var outputs = Step(run, "roll").GetProperty("outputs");
+        Assert.Equal("false", outputs.GetProperty("rolledBack").GetString());
+        Assert.Equal(string.Empty, outputs.GetProperty("previousVersion").GetString());
+        Assert.Equal("Failed", Status(run, "probe"));
+        Assert.Equal("503", Step(run, "probe").GetProperty("outputs").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task A_deploy_rolled_back_after_a_failed_health_check_shows_its_outputs()
+    {
+        await using var target = await FakeDeploymentApi.StartAsync();
+        await SaveAsync("rolled", $$$"""
+            name: rolled
+            steps:
+              - id: roll
+                kind: deploy
+                version: "2"
+                target: {deployUrl: "{{{target.BaseUrl}}}/deploy", healthUrl: "{{{target.BaseUrl}}}/health"}
+                outputs: [rolledBack, previousVersion]
+                strategy: {kind: rolling, instances: 1, batchSize: 1}
+              - {id: notify, kind: script, needs: [roll], when: "failure() && steps.roll.outputs.rolledBack == 'true'", run: "echo back to $V", env: {V: "${{ steps.roll.outputs.previousVersion }}"}}
+            """);
+        var runId = await StartAsync("rolled");
+        var run = await WaitForStatusAsync(runId, "Failed");
+
+        var outputs = Step(run, "roll").GetProperty("outputs");
+        Assert.Equal("true", outputs.GetProperty("rolledBack").GetString());
+        Assert.Equal("1", outputs.GetProperty("previousVersion").GetString());
+        Assert.Equal("Succeeded", Status(run, "notify"));
+        Assert.Equal("back to 1\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/notify/log"));
     }
 }
 

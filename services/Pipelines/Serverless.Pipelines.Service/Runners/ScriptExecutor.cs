@@ -114,7 +114,7 @@ public sealed class ScriptExecutor(RunnerOptions options)
         var outputs = ReadOutputs(outputFile);
         return process.ExitCode == 0
             ? StepExecution.Succeeded(outputs)
-            : StepExecution.Failed(string.Create(CultureInfo.InvariantCulture, $"exit code {process.ExitCode}"));
+            : new StepExecution(Serverless.Pipelines.Runs.StepOutcome.Failed, outputs, string.Create(CultureInfo.InvariantCulture, $"exit code {process.ExitCode}"));
     }
 
     private static void KillAll(Process process, int? group)

@@ -633,7 +633,9 @@ public sealed class RunStateMachine
             Update(run with
             {
                 Status = status,
-                Outputs = status == StepStatus.Succeeded ? outputs.ToImmutableDictionary(StringComparer.Ordinal) : ImmutableDictionary<string, string>.Empty,
+                // What the final attempt reported, also when it failed (a deploy's rolledBack, an http step's status and
+                // body): a failure() notifier reads them; steps on the success path never run after a failed step.
+                Outputs = outputs.ToImmutableDictionary(StringComparer.Ordinal),
                 Reason = error,
             });
             Commands.Add(new PublishEvent($"pipeline.step.{status.ToExpressionText()}", State.RunId, spec.Id) { Detail = error });
