@@ -148,6 +148,37 @@ public abstract partial class PipelinesExecutionContract : PipelinesApiContract
         Assert.Equal("Succeeded", Status(run, "notify"));
         Assert.Equal("back to 1\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/notify/log"));
     }
+
+    [Fact]
+    public async Task Deciding_on_an_unknown_step_or_reading_an_unknown_attempt_is_404_problem()
+    {
+        await SaveAsync("lookups", """
+            name: lookups
+            steps:
+              - {id: build, kind: script, run: "echo built"}
+              - {id: gate, kind: approval, approvers: [ana], needs: [build]}
+            """);
+        var runId = await StartAsync("lookups");
+        await WaitForRunAsync(runId, r => Status(r, "gate") == "AwaitingApproval", "the approval request");
+        var ana = await PersonAsync("ana");
+
+        var unknown = await ana.PostAsync($"/api/runs/{runId}/steps/nosuch/approve", null);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("has no step 'nosuch'", await unknown.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await ana.PostAsync($"/api/runs/{runId}/steps/nosuch/reject", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, (await ana.PostAsync($"/api/runs/{runId}/steps/build/approve", null)).StatusCode); // known, not an approval step
+
+        foreach (var attempt in new[] { "99", "-1", "0" })
+        {
+            var log = await Admin.GetAsync($"/api/runs/{runId}/steps/build/log?attempt={attempt}");
+            Assert.Equal(HttpStatusCode.NotFound, log.StatusCode);
+            Assert.Equal("application/problem+json", log.Content.Headers.ContentType?.MediaType);
+        }
+
+        Assert.Equal(HttpStatusCode.NotFound, (await Admin.GetAsync($"/api/runs/{runId}/steps/gate/log?attempt=2&follow=true")).StatusCode);
+        Assert.Equal("built\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/build/log?attempt=1"));
+    }
 }
 
 public sealed class EmbeddedPipelinesExecutionTests : PipelinesExecutionContract;
