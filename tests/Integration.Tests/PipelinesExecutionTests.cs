@@ -179,6 +179,56 @@ public abstract partial class PipelinesExecutionContract : PipelinesApiContract
         Assert.Equal(HttpStatusCode.NotFound, (await Admin.GetAsync($"/api/runs/{runId}/steps/gate/log?attempt=2&follow=true")).StatusCode);
         Assert.Equal("built\n", await Admin.GetStringAsync($"/api/runs/{runId}/steps/build/log?attempt=1"));
     }
+
+    [Fact]
+    public async Task A_deploy_that_runs_into_its_timeout_is_rolled_back_before_it_ends()
+    {
+        // The canary takes 10 % and is healthy, then pauses past the step's timeout: it must not be left taking traffic.
+        await using var target = await FakeDeploymentApi.StartAsync();
+        target.HealthyVersion = "2";
+        await SaveAsync("slowcanary", $$"""
+            name: slowcanary
+            steps:
+              - id: canary
+                kind: deploy
+                version: "2"
+                timeout: 2s
+                target: {deployUrl: "{{target.BaseUrl}}/deploy", healthUrl: "{{target.BaseUrl}}/health"}
+                strategy: {kind: canary, steps: [10, 100], pause: 1m}
+            """);
+        var runId = await StartAsync("slowcanary");
+
+        var run = await WaitForStatusAsync(runId, "Failed", seconds: 20);
+        Assert.Equal("TimedOut", Step(run, "canary").GetProperty("attempts")[0].GetProperty("outcome").GetString());
+        await WaitForCallAsync(target, "POST /deploy removeCanary");
+        Assert.Equal(
+            ["GET /deploy", "POST /deploy deployCanary 2", "POST /deploy shiftTraffic 10", "GET /health", "POST /deploy shiftTraffic 0", "POST /deploy removeCanary"],
+            target.Calls.ToArray());
+        Assert.Equal(("1", null, 0), (target.Version, target.CanaryVersion, target.CanaryPercent));
+        Assert.Equal("timed out after 2s during PauseFor; rolled back to 1", Step(run, "canary").GetProperty("reason").GetString());
+        Assert.Equal("true", Step(run, "canary").GetProperty("outputs").GetProperty("rolledBack").GetString());
+        Assert.Contains("rolled back to 1", await Admin.GetStringAsync($"/api/runs/{runId}/steps/canary/log"), StringComparison.Ordinal);
+
+        // A cancel while the canary takes traffic rolls it back too before the step ends Cancelled.
+        target.Calls.Clear();
+        var cancelled = await StartAsync("slowcanary");
+        await WaitForCallAsync(target, "GET /health");
+        Assert.Equal(HttpStatusCode.Accepted, (await Admin.PostAsync($"/api/runs/{cancelled}/cancel", null)).StatusCode);
+        run = await WaitForStatusAsync(cancelled, "Cancelled", seconds: 20);
+        Assert.Equal("Cancelled", Status(run, "canary"));
+        Assert.Equal(["POST /deploy shiftTraffic 0", "POST /deploy removeCanary"], target.Calls.Skip(4).ToArray());
+        Assert.Equal(("1", null, 0), (target.Version, target.CanaryVersion, target.CanaryPercent));
+    }
+
+    private static async Task WaitForCallAsync(FakeDeploymentApi target, string call)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!target.Calls.Contains(call))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no '{call}' within 10 s; calls: {string.Join(" | ", target.Calls)}");
+            await Task.Delay(50);
+        }
+    }
 }
 
 public sealed class EmbeddedPipelinesExecutionTests : PipelinesExecutionContract;

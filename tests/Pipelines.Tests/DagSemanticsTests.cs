@@ -174,6 +174,19 @@ public sealed class DagSemanticsTests
     }
 
     [Fact]
+    public void A_deploy_steps_timeout_timer_leaves_its_runner_time_to_roll_back()
+    {
+        // The runner stops the deploy at its timeout and rolls back; the orchestrator's timer is the backstop after that.
+        var deploy = new DeployStep { Id = "ship", Version = "2", Target = new DeployTarget { DeployUrl = "http://deploy" }, Strategy = new RollingStrategy(), Timeout = TimeSpan.FromSeconds(2) };
+        var run = new RunDriver(Pipeline([deploy, Script("build") with { Timeout = TimeSpan.FromSeconds(2) }]));
+        run.Start();
+        run.Started("ship");
+        Assert.Equal(new StartTimer("timeout:ship:1", RunDriver.T0 + TimeSpan.FromSeconds(2) + RunStateMachine.DeployRollbackAllowance), Assert.Single(run.Commands.OfType<StartTimer>()));
+        run.Started("build");
+        Assert.Equal(new StartTimer("timeout:build:1", RunDriver.T0.AddSeconds(2)), Assert.Single(run.Commands.OfType<StartTimer>()));
+    }
+
+    [Fact]
     public void Wait_steps_are_timers()
     {
         var definition = Pipeline([new WaitStep { Id = "settle", Duration = TimeSpan.FromSeconds(30) }, Script("after", "settle")]);

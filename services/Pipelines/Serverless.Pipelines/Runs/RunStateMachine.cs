@@ -27,6 +27,13 @@ public sealed class RunStateMachine
     /// <summary>Attempts of one step lost one after another (runner died or stopped) before the step fails instead of being dispatched again.</summary>
     public const int MaxLostInARow = 5;
 
+    /// <summary>
+    /// How long past its <c>timeout</c> a deploy step's timer waits: the runner stops the deploy at the timeout itself
+    /// and rolls back what it changed within this allowance, then reports the timeout. The timer is the backstop for
+    /// a runner that does not report.
+    /// </summary>
+    public static readonly TimeSpan DeployRollbackAllowance = TimeSpan.FromSeconds(30);
+
     private readonly PipelineDefinition _definition;
     private readonly IReadOnlyDictionary<string, IReadOnlySet<string>> _upstream;
     // Parsed once per step; concurrent because a host may share one machine per pinned definition across runs.
@@ -677,7 +684,7 @@ public sealed class RunStateMachine
         {
             if (spec.Timeout is { } timeout && spec is not ApprovalStep)
             {
-                Commands.Add(new StartTimer(TimerIds.Timeout(spec.Id, attempt), at + timeout));
+                Commands.Add(new StartTimer(TimerIds.Timeout(spec.Id, attempt), at + timeout + (spec is DeployStep ? DeployRollbackAllowance : TimeSpan.Zero)));
             }
         }
 
