@@ -14,7 +14,7 @@ namespace Integration.Tests;
 /// A deployment API on loopback as deploy steps expect it: GET /deploy reports the running version and active slot,
 /// POST /deploy applies an operation (rolling instances, blue-green slots, a canary with its traffic share), GET
 /// /health is healthy only while the version taking traffic (the canary, once it has a share) is <see cref="HealthyVersion"/>, GET /health/idle only
-/// while the idle blue-green slot does. Records every call; operations named in <see cref="FailingOps"/> answer 409.
+/// while the idle blue-green slot does. Records every call; operations named in <see cref="FailingOps"/> answer 409; <see cref="CurrentStatus"/> makes GET /deploy fail.
 /// </summary>
 public sealed class FakeDeploymentApi : IAsyncDisposable
 {
@@ -40,6 +40,12 @@ public sealed class FakeDeploymentApi : IAsyncDisposable
 
     public HashSet<string> FailingOps { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>When set, GET /deploy answers this status (e.g. 500) instead of what runs.</summary>
+    public int? CurrentStatus { get; set; }
+
+    /// <summary>When true, GET /deploy reports no version (nothing was ever deployed).</summary>
+    public bool ReportsNoVersion { get; set; }
+
     public string BaseUrl { get; private set; } = string.Empty;
 
     public static async Task<FakeDeploymentApi> StartAsync()
@@ -52,9 +58,16 @@ public sealed class FakeDeploymentApi : IAsyncDisposable
         app.MapGet("/deploy", () =>
         {
             api.Calls.Enqueue("GET /deploy");
+            if (api.CurrentStatus is { } status)
+            {
+                return Results.StatusCode(status);
+            }
+
             lock (api._gate)
             {
-                return Results.Json(new { version = api.Version, activeSlot = api.ActiveSlot, instances = 1 });
+                return api.ReportsNoVersion
+                    ? Results.Json(new { instances = 1 })
+                    : Results.Json(new { version = api.Version, activeSlot = api.ActiveSlot, instances = 1 });
             }
         });
         app.MapPost("/deploy", async (HttpRequest request) =>

@@ -34,6 +34,26 @@ public sealed class ApprovalTests
     }
 
     [Fact]
+    public void Approval_and_wait_steps_publish_their_start_once_per_attempt()
+    {
+        // No runner reports these starts (found by review): the machine publishes pipeline.step.started itself.
+        var definition = Pipeline([Script("build"), new WaitStep { Id = "settle", Needs = ["build"], Duration = TimeSpan.FromSeconds(30) }, new ApprovalStep { Id = "gate", Needs = ["settle"], Approvers = ["ana"] }]);
+        var run = new RunDriver(definition);
+        run.Start();
+        run.Pass("build");
+        Assert.Equal([new PublishEvent("pipeline.step.started", "run-1", "settle")], run.Commands.OfType<PublishEvent>().Where(e => e.Type == "pipeline.step.started"));
+
+        run.Now = run.Now.AddSeconds(30);
+        run.Apply(new TimerFired("wait:settle:1", run.Now));
+        Assert.Equal([new PublishEvent("pipeline.step.started", "run-1", "gate")], run.Commands.OfType<PublishEvent>().Where(e => e.Type == "pipeline.step.started"));
+        Assert.Equal(StepStatus.AwaitingApproval, run.Status("gate"));
+
+        run.Apply(new ApprovalDecided("gate", "ana", false, run.Now));
+        run.Apply(new RetryRequested(run.Now));
+        Assert.Equal([new PublishEvent("pipeline.step.started", "run-1", "gate")], run.Commands.OfType<PublishEvent>().Where(e => e.Type == "pipeline.step.started"));
+    }
+
+    [Fact]
     public void One_rejection_rejects()
     {
         var run = Gate();

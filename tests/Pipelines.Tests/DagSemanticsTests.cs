@@ -149,6 +149,44 @@ public sealed class DagSemanticsTests
     }
 
     [Fact]
+    public void A_failed_step_keeps_the_outputs_its_final_attempt_reported()
+    {
+        // Found by review: a failed deploy's rolledBack (an http step's status) vanished, so a failure() notifier could not read it.
+        var definition = Pipeline(
+        [
+            Script("deploy") with { Retries = new RetryPolicy { Limit = 1 } },
+            Script("ship", "deploy"),
+            Script("notify", "deploy") with { When = "failure() && steps.deploy.outputs.rolledBack == 'true'" },
+        ]);
+        var run = new RunDriver(definition);
+        run.Start();
+        run.Started("deploy");
+        run.Apply(new StepCompleted("deploy", 1, StepOutcome.Failed, run.Now) { Outputs = new Dictionary<string, string> { ["rolledBack"] = "false", ["first"] = "1" }, Error = "health" });
+        Assert.Empty(run.State.Steps["deploy"].Outputs); // retried: not the final attempt
+
+        run.Started("deploy", 2);
+        run.Apply(new StepCompleted("deploy", 2, StepOutcome.Failed, run.Now) { Outputs = new Dictionary<string, string> { ["rolledBack"] = "true", ["previousVersion"] = "1" }, Error = "health" });
+        Assert.Equal(StepStatus.Failed, run.Status("deploy"));
+        Assert.Equal(new Dictionary<string, string> { ["rolledBack"] = "true", ["previousVersion"] = "1" }, run.State.Steps["deploy"].Outputs);
+        Assert.Equal(StepStatus.Skipped, run.Status("ship"));
+        Assert.Equal(["notify"], run.Dispatched);
+        Assert.Equal("1", TemplateString.Render("${{ steps.deploy.outputs.previousVersion }}", run.Machine.ContextFor(run.State, "notify")));
+    }
+
+    [Fact]
+    public void A_deploy_steps_timeout_timer_leaves_its_runner_time_to_roll_back()
+    {
+        // The runner stops the deploy at its timeout and rolls back; the orchestrator's timer is the backstop after that.
+        var deploy = new DeployStep { Id = "ship", Version = "2", Target = new DeployTarget { DeployUrl = "http://deploy" }, Strategy = new RollingStrategy(), Timeout = TimeSpan.FromSeconds(2) };
+        var run = new RunDriver(Pipeline([deploy, Script("build") with { Timeout = TimeSpan.FromSeconds(2) }]));
+        run.Start();
+        run.Started("ship");
+        Assert.Equal(new StartTimer("timeout:ship:1", RunDriver.T0 + TimeSpan.FromSeconds(2) + RunStateMachine.DeployRollbackAllowance), Assert.Single(run.Commands.OfType<StartTimer>()));
+        run.Started("build");
+        Assert.Equal(new StartTimer("timeout:build:1", RunDriver.T0.AddSeconds(2)), Assert.Single(run.Commands.OfType<StartTimer>()));
+    }
+
+    [Fact]
     public void Wait_steps_are_timers()
     {
         var definition = Pipeline([new WaitStep { Id = "settle", Duration = TimeSpan.FromSeconds(30) }, Script("after", "settle")]);

@@ -25,6 +25,16 @@ public sealed class DeployPlannerTests
     }
 
     [Fact]
+    public void Rolling_rollback_without_a_previous_version_deploys_nothing()
+    {
+        // A first deploy (the target reported no version): never an empty version on the instances.
+        var strategy = new RollingStrategy { BatchSize = 2, Instances = 4 };
+        var first = Request with { PreviousVersion = string.Empty };
+        var plan = DeployPlanner.Plan(strategy, first);
+        Assert.Empty(DeployPlanner.Rollback(strategy, plan, failedAt: 3, first).Operations);
+    }
+
+    [Fact]
     public void Rolling_rollback_restores_every_touched_batch_most_recent_first()
     {
         var strategy = new RollingStrategy { BatchSize = 2, Instances = 5 };

@@ -83,6 +83,14 @@ public static class RunsApi
             return TypedResults.NotFound();
         }
 
+        if (attempt is { } asked && !stepRun.Attempts.Any(a => a.Number == asked))
+        {
+            return TypedResults.Problem(
+                statusCode: StatusCodes.Status404NotFound,
+                title: "No such attempt",
+                detail: string.Create(CultureInfo.InvariantCulture, $"step '{step}' of run {id} has no attempt {asked} (attempts: {(stepRun.Attempts.IsEmpty ? "none yet" : string.Join(", ", stepRun.Attempts.Select(a => a.Number)))})"));
+        }
+
         var number = attempt ?? stepRun.CurrentAttempt?.Number ?? 1;
         if (follow != true)
         {
@@ -134,6 +142,12 @@ public static class RunsApi
                 statusCode: 403,
                 title: "Deciding for someone else",
                 detail: $"Decisions are recorded as the caller's API key name ('{caller}'); 'by' may only repeat it. {request.By} decides with their own key.");
+        }
+
+        if (await runs.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } run && run.Definition.FindStep(step) is null)
+        {
+            // A step the run does not have is not found (as for its log); a step that is not an approval step stays a 409.
+            return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "No such step", detail: $"run {id} (version {run.Version}) has no step '{step}'");
         }
 
         return await ApplyAsync(id, new ApprovalDecided(step, caller, approved, time.GetUtcNow()) { Comment = request?.Comment }, runs, cancellationToken).ConfigureAwait(false);

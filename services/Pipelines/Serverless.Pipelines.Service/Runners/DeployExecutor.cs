@@ -16,10 +16,18 @@ namespace Serverless.Pipelines.Service.Runners;
 /// </list>
 /// When an operation fails (an error status, a network error, no answer within the HTTP timeout; for a health check,
 /// every attempt), the rollback plan for that point runs and the step fails, saying so, and saying whether the rollback
-/// failed too. A deployment API that cannot be read at the start fails the step with nothing changed.
+/// failed too. A deployment API that cannot be read at the start (an error status, a network error) fails the step
+/// with nothing changed: what runs now is what a rollback restores. A rolling deploy onto a target that reports no
+/// version (nothing ran before) is not rolled back, since there is no version to put back.
 /// </summary>
 public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, DeployGates? gates = null)
 {
+    /// <summary>How long a rollback may take, within the orchestrator's allowance past a deploy step's timeout.</summary>
+    public static readonly TimeSpan RollbackBudget = Serverless.Pipelines.Runs.RunStateMachine.DeployRollbackAllowance - TimeSpan.FromSeconds(5);
+
+    // CancellationTokenSource takes at most int.MaxValue milliseconds; a longer timeout is left to the orchestrator's timer.
+    private static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(int.MaxValue);
+
     public async Task<StepExecution> RunAsync(DeployStep spec, StepWork work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -33,41 +41,57 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
 
         var headers = spec.Target.Headers.ToDictionary(h => h.Key, h => TemplateString.Render(h.Value, work.Context), StringComparer.OrdinalIgnoreCase);
         var version = TemplateString.Render(spec.Version, work.Context);
+
+        // The step's timeout is enforced here, so a deploy stopped by it rolls back before the step ends (the
+        // orchestrator's timer waits RunStateMachine.DeployRollbackAllowance longer, as the backstop).
+        using var own = spec.Timeout is { } limit && limit < MaxTimer ? new CancellationTokenSource(limit) : new CancellationTokenSource();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, own.Token);
+        var token = linked.Token;
+        var timedOut = () => own.IsCancellationRequested && !cancellationToken.IsCancellationRequested;
+        var timeoutText = spec.Timeout is { } t ? $"timed out after {Durations.Format(t)}" : "timed out";
         try
         {
-            var current = await CurrentAsync(deployUrl, headers, cancellationToken).ConfigureAwait(false);
+            var (current, unreadable) = await CurrentAsync(deployUrl, headers, token).ConfigureAwait(false);
+            if (current is null)
+            {
+                // What runs now is what a rollback restores: without it the deploy does not start.
+                return StepExecution.Failed($"the deployment API could not say what runs now (GET deployUrl answered {unreadable}); nothing was changed");
+            }
+
             var request = new DeployRequest(version, current.Version ?? string.Empty) { ActiveSlot = current.ActiveSlot ?? "blue", Instances = current.Instances };
             work.Log.WriteLine($"deploying {version} (running: {(current.Version ?? "unknown")})");
             var plan = DeployPlanner.Plan(spec.Strategy, request);
             var gate = 0;
             for (var i = 0; i < plan.Operations.Count; i++)
             {
-                var failure = plan.Operations[i] is AwaitApproval approval
-                    ? await GateAsync(approval, ++gate, work, cancellationToken).ConfigureAwait(false)
-                    : await ExecuteAsync(plan.Operations[i], deployUrl, healthUrl, headers, work, cancellationToken).ConfigureAwait(false);
+                string? failure;
+                try
+                {
+                    failure = plan.Operations[i] is AwaitApproval approval
+                        ? await GateAsync(approval, ++gate, work, token).ConfigureAwait(false)
+                        : await ExecuteAsync(plan.Operations[i], deployUrl, healthUrl, headers, work, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    // Stopped mid-deploy (its timeout, a cancel, the runner stopping): what was changed, the operation
+                    // under way included, is rolled back first, so nothing is left half done (a canary taking traffic).
+                    var stopped = timedOut() ? timeoutText : "stopped";
+                    var (stopOutputs, summary) = await RollBackAsync(spec, plan, i, request, $"{stopped} during {plan.Operations[i].GetType().Name}", deployUrl, healthUrl, headers, work).ConfigureAwait(false);
+                    if (timedOut())
+                    {
+                        return new StepExecution(Serverless.Pipelines.Runs.StepOutcome.TimedOut, stopOutputs, summary);
+                    }
+
+                    throw;
+                }
+
                 if (failure is null)
                 {
                     continue;
                 }
 
-                work.Log.WriteLine($"failed: {failure}; rolling back to {request.PreviousVersion}");
-                var rollback = DeployPlanner.Rollback(spec.Strategy, plan, i, request);
-                string? rollbackFailed = null;
-                foreach (var operation in rollback.Operations)
-                {
-                    // Every operation is tried, as much as can be restored is; the first failure is what the step reports.
-                    if (await ExecuteAsync(operation, deployUrl, healthUrl, headers, work, cancellationToken).ConfigureAwait(false) is { } rollbackFailure)
-                    {
-                        work.Log.WriteLine($"rollback step failed: {rollbackFailure}");
-                        rollbackFailed ??= rollbackFailure;
-                    }
-                }
-
-                var outputs = new Dictionary<string, string> { ["previousVersion"] = request.PreviousVersion, ["rolledBack"] = rollbackFailed is null ? "true" : "false" };
-                return new StepExecution(
-                    Serverless.Pipelines.Runs.StepOutcome.Failed,
-                    outputs,
-                    rollbackFailed is null ? $"{failure}; rolled back to {request.PreviousVersion}" : $"{failure}; the rollback to {request.PreviousVersion} failed too: {rollbackFailed}");
+                var (outputs, error) = await RollBackAsync(spec, plan, i, request, failure, deployUrl, healthUrl, headers, work).ConfigureAwait(false);
+                return new StepExecution(Serverless.Pipelines.Runs.StepOutcome.Failed, outputs, error);
             }
 
             return StepExecution.Succeeded(new Dictionary<string, string> { ["version"] = version, ["previousVersion"] = request.PreviousVersion });
@@ -77,21 +101,78 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
             // Only reading what runs now gets here (operations report their own failures): nothing was changed yet.
             return StepExecution.Failed($"the deployment API failed: {ex.InnerException?.Message ?? ex.Message}; nothing was changed");
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (timedOut())
+        {
+            return new StepExecution(Serverless.Pipelines.Runs.StepOutcome.TimedOut, new Dictionary<string, string>(), $"{timeoutText}; nothing was changed");
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
             return new StepExecution(Serverless.Pipelines.Runs.StepOutcome.TimedOut, new Dictionary<string, string>(), $"the deployment API did not answer within {Durations.Format(http.Client.Timeout)}; nothing was changed");
         }
     }
 
-    private async Task<CurrentDeployment> CurrentAsync(Uri deployUrl, IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
+    /// <summary>
+    /// Undoes what <paramref name="plan"/> changed up to operation <paramref name="failedAt"/> (included), within
+    /// <see cref="RollbackBudget"/> whatever stops the step meanwhile; returns the step's outputs and its error text.
+    /// </summary>
+    private async Task<(Dictionary<string, string> Outputs, string Error)> RollBackAsync(
+        DeployStep spec, DeployPlan plan, int failedAt, DeployRequest request, string failure, Uri deployUrl, Uri? healthUrl, IReadOnlyDictionary<string, string> headers, StepWork work)
+    {
+        if (request.PreviousVersion.Length == 0 && spec.Strategy is RollingStrategy)
+        {
+            // A first deploy: no version ran before, so there is nothing to go back to (never an empty version).
+            work.Log.WriteLine($"failed: {failure}; not rolled back: no version was running before this deploy");
+            return (new Dictionary<string, string> { ["previousVersion"] = string.Empty, ["rolledBack"] = "false" }, $"{failure}; not rolled back: no version was running before this deploy");
+        }
+
+        var rollback = DeployPlanner.Rollback(spec.Strategy, plan, failedAt, request);
+        var restored = request.PreviousVersion.Length == 0 ? "the state before (no version was reported)" : request.PreviousVersion;
+        work.Log.WriteLine($"failed: {failure}; rolling back to {restored}");
+        using var budget = new CancellationTokenSource(RollbackBudget);
+        string? rollbackFailed = null;
+        foreach (var operation in rollback.Operations)
+        {
+            // Every operation is tried, as much as can be restored is; the first failure is what the step reports.
+            string? rollbackFailure;
+            try
+            {
+                rollbackFailure = await ExecuteAsync(operation, deployUrl, healthUrl, headers, work, budget.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (budget.IsCancellationRequested)
+            {
+                rollbackFailure = $"the rollback did not finish within {Durations.Format(RollbackBudget)}";
+            }
+
+            if (rollbackFailure is not null)
+            {
+                work.Log.WriteLine($"rollback step failed: {rollbackFailure}");
+                rollbackFailed ??= rollbackFailure;
+                if (budget.IsCancellationRequested)
+                {
+                    break;
+                }
+            }
+        }
+
+        if (rollbackFailed is null)
+        {
+            work.Log.WriteLine($"rolled back to {restored}");
+        }
+
+        var outputs = new Dictionary<string, string> { ["previousVersion"] = request.PreviousVersion, ["rolledBack"] = rollbackFailed is null ? "true" : "false" };
+        return (outputs, rollbackFailed is null ? $"{failure}; rolled back to {restored}" : $"{failure}; the rollback to {restored} failed too: {rollbackFailed}");
+    }
+
+    /// <summary>What runs now, or null and the status that answered instead (a rollback could not know what to restore).</summary>
+    private async Task<(CurrentDeployment? Current, string? Problem)> CurrentAsync(Uri deployUrl, IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
     {
         using var response = await http.SendAsync(() => Request(HttpMethod.Get, deployUrl, headers, null), cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
-            return new CurrentDeployment(null, null, null);
+            return (null, string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)response.StatusCode}"));
         }
 
-        return await response.Content.ReadFromJsonAsync<CurrentDeployment>(JsonSerializerOptions.Web, cancellationToken).ConfigureAwait(false) ?? new CurrentDeployment(null, null, null);
+        return (await response.Content.ReadFromJsonAsync<CurrentDeployment>(JsonSerializerOptions.Web, cancellationToken).ConfigureAwait(false) ?? new CurrentDeployment(null, null, null), null);
     }
 
     /// <summary>Null when the operation succeeded, otherwise what went wrong.</summary>

@@ -28,7 +28,10 @@ public sealed class ScriptExecutor(RunnerOptions options)
         var outputFile = Path.Combine(runDirectory, string.Create(CultureInfo.InvariantCulture, $".outputs-{work.StepId}-{work.Attempt}"));
         File.WriteAllText(outputFile, string.Empty);
 
-        var start = new ProcessStartInfo(spec.Shell ?? "/bin/sh")
+        // In a session (and process group) of its own where the platform allows, so everything the script starts,
+        // backgrounded children included, can be found and killed when the step ends, even after the shell exited.
+        var shell = spec.Shell ?? "/bin/sh";
+        var start = new ProcessStartInfo(ProcessGroups.Setsid ?? shell)
         {
             WorkingDirectory = directory,
             RedirectStandardOutput = true,
@@ -36,6 +39,11 @@ public sealed class ScriptExecutor(RunnerOptions options)
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (ProcessGroups.Setsid is not null)
+        {
+            start.ArgumentList.Add(shell);
+        }
+
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(spec.Run);
         start.Environment.Clear();
@@ -53,7 +61,9 @@ public sealed class ScriptExecutor(RunnerOptions options)
         start.Environment["PIPELINE_ATTEMPT"] = work.Attempt.ToString(CultureInfo.InvariantCulture);
         start.Environment["PIPELINE_OUTPUT"] = outputFile;
 
-        using var process = new Process { StartInfo = start };
+        using var process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.Exited += (_, _) => exited.TrySetResult();
         process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is not null)
@@ -69,6 +79,7 @@ public sealed class ScriptExecutor(RunnerOptions options)
             }
         };
         process.Start();
+        var group = ProcessGroups.Setsid is null ? (int?)null : process.Id;
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -77,14 +88,17 @@ public sealed class ScriptExecutor(RunnerOptions options)
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            await process.WaitForExitAsync(linked.Token).ConfigureAwait(false);
+            // The step ends when the shell exits, not when its stdout/stderr reach EOF: a backgrounded child
+            // (`server &`) holds them open for as long as it lives.
+            await exited.Task.WaitAsync(linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            // Kill the whole tree: a script's children (sleep, servers it started) must not outlive the step.
-            process.Kill(entireProcessTree: true);
+            // Kill the whole tree (while it is still one) and the session: a script's children must not outlive the step.
+            KillAll(process, group);
             using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await process.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+            await exited.Task.WaitAsync(grace.Token).ConfigureAwait(false);
+            await DrainAsync(process).ConfigureAwait(false);
             if (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
                 work.Log.WriteLine($"[timed out after {Durations.Format(spec.Timeout!.Value)}; process tree killed]");
@@ -94,11 +108,53 @@ public sealed class ScriptExecutor(RunnerOptions options)
             throw;
         }
 
+        // The script is done: whatever it left running in its session goes with it, then the rest of its output is read.
+        KillAll(process, group);
+        await DrainAsync(process).ConfigureAwait(false);
         var outputs = ReadOutputs(outputFile);
         return process.ExitCode == 0
             ? StepExecution.Succeeded(outputs)
-            : StepExecution.Failed(string.Create(CultureInfo.InvariantCulture, $"exit code {process.ExitCode}"));
+            : new StepExecution(Serverless.Pipelines.Runs.StepOutcome.Failed, outputs, string.Create(CultureInfo.InvariantCulture, $"exit code {process.ExitCode}"));
     }
+
+    private static void KillAll(Process process, int? group)
+    {
+        try
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Exited meanwhile: its session is killed below.
+        }
+
+        if (group is { } session)
+        {
+            ProcessGroups.KillSession(session);
+        }
+    }
+
+    /// <summary>
+    /// Reads what is left in the pipes once the session is gone; bounded, since a process that left the session on
+    /// purpose (its own <c>setsid</c>) may still hold them.
+    /// </summary>
+    private static async Task DrainAsync(Process process)
+    {
+        using var drain = new CancellationTokenSource(DrainTime);
+        try
+        {
+            await process.WaitForExitAsync(drain.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Output still held open by an escaped process: the step's result does not wait for it.
+        }
+    }
+
+    private static readonly TimeSpan DrainTime = TimeSpan.FromSeconds(2);
 
     private static Dictionary<string, string> ReadOutputs(string file)
     {

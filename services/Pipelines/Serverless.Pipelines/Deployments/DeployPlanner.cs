@@ -30,7 +30,8 @@ public static class DeployPlanner
 
     /// <summary>
     /// The operations that undo <paramref name="plan"/> when operation <paramref name="failedAt"/> (an index into
-    /// it) failed: only what was already changed is reverted, most recent first.
+    /// it) failed: only what was already changed is reverted, most recent first. A rolling deploy with no previous
+    /// version (<see cref="DeployRequest.PreviousVersion"/> empty: nothing ran before) has nothing to restore.
     /// </summary>
     public static DeployPlan Rollback(DeployStrategy strategy, DeployPlan plan, int failedAt, DeployRequest request)
     {
@@ -42,6 +43,9 @@ public static class DeployPlanner
         var done = plan.Operations.Take(failedAt + 1).ToList();
         switch (strategy)
         {
+            case RollingStrategy when string.IsNullOrEmpty(request.PreviousVersion):
+                // Nothing ran before (a first deploy): there is no version to put back, and never an empty one.
+                return new DeployPlan([]);
             case RollingStrategy:
                 // Every batch touched so far (the failing one included) goes back to the previous version.
                 var operations = new List<DeployOperation>();

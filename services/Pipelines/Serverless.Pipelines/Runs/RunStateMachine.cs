@@ -27,6 +27,13 @@ public sealed class RunStateMachine
     /// <summary>Attempts of one step lost one after another (runner died or stopped) before the step fails instead of being dispatched again.</summary>
     public const int MaxLostInARow = 5;
 
+    /// <summary>
+    /// How long past its <c>timeout</c> a deploy step's timer waits: the runner stops the deploy at the timeout itself
+    /// and rolls back what it changed within this allowance, then reports the timeout. The timer is the backstop for
+    /// a runner that does not report.
+    /// </summary>
+    public static readonly TimeSpan DeployRollbackAllowance = TimeSpan.FromSeconds(30);
+
     private readonly PipelineDefinition _definition;
     private readonly IReadOnlyDictionary<string, IReadOnlySet<string>> _upstream;
     // Parsed once per step; concurrent because a host may share one machine per pinned definition across runs.
@@ -576,7 +583,9 @@ public sealed class RunStateMachine
             switch (spec)
             {
                 case ApprovalStep approval:
+                    // Approval and wait steps start here, with no runner to report it: the started event is this one.
                     Update(run with { Status = StepStatus.AwaitingApproval, Attempts = run.Attempts.Add(attempt with { StartedAt = at }) });
+                    Commands.Add(new PublishEvent("pipeline.step.started", State.RunId, spec.Id));
                     if (approval.Timeout is { } timeout)
                     {
                         Commands.Add(new StartTimer(TimerIds.Approval(spec.Id, attempt.Number), at + timeout));
@@ -587,6 +596,7 @@ public sealed class RunStateMachine
                 case WaitStep wait:
                     // A wait needs no runner: a timer is the whole step.
                     Update(run with { Status = StepStatus.Running, Attempts = run.Attempts.Add(attempt with { StartedAt = at }) });
+                    Commands.Add(new PublishEvent("pipeline.step.started", State.RunId, spec.Id));
                     Commands.Add(new StartTimer(TimerIds.Wait(spec.Id, attempt.Number), at + wait.Duration));
                     break;
                 default:
@@ -630,7 +640,9 @@ public sealed class RunStateMachine
             Update(run with
             {
                 Status = status,
-                Outputs = status == StepStatus.Succeeded ? outputs.ToImmutableDictionary(StringComparer.Ordinal) : ImmutableDictionary<string, string>.Empty,
+                // What the final attempt reported, also when it failed (a deploy's rolledBack, an http step's status and
+                // body): a failure() notifier reads them; steps on the success path never run after a failed step.
+                Outputs = outputs.ToImmutableDictionary(StringComparer.Ordinal),
                 Reason = error,
             });
             Commands.Add(new PublishEvent($"pipeline.step.{status.ToExpressionText()}", State.RunId, spec.Id) { Detail = error });
@@ -672,7 +684,7 @@ public sealed class RunStateMachine
         {
             if (spec.Timeout is { } timeout && spec is not ApprovalStep)
             {
-                Commands.Add(new StartTimer(TimerIds.Timeout(spec.Id, attempt), at + timeout));
+                Commands.Add(new StartTimer(TimerIds.Timeout(spec.Id, attempt), at + timeout + (spec is DeployStep ? DeployRollbackAllowance : TimeSpan.Zero)));
             }
         }
 
