@@ -37,6 +37,13 @@ public abstract class PipelinesRunContract : PipelinesApiContract
         Assert.Contains("flowchart LR", await Admin.GetStringAsync($"/api/runs/{runId}/graph?format=mermaid"), StringComparison.Ordinal);
         var runs = await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/hello/runs?status=succeeded");
         Assert.Equal(runId, Assert.Single(runs.GetProperty("items").EnumerateArray()).GetProperty("runId").GetString());
+
+        // A pipeline that never existed has no runs to list; a limit out of range is a 400 like every other list.
+        Assert.Equal(HttpStatusCode.NotFound, (await Admin.GetAsync("/api/pipelines/never-saved/runs")).StatusCode);
+        var badLimit = await Admin.GetAsync("/api/pipelines/hello/runs?limit=0");
+        Assert.Equal(HttpStatusCode.BadRequest, badLimit.StatusCode);
+        Assert.True((await badLimit.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("limit", out _));
+        Assert.Equal(HttpStatusCode.BadRequest, (await Admin.GetAsync("/api/pipelines?limit=100000")).StatusCode);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Serverless.BuildingBlocks.Http;
 using Serverless.BuildingBlocks.Security;
 using Serverless.Pipelines.Definitions;
 using Serverless.Pipelines.Parsing;
@@ -54,8 +55,13 @@ public static class PipelinesApi
             : PipelineProblems.ToValidationProblem(result.Problems);
     }
 
-    private static async Task<Ok<PipelinePage>> ListAsync(DefinitionStore definitions, int? limit, string? cursor, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<PipelinePage>, ValidationProblem>> ListAsync(DefinitionStore definitions, int? limit, string? cursor, CancellationToken cancellationToken)
     {
+        if (PageLimit.Problem(limit) is { } badLimit)
+        {
+            return badLimit;
+        }
+
         var (items, next) = await definitions.ListAsync(limit ?? 100, cursor, cancellationToken).ConfigureAwait(false);
         return TypedResults.Ok(new PipelinePage(items, next));
     }
@@ -93,8 +99,14 @@ public static class PipelinesApi
             : PipelineProblems.ToValidationProblem(started.Problems);
     }
 
-    private static async Task<Results<Ok<RunPage>, ValidationProblem>> ListRunsAsync(string name, string? status, int? limit, string? cursor, RunStore runs, CancellationToken cancellationToken)
+    /// <summary>Runs of a pipeline, also of a deleted one while its runs are kept; 404 when there is neither.</summary>
+    private static async Task<Results<Ok<RunPage>, ValidationProblem, NotFound>> ListRunsAsync(string name, string? status, int? limit, string? cursor, RunStore runs, DefinitionStore definitions, CancellationToken cancellationToken)
     {
+        if (PageLimit.Problem(limit) is { } badLimit)
+        {
+            return badLimit;
+        }
+
         RunStatus? filter = null;
         if (!string.IsNullOrEmpty(status))
         {
@@ -107,6 +119,11 @@ public static class PipelinesApi
         }
 
         var (items, next) = await runs.ListAsync(name, filter, limit ?? 50, cursor, cancellationToken).ConfigureAwait(false);
+        if (items.Count == 0 && cursor is null && filter is null && await definitions.GetAsync(name, null, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return TypedResults.NotFound();
+        }
+
         return TypedResults.Ok(new RunPage(items, next));
     }
 }
