@@ -449,6 +449,29 @@ public abstract class RunStoreContract : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_stored_publish_step_to_a_platform_topic_is_refused_when_it_runs()
+    {
+        // Found by review: a publish step forged pipeline.step.result for another run. A definition stored before
+        // the save-time rule is refused by the runner too, and publishes nothing.
+        using var runner = NewRunner();
+        var definition = new Serverless.Pipelines.Definitions.PipelineDefinition
+        {
+            Name = "forge",
+            Steps = [new Serverless.Pipelines.Definitions.PublishStep { Id = "p", Topic = PipelineTopics.StepResult, Data = new Dictionary<string, string> { ["runId"] = "victim", ["stepId"] = "tests", ["outcome"] = "Succeeded" } }],
+        };
+        var run = (await StartAsync(new StoredPipeline("forge", 1, "yaml", "legacy", definition, _time.Now))).Run!;
+
+        await runner.Runner.HandleAsync(Dispatch(run, "p", 1), DispatchContext(false), CancellationToken.None);
+        await WaitUntilAsync(() => _runs.IsReportedAsync(run.RunId, "p", 1, CancellationToken.None), "the step to finish");
+        await WaitUntilAsync(() => Task.FromResult(runner.Slots.InUse == 0), "the runner to be idle");
+
+        Assert.Empty(runner.Publisher.Topics);
+        var (log, _) = await new StepLogStore(_state.Store).ReadAsync(run.RunId, "p", 1, 0, CancellationToken.None);
+        Assert.Contains("refused", log, StringComparison.Ordinal);
+        Assert.Contains("platform topic", log, StringComparison.Ordinal);
+    }
+
     private static Azure.Messaging.CloudEvent Dispatch(RunRecord run, string stepId, int attempt) =>
         CloudEventJson.Create(RunStore.Source, PipelineTopics.StepDispatch, new StepDispatchData(run.RunId, run.Pipeline, stepId, attempt));
 
@@ -477,10 +500,12 @@ public abstract class RunStoreContract : IAsyncLifetime
             Options = new RunnerOptions { WorkDirectory = Work, Slots = slots, CancelPollInterval = TimeSpan.FromMilliseconds(20) };
             _http = new GuardedHttp([], TimeSpan.FromSeconds(5));
             Slots = new RunnerSlots(Options, runs, NullLogger<RunnerSlots>.Instance);
-            Runner = new StepRunner(runs, new StepLogStore(store), new RecordingPublisher(), new ScriptExecutor(Options), new HttpStepExecutor(_http), new DeployExecutor(_http, Options), Options, Slots, time, NullLogger<StepRunner>.Instance);
+            Runner = new StepRunner(runs, new StepLogStore(store), Publisher, new ScriptExecutor(Options), new HttpStepExecutor(_http), new DeployExecutor(_http, Options), Options, Slots, time, NullLogger<StepRunner>.Instance);
         }
 
         public string Work { get; }
+
+        public RecordingPublisher Publisher { get; } = new();
 
         public RunnerOptions Options { get; }
 
@@ -529,7 +554,7 @@ public abstract class RunStoreContract : IAsyncLifetime
         Assert.Equal(false, onTime["pastDue"] is System.Text.Json.JsonElement f ? f.GetBoolean() : onTime["pastDue"]);
     }
 
-    private sealed class RecordingPublisher : IEventPublisher
+    internal sealed class RecordingPublisher : IEventPublisher
     {
         public System.Collections.Concurrent.ConcurrentQueue<string> Topics { get; } = new();
 

@@ -137,7 +137,7 @@ public sealed class ValidationTests
             finally:
               - id: notify
                 kind: publish
-                topic: builds
+                topic: pipeline.custom.builds
                 needs: [build]
                 data: {who: "${{ parameters.who }}", version: "${{ steps.build.outputs.version }}"}
             """);

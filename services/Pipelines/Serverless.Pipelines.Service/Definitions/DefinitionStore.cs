@@ -13,7 +13,8 @@ namespace Serverless.Pipelines.Service.Definitions;
 /// and moves the head pointer (<c>pipelines||head||{name}</c>); runs pin the version they started with, so
 /// old versions stay readable until the pipeline is deleted.
 /// </summary>
-public sealed partial class DefinitionStore(IStateStore state, TimeProvider time)
+/// <remarks><paramref name="publishTopics"/>: which topics publish steps may post to (default <see cref="PublishTopicPolicy.Default"/>).</remarks>
+public sealed partial class DefinitionStore(IStateStore state, TimeProvider time, PublishTopicPolicy? publishTopics = null)
 {
     private const string DefinitionPrefix = "pipelines||def||";
     private const string HeadPrefix = "pipelines||head||";
@@ -36,7 +37,7 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
             return new SaveResult(null, [new PipelineProblem("name", "a pipeline name is 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit")]);
         }
 
-        var parsed = PipelineParser.Parse(text, format);
+        var parsed = PipelineParser.Parse(text, format, publishTopics);
         if (!parsed.IsValid)
         {
             return new SaveResult(null, parsed.Problems);

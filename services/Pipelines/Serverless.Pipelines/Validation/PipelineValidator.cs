@@ -16,9 +16,12 @@ public static partial class PipelineValidator
 {
     private static readonly string[] HttpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
-    public static IReadOnlyList<PipelineProblem> Validate(PipelineDefinition definition)
+    /// <param name="definition">The document read.</param>
+    /// <param name="publishTopics">Which topics publish steps may post to; <see cref="PublishTopicPolicy.Default"/> when null.</param>
+    public static IReadOnlyList<PipelineProblem> Validate(PipelineDefinition definition, PublishTopicPolicy? publishTopics = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
+        publishTopics ??= PublishTopicPolicy.Default;
         var problems = new List<PipelineProblem>();
         if (string.IsNullOrWhiteSpace(definition.Name))
         {
@@ -35,7 +38,7 @@ public static partial class PipelineValidator
         var upstream = StepGraph.UpstreamClosures(definition);
         foreach (var (step, path, isFinally) in located)
         {
-            ValidateStep(definition, step, path, isFinally, upstream, problems);
+            ValidateStep(definition, step, path, isFinally, upstream, publishTopics, problems);
         }
 
         if (definition.Concurrency is { } concurrency)
@@ -241,7 +244,7 @@ public static partial class PipelineValidator
         }
     }
 
-    private static void ValidateStep(PipelineDefinition definition, StepSpec step, string path, bool isFinally, IReadOnlyDictionary<string, IReadOnlySet<string>> upstream, List<PipelineProblem> problems)
+    private static void ValidateStep(PipelineDefinition definition, StepSpec step, string path, bool isFinally, IReadOnlyDictionary<string, IReadOnlySet<string>> upstream, PublishTopicPolicy publishTopics, List<PipelineProblem> problems)
     {
         if (step.When is { } when)
         {
@@ -323,6 +326,9 @@ public static partial class PipelineValidator
                 break;
             case DeployStep deploy:
                 ValidateStrategy(deploy.Strategy, $"{path}.strategy", problems);
+                break;
+            case PublishStep publish when publishTopics.Problem(publish.Topic) is { } topicProblem:
+                problems.Add(new($"{path}.topic", topicProblem));
                 break;
             case WaitStep wait when wait.Duration <= TimeSpan.Zero:
                 problems.Add(new($"{path}.duration", "must be longer than 0s"));
