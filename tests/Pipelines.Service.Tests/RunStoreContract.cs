@@ -133,6 +133,33 @@ public abstract class RunStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_unreadable_stored_definition_never_stops_the_triggers_of_other_pipelines()
+    {
+        // Found by review: a definition stored with a duration that does not read back ("" for 0.0001s) made the
+        // schedule timer and every push fail at it. It is skipped now; the pipelines after it still run.
+        await SaveAsync("name: aaa-broken\ntriggers:\n  - {kind: schedule, cron: '*/5 * * * * *'}\nsteps:\n  - {id: a, kind: script, run: 'true', timeout: 1s}\n");
+        var stored = (await _state.Store.GetAsync("pipelines||def||aaa-broken||0000000001", CancellationToken.None))!;
+        var broken = System.Text.Encoding.UTF8.GetString(stored.Value.Span).Replace("\"timeout\":\"1s\"", "\"timeout\":\"\"", StringComparison.Ordinal);
+        Assert.Contains("\"timeout\":\"\"", broken, StringComparison.Ordinal);
+        await _state.Store.SaveAsync("pipelines||def||aaa-broken||0000000001", System.Text.Encoding.UTF8.GetBytes(broken), cancellationToken: CancellationToken.None);
+        var good = await SaveAsync("name: zzz-good\ntriggers:\n  - {kind: schedule, cron: '*/5 * * * * *'}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+
+        var latest = new List<string>();
+        await foreach (var pipeline in _definitions.LatestAsync(CancellationToken.None))
+        {
+            latest.Add(pipeline.Name);
+        }
+
+        Assert.Equal(["zzz-good"], latest);
+        var timer = new ScheduleTimer(_definitions, _runs, _state.Store, _time);
+        var info = new Serverless.BuildingBlocks.Timers.TimerInfo(ScheduleTimer.Name, _time.Now, false, null, _time.Now);
+        await timer.RunAsync(info, CancellationToken.None); // the schedule counts from now
+        _time.Now += TimeSpan.FromSeconds(5);
+        await timer.RunAsync(info, CancellationToken.None);
+        Assert.Single((await _runs.ListAsync(good.Name, null, 50, null, CancellationToken.None)).Items);
+    }
+
+    [Fact]
     public async Task A_document_saved_under_another_name_is_refused()
     {
         var result = await _definitions.SaveAsync("b", "name: a\nsteps:\n  - {id: a, kind: script, run: 'true'}\n", PipelineFormat.Yaml, CancellationToken.None);

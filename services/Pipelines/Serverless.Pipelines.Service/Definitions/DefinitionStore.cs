@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Serverless.BuildingBlocks.State;
 using Serverless.Pipelines.Definitions;
 using Serverless.Pipelines.Parsing;
@@ -14,7 +16,7 @@ namespace Serverless.Pipelines.Service.Definitions;
 /// old versions stay readable until the pipeline is deleted.
 /// </summary>
 /// <remarks><paramref name="publishTopics"/>: which topics publish steps may post to (default <see cref="PublishTopicPolicy.Default"/>).</remarks>
-public sealed partial class DefinitionStore(IStateStore state, TimeProvider time, PublishTopicPolicy? publishTopics = null)
+public sealed partial class DefinitionStore(IStateStore state, TimeProvider time, PublishTopicPolicy? publishTopics = null, ILogger<DefinitionStore>? logger = null)
 {
     private const string DefinitionPrefix = "pipelines||def||";
     private const string HeadPrefix = "pipelines||head||";
@@ -171,7 +173,10 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
         return pipelines;
     }
 
-    /// <summary>Every pipeline's latest version, read now.</summary>
+    /// <summary>
+    /// Every pipeline's latest version, read now. A stored version that can no longer be read (e.g. one saved before a
+    /// validation rule existed) is skipped with a warning: it must never stop the triggers of every other pipeline.
+    /// </summary>
     public async IAsyncEnumerable<StoredPipeline> LatestAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? cursor = null;
@@ -181,7 +186,18 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
             var items = await state.GetBulkAsync(heads.Select(h => VersionKey(h.Name, h.Version)).ToList(), cancellationToken).ConfigureAwait(false);
             foreach (var item in items.OrderBy(i => i.Key, StringComparer.Ordinal))
             {
-                yield return Deserialize(item.Value);
+                StoredPipeline pipeline;
+                try
+                {
+                    pipeline = Deserialize(item.Value);
+                }
+                catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+                {
+                    LogUnreadable(logger ?? (ILogger)NullLogger.Instance, item.Key, ex.Message);
+                    continue;
+                }
+
+                yield return pipeline;
             }
 
             cursor = next;
@@ -195,6 +211,9 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
     private static byte[] Serialize(StoredPipeline stored) => JsonSerializer.SerializeToUtf8Bytes(stored, PipelineJson.Options);
 
     private static StoredPipeline Deserialize(ReadOnlyMemory<byte> json) => JsonSerializer.Deserialize<StoredPipeline>(json.Span, PipelineJson.Options)!;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The stored pipeline {Key} cannot be read and is skipped by the triggers (save it again to fix it): {Error}")]
+    private static partial void LogUnreadable(ILogger logger, string key, string error);
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();

@@ -7,11 +7,18 @@ namespace Serverless.Pipelines.Definitions;
 public sealed class DurationJsonConverter : JsonConverter<TimeSpan>
 {
     public override TimeSpan Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        Durations.TryParse(reader.GetString(), out var duration) ? duration : throw new JsonException($"'{reader.GetString()}' is not a duration such as \"30s\" or \"5m\".");
+        Durations.TryParse(reader.GetString(), out var duration) ? duration : throw new JsonException($"'{reader.GetString()}' is {Durations.Problem(reader.GetString())} ({Durations.Rule}).");
 
     public override void Write(Utf8JsonWriter writer, TimeSpan value, JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(writer);
+
+        // Never store what cannot be read back: an unreadable definition would be lost, and used to break triggers.
+        if (!Durations.IsValid(value))
+        {
+            throw new JsonException($"{value} is not a pipeline duration ({Durations.Rule}).");
+        }
+
         writer.WriteStringValue(Durations.Format(value));
     }
 }
