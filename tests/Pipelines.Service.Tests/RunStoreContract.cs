@@ -160,6 +160,25 @@ public abstract class RunStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_pipeline_whose_push_matching_fails_never_stops_the_others()
+    {
+        // Found by review: one pipeline's glob threw (regex timeout) and the push failed for every pipeline. Here the
+        // failing pipeline is a stored one whose branch list reads back as null, so matching it throws.
+        await SaveAsync("name: aaa-odd\ntriggers:\n  - {kind: push, repository: acme/web, branches: [main]}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+        var key = "pipelines||def||aaa-odd||0000000001";
+        var odd = System.Text.Encoding.UTF8.GetString((await _state.Store.GetAsync(key, CancellationToken.None))!.Value.Span).Replace("\"branches\":[\"main\"]", "\"branches\":null", StringComparison.Ordinal);
+        Assert.Contains("\"branches\":null", odd, StringComparison.Ordinal);
+        await _state.Store.SaveAsync(key, System.Text.Encoding.UTF8.GetBytes(odd), cancellationToken: CancellationToken.None);
+        var good = await SaveAsync("name: zzz-good\ntriggers:\n  - {kind: push, repository: acme/web, branches: [main], paths: ['src/**']}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+
+        var handler = new PushTriggerHandler(new DefinitionStore(_state.Store, _time), _runs, NullLogger<PushTriggerHandler>.Instance);
+        var push = new ScmPushData("acme/web", "refs/heads/main", "0000000000000000000000000000000000000001", "0000000000000000000000000000000000000002", [new ScmPushCommit("2", "m", ["src/" + new string('a', 120)], null, null)], "ana");
+        await handler.HandleAsync(CloudEventJson.Create("test", "scm.push", push), new EventContext("scm.push", PushTriggerHandler.Subscription, 1, false), CancellationToken.None);
+
+        Assert.Single((await _runs.ListAsync(good.Name, null, 50, null, CancellationToken.None)).Items);
+    }
+
+    [Fact]
     public async Task A_document_saved_under_another_name_is_refused()
     {
         var result = await _definitions.SaveAsync("b", "name: a\nsteps:\n  - {id: a, kind: script, run: 'true'}\n", PipelineFormat.Yaml, CancellationToken.None);
