@@ -37,4 +37,20 @@ public sealed class PipelinesDefinitionTests : PipelinesApiContract
         await SaveAsync("announce", "name: announce\nsteps:\n  - {id: p, kind: publish, topic: pipeline.custom.releases, data: {v: '1'}}\n");
         await WaitForStatusAsync(await StartAsync("announce"), "Succeeded");
     }
+
+    [Fact]
+    public async Task An_http_body_carries_parameter_values_as_json_strings()
+    {
+        await using var api = await FakeDeploymentApi.StartAsync();
+        await SaveAsync("hb", $$$"""
+            name: hb
+            parameters: {v: {type: string}}
+            steps:
+              - {id: post, kind: http, method: POST, url: "{{{api.BaseUrl}}}/deploy", body: {op: deployInstances, version: "${{ parameters.v }}"}}
+            """);
+        const string Value = "2\", \"op\": \"removeCanary\", \"x\": \"\\ {}";
+        await WaitForStatusAsync(await StartAsync("hb", new { v = Value }), "Succeeded");
+        Assert.Equal(["POST /deploy deployInstances " + Value], api.Calls);
+        Assert.Equal(Value, api.Version);
+    }
 }
