@@ -163,3 +163,25 @@ public sealed class ValidationTests
         Assert.True(result.IsValid);
     }
 }
+
+/// <summary>Found by review: run.* in a concurrency group was accepted and rendered empty, putting every run in one lane.</summary>
+public sealed class ConcurrencyGroupValidationTests
+{
+    [Theory]
+    [InlineData("per-run-${{ run.id }}")]
+    [InlineData("${{ run.pipeline }}")]
+    [InlineData("x-${{ parameters.env }}-${{ run }}")]
+    public void Run_cannot_be_read_in_a_concurrency_group(string group)
+    {
+        var problem = Assert.Single(PipelineParser.ParseYaml($"name: p\nconcurrency: {{group: '{group}'}}\nparameters: {{env: {{type: string}}}}\nsteps:\n  - {{id: a, kind: script, run: x}}\n").Problems);
+        Assert.Equal("concurrency.group", problem.Path);
+        Assert.Contains("run is not known when the concurrency group is chosen", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parameters_and_trigger_can_be_read_in_a_concurrency_group_and_run_in_steps()
+    {
+        var parsed = PipelineParser.ParseYaml("name: p\nconcurrency: {group: 'deploy-${{ parameters.env }}-${{ trigger.branch }}'}\nparameters: {env: {type: string}}\nsteps:\n  - {id: a, kind: script, run: x, env: {RUN: '${{ run.id }}'}}\n");
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+    }
+}

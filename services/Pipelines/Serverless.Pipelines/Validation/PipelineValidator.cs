@@ -413,7 +413,11 @@ public static partial class PipelineValidator
             case "parameters" when keys.Count > 1 && !definition.Parameters.Any(p => p.Name == keys[1]):
                 return $"unknown parameter '{keys[1]}'";
             case "steps" when step is null:
-                return "only parameters, trigger and run can be read here";
+                return "only parameters and trigger can be read here";
+            case "run" when step is null:
+                // The group is chosen before the run exists (ConcurrencyGroups.ResolveGroup has no run), and a group
+                // keyed by the run itself would never hold two runs: refused rather than rendered empty.
+                return "run is not known when the concurrency group is chosen (a group per run would never wait); only parameters and trigger can be read here";
             case "steps" when keys.Count > 1:
                 var target = definition.FindStep(keys[1]);
                 if (target is null)
