@@ -185,3 +185,38 @@ public sealed class ConcurrencyGroupValidationTests
         Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
     }
 }
+
+/// <summary>Found by review: sub-5-second schedules were accepted, dropped occurrences and marked every run past-due.</summary>
+public sealed class ScheduleIntervalTests
+{
+    [Theory]
+    [InlineData("* * * * * *", "1s apart")]
+    [InlineData("*/2 * * * * *", "2s apart")]
+    [InlineData("0,4 * * * * *", "4s apart")]
+    [InlineData("0,58 * * * * *", "2s apart")] // across the minute: :58 and the next :00
+    [InlineData("58,59 59 23 * * *", "1s apart")] // once a day, but two seconds in a row
+    [InlineData("0,59 0,59 0,23 * * *", "1s apart")] // across midnight: 23:59:59 and the next day's 00:00:00
+    public void Schedules_firing_more_often_than_every_5s_are_refused(string cron, string reason)
+    {
+        var problem = PipelineValidator.CronProblem(cron);
+        Assert.NotNull(problem);
+        Assert.Contains(reason, problem, StringComparison.Ordinal);
+        Assert.Contains("at most once every 5s", problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("*/5 * * * * *")]
+    [InlineData("0,5,10 * * * * *")]
+    [InlineData("0,55 * * * * *")]
+    [InlineData("0,58 0 * * * *")] // :00:58 and the next hour's :00:00 are far apart
+    [InlineData("0 0 3 * * 1-5")]
+    [InlineData("0 */1 * * * *")]
+    public void Schedules_at_least_5s_apart_are_accepted(string cron) => Assert.Null(PipelineValidator.CronProblem(cron));
+
+    [Fact]
+    public void The_problem_is_reported_at_the_triggers_cron()
+    {
+        var problem = Assert.Single(PipelineParser.ParseYaml("name: p\ntriggers: [{kind: schedule, cron: '* * * * * *'}]\nsteps:\n  - {id: a, kind: script, run: x}\n").Problems);
+        Assert.Equal("triggers[0].cron", problem.Path);
+    }
+}

@@ -116,8 +116,36 @@ public static partial class PipelineValidator
         // As the shared CronSchedule does: an expression with no date in 28 years (e.g. 31 February) never fires.
         var probe = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Unspecified);
         var limit = probe.AddYears(28);
-        return schedule.GetNextOccurrence(probe, limit) >= limit ? "the cron expression never fires (no date matches it)" : null;
+        if (schedule.GetNextOccurrence(probe, limit) >= limit)
+        {
+            return "the cron expression never fires (no date matches it)";
+        }
+
+        // Occurrences closer together than the platform timer's period could not all start a run (and each run
+        // would look past-due): look for such a pair over a week and a day, or the first 20,000 occurrences.
+        DateTime? previous = null;
+        var seen = 0;
+        foreach (var occurrence in schedule.GetNextOccurrences(probe, probe.AddDays(8)))
+        {
+            if (previous is { } before && occurrence - before < MinimumScheduleInterval)
+            {
+                return string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"fires {(occurrence - before).TotalSeconds:0.##}s apart (e.g. at {before:HH:mm:ss} and {occurrence:HH:mm:ss}); a schedule may fire at most once every {MinimumScheduleInterval.TotalSeconds:0}s, the period of the platform's schedule timer");
+            }
+
+            previous = occurrence;
+            if (++seen >= 20_000)
+            {
+                break;
+            }
+        }
+
+        return null;
     }
+
+    /// <summary>The shortest interval between two occurrences of a schedule: the platform's schedule timer checks every 5 s.</summary>
+    public static readonly TimeSpan MinimumScheduleInterval = TimeSpan.FromSeconds(5);
 
     public static bool IsKnownTimeZone(string? timeZone)
     {
