@@ -53,4 +53,22 @@ public sealed class PipelinesDefinitionTests : PipelinesApiContract
         Assert.Equal(["POST /deploy deployInstances " + Value], api.Calls);
         Assert.Equal(Value, api.Version);
     }
+
+    [Fact]
+    public async Task Every_problem_found_by_review_comes_back_in_one_400_with_its_path()
+    {
+        var errors = await RefusedAsync("foo", """
+            name: bar
+            triggers: [{kind: schedule, cron: "* * * * * *"}]
+            concurrency: {group: "per-run-${{ run.id }}"}
+            steps:
+              - {id: a, kind: script, run: "true", timeout: 0.0001s}
+              - {id: b, kind: wait, duration: 3000000d}
+              - {id: c, kind: script, run: "true", timeout: 99999999999999999d, needs: [bild]}
+            """);
+        Assert.Equal(
+            ["concurrency.group", "name", "steps[0].timeout", "steps[1].duration", "steps[2].needs[0]", "steps[2].timeout", "triggers[0].cron"],
+            errors.EnumerateObject().Select(e => e.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(HttpStatusCode.NotFound, (await Admin.GetAsync("/api/pipelines/foo")).StatusCode);
+    }
 }

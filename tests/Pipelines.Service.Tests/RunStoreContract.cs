@@ -186,6 +186,16 @@ public abstract class RunStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_name_mismatch_is_reported_together_with_the_documents_other_problems()
+    {
+        // Found by review: the mismatch came only in a second 400, after every other problem was fixed.
+        var result = await _definitions.SaveAsync("foo", "name: bar\nsteps:\n  - {id: a, kind: script, run: 'true', needs: [bild]}\n", PipelineFormat.Yaml, CancellationToken.None);
+        Assert.False(result.Succeeded);
+        Assert.Equal(["name", "steps[0].needs[0]"], result.Problems.Select(p => p.Path));
+        Assert.Contains("'bar' but it is saved as 'foo'", result.Problems[0].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_pending_run_starts_when_the_running_one_of_its_group_finishes()
     {
         var pipeline = await SaveAsync("name: lane\nconcurrency: {group: deploy}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");

@@ -39,15 +39,17 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
             return new SaveResult(null, [new PipelineProblem("name", "a pipeline name is 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit")]);
         }
 
+        // The name must agree with the URL's; that problem is reported with the document's own, in one round trip.
         var parsed = PipelineParser.Parse(text, format, publishTopics);
-        if (!parsed.IsValid)
+        var problems = parsed.Problems.ToList();
+        if (parsed.DocumentName is { } documentName && !string.Equals(documentName, name, StringComparison.Ordinal))
         {
-            return new SaveResult(null, parsed.Problems);
+            problems.Insert(0, new PipelineProblem("name", $"the document names the pipeline '{documentName}' but it is saved as '{name}'"));
         }
 
-        if (!string.Equals(parsed.Definition!.Name, name, StringComparison.Ordinal))
+        if (!parsed.IsValid || problems.Count > 0)
         {
-            return new SaveResult(null, [new PipelineProblem("name", $"the document names the pipeline '{parsed.Definition.Name}' but it is saved as '{name}'")]);
+            return new SaveResult(null, problems);
         }
 
         // Two saves racing for the same version: the head's ETag lets exactly one win; the other takes the next number.
@@ -57,7 +59,7 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
             var now = time.GetUtcNow();
             var deletedAt = head is null ? await state.GetJsonAsync<PipelineHead>(LastVersionPrefix + name, cancellationToken).ConfigureAwait(false) : null;
             var version = (head?.Value.Version ?? deletedAt?.Value.Version ?? 0) + 1;
-            var stored = new StoredPipeline(name, version, format == PipelineFormat.Yaml ? "yaml" : "json", text, parsed.Definition, now);
+            var stored = new StoredPipeline(name, version, format == PipelineFormat.Yaml ? "yaml" : "json", text, parsed.Definition!, now);
             var transaction = new StateTransaction()
                 .Upsert(VersionKey(name, version), Serialize(stored), new StateWriteOptions(OnlyIfAbsent: true))
                 .UpsertJson(HeadPrefix + name, new PipelineHead(name, version, now), head is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: head.ETag));

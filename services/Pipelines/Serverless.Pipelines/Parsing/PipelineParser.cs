@@ -40,7 +40,8 @@ public static class PipelineParser
             problems.AddRange(PipelineValidator.Validate(definition, publishTopics).Where(p => !read.Contains((p.Path, p.Message))).Select(p => Locate(p, reader.Locations)));
         }
 
-        return problems.Count == 0 ? new PipelineParseResult(definition, problems) : new PipelineParseResult(null, problems);
+        var documentName = string.IsNullOrEmpty(definition?.Name) ? null : definition.Name;
+        return (problems.Count == 0 ? new PipelineParseResult(definition, problems) : new PipelineParseResult(null, problems)) with { DocumentName = documentName };
     }
 
     private static PipelineProblem Locate(PipelineProblem problem, IReadOnlyDictionary<string, DocNode> locations)
