@@ -99,4 +99,16 @@ public sealed class DurationTests
         var unstorable = parsed.Definition! with { Steps = [new WaitStep { Id = "w", Duration = TimeSpan.FromTicks(1) }] };
         Assert.Throws<JsonException>(() => JsonSerializer.Serialize(unstorable, PipelineJson.Options));
     }
+
+    [Fact]
+    public void A_definition_stored_before_the_maximum_still_reads_and_writes_back()
+    {
+        // Runs keep a copy of their definition: one stored with a 50d timeout must not become unreadable on upgrade.
+        var stored = JsonSerializer.Serialize(PipelineParser.ParseYaml("name: p\nsteps:\n  - {id: a, kind: script, run: x, timeout: 5d}\n").Definition, PipelineJson.Options)
+            .Replace("\"5d\"", "\"3000000d\"", StringComparison.Ordinal);
+        var read = JsonSerializer.Deserialize<PipelineDefinition>(stored, PipelineJson.Options)!;
+        Assert.Equal(TimeSpan.FromDays(3_000_000), read.Steps[0].Timeout);
+        Assert.Equal(stored, JsonSerializer.Serialize(read, PipelineJson.Options));
+        Assert.False(Durations.TryParse("3000000d", out _)); // but a document saved now may not say so
+    }
 }

@@ -17,16 +17,23 @@ public static class Durations
     /// <summary>What a duration may be, for messages.</summary>
     public const string Rule = "a whole number of milliseconds, at most 30d";
 
-    public static bool TryParse(string? text, out TimeSpan duration) => Parse(text, out duration) is null;
+    public static bool TryParse(string? text, out TimeSpan duration) => Parse(text, Maximum, out duration) is null;
 
     /// <summary>Why <paramref name="text"/> is not a duration, or null when it is.</summary>
-    public static string? Problem(string? text) => Parse(text, out _);
+    public static string? Problem(string? text) => Parse(text, Maximum, out _);
+
+    /// <summary>
+    /// Reads a duration from stored JSON (definitions, and the copy a run keeps): any whole number of milliseconds a
+    /// TimeSpan holds, so a definition or run stored before <see cref="Maximum"/> existed stays readable. Documents
+    /// being saved go through <see cref="TryParse"/>.
+    /// </summary>
+    public static bool TryReadStored(string? text, out TimeSpan duration) => Parse(text, TimeSpan.MaxValue, out duration) is null;
 
     /// <summary>Whether <paramref name="duration"/> is one <see cref="TryParse"/> can return.</summary>
     public static bool IsValid(TimeSpan duration) =>
         duration >= TimeSpan.Zero && duration <= Maximum && duration.Ticks % TimeSpan.TicksPerMillisecond == 0;
 
-    private static string? Parse(string? text, out TimeSpan duration)
+    private static string? Parse(string? text, TimeSpan maximum, out TimeSpan duration)
     {
         duration = TimeSpan.Zero;
         const string Shape = "not a duration such as \"30s\", \"5m\" or \"1h30m\"";
@@ -81,7 +88,7 @@ public static class Durations
                 return $"longer than the maximum of {Format(Maximum)}";
             }
 
-            if (milliseconds > (decimal)Maximum.TotalMilliseconds)
+            if (milliseconds > Math.Floor((decimal)maximum.TotalMilliseconds))
             {
                 return $"longer than the maximum of {Format(Maximum)}";
             }
@@ -113,10 +120,9 @@ public static class Durations
         }
 
         var builder = new StringBuilder();
-        var days = (long)Math.Floor(duration.TotalDays);
-        if (days > 0)
+        if (duration.Days > 0)
         {
-            builder.Append(CultureInfo.InvariantCulture, $"{days}d");
+            builder.Append(CultureInfo.InvariantCulture, $"{duration.Days}d");
         }
 
         if (duration.Hours > 0)
