@@ -14,6 +14,7 @@ using Serverless.Pipelines.Service.Orchestration;
 using Serverless.Pipelines.Service.Runners;
 using Serverless.Pipelines.Service.Runs;
 using Serverless.Pipelines.Service.Triggers;
+using Serverless.Pipelines.Validation;
 
 namespace Serverless.Pipelines.Functions;
 
@@ -35,6 +36,17 @@ public static class PipelinesModule
             services.AddTopic(topic, "pipelines: " + topic);
         }
 
+        // Publish steps reach only the allowed topics (never the platform's own); named ones are declared here.
+        var publishTopics = ReadPublishTopics(configuration);
+        foreach (var topic in publishTopics)
+        {
+            if (!topic.EndsWith(".*", StringComparison.Ordinal))
+            {
+                services.AddTopic(topic, "pipelines: published by publish steps");
+            }
+        }
+
+        services.AddSingleton(sp => new PublishTopicPolicy(publishTopics, sp.GetService<TopicRegistry>() is { } registry ? registry.IsKnown : null));
         services.AddSingleton<DefinitionStore>();
         services.AddSingleton<RunTimerSignal>();
         services.AddSingleton<RunStore>();
@@ -99,6 +111,40 @@ public static class PipelinesModule
 
     private static TimeSpan Positive(string setting, TimeSpan value) =>
         value >= TimeSpan.FromSeconds(1) ? value : throw new ServerlessConfigurationException(setting, "must be at least 1 second.");
+
+    /// <summary>
+    /// <c>Pipelines:Publish:AllowedTopics</c>: the topics publish steps may post to, exact names or <c>prefix.*</c>
+    /// (default <c>pipeline.custom.*</c>). Platform topics (<c>pipeline.*</c> outside <c>pipeline.custom.*</c>, <c>scm.*</c>) cannot be listed.
+    /// </summary>
+    private static List<string> ReadPublishTopics(IConfiguration configuration)
+    {
+        const string Setting = "Pipelines:Publish:AllowedTopics";
+        var entries = configuration.GetSection(Setting).GetChildren().Select(c => (c.Value ?? string.Empty).Trim()).Where(e => e.Length > 0).ToList();
+        if (entries.Count == 0)
+        {
+            return [PublishTopicPolicy.DefaultPattern];
+        }
+
+        foreach (var entry in entries)
+        {
+            var name = entry.EndsWith(".*", StringComparison.Ordinal) ? entry[..^2] : entry;
+            try
+            {
+                TopicRegistry.ValidateName(name);
+            }
+            catch (InvalidTopicNameException)
+            {
+                throw new ServerlessConfigurationException(Setting, $"'{entry}' is not a topic name or a 'prefix.*' pattern.");
+            }
+
+            if (PublishTopicPolicy.IsReserved(entry.EndsWith(".*", StringComparison.Ordinal) ? name + "." : entry))
+            {
+                throw new ServerlessConfigurationException(Setting, $"'{entry}' is a platform topic; publish steps may never post to pipeline.* (other than pipeline.custom.*) or scm.* topics.");
+            }
+        }
+
+        return entries;
+    }
 
     /// <summary><c>Pipelines:Http:AllowList</c>: CIDRs or addresses http and deploy steps may reach although private (tests, internal deploy APIs).</summary>
     private static List<IPNetwork> ReadAllowList(IConfiguration configuration)

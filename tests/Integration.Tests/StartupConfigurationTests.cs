@@ -41,6 +41,17 @@ public sealed class StartupConfigurationTests
         Assert.Equal(setting, error.Setting);
     }
 
+    [Theory]
+    [InlineData("pipeline.step.result")]
+    [InlineData("pipeline.*")]
+    [InlineData("scm.push")]
+    [InlineData("Not A Topic")]
+    public void A_publish_allow_list_naming_a_platform_topic_or_no_topic_names_the_setting(string entry)
+    {
+        var error = StartFails(new Dictionary<string, string?> { ["Pipelines:Publish:AllowedTopics:0"] = entry });
+        Assert.Equal("Pipelines:Publish:AllowedTopics", error.Setting);
+    }
+
     [Fact]
     public void An_unknown_profile_names_the_setting()
     {

@@ -133,10 +133,66 @@ public abstract class RunStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_unreadable_stored_definition_never_stops_the_triggers_of_other_pipelines()
+    {
+        // Found by review: a definition stored with a duration that does not read back ("" for 0.0001s) made the
+        // schedule timer and every push fail at it. It is skipped now; the pipelines after it still run.
+        await SaveAsync("name: aaa-broken\ntriggers:\n  - {kind: schedule, cron: '*/5 * * * * *'}\nsteps:\n  - {id: a, kind: script, run: 'true', timeout: 1s}\n");
+        var stored = (await _state.Store.GetAsync("pipelines||def||aaa-broken||0000000001", CancellationToken.None))!;
+        var broken = System.Text.Encoding.UTF8.GetString(stored.Value.Span).Replace("\"timeout\":\"1s\"", "\"timeout\":\"\"", StringComparison.Ordinal);
+        Assert.Contains("\"timeout\":\"\"", broken, StringComparison.Ordinal);
+        await _state.Store.SaveAsync("pipelines||def||aaa-broken||0000000001", System.Text.Encoding.UTF8.GetBytes(broken), cancellationToken: CancellationToken.None);
+        var good = await SaveAsync("name: zzz-good\ntriggers:\n  - {kind: schedule, cron: '*/5 * * * * *'}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+
+        var latest = new List<string>();
+        await foreach (var pipeline in _definitions.LatestAsync(CancellationToken.None))
+        {
+            latest.Add(pipeline.Name);
+        }
+
+        Assert.Equal(["zzz-good"], latest);
+        var timer = new ScheduleTimer(_definitions, _runs, _state.Store, _time);
+        var info = new Serverless.BuildingBlocks.Timers.TimerInfo(ScheduleTimer.Name, _time.Now, false, null, _time.Now);
+        await timer.RunAsync(info, CancellationToken.None); // the schedule counts from now
+        _time.Now += TimeSpan.FromSeconds(5);
+        await timer.RunAsync(info, CancellationToken.None);
+        Assert.Single((await _runs.ListAsync(good.Name, null, 50, null, CancellationToken.None)).Items);
+    }
+
+    [Fact]
+    public async Task A_pipeline_whose_push_matching_fails_never_stops_the_others()
+    {
+        // Found by review: one pipeline's glob threw (regex timeout) and the push failed for every pipeline. Here the
+        // failing pipeline is a stored one whose branch list reads back as null, so matching it throws.
+        await SaveAsync("name: aaa-odd\ntriggers:\n  - {kind: push, repository: acme/web, branches: [main]}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+        var key = "pipelines||def||aaa-odd||0000000001";
+        var odd = System.Text.Encoding.UTF8.GetString((await _state.Store.GetAsync(key, CancellationToken.None))!.Value.Span).Replace("\"branches\":[\"main\"]", "\"branches\":null", StringComparison.Ordinal);
+        Assert.Contains("\"branches\":null", odd, StringComparison.Ordinal);
+        await _state.Store.SaveAsync(key, System.Text.Encoding.UTF8.GetBytes(odd), cancellationToken: CancellationToken.None);
+        var good = await SaveAsync("name: zzz-good\ntriggers:\n  - {kind: push, repository: acme/web, branches: [main], paths: ['src/**']}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+
+        var handler = new PushTriggerHandler(new DefinitionStore(_state.Store, _time), _runs, NullLogger<PushTriggerHandler>.Instance);
+        var push = new ScmPushData("acme/web", "refs/heads/main", "0000000000000000000000000000000000000001", "0000000000000000000000000000000000000002", [new ScmPushCommit("2", "m", ["src/" + new string('a', 120)], null, null)], "ana");
+        await handler.HandleAsync(CloudEventJson.Create("test", "scm.push", push), new EventContext("scm.push", PushTriggerHandler.Subscription, 1, false), CancellationToken.None);
+
+        Assert.Single((await _runs.ListAsync(good.Name, null, 50, null, CancellationToken.None)).Items);
+    }
+
+    [Fact]
     public async Task A_document_saved_under_another_name_is_refused()
     {
         var result = await _definitions.SaveAsync("b", "name: a\nsteps:\n  - {id: a, kind: script, run: 'true'}\n", PipelineFormat.Yaml, CancellationToken.None);
         Assert.Equal("name", Assert.Single(result.Problems).Path);
+    }
+
+    [Fact]
+    public async Task A_name_mismatch_is_reported_together_with_the_documents_other_problems()
+    {
+        // Found by review: the mismatch came only in a second 400, after every other problem was fixed.
+        var result = await _definitions.SaveAsync("foo", "name: bar\nsteps:\n  - {id: a, kind: script, run: 'true', needs: [bild]}\n", PipelineFormat.Yaml, CancellationToken.None);
+        Assert.False(result.Succeeded);
+        Assert.Equal(["name", "steps[0].needs[0]"], result.Problems.Select(p => p.Path));
+        Assert.Contains("'bar' but it is saved as 'foo'", result.Problems[0].Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -449,6 +505,29 @@ public abstract class RunStoreContract : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_stored_publish_step_to_a_platform_topic_is_refused_when_it_runs()
+    {
+        // Found by review: a publish step forged pipeline.step.result for another run. A definition stored before
+        // the save-time rule is refused by the runner too, and publishes nothing.
+        using var runner = NewRunner();
+        var definition = new Serverless.Pipelines.Definitions.PipelineDefinition
+        {
+            Name = "forge",
+            Steps = [new Serverless.Pipelines.Definitions.PublishStep { Id = "p", Topic = PipelineTopics.StepResult, Data = new Dictionary<string, string> { ["runId"] = "victim", ["stepId"] = "tests", ["outcome"] = "Succeeded" } }],
+        };
+        var run = (await StartAsync(new StoredPipeline("forge", 1, "yaml", "legacy", definition, _time.Now))).Run!;
+
+        await runner.Runner.HandleAsync(Dispatch(run, "p", 1), DispatchContext(false), CancellationToken.None);
+        await WaitUntilAsync(() => _runs.IsReportedAsync(run.RunId, "p", 1, CancellationToken.None), "the step to finish");
+        await WaitUntilAsync(() => Task.FromResult(runner.Slots.InUse == 0), "the runner to be idle");
+
+        Assert.Empty(runner.Publisher.Topics);
+        var (log, _) = await new StepLogStore(_state.Store).ReadAsync(run.RunId, "p", 1, 0, CancellationToken.None);
+        Assert.Contains("refused", log, StringComparison.Ordinal);
+        Assert.Contains("platform topic", log, StringComparison.Ordinal);
+    }
+
     private static Azure.Messaging.CloudEvent Dispatch(RunRecord run, string stepId, int attempt) =>
         CloudEventJson.Create(RunStore.Source, PipelineTopics.StepDispatch, new StepDispatchData(run.RunId, run.Pipeline, stepId, attempt));
 
@@ -477,10 +556,12 @@ public abstract class RunStoreContract : IAsyncLifetime
             Options = new RunnerOptions { WorkDirectory = Work, Slots = slots, CancelPollInterval = TimeSpan.FromMilliseconds(20) };
             _http = new GuardedHttp([], TimeSpan.FromSeconds(5));
             Slots = new RunnerSlots(Options, runs, NullLogger<RunnerSlots>.Instance);
-            Runner = new StepRunner(runs, new StepLogStore(store), new RecordingPublisher(), new ScriptExecutor(Options), new HttpStepExecutor(_http), new DeployExecutor(_http, Options), Options, Slots, time, NullLogger<StepRunner>.Instance);
+            Runner = new StepRunner(runs, new StepLogStore(store), Publisher, new ScriptExecutor(Options), new HttpStepExecutor(_http), new DeployExecutor(_http, Options), Options, Slots, time, NullLogger<StepRunner>.Instance);
         }
 
         public string Work { get; }
+
+        public RecordingPublisher Publisher { get; } = new();
 
         public RunnerOptions Options { get; }
 
@@ -529,7 +610,7 @@ public abstract class RunStoreContract : IAsyncLifetime
         Assert.Equal(false, onTime["pastDue"] is System.Text.Json.JsonElement f ? f.GetBoolean() : onTime["pastDue"]);
     }
 
-    private sealed class RecordingPublisher : IEventPublisher
+    internal sealed class RecordingPublisher : IEventPublisher
     {
         public System.Collections.Concurrent.ConcurrentQueue<string> Topics { get; } = new();
 

@@ -36,7 +36,7 @@ public sealed class ParsingTests
         var canary = Assert.IsType<CanaryStrategy>(Assert.IsType<DeployStep>(definition.Steps[3]).Strategy);
         Assert.Equal([10, 50, 100], canary.Steps);
         Assert.Equal(TimeSpan.FromMinutes(5), canary.Pause);
-        Assert.Equal("releases", Assert.IsType<PublishStep>(definition.Steps[4]).Topic);
+        Assert.Equal("pipeline.custom.releases", Assert.IsType<PublishStep>(definition.Steps[4]).Topic);
         Assert.Equal(TimeSpan.FromSeconds(30), Assert.IsType<WaitStep>(definition.Steps[5]).Duration);
         Assert.Equal("cleanup", Assert.Single(definition.Finally).Id);
     }

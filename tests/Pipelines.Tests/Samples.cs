@@ -55,7 +55,7 @@ internal static class Samples
           - id: announce
             kind: publish
             needs: [deploy]
-            topic: releases
+            topic: pipeline.custom.releases
             type: web.released
             data: {version: "${{ steps.build.outputs.version }}"}
           - id: settle
@@ -108,7 +108,7 @@ internal static class Samples
               "strategy": { "kind": "canary", "steps": [10, 50, 100], "pause": "5m" }
             },
             {
-              "id": "announce", "kind": "publish", "needs": ["deploy"], "topic": "releases", "type": "web.released",
+              "id": "announce", "kind": "publish", "needs": ["deploy"], "topic": "pipeline.custom.releases", "type": "web.released",
               "data": { "version": "${{ steps.build.outputs.version }}" }
             },
             { "id": "settle", "kind": "wait", "needs": ["announce"], "duration": "30s" }

@@ -137,7 +137,7 @@ public sealed class ValidationTests
             finally:
               - id: notify
                 kind: publish
-                topic: builds
+                topic: pipeline.custom.builds
                 needs: [build]
                 data: {who: "${{ parameters.who }}", version: "${{ steps.build.outputs.version }}"}
             """);
@@ -161,5 +161,62 @@ public sealed class ValidationTests
     {
         var result = PipelineParser.ParseYaml(Samples.Yaml);
         Assert.True(result.IsValid);
+    }
+}
+
+/// <summary>Found by review: run.* in a concurrency group was accepted and rendered empty, putting every run in one lane.</summary>
+public sealed class ConcurrencyGroupValidationTests
+{
+    [Theory]
+    [InlineData("per-run-${{ run.id }}")]
+    [InlineData("${{ run.pipeline }}")]
+    [InlineData("x-${{ parameters.env }}-${{ run }}")]
+    public void Run_cannot_be_read_in_a_concurrency_group(string group)
+    {
+        var problem = Assert.Single(PipelineParser.ParseYaml($"name: p\nconcurrency: {{group: '{group}'}}\nparameters: {{env: {{type: string}}}}\nsteps:\n  - {{id: a, kind: script, run: x}}\n").Problems);
+        Assert.Equal("concurrency.group", problem.Path);
+        Assert.Contains("run is not known when the concurrency group is chosen", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parameters_and_trigger_can_be_read_in_a_concurrency_group_and_run_in_steps()
+    {
+        var parsed = PipelineParser.ParseYaml("name: p\nconcurrency: {group: 'deploy-${{ parameters.env }}-${{ trigger.branch }}'}\nparameters: {env: {type: string}}\nsteps:\n  - {id: a, kind: script, run: x, env: {RUN: '${{ run.id }}'}}\n");
+        Assert.True(parsed.IsValid, string.Join("; ", parsed.Problems));
+    }
+}
+
+/// <summary>Found by review: sub-5-second schedules were accepted, dropped occurrences and marked every run past-due.</summary>
+public sealed class ScheduleIntervalTests
+{
+    [Theory]
+    [InlineData("* * * * * *", "1s apart")]
+    [InlineData("*/2 * * * * *", "2s apart")]
+    [InlineData("0,4 * * * * *", "4s apart")]
+    [InlineData("0,58 * * * * *", "2s apart")] // across the minute: :58 and the next :00
+    [InlineData("58,59 59 23 * * *", "1s apart")] // once a day, but two seconds in a row
+    [InlineData("0,59 0,59 0,23 * * *", "1s apart")] // across midnight: 23:59:59 and the next day's 00:00:00
+    public void Schedules_firing_more_often_than_every_5s_are_refused(string cron, string reason)
+    {
+        var problem = PipelineValidator.CronProblem(cron);
+        Assert.NotNull(problem);
+        Assert.Contains(reason, problem, StringComparison.Ordinal);
+        Assert.Contains("at most once every 5s", problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("*/5 * * * * *")]
+    [InlineData("0,5,10 * * * * *")]
+    [InlineData("0,55 * * * * *")]
+    [InlineData("0,58 0 * * * *")] // :00:58 and the next hour's :00:00 are far apart
+    [InlineData("0 0 3 * * 1-5")]
+    [InlineData("0 */1 * * * *")]
+    public void Schedules_at_least_5s_apart_are_accepted(string cron) => Assert.Null(PipelineValidator.CronProblem(cron));
+
+    [Fact]
+    public void The_problem_is_reported_at_the_triggers_cron()
+    {
+        var problem = Assert.Single(PipelineParser.ParseYaml("name: p\ntriggers: [{kind: schedule, cron: '* * * * * *'}]\nsteps:\n  - {id: a, kind: script, run: x}\n").Problems);
+        Assert.Equal("triggers[0].cron", problem.Path);
     }
 }

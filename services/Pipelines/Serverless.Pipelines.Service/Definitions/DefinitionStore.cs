@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Serverless.BuildingBlocks.State;
 using Serverless.Pipelines.Definitions;
 using Serverless.Pipelines.Parsing;
@@ -13,7 +15,8 @@ namespace Serverless.Pipelines.Service.Definitions;
 /// and moves the head pointer (<c>pipelines||head||{name}</c>); runs pin the version they started with, so
 /// old versions stay readable until the pipeline is deleted.
 /// </summary>
-public sealed partial class DefinitionStore(IStateStore state, TimeProvider time)
+/// <remarks><paramref name="publishTopics"/>: which topics publish steps may post to (default <see cref="PublishTopicPolicy.Default"/>).</remarks>
+public sealed partial class DefinitionStore(IStateStore state, TimeProvider time, PublishTopicPolicy? publishTopics = null, ILogger<DefinitionStore>? logger = null)
 {
     private const string DefinitionPrefix = "pipelines||def||";
     private const string HeadPrefix = "pipelines||head||";
@@ -36,15 +39,17 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
             return new SaveResult(null, [new PipelineProblem("name", "a pipeline name is 1-100 letters, digits, '-', '_' or '.', starting with a letter or digit")]);
         }
 
-        var parsed = PipelineParser.Parse(text, format);
-        if (!parsed.IsValid)
+        // The name must agree with the URL's; that problem is reported with the document's own, in one round trip.
+        var parsed = PipelineParser.Parse(text, format, publishTopics);
+        var problems = parsed.Problems.ToList();
+        if (parsed.DocumentName is { } documentName && !string.Equals(documentName, name, StringComparison.Ordinal))
         {
-            return new SaveResult(null, parsed.Problems);
+            problems.Insert(0, new PipelineProblem("name", $"the document names the pipeline '{documentName}' but it is saved as '{name}'"));
         }
 
-        if (!string.Equals(parsed.Definition!.Name, name, StringComparison.Ordinal))
+        if (!parsed.IsValid || problems.Count > 0)
         {
-            return new SaveResult(null, [new PipelineProblem("name", $"the document names the pipeline '{parsed.Definition.Name}' but it is saved as '{name}'")]);
+            return new SaveResult(null, problems);
         }
 
         // Two saves racing for the same version: the head's ETag lets exactly one win; the other takes the next number.
@@ -54,7 +59,7 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
             var now = time.GetUtcNow();
             var deletedAt = head is null ? await state.GetJsonAsync<PipelineHead>(LastVersionPrefix + name, cancellationToken).ConfigureAwait(false) : null;
             var version = (head?.Value.Version ?? deletedAt?.Value.Version ?? 0) + 1;
-            var stored = new StoredPipeline(name, version, format == PipelineFormat.Yaml ? "yaml" : "json", text, parsed.Definition, now);
+            var stored = new StoredPipeline(name, version, format == PipelineFormat.Yaml ? "yaml" : "json", text, parsed.Definition!, now);
             var transaction = new StateTransaction()
                 .Upsert(VersionKey(name, version), Serialize(stored), new StateWriteOptions(OnlyIfAbsent: true))
                 .UpsertJson(HeadPrefix + name, new PipelineHead(name, version, now), head is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: head.ETag));
@@ -170,7 +175,10 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
         return pipelines;
     }
 
-    /// <summary>Every pipeline's latest version, read now.</summary>
+    /// <summary>
+    /// Every pipeline's latest version, read now. A stored version that can no longer be read (e.g. one saved before a
+    /// validation rule existed) is skipped with a warning: it must never stop the triggers of every other pipeline.
+    /// </summary>
     public async IAsyncEnumerable<StoredPipeline> LatestAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? cursor = null;
@@ -180,7 +188,18 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
             var items = await state.GetBulkAsync(heads.Select(h => VersionKey(h.Name, h.Version)).ToList(), cancellationToken).ConfigureAwait(false);
             foreach (var item in items.OrderBy(i => i.Key, StringComparer.Ordinal))
             {
-                yield return Deserialize(item.Value);
+                StoredPipeline pipeline;
+                try
+                {
+                    pipeline = Deserialize(item.Value);
+                }
+                catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+                {
+                    LogUnreadable(logger ?? (ILogger)NullLogger.Instance, item.Key, ex.Message);
+                    continue;
+                }
+
+                yield return pipeline;
             }
 
             cursor = next;
@@ -194,6 +213,9 @@ public sealed partial class DefinitionStore(IStateStore state, TimeProvider time
     private static byte[] Serialize(StoredPipeline stored) => JsonSerializer.SerializeToUtf8Bytes(stored, PipelineJson.Options);
 
     private static StoredPipeline Deserialize(ReadOnlyMemory<byte> json) => JsonSerializer.Deserialize<StoredPipeline>(json.Span, PipelineJson.Options)!;
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The stored pipeline {Key} cannot be read and is skipped by the triggers (save it again to fix it): {Error}")]
+    private static partial void LogUnreadable(ILogger logger, string key, string error);
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();

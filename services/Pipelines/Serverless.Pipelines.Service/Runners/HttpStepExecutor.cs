@@ -13,6 +13,23 @@ public sealed class HttpStepExecutor(GuardedHttp http)
 {
     private const int BodyOutputChars = 4096;
 
+    /// <summary>
+    /// A JSON body (an object or array sent as JSON, the default content type) has its templates rendered inside the
+    /// parsed value tree, so a parameter holding quotes, backslashes or braces stays one JSON string; any other body
+    /// is text and rendered as text.
+    /// </summary>
+    public static string? RenderBody(string? body, string? contentType, ExpressionContext context)
+    {
+        if (body is null)
+        {
+            return null;
+        }
+
+        var mediaType = (contentType ?? "application/json").Split(';')[0].Trim();
+        var json = mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase) || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
+        return json && JsonTemplate.IsJsonDocument(body) ? JsonTemplate.Render(body, context) : TemplateString.Render(body, context);
+    }
+
     public async Task<StepExecution> RunAsync(HttpStep spec, StepWork work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -23,8 +40,8 @@ public sealed class HttpStepExecutor(GuardedHttp http)
             return StepExecution.Failed($"'{url}' is not an http(s) URL");
         }
 
-        var body = spec.Body is null ? null : TemplateString.Render(spec.Body, work.Context);
         var headers = spec.Headers.ToDictionary(h => h.Key, h => TemplateString.Render(h.Value, work.Context), StringComparer.OrdinalIgnoreCase);
+        var body = RenderBody(spec.Body, headers.GetValueOrDefault("Content-Type"), work.Context);
         work.Log.WriteLine($"{spec.Method} {uri}");
         try
         {

@@ -6,6 +6,7 @@ using Serverless.Pipelines.Expressions;
 using Serverless.Pipelines.Runs;
 using Serverless.Pipelines.Service.Orchestration;
 using Serverless.Pipelines.Service.Runs;
+using Serverless.Pipelines.Validation;
 
 namespace Serverless.Pipelines.Service.Runners;
 
@@ -31,7 +32,8 @@ public sealed partial class StepRunner(
     RunnerOptions options,
     RunnerSlots slots,
     TimeProvider time,
-    ILogger<StepRunner> logger) : ISubscriptionHandler
+    ILogger<StepRunner> logger,
+    PublishTopicPolicy? publishTopics = null) : ISubscriptionHandler
 {
     public const string Subscription = "pipelines.runner";
 
@@ -183,6 +185,14 @@ public sealed partial class StepRunner(
 
     private async Task<StepExecution> PublishAsync(PublishStep spec, StepWork work, CancellationToken cancellationToken)
     {
+        // Checked again here: a definition stored before the rule (or under a wider allow list) must not reach
+        // pipeline.step.result, scm.push or any other topic the policy refuses now.
+        if ((publishTopics ?? PublishTopicPolicy.Default).Problem(spec.Topic) is { } refused)
+        {
+            work.Log.WriteLine($"refused: {refused}");
+            return StepExecution.Failed($"publish refused: {refused}");
+        }
+
         var data = spec.Data.ToDictionary(d => d.Key, d => TemplateString.Render(d.Value, work.Context), StringComparer.Ordinal);
         try
         {

@@ -42,7 +42,19 @@ public sealed partial class PushTriggerHandler(DefinitionStore definitions, RunS
         };
         foreach (var pipeline in await definitions.LatestForTriggersAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (!PushTriggerMatcher.Matches(pipeline.Definition, match))
+            // One pipeline's triggers must never stop the others: a matcher that fails is logged and that pipeline skipped.
+            bool matches;
+            try
+            {
+                matches = PushTriggerMatcher.Matches(pipeline.Definition, match);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogMatchFailed(logger, ex, pipeline.Name, push.Repository, push.Ref);
+                continue;
+            }
+
+            if (!matches)
             {
                 continue;
             }
@@ -63,6 +75,9 @@ public sealed partial class PushTriggerHandler(DefinitionStore definitions, RunS
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Matching the push to {Repository} {Ref} against pipeline {Pipeline} failed; that pipeline is skipped")]
+    private static partial void LogMatchFailed(ILogger logger, Exception exception, string pipeline, string repository, string @ref);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The push to {Repository} {Ref} matches pipeline {Pipeline}, but a push cannot start it: {Problems}")]
     private static partial void LogNotStarted(ILogger logger, string pipeline, string repository, string @ref, string problems);

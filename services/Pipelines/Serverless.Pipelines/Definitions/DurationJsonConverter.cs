@@ -7,11 +7,18 @@ namespace Serverless.Pipelines.Definitions;
 public sealed class DurationJsonConverter : JsonConverter<TimeSpan>
 {
     public override TimeSpan Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-        Durations.TryParse(reader.GetString(), out var duration) ? duration : throw new JsonException($"'{reader.GetString()}' is not a duration such as \"30s\" or \"5m\".");
+        Durations.TryReadStored(reader.GetString(), out var duration) ? duration : throw new JsonException($"'{reader.GetString()}' is {Durations.Problem(reader.GetString())} ({Durations.Rule}).");
 
     public override void Write(Utf8JsonWriter writer, TimeSpan value, JsonSerializerOptions options)
     {
         ArgumentNullException.ThrowIfNull(writer);
+
+        // Never store what cannot be read back: an unreadable definition would be lost, and used to break triggers.
+        if (value < TimeSpan.Zero || value.Ticks % TimeSpan.TicksPerMillisecond != 0)
+        {
+            throw new JsonException($"{value} is not a whole, non-negative number of milliseconds and could not be read back.");
+        }
+
         writer.WriteStringValue(Durations.Format(value));
     }
 }

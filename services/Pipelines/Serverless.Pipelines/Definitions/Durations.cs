@@ -3,20 +3,48 @@ using System.Text;
 
 namespace Serverless.Pipelines.Definitions;
 
-/// <summary>Durations as people write them in pipelines: "500ms", "30s", "5m", "1h30m", "2d".</summary>
+/// <summary>
+/// Durations as people write them in pipelines: "500ms", "30s", "5m", "1h30m", "2d". A duration is a whole number of
+/// milliseconds between 0 and <see cref="Maximum"/> (30 days): anything finer could not be stored and read back,
+/// anything longer would overflow timers and dates downstream (a script's timeout, a wait's due time).
+/// <see cref="Format"/> writes every value <see cref="TryParse"/> accepts so that it reads back exactly.
+/// </summary>
 public static class Durations
 {
-    public static bool TryParse(string? text, out TimeSpan duration)
+    /// <summary>The longest duration a pipeline may give (timeouts, waits, approval timeouts, backoffs, pauses).</summary>
+    public static readonly TimeSpan Maximum = TimeSpan.FromDays(30);
+
+    /// <summary>What a duration may be, for messages.</summary>
+    public const string Rule = "a whole number of milliseconds, at most 30d";
+
+    public static bool TryParse(string? text, out TimeSpan duration) => Parse(text, Maximum, out duration) is null;
+
+    /// <summary>Why <paramref name="text"/> is not a duration, or null when it is.</summary>
+    public static string? Problem(string? text) => Parse(text, Maximum, out _);
+
+    /// <summary>
+    /// Reads a duration from stored JSON (definitions, and the copy a run keeps): any whole number of milliseconds a
+    /// TimeSpan holds, so a definition or run stored before <see cref="Maximum"/> existed stays readable. Documents
+    /// being saved go through <see cref="TryParse"/>.
+    /// </summary>
+    public static bool TryReadStored(string? text, out TimeSpan duration) => Parse(text, TimeSpan.MaxValue, out duration) is null;
+
+    /// <summary>Whether <paramref name="duration"/> is one <see cref="TryParse"/> can return.</summary>
+    public static bool IsValid(TimeSpan duration) =>
+        duration >= TimeSpan.Zero && duration <= Maximum && duration.Ticks % TimeSpan.TicksPerMillisecond == 0;
+
+    private static string? Parse(string? text, TimeSpan maximum, out TimeSpan duration)
     {
         duration = TimeSpan.Zero;
+        const string Shape = "not a duration such as \"30s\", \"5m\" or \"1h30m\"";
         if (string.IsNullOrWhiteSpace(text))
         {
-            return false;
+            return Shape;
         }
 
         var span = text.Trim();
         var i = 0;
-        var total = TimeSpan.Zero;
+        var milliseconds = 0m;
         while (i < span.Length)
         {
             var start = i;
@@ -25,9 +53,12 @@ public static class Durations
                 i++;
             }
 
-            if (start == i || !double.TryParse(span.AsSpan(start, i - start), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
+            if (start == i || !decimal.TryParse(span.AsSpan(start, i - start), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount))
             {
-                return false;
+                // A number too large even for decimal is still a number: say what is wrong with it.
+                return start < i && double.TryParse(span.AsSpan(start, i - start), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out _)
+                    ? $"longer than the maximum of {Format(Maximum)}"
+                    : Shape;
             }
 
             var unitStart = i;
@@ -36,30 +67,56 @@ public static class Durations
                 i++;
             }
 
-            TimeSpan unit;
+            decimal unit;
             switch (span[unitStart..i])
             {
-                case "ms": unit = TimeSpan.FromMilliseconds(1); break;
-                case "s": unit = TimeSpan.FromSeconds(1); break;
-                case "m": unit = TimeSpan.FromMinutes(1); break;
-                case "h": unit = TimeSpan.FromHours(1); break;
-                case "d": unit = TimeSpan.FromDays(1); break;
-                default: return false;
+                case "ms": unit = 1m; break;
+                case "s": unit = 1_000m; break;
+                case "m": unit = 60_000m; break;
+                case "h": unit = 3_600_000m; break;
+                case "d": unit = 86_400_000m; break;
+                default: return Shape;
             }
 
-            total += unit * amount;
+            // Checked: decimal arithmetic throws on overflow rather than wrapping; each part is bounded before adding.
+            try
+            {
+                milliseconds = checked(milliseconds + (amount * unit));
+            }
+            catch (OverflowException)
+            {
+                return $"longer than the maximum of {Format(Maximum)}";
+            }
+
+            if (milliseconds > Math.Floor((decimal)maximum.TotalMilliseconds))
+            {
+                return $"longer than the maximum of {Format(Maximum)}";
+            }
         }
 
-        duration = total;
-        return true;
+        if (milliseconds != decimal.Truncate(milliseconds))
+        {
+            return milliseconds < 1m ? "shorter than 1ms (durations are whole milliseconds)" : "not a whole number of milliseconds";
+        }
+
+        duration = TimeSpan.FromMilliseconds((long)milliseconds);
+        return null;
     }
 
-    /// <summary>The shortest text <see cref="TryParse"/> reads back as <paramref name="duration"/>.</summary>
+    /// <summary>
+    /// The shortest text <see cref="TryParse"/> reads back as <paramref name="duration"/>, for every duration it accepts
+    /// (<see cref="IsValid"/>). Others (never in a validated definition) are written for people, not to be read back.
+    /// </summary>
     public static string Format(TimeSpan duration)
     {
         if (duration == TimeSpan.Zero)
         {
             return "0s";
+        }
+
+        if (duration < TimeSpan.Zero || duration.Ticks % TimeSpan.TicksPerMillisecond != 0)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"{duration.TotalMilliseconds}ms");
         }
 
         var builder = new StringBuilder();

@@ -9,7 +9,11 @@ public sealed record HttpStep : StepSpec
 
     public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>The body text (a template). A mapping written inline in the document is stored as its JSON text.</summary>
+    /// <summary>
+    /// The body text (a template). A mapping or list written inline in the document is stored as its JSON text; a
+    /// JSON object or array body sent as JSON has its strings rendered inside the value tree
+    /// (<see cref="Expressions.JsonTemplate"/>), never spliced into the text.
+    /// </summary>
     public string? Body { get; init; }
 
     public int? ExpectStatus { get; init; }
@@ -25,7 +29,14 @@ public sealed record HttpStep : StepSpec
             yield return ($"headers.{header.Key}", header.Value);
         }
 
-        if (Body is not null)
+        if (Expressions.JsonTemplate.IsJsonDocument(Body))
+        {
+            foreach (var (path, text) in Expressions.JsonTemplate.Strings(Body!))
+            {
+                yield return (path.StartsWith('[') ? $"body{path}" : $"body.{path}", text);
+            }
+        }
+        else if (Body is not null)
         {
             yield return ("body", Body);
         }

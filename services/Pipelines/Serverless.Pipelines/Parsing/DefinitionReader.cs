@@ -497,6 +497,9 @@ internal sealed class DefinitionReader
                 return null;
             case DocScalar { Kind: ScalarKind.Text } scalar when Durations.TryParse(scalar.Text, out var duration):
                 return duration;
+            case DocScalar { Kind: ScalarKind.Text } scalar when Durations.Problem(scalar.Text) is { } problem && !problem.StartsWith("not a duration", StringComparison.Ordinal):
+                Problem(Join(path, key), scalar, $"'{scalar.Text}' is {problem} ({Durations.Rule})");
+                return null;
             case { } other:
                 Problem(Join(path, key), other, $"expected a duration such as \"30s\", \"5m\" or \"1h30m\" but found {other.Describe}");
                 return null;

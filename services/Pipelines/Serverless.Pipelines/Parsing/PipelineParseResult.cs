@@ -7,4 +7,7 @@ namespace Serverless.Pipelines.Parsing;
 public sealed record PipelineParseResult(PipelineDefinition? Definition, IReadOnlyList<PipelineProblem> Problems)
 {
     public bool IsValid => Definition is not null && Problems.Count == 0;
+
+    /// <summary>The <c>name</c> the document gives, when it could be read, even if the document has problems.</summary>
+    public string? DocumentName { get; init; }
 }

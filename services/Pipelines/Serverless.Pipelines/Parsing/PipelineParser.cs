@@ -13,7 +13,10 @@ public static class PipelineParser
 
     public static PipelineParseResult ParseJson(string json) => Parse(json, PipelineFormat.Json);
 
-    public static PipelineParseResult Parse(string text, PipelineFormat format)
+    /// <param name="text">The document.</param>
+    /// <param name="format">YAML or JSON.</param>
+    /// <param name="publishTopics">Which topics publish steps may post to; <see cref="PublishTopicPolicy.Default"/> when null.</param>
+    public static PipelineParseResult Parse(string text, PipelineFormat format, PublishTopicPolicy? publishTopics = null)
     {
         ArgumentNullException.ThrowIfNull(text);
         DocNode root;
@@ -34,10 +37,11 @@ public static class PipelineParser
             // Semantic problems know paths but not lines; borrow the line of the nearest remembered path.
             // A problem the reader already reported (a missing "run" is "required" to both) is reported once.
             var read = problems.Select(p => (p.Path, p.Message)).ToHashSet();
-            problems.AddRange(PipelineValidator.Validate(definition).Where(p => !read.Contains((p.Path, p.Message))).Select(p => Locate(p, reader.Locations)));
+            problems.AddRange(PipelineValidator.Validate(definition, publishTopics).Where(p => !read.Contains((p.Path, p.Message))).Select(p => Locate(p, reader.Locations)));
         }
 
-        return problems.Count == 0 ? new PipelineParseResult(definition, problems) : new PipelineParseResult(null, problems);
+        var documentName = string.IsNullOrEmpty(definition?.Name) ? null : definition.Name;
+        return (problems.Count == 0 ? new PipelineParseResult(definition, problems) : new PipelineParseResult(null, problems)) with { DocumentName = documentName };
     }
 
     private static PipelineProblem Locate(PipelineProblem problem, IReadOnlyDictionary<string, DocNode> locations)

@@ -1,19 +1,68 @@
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace Serverless.Pipelines.Triggers;
 
 /// <summary>
 /// Git-style globs: <c>*</c> and <c>?</c> stay within a path segment, <c>**</c> crosses segments and
-/// <c>**/</c> also matches no directory at all (so <c>**/*.md</c> matches <c>README.md</c>).
+/// <c>**/</c> also matches no directory at all (so <c>**/*.md</c> matches <c>README.md</c>). Every other character
+/// matches itself (case-sensitive).
 /// </summary>
+/// <remarks>
+/// Matching simulates the pattern's automaton over the text (all live states at once, Thompson style), so it takes
+/// at most pattern length × text length steps whatever the input: no backtracking, no timeout, no exception. (It
+/// used to be a backtracking regex with a 1 s timeout; one pattern such as <c>**a**a**a**b</c> made every push
+/// fail for every pipeline.)
+/// </remarks>
 public static class GlobPattern
 {
     public static bool IsMatch(string pattern, string text)
     {
         ArgumentNullException.ThrowIfNull(pattern);
         ArgumentNullException.ThrowIfNull(text);
-        return Regex.IsMatch(text, ToRegex(pattern), RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+        var states = Compile(pattern);
+        var current = new bool[states.Count + 1];
+        var next = new bool[states.Count + 1];
+        Enter(states, current, 0);
+        foreach (var c in text)
+        {
+            Array.Clear(next);
+            var any = false;
+            for (var s = 0; s < states.Count; s++)
+            {
+                if (!current[s])
+                {
+                    continue;
+                }
+
+                var state = states[s];
+                var target = state.Kind switch
+                {
+                    StateKind.Literal when c == state.Literal => state.Next,
+                    StateKind.OneInSegment when c != '/' => state.Next,
+                    StateKind.StarInSegment when c != '/' => s,
+                    StateKind.StarAny => s,
+                    StateKind.DirectoriesBody when c == '/' => -2, // both: stay and leave
+                    StateKind.DirectoriesBody => s,
+                    _ => -1,
+                };
+                if (target == -2)
+                {
+                    any |= Enter(states, next, s);
+                    any |= Enter(states, next, state.Next);
+                }
+                else if (target >= 0)
+                {
+                    any |= Enter(states, next, target);
+                }
+            }
+
+            if (!any)
+            {
+                return false;
+            }
+
+            (current, next) = (next, current);
+        }
+
+        return current[states.Count];
     }
 
     /// <summary>
@@ -41,32 +90,85 @@ public static class GlobPattern
         return included;
     }
 
-    private static string ToRegex(string pattern)
+    /// <summary>Marks <paramref name="state"/> live with every state reachable from it without reading a character.</summary>
+    private static bool Enter(List<State> states, bool[] live, int state)
     {
-        var regex = new StringBuilder("^");
+        while (true)
+        {
+            if (live[state])
+            {
+                return true;
+            }
+
+            live[state] = true;
+            if (state == states.Count)
+            {
+                return true;
+            }
+
+            switch (states[state].Kind)
+            {
+                case StateKind.StarInSegment or StateKind.StarAny:
+                    state = states[state].Next; // zero characters
+                    continue;
+                case StateKind.DirectoriesEntry:
+                    Enter(states, live, state + 1); // into the body (some directories)...
+                    state = states[state].Next; // ...or none at all
+                    continue;
+                default:
+                    return true;
+            }
+        }
+    }
+
+    private static List<State> Compile(string pattern)
+    {
+        // State i reads (or skips to) State.Next; the accepting state is states.Count.
+        var states = new List<State>();
         for (var i = 0; i < pattern.Length; i++)
         {
             var c = pattern[i];
             if (c == '*' && i + 1 < pattern.Length && pattern[i + 1] == '*')
             {
-                var slashFollows = i + 2 < pattern.Length && pattern[i + 2] == '/';
-                regex.Append(slashFollows ? "(?:.*/)?" : ".*");
-                i += slashFollows ? 2 : 1;
+                if (i + 2 < pattern.Length && pattern[i + 2] == '/')
+                {
+                    // "**/": nothing, or anything ending in '/': an entry state and a body that loops until a '/'.
+                    states.Add(new State(StateKind.DirectoriesEntry, '\0', states.Count + 2));
+                    states.Add(new State(StateKind.DirectoriesBody, '\0', states.Count + 1));
+                    i += 2;
+                }
+                else
+                {
+                    states.Add(new State(StateKind.StarAny, '\0', states.Count + 1));
+                    i += 1;
+                }
             }
             else if (c == '*')
             {
-                regex.Append("[^/]*");
+                states.Add(new State(StateKind.StarInSegment, '\0', states.Count + 1));
             }
             else if (c == '?')
             {
-                regex.Append("[^/]");
+                states.Add(new State(StateKind.OneInSegment, '\0', states.Count + 1));
             }
             else
             {
-                regex.Append(Regex.Escape(c.ToString()));
+                states.Add(new State(StateKind.Literal, c, states.Count + 1));
             }
         }
 
-        return regex.Append('$').ToString();
+        return states;
     }
+
+    private enum StateKind
+    {
+        Literal,
+        OneInSegment,
+        StarInSegment,
+        StarAny,
+        DirectoriesEntry,
+        DirectoriesBody,
+    }
+
+    private readonly record struct State(StateKind Kind, char Literal, int Next);
 }

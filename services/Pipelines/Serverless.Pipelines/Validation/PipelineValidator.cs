@@ -16,9 +16,12 @@ public static partial class PipelineValidator
 {
     private static readonly string[] HttpMethods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
-    public static IReadOnlyList<PipelineProblem> Validate(PipelineDefinition definition)
+    /// <param name="definition">The document read.</param>
+    /// <param name="publishTopics">Which topics publish steps may post to; <see cref="PublishTopicPolicy.Default"/> when null.</param>
+    public static IReadOnlyList<PipelineProblem> Validate(PipelineDefinition definition, PublishTopicPolicy? publishTopics = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
+        publishTopics ??= PublishTopicPolicy.Default;
         var problems = new List<PipelineProblem>();
         if (string.IsNullOrWhiteSpace(definition.Name))
         {
@@ -35,7 +38,7 @@ public static partial class PipelineValidator
         var upstream = StepGraph.UpstreamClosures(definition);
         foreach (var (step, path, isFinally) in located)
         {
-            ValidateStep(definition, step, path, isFinally, upstream, problems);
+            ValidateStep(definition, step, path, isFinally, upstream, publishTopics, problems);
         }
 
         if (definition.Concurrency is { } concurrency)
@@ -113,8 +116,36 @@ public static partial class PipelineValidator
         // As the shared CronSchedule does: an expression with no date in 28 years (e.g. 31 February) never fires.
         var probe = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Unspecified);
         var limit = probe.AddYears(28);
-        return schedule.GetNextOccurrence(probe, limit) >= limit ? "the cron expression never fires (no date matches it)" : null;
+        if (schedule.GetNextOccurrence(probe, limit) >= limit)
+        {
+            return "the cron expression never fires (no date matches it)";
+        }
+
+        // Occurrences closer together than the platform timer's period could not all start a run (and each run
+        // would look past-due): look for such a pair over a week and a day, or the first 20,000 occurrences.
+        DateTime? previous = null;
+        var seen = 0;
+        foreach (var occurrence in schedule.GetNextOccurrences(probe, probe.AddDays(8)))
+        {
+            if (previous is { } before && occurrence - before < MinimumScheduleInterval)
+            {
+                return string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"fires {(occurrence - before).TotalSeconds:0.##}s apart (e.g. at {before:HH:mm:ss} and {occurrence:HH:mm:ss}); a schedule may fire at most once every {MinimumScheduleInterval.TotalSeconds:0}s, the period of the platform's schedule timer");
+            }
+
+            previous = occurrence;
+            if (++seen >= 20_000)
+            {
+                break;
+            }
+        }
+
+        return null;
     }
+
+    /// <summary>The shortest interval between two occurrences of a schedule: the platform's schedule timer checks every 5 s.</summary>
+    public static readonly TimeSpan MinimumScheduleInterval = TimeSpan.FromSeconds(5);
 
     public static bool IsKnownTimeZone(string? timeZone)
     {
@@ -241,7 +272,7 @@ public static partial class PipelineValidator
         }
     }
 
-    private static void ValidateStep(PipelineDefinition definition, StepSpec step, string path, bool isFinally, IReadOnlyDictionary<string, IReadOnlySet<string>> upstream, List<PipelineProblem> problems)
+    private static void ValidateStep(PipelineDefinition definition, StepSpec step, string path, bool isFinally, IReadOnlyDictionary<string, IReadOnlySet<string>> upstream, PublishTopicPolicy publishTopics, List<PipelineProblem> problems)
     {
         if (step.When is { } when)
         {
@@ -323,6 +354,9 @@ public static partial class PipelineValidator
                 break;
             case DeployStep deploy:
                 ValidateStrategy(deploy.Strategy, $"{path}.strategy", problems);
+                break;
+            case PublishStep publish when publishTopics.Problem(publish.Topic) is { } topicProblem:
+                problems.Add(new($"{path}.topic", topicProblem));
                 break;
             case WaitStep wait when wait.Duration <= TimeSpan.Zero:
                 problems.Add(new($"{path}.duration", "must be longer than 0s"));
@@ -407,7 +441,11 @@ public static partial class PipelineValidator
             case "parameters" when keys.Count > 1 && !definition.Parameters.Any(p => p.Name == keys[1]):
                 return $"unknown parameter '{keys[1]}'";
             case "steps" when step is null:
-                return "only parameters, trigger and run can be read here";
+                return "only parameters and trigger can be read here";
+            case "run" when step is null:
+                // The group is chosen before the run exists (ConcurrencyGroups.ResolveGroup has no run), and a group
+                // keyed by the run itself would never hold two runs: refused rather than rendered empty.
+                return "run is not known when the concurrency group is chosen (a group per run would never wait); only parameters and trigger can be read here";
             case "steps" when keys.Count > 1:
                 var target = definition.FindStep(keys[1]);
                 if (target is null)
