@@ -205,6 +205,23 @@ public abstract class PromotionsContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Definition_amounts_finer_than_its_currency_allows_are_a_400_with_the_path()
+    {
+        // Found by review: amountOffItems 0.4 in JPY, or a fixed price of 1.005 in EUR, was accepted and rounded silently.
+        var yen = await _admin.PutAsync("/api/promotions/yen", Json("""{"definition":{"name":"yen","currency":"JPY","rewards":[{"type":"amountOffItems","amount":0.4}]}}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, yen.StatusCode);
+        Assert.Equal("application/problem+json", yen.Content.Headers.ContentType?.MediaType);
+        var errors = (await yen.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.Equal(["has more decimals than JPY allows (0)"], errors.GetProperty("definition.rewards[0].amount").EnumerateArray().Select(e => e.GetString()));
+
+        var euro = await _admin.PutAsync("/api/promotions/euro", Json("""{"definition":{"name":"euro","currency":"EUR","rewards":[{"type":"fixedPricePerItem","price":1.005}]}}"""));
+        Assert.Equal(HttpStatusCode.BadRequest, euro.StatusCode);
+        Assert.True((await euro.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty("definition.rewards[0].price", out _));
+
+        Assert.Equal(HttpStatusCode.Created, (await _admin.PutAsync("/api/promotions/euro", Json("""{"definition":{"name":"euro","currency":"EUR","rewards":[{"type":"fixedPricePerItem","price":1.50}]}}"""))).StatusCode);
+    }
+
+    [Fact]
     public async Task A_bad_basket_is_a_400_naming_every_problem_by_its_path()
     {
         var response = await _admin.PostAsync("/api/promotions/calculate", Json("""

@@ -26,6 +26,25 @@ public sealed class CatalogLifecycleTests
     }
 
     [Fact]
+    public async Task Amounts_finer_than_the_definition_currency_allows_are_refused_with_their_paths()
+    {
+        // Found by review: amountOffItems 0.4 in JPY was stored and then silently gave nothing.
+        await using var world = await PromotionsWorld.CreateAsync("sqlite");
+        var yen = new PromotionDefinition { Id = "yen", Name = "yen", Currency = "JPY", Rewards = [new Reward.AmountOffItems(0.4m)] };
+
+        var outcome = await world.Catalog.PutAsync("yen", new PromotionInput(yen, new PromotionBudget(TotalDiscount: 1000.5m)));
+
+        Assert.Equal(CatalogOutcomeKind.Invalid, outcome.Kind);
+        Assert.Equal(
+            [("definition.rewards[0].amount", "has more decimals than JPY allows (0)"), ("budget.totalDiscount", "has more decimals than JPY allows (0)")],
+            outcome.Problems!.Select(p => (p.Path, p.Message)));
+        Assert.Null(await world.Catalog.GetAsync("yen"));
+
+        // The same amounts without a currency are read in the basket's currency and are accepted.
+        Assert.Equal(CatalogOutcomeKind.Created, (await world.Catalog.PutAsync("any", new PromotionInput(yen with { Id = "any", Currency = null }, new PromotionBudget(TotalDiscount: 1000.5m)))).Kind);
+    }
+
+    [Fact]
     public async Task The_lifecycle_allows_only_its_transitions_and_lists_by_status()
     {
         await using var world = await PromotionsWorld.CreateAsync("sqlite");

@@ -144,4 +144,65 @@ public sealed class ValidationTests
             ["promotions[1].rewards[0].percent", "promotions[2].id"],
             error.Problems.Select(p => p.Path));
     }
+
+    [Fact]
+    public void Amounts_finer_than_the_definition_currency_allows_are_reported_with_paths()
+    {
+        // Found by review: 0.4 off in JPY was rounded to nothing, 1.005 in EUR to 1.00 or 1.01, without a word.
+        var yen = new PromotionDefinition
+        {
+            Id = "p",
+            Name = "p",
+            Currency = "JPY",
+            MaxDiscount = 100.5m,
+            Conditions = [new Condition.MinimumSpend(999.9m, Items: new ItemPredicate.AllOf([new ItemPredicate.PriceRange(0.5m, 1000m)]))],
+            Rewards = [new Reward.AmountOffItems(0.4m), new Reward.BundlePrice(2, 1500.50m), new Reward.BuyXGetY(1, 1, Discount: DiscountKind.Amount, Value: 10.1m), new Reward.MemberPrice(["gold"], [new SkuPrice("a", 99.9m), new SkuPrice("b", 100m)])],
+        };
+
+        Assert.Equal(
+            [
+                new ValidationProblem("maxDiscount", "has more decimals than JPY allows (0)"),
+                new ValidationProblem("conditions[0].amount", "has more decimals than JPY allows (0)"),
+                new ValidationProblem("conditions[0].items.predicates[0].min", "has more decimals than JPY allows (0)"),
+                new ValidationProblem("rewards[0].amount", "has more decimals than JPY allows (0)"),
+                new ValidationProblem("rewards[1].price", "has more decimals than JPY allows (0)"),
+                new ValidationProblem("rewards[2].value", "has more decimals than JPY allows (0)"),
+                new ValidationProblem("rewards[3].prices[0].price", "has more decimals than JPY allows (0)"),
+            ],
+            PromotionDefinitionValidator.ValidateAmounts(yen));
+
+        var euro = new PromotionDefinition
+        {
+            Id = "e",
+            Name = "e",
+            Currency = "EUR",
+            Class = StackingClass.Order,
+            Rewards = [new Reward.SpendTiers([new SpendTier(100.001m, Amount: 5.005m), new SpendTier(200m, Amount: 10.50m)]), new Reward.SpendEvery(50m, 2.5m)],
+        };
+        Assert.Equal(
+            ["rewards[0].tiers[0].threshold", "rewards[0].tiers[0].amount"],
+            PromotionDefinitionValidator.ValidateAmounts(euro).Select(p => p.Path));
+        Assert.Equal(
+            "rewards[0].price",
+            Assert.Single(PromotionDefinitionValidator.ValidateAmounts(new PromotionDefinition { Id = "f", Name = "f", Currency = "EUR", Rewards = [new Reward.FixedPricePerItem(1.005m)] })).Path);
+        Assert.Equal(
+            "rewards[0].value",
+            Assert.Single(PromotionDefinitionValidator.ValidateAmounts(new PromotionDefinition { Id = "s", Name = "s", Currency = "KWD", Class = StackingClass.Shipping, Rewards = [new Reward.ShippingDiscount(DiscountKind.Amount, 1.0005m)] })).Path);
+
+        // Trailing zeros are fine (1.50 is 1.5), and so are percentages with decimals.
+        Assert.Empty(PromotionDefinitionValidator.ValidateAmounts(new PromotionDefinition { Id = "z", Name = "z", Currency = "JPY", Rewards = [new Reward.AmountOffItems(100.00m), new Reward.PercentOffItems(12.5m)] }));
+    }
+
+    [Fact]
+    public void Without_a_definition_currency_amounts_are_not_checked_and_stored_definitions_keep_compiling()
+    {
+        // Without a currency the amounts are read in the basket's currency, unknown until pricing: 0.4 is fine in EUR.
+        var anyCurrency = new PromotionDefinition { Id = "a", Name = "a", Rewards = [new Reward.AmountOffItems(0.4m)] };
+        Assert.Empty(PromotionDefinitionValidator.ValidateAmounts(anyCurrency));
+
+        // Validate (and so Compile) does not apply the check: a definition stored before it existed still loads.
+        var yen = anyCurrency with { Id = "y", Currency = "JPY" };
+        Assert.Empty(PromotionDefinitionValidator.Validate(yen));
+        _ = PromotionSnapshot.Compile([anyCurrency, yen]);
+    }
 }

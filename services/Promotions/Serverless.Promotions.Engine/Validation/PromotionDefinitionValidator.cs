@@ -81,6 +81,157 @@ public static class PromotionDefinitionValidator
         return problems;
     }
 
+    /// <summary>
+    /// Every money amount of a definition that names its <see cref="PromotionDefinition.Currency"/> (reward amounts and
+    /// prices, tier thresholds and amounts, spend-every steps, minimum spends, price-range bounds, member prices,
+    /// shipping and buy-X-get-Y amounts, maxDiscount) must be representable in that currency's minor units: 0.4 in JPY
+    /// or 1.005 in EUR would otherwise be rounded away silently. Empty when the definition names no currency (its
+    /// amounts are then read in the basket's currency, which is only known when pricing) or an unknown one (reported by
+    /// <see cref="Validate"/>).
+    /// </summary>
+    /// <remarks>
+    /// Not part of <see cref="Validate"/>, and so not of <see cref="PromotionSnapshot"/>'s Compile:
+    /// a definition stored before this check existed must keep compiling (one definition that fails to compile keeps a
+    /// whole snapshot from loading). Authoring paths call both.
+    /// </remarks>
+    public static IReadOnlyList<ValidationProblem> ValidateAmounts(PromotionDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var problems = new List<ValidationProblem>();
+        if (definition.Currency is not { } currency || !Money.CurrencyTable.TryGetMinorUnits(currency, out var minorUnits))
+        {
+            return problems;
+        }
+
+        void Amount(decimal? value, string path)
+        {
+            if (value is { } amount && !FitsMinorUnits(amount, minorUnits))
+            {
+                problems.Add(new ValidationProblem(path, string.Create(CultureInfo.InvariantCulture, $"has more decimals than {currency} allows ({minorUnits})")));
+            }
+        }
+
+        void Items(ItemPredicate? predicate, string path)
+        {
+            switch (predicate)
+            {
+                case ItemPredicate.PriceRange range:
+                    Amount(range.Min, $"{path}.min");
+                    Amount(range.Max, $"{path}.max");
+                    break;
+                case ItemPredicate.AllOf all:
+                    for (var i = 0; i < (all.Predicates?.Count ?? 0); i++)
+                    {
+                        Items(all.Predicates![i], $"{path}.predicates[{i}]");
+                    }
+
+                    break;
+                case ItemPredicate.AnyOf any:
+                    for (var i = 0; i < (any.Predicates?.Count ?? 0); i++)
+                    {
+                        Items(any.Predicates![i], $"{path}.predicates[{i}]");
+                    }
+
+                    break;
+                case ItemPredicate.Exclude exclude:
+                    Items(exclude.Predicate, $"{path}.predicate");
+                    break;
+            }
+        }
+
+        Amount(definition.MaxDiscount, "maxDiscount");
+        for (var i = 0; i < definition.Conditions.Count; i++)
+        {
+            var path = $"conditions[{i}]";
+            switch (definition.Conditions[i])
+            {
+                case Condition.MinimumSpend s:
+                    Amount(s.Amount, $"{path}.amount");
+                    Items(s.Items, $"{path}.items");
+                    break;
+                case Condition.MinimumQuantity q:
+                    Items(q.Items, $"{path}.items");
+                    break;
+            }
+        }
+
+        for (var i = 0; i < definition.Rewards.Count; i++)
+        {
+            var path = $"rewards[{i}]";
+            switch (definition.Rewards[i])
+            {
+                case Reward.PercentOffItems r:
+                    Items(r.Items, $"{path}.items");
+                    break;
+                case Reward.AmountOffItems r:
+                    Amount(r.Amount, $"{path}.amount");
+                    Items(r.Items, $"{path}.items");
+                    break;
+                case Reward.FixedPricePerItem r:
+                    Amount(r.Price, $"{path}.price");
+                    Items(r.Items, $"{path}.items");
+                    break;
+                case Reward.PercentOffOrder r:
+                    Items(r.Items, $"{path}.items");
+                    break;
+                case Reward.AmountOffOrder r:
+                    Amount(r.Amount, $"{path}.amount");
+                    Items(r.Items, $"{path}.items");
+                    break;
+                case Reward.SpendTiers r:
+                    for (var t = 0; t < (r.Tiers?.Count ?? 0); t++)
+                    {
+                        Amount(r.Tiers![t]?.Threshold, $"{path}.tiers[{t}].threshold");
+                        Amount(r.Tiers[t]?.Amount, $"{path}.tiers[{t}].amount");
+                    }
+
+                    Items(r.Items, $"{path}.items");
+                    break;
+                case Reward.SpendEvery r:
+                    Amount(r.Every, $"{path}.every");
+                    Amount(r.Save, $"{path}.save");
+                    Items(r.Items, $"{path}.items");
+                    break;
+                case Reward.BuyXGetY r:
+                    if (r.Discount == DiscountKind.Amount)
+                    {
+                        Amount(r.Value, $"{path}.value");
+                    }
+
+                    Items(r.Buy, $"{path}.buy");
+                    Items(r.Get, $"{path}.get");
+                    break;
+                case Reward.BundlePrice r:
+                    Amount(r.Price, $"{path}.price");
+                    Items(r.Items, $"{path}.items");
+                    break;
+                case Reward.NthItemDiscount r:
+                    Items(r.Items, $"{path}.items");
+                    break;
+                case Reward.MemberPrice r:
+                    for (var p = 0; p < (r.Prices?.Count ?? 0); p++)
+                    {
+                        Amount(r.Prices![p]?.Price, $"{path}.prices[{p}].price");
+                    }
+
+                    break;
+                case Reward.ShippingDiscount r:
+                    if (r.Kind == DiscountKind.Amount)
+                    {
+                        Amount(r.Value, $"{path}.value");
+                    }
+
+                    break;
+            }
+        }
+
+        return problems;
+    }
+
+    /// <summary>Whether an amount is a whole number of the currency's minor units (1.50 fits EUR, 1.005 and 0.4 JPY do not).</summary>
+    public static bool FitsMinorUnits(decimal amount, int minorUnits) =>
+        amount.Scale <= minorUnits || decimal.Round(amount, minorUnits) == amount;
+
     private static void ValidateValidity(PromotionValidity? validity, Action<string, string> problem)
     {
         if (validity is null)

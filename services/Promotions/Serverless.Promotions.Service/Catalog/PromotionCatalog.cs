@@ -326,6 +326,7 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
             }
 
             problems.AddRange(PromotionDefinitionValidator.Validate(input.Definition with { Id = id }).Select(p => p with { Path = "definition." + p.Path }));
+            problems.AddRange(PromotionDefinitionValidator.ValidateAmounts(input.Definition).Select(p => p with { Path = "definition." + p.Path }));
         }
 
         if (input.Budget is { } budget)
@@ -333,6 +334,13 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
             if (budget.TotalDiscount < 0)
             {
                 problems.Add(new("budget.totalDiscount", "must not be negative"));
+            }
+            else if (budget.TotalDiscount is { } totalDiscount && input.Definition?.Currency is { } currency
+                && Engine.Money.CurrencyTable.TryGetMinorUnits(currency, out var minorUnits)
+                && !PromotionDefinitionValidator.FitsMinorUnits(totalDiscount, minorUnits))
+            {
+                // The budget is in the definition's currency too: a fraction of its minor unit could never be given.
+                problems.Add(new("budget.totalDiscount", string.Create(System.Globalization.CultureInfo.InvariantCulture, $"has more decimals than {currency} allows ({minorUnits})")));
             }
 
             if (budget.TotalUses < 0)
