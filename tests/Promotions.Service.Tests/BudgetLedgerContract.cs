@@ -1,8 +1,10 @@
 using Serverless.BuildingBlocks.State;
 using Serverless.Promotions.Engine.Definitions;
+using Serverless.Promotions.Engine.Pricing;
 using Serverless.Promotions.Engine.Results;
 using Serverless.Promotions.Service;
 using Serverless.Promotions.Service.Catalog;
+using Serverless.Promotions.Service.Export;
 using Serverless.Promotions.Service.Ledger;
 using Serverless.Promotions.Service.Pricing;
 
@@ -178,6 +180,36 @@ public abstract class BudgetLedgerContract(string engine)
         // Cancelling gives the uses back.
         Assert.Equal(LedgerOutcomeKind.Released, (await world.Ledger.ReleaseAsync("o1", null)).Kind);
         Assert.Equal(LedgerOutcomeKind.Committed, (await world.Ledger.CommitAsync(new OrderCommit("o5", PromotionsWorld.Shoes(customer: "ann", coupons: ["SOCKS"])))).Kind);
+    }
+
+    [Fact]
+    public async Task A_static_code_at_its_limit_is_explained_by_calculate_and_exported_until_a_use_is_given_back()
+    {
+        // Found by review: calculate kept saying "Saved" for a used-up static code and commit then answered 409.
+        await using var world = await WorldAsync();
+        await world.ActivateAsync(PromotionsWorld.PercentOffCategory("c1", 50m) with { Coupon = new CouponRequirement { Codes = ["SOCKS", "KNEES"] } }, new PromotionBudget(PerCouponCode: 1));
+        await world.Active.RefreshAsync();
+        Assert.Equal(LedgerOutcomeKind.Committed, (await world.Ledger.CommitAsync(new OrderCommit("o1", PromotionsWorld.Shoes(coupons: ["socks"])))).Kind);
+
+        Assert.True(await world.Active.RefreshAsync()); // the ledger moved the catalog version when the code was used up
+        var usedUp = world.Pricing.Calculate(PromotionsWorld.Shoes(coupons: ["socks"])).Result!;
+        var outcome = usedUp.Promotions.Single(p => p.PromotionId == "c1");
+        Assert.Equal((OutcomeReason.CouponUsedUp, "Coupon code SOCKS has been used up."), (outcome.Reason, outcome.Message));
+        Assert.Equal(0m, usedUp.TotalDiscount);
+        Assert.True(world.Pricing.Calculate(PromotionsWorld.Shoes(coupons: ["socks", "KNEES"])).Result!.Promotions.Single(p => p.PromotionId == "c1").Applied);
+
+        var export = StoreSnapshot.FromJson(StoreSnapshot.For(world.Active.Current, "berlin-1", world.Time.GetUtcNow()).ToJson());
+        Assert.Equal(["SOCKS"], export.ExhaustedCoupons["c1"]);
+        var offline = export.Compile().Calculate(
+            new Basket("EUR", [new BasketLine("l1", "sku-1", 2, 20m) { Categories = ["shoes"] }]),
+            export.PricingContextFor(world.Time.GetUtcNow()) with { Channel = SalesChannel.Pos, Coupons = ["SOCKS"] });
+        Assert.Equal(OutcomeReason.CouponUsedUp, offline.Promotions.Single(p => p.PromotionId == "c1").Reason);
+
+        // Cancelling gives the use back: offered again.
+        Assert.Equal(LedgerOutcomeKind.Released, (await world.Ledger.ReleaseAsync("o1", null)).Kind);
+        Assert.True(await world.Active.RefreshAsync());
+        Assert.Empty(world.Active.Current.ExhaustedCoupons);
+        Assert.True(world.Pricing.Calculate(PromotionsWorld.Shoes(coupons: ["SOCKS"])).Result!.Promotions.Single(p => p.PromotionId == "c1").Applied);
     }
 
     [Fact]

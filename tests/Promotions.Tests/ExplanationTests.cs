@@ -107,6 +107,13 @@ public sealed class ExplanationTests
         Assert.True(spaced.Applied);
         Assert.Equal("SUMMER10", spaced.Coupon); // counted under the code as defined
 
+        // A static code at its per-code limit (the service passes them) no longer unlocks it, and says so; another code still does.
+        var usedUp = new PricingContext(Noon) { Coupons = ["summer10"], ExhaustedCouponCodes = new Dictionary<string, IReadOnlySet<string>> { ["p"] = new HashSet<string> { "SUMMER10" } } };
+        var refused = Price(Shoes, usedUp, null, promotion).Outcome("p");
+        Assert.Equal((OutcomeReason.CouponUsedUp, "Coupon code SUMMER10 has been used up."), (refused.Reason, refused.Message));
+        Assert.False(Price(Shoes, usedUp, null, promotion with { Coupon = new CouponRequirement { Codes = ["SUMMER10", "SUN"] } }).Outcome("p").Applied);
+        Assert.True(Price(Shoes, usedUp with { Coupons = ["summer10", "sun"] }, null, promotion with { Coupon = new CouponRequirement { Codes = ["SUMMER10", "SUN"] } }).Outcome("p").Applied);
+
         // Generated codes are verified by the promotion's batches, compiled with the snapshot (see CouponBatchTests).
         var batch = new CouponBatch("b1", "p", "X7K", 100, Convert.ToBase64String(new byte[32]));
         var code = CouponCodes.Generate(batch, 22);

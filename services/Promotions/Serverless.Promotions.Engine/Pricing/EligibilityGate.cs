@@ -41,9 +41,15 @@ internal static class EligibilityGate
         }
 
         string? coupon = null;
-        if (promotion.CouponCodes is { } codes && (coupon = PresentedCoupon(promotion, codes, context.Coupons)) is null)
+        if (promotion.CouponCodes is { } codes)
         {
-            return Rejected(id, OutcomeReason.CouponMissing, "Needs a coupon code that was not presented.");
+            var usedUp = context.ExhaustedCouponCodes is { } exhaustedCodes && exhaustedCodes.TryGetValue(id, out var set) ? set : null;
+            if ((coupon = PresentedCoupon(promotion, codes, context.Coupons, usedUp, out var usedUpCode)) is null)
+            {
+                return usedUpCode is not null
+                    ? Rejected(id, OutcomeReason.CouponUsedUp, $"Coupon code {usedUpCode} has been used up.")
+                    : Rejected(id, OutcomeReason.CouponMissing, "Needs a coupon code that was not presented.");
+            }
         }
 
         var outcome = CheckItems(promotion, basket, facts, context, rounding, out candidate, scratch);
@@ -338,13 +344,22 @@ internal static class EligibilityGate
     /// The presented code that unlocks the promotion: a static code (as the definition spells it), else a code one of
     /// its batches verifies (canonical spelling); null when none does. Allocates only the canonical string of a batch code.
     /// </summary>
-    private static string? PresentedCoupon(CompiledPromotion promotion, FrozenSet<string> codes, IReadOnlyList<string> presented)
+    /// <param name="usedUp">Static codes of this promotion at their use limit: skipped (another presented code may still unlock it).</param>
+    /// <param name="usedUpCode">The first presented code skipped because it is used up.</param>
+    private static string? PresentedCoupon(CompiledPromotion promotion, FrozenSet<string> codes, IReadOnlyList<string> presented, IReadOnlySet<string>? usedUp, out string? usedUpCode)
     {
+        usedUpCode = null;
         for (var i = 0; i < presented.Count; i++)
         {
             // Spaces around a typed or scanned code are not part of it (generated codes forgive them too).
             if (presented[i] is { } code && (codes.TryGetValue(code, out var known) || codes.TryGetValue(code.Trim(), out known)))
             {
+                if (usedUp is not null && usedUp.Contains(known))
+                {
+                    usedUpCode ??= known;
+                    continue;
+                }
+
                 return known;
             }
         }

@@ -24,6 +24,12 @@ public sealed record PricingContext(DateTimeOffset At)
     public IReadOnlySet<string> ExhaustedPromotionIds { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>
+    /// Static coupon codes that have reached their per-code use limit, by promotion id, spelt as in the definition (the
+    /// service keeps the ledger). A presented code in here does not unlock the promotion: "Coupon code X has been used up."
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlySet<string>>? ExhaustedCouponCodes { get; init; }
+
+    /// <summary>
     /// Most a promotion may take off this basket beyond its own maximum, by promotion id: what is left of its budget
     /// (the ledger passes it when an order would take more than that, so the order gets what is left instead of nothing).
     /// </summary>

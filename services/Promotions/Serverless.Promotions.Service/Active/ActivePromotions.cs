@@ -76,6 +76,7 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
                 exhausted.UnionWith(keys.Select(k => k[PromotionKeys.ExhaustedPrefix.Length..]));
             }
 
+            var exhaustedCoupons = await ExhaustedStaticCodesAsync(records.Values, cancellationToken).ConfigureAwait(false);
             PromotionSnapshot snapshot;
             var ordered = records.Values.OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
             var batches = await CouponBatches.ForSnapshotAsync(ordered, _coupons, cancellationToken).ConfigureAwait(false);
@@ -90,7 +91,7 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
                 return false;
             }
 
-            Volatile.Write(ref _current, new ActiveView(snapshot, records, exhausted, version));
+            Volatile.Write(ref _current, new ActiveView(snapshot, records, exhausted, version) { ExhaustedCoupons = exhaustedCoupons });
             _records = records;
             _lastCheck = now;
             logger.LogInformation("Active promotions {How}: {Count} active, {Exhausted} exhausted, in {Milliseconds:F0} ms",
@@ -101,6 +102,49 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
         {
             _reload.Release();
         }
+    }
+
+    /// <summary>
+    /// The static coupon codes whose per-code use count has reached the promotion's perCouponCode limit, read from the
+    /// ledger's counters (a handful of keys: only promotions with that limit and static codes). The ledger moves the
+    /// catalog version whenever a static code's count crosses its limit either way, and a budget change moves it too, so
+    /// this is re-read exactly when it can have changed. Generated (batch) codes are not carried: there can be millions.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, IReadOnlySet<string>>> ExhaustedStaticCodesAsync(IEnumerable<PromotionRecord> records, CancellationToken cancellationToken)
+    {
+        var limited = new List<(string PromotionId, string Code, long Limit, string Key)>();
+        foreach (var record in records)
+        {
+            if (record.Budget?.PerCouponCode is { } limit && record.Definition.Coupon?.Codes is { Count: > 0 } codes)
+            {
+                limited.AddRange(codes.Where(PromotionKeys.IsValidPart).Distinct(StringComparer.Ordinal).Select(code => (record.Id, code, limit, PromotionKeys.CouponUses(record.Id, code))));
+            }
+        }
+
+        var exhausted = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
+        if (limited.Count == 0)
+        {
+            return exhausted;
+        }
+
+        var uses = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var chunk in limited.Chunk(StateKeys.MaxPageSize))
+        {
+            foreach (var item in await state.GetBulkAsync(chunk.Select(l => l.Key).ToList(), cancellationToken).ConfigureAwait(false))
+            {
+                uses[item.Key] = item.Deserialize<Ledger.UseCount>().Uses;
+            }
+        }
+
+        foreach (var (promotionId, code, limit, key) in limited)
+        {
+            if (uses.TryGetValue(key, out var count) && count >= limit)
+            {
+                ((HashSet<string>)(exhausted.TryGetValue(promotionId, out var set) ? set : exhausted[promotionId] = new HashSet<string>(StringComparer.Ordinal))).Add(code);
+            }
+        }
+
+        return exhausted;
     }
 
     private async Task<Dictionary<string, PromotionRecord>> ReadAllActiveAsync(CancellationToken cancellationToken)
@@ -178,5 +222,8 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
 /// <summary>One consistent picture: the compiled Active definitions, their catalog records, and which are out of budget.</summary>
 public sealed record ActiveView(PromotionSnapshot Snapshot, IReadOnlyDictionary<string, PromotionRecord> Records, IReadOnlySet<string> Exhausted, string? Version)
 {
+    /// <summary>Static coupon codes at their perCouponCode limit, by promotion id (see <see cref="PricingContext.ExhaustedCouponCodes"/>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlySet<string>> ExhaustedCoupons { get; init; } = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
+
     public static ActiveView Empty { get; } = new(PromotionSnapshot.Compile(Array.Empty<PromotionDefinition>()), new Dictionary<string, PromotionRecord>(), new HashSet<string>(), null);
 }

@@ -32,6 +32,9 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
     /// <summary>True when a promotion became exhausted or available again: calculate must reload its view.</summary>
     public bool ExhaustedChanged { get; private set; }
 
+    /// <summary>A promotion one of whose static coupon codes reached, or fell back below, its perCouponCode limit in this batch.</summary>
+    private string? _couponLimitCrossed;
+
     /// <summary>The keys a first run will need: every order key, and the counters of the promotions each commit gets as priced now.</summary>
     public IReadOnlyCollection<string> InitialKeys()
     {
@@ -71,6 +74,7 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
         _usage.Clear();
         _counters.Clear();
         _events.Clear();
+        _couponLimitCrossed = null;
         Array.Clear(Outcomes);
         for (var i = 0; i < work.Count; i++)
         {
@@ -142,6 +146,7 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
             tx.Publish(topic, cloudEvent);
         }
 
+        changed ??= _couponLimitCrossed;
         if (changed is not null)
         {
             PromotionCatalog.BumpVersion(tx, changed, now);
@@ -228,7 +233,7 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
                 excluded.Add(planned.PromotionId);
             }
 
-            result = view.Snapshot.Calculate(commit.Basket, commit.Context with { ExhaustedPromotionIds = exhausted ?? commit.Context.ExhaustedPromotionIds, DiscountCaps = caps });
+            result = view.Snapshot.Calculate(commit.Basket, commit.Context with { ExhaustedPromotionIds = exhausted ?? view.Exhausted, ExhaustedCouponCodes = view.ExhaustedCoupons, DiscountCaps = caps });
         }
 
         if (excluded.Count > 0 && !commit.AcceptRecalculated)
@@ -245,7 +250,15 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
             var applied = usage.Value.Apply(1, planned.Units, planned.Discount, commit.Store, commit.Channel, commit.Day, commit.Basket.Currency);
             usage.Set(Thresholds(applied, planned.Budget));
             customer?.Set(customer.Uses + 1);
-            coupon?.Set(coupon.Uses + 1);
+            if (coupon is not null)
+            {
+                coupon.Set(coupon.Uses + 1);
+                if (planned.Budget?.PerCouponCode is { } limit && coupon.Uses == limit && IsStaticCode(view.Records.GetValueOrDefault(planned.PromotionId), planned.Coupon))
+                {
+                    // The static code is used up now: calculate should say so instead of offering it (see ActivePromotions).
+                    _couponLimitCrossed ??= planned.PromotionId;
+                }
+            }
         }
 
         return new(LedgerOutcomeKind.Committed, order, Exhausted: excluded);
@@ -316,11 +329,20 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
 
             if (use)
             {
+                Load(PromotionKeys.Promotion(before.PromotionId), out var record);
                 foreach (var counterKey in new[] { order.Customer is null ? null : PromotionKeys.CustomerUses(before.PromotionId, order.Customer), before.Coupon is null ? null : PromotionKeys.CouponUses(before.PromotionId, before.Coupon) })
                 {
                     if (counterKey is not null && Counter(counterKey) is { Exists: true } counter)
                     {
+                        var wasAtLimit = record?.Value<PromotionRecord>() is { Budget.PerCouponCode: { } limit } promotion
+                            && counterKey == PromotionKeys.CouponUses(before.PromotionId, before.Coupon ?? string.Empty)
+                            && counter.Uses >= limit && counter.Uses - 1 < limit && IsStaticCode(promotion, before.Coupon);
                         counter.Set(Math.Max(0, counter.Uses - 1));
+                        if (wasAtLimit)
+                        {
+                            // The static code is usable again.
+                            _couponLimitCrossed ??= before.PromotionId;
+                        }
                     }
                 }
             }
@@ -351,6 +373,9 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
 
         return !usage.Exhausted && BudgetLedger.IsSpent(usage, budget) ? usage with { Exhausted = true } : usage;
     }
+
+    private static bool IsStaticCode(PromotionRecord? record, string? code) =>
+        code is not null && record?.Definition.Coupon?.Codes is { } codes && codes.Contains(code, StringComparer.Ordinal);
 
     private static bool WouldExceed(Planned planned, PromotionUsage usage, CounterSlot? customer, CounterSlot? coupon)
     {
