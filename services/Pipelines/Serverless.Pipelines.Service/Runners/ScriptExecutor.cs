@@ -18,8 +18,7 @@ public sealed class ScriptExecutor(RunnerOptions options)
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(work);
         var runDirectory = Path.GetFullPath(Path.Combine(options.WorkDirectory, "runs", work.Run.RunId));
-        var directory = spec.WorkingDirectory is null ? runDirectory : Path.GetFullPath(Path.Combine(runDirectory, spec.WorkingDirectory));
-        if (!directory.StartsWith(runDirectory, StringComparison.Ordinal))
+        if (ScriptStep.ResolveWorkingDirectory(runDirectory, spec.WorkingDirectory) is not { } directory)
         {
             return StepExecution.Failed($"workingDirectory '{spec.WorkingDirectory}' leaves the run's directory");
         }
