@@ -8,6 +8,7 @@ using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.Timers;
 using Serverless.Pipelines.Functions.Apis;
+using Serverless.Pipelines.Runs;
 using Serverless.Pipelines.Service;
 using Serverless.Pipelines.Service.Definitions;
 using Serverless.Pipelines.Service.Orchestration;
@@ -92,7 +93,7 @@ public static class PipelinesModule
     /// <summary>
     /// <c>Pipelines:WorkDirectory</c> (default: the data directory's <c>pipelines</c>), <c>Pipelines:Deploy:HealthCheckAttempts</c>,
     /// <c>Pipelines:Deploy:HealthCheckInterval</c>, <c>Pipelines:Http:TimeoutSeconds</c>, <c>Pipelines:Runner:LeaseSeconds</c>
-    /// (default 60), <c>Pipelines:Runner:Slots</c> (default 16).
+    /// (default 60), <c>Pipelines:Runner:Slots</c> (default 16), <c>Pipelines:Runner:MaxOutputBytes</c> (default 64 KiB, at least 8 KiB).
     /// </summary>
     private static RunnerOptions ReadRunnerOptions(IConfiguration configuration, ServerlessOptions serverless)
     {
@@ -106,6 +107,9 @@ public static class PipelinesModule
             HttpTimeout = section.GetValue<double?>("Http:TimeoutSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : defaults.HttpTimeout,
             LeaseDuration = section.GetValue<double?>("Runner:LeaseSeconds") is { } lease ? Positive("Pipelines:Runner:LeaseSeconds", TimeSpan.FromSeconds(lease)) : defaults.LeaseDuration,
             Slots = section.GetValue<int?>("Runner:Slots") is { } slots ? (slots >= 1 ? slots : throw new ServerlessConfigurationException("Pipelines:Runner:Slots", "must be 1 or more.")) : defaults.Slots,
+            MaxOutputBytes = section.GetValue<int?>("Runner:MaxOutputBytes") is { } maxOutput
+                ? (maxOutput >= StepOutputLimit.MinimumMaxBytes ? maxOutput : throw new ServerlessConfigurationException("Pipelines:Runner:MaxOutputBytes", $"must be at least {StepOutputLimit.MinimumMaxBytes} (an http step's body output alone is up to {StepOutputLimit.HttpBodyBytes} bytes)."))
+                : defaults.MaxOutputBytes,
         };
     }
 

@@ -246,6 +246,7 @@ public sealed class PipelinesFaultyEndpoint : IAsyncDisposable
         var endpoint = new PipelinesFaultyEndpoint(app);
         app.MapGet("/slow", HangAsync);
         app.MapGet("/html", () => Results.Content("<!DOCTYPE html><html><body>hello</body></html>", "text/html"));
+        app.MapGet("/euros", () => Results.Text(new string('€', 3000), "text/plain; charset=utf-8")); // 9,000 bytes
         app.MapGet("/health", async (HttpContext context) =>
         {
             switch (endpoint.HealthAnswers.TryDequeue(out var answer) ? answer : FaultyAnswer.Ok)

@@ -211,6 +211,28 @@ public abstract class RunStoreContract : IAsyncLifetime
         Assert.Equal(RunStatus.Running, (await _runs.GetAsync(third.RunId, CancellationToken.None))!.State.Status);
     }
 
+    [Fact]
+    public async Task A_group_too_long_for_a_state_key_still_names_one_lane_and_the_run_keeps_it_readable()
+    {
+        // Once a 400 leaking the storage key ("Invalid state key: a key is at most 512 characters"); found by review.
+        var pipeline = await SaveAsync("name: long-lane\nconcurrency: {group: 'deploy-${{ parameters.branch }}'}\nparameters:\n  branch: {type: string}\nsteps:\n  - {id: a, kind: script, run: 'true'}\n");
+        var branch = new string('b', 2000);
+        var other = new string('b', 1999) + "c"; // the same first 512 characters: another group all the same
+        Task<StartResult> Start(string value) =>
+            _runs.StartAsync(pipeline, new Dictionary<string, string?> { ["branch"] = value }, new Dictionary<string, object?>(), null, CancellationToken.None);
+
+        var first = await Start(branch);
+        Assert.Empty(first.Problems);
+        Assert.Equal(RunStatus.Running, first.Run!.State.Status);
+        Assert.Equal("deploy-" + branch, first.Run.ConcurrencyGroup);
+        Assert.Equal(RunStatus.Queued, (await Start(branch)).Run!.State.Status);
+        Assert.Equal(RunStatus.Running, (await Start(other)).Run!.State.Status);
+        Assert.Equal(RunStatus.Running, (await Start("😀\u0001")).Run!.State.Status); // characters keys refuse
+
+        await _runs.ApplyAsync(first.Run.RunId, new StepCompleted("a", 1, StepOutcome.Succeeded, _time.Now), null, CancellationToken.None);
+        Assert.Equal(RunStatus.Succeeded, await StatusAsync(first.Run.RunId));
+    }
+
     private Task<StartResult> StartAsync(StoredPipeline pipeline, RunStore? store = null) =>
         (store ?? _runs).StartAsync(pipeline, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None);
 

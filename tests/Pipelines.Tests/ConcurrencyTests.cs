@@ -46,4 +46,23 @@ public sealed class ConcurrencyTests
         Assert.Equal("r3", ConcurrencyGroups.NextToStart([new GroupRun("r2", false, T), new GroupRun("r3", false, T.AddSeconds(1))]));
         Assert.Null(ConcurrencyGroups.NextToStart([]));
     }
+
+    [Fact]
+    public void Lane_keys_are_the_group_while_it_fits_a_state_key_and_a_hash_beyond()
+    {
+        Assert.Equal("deploy-prod", ConcurrencyGroups.LaneKey("deploy-prod"));
+        var fits = new string('x', ConcurrencyGroups.MaxReadableKeyLength);
+        Assert.Equal(fits, ConcurrencyGroups.LaneKey(fits));
+
+        var hashed = ConcurrencyGroups.LaneKey(fits + "x");
+        Assert.StartsWith("#sha256:", hashed, StringComparison.Ordinal);
+        Assert.Equal(8 + 64, hashed.Length);
+        Assert.Equal(hashed, ConcurrencyGroups.LaneKey(fits + "x"));
+        Assert.NotEqual(hashed, ConcurrencyGroups.LaneKey(fits + "y"));
+        Assert.StartsWith("#sha256:", ConcurrencyGroups.LaneKey("line\nbreak"), StringComparison.Ordinal);
+        Assert.StartsWith("#sha256:", ConcurrencyGroups.LaneKey("deploy-😀"), StringComparison.Ordinal);
+
+        // A group written as a hash is hashed again: it cannot share the lane of the group it imitates.
+        Assert.NotEqual(hashed, ConcurrencyGroups.LaneKey(hashed));
+    }
 }

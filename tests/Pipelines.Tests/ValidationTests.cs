@@ -157,6 +157,26 @@ public sealed class ValidationTests
     }
 
     [Fact]
+    public void A_wait_step_refuses_timeout_and_retries_it_would_ignore()
+    {
+        var problems = Problems("""
+            name: p
+            steps:
+              - id: pause
+                kind: wait
+                duration: 5m
+                timeout: 1m
+                retries: {limit: 2}
+            """);
+        Assert.Equal(
+            [
+                "steps[0].timeout: a wait step has no timeout (its duration is how long it waits)",
+                "steps[0].retries: a wait step cannot be retried",
+            ],
+            problems);
+    }
+
+    [Fact]
     public void A_valid_document_has_no_problems()
     {
         var result = PipelineParser.ParseYaml(Samples.Yaml);

@@ -7,12 +7,10 @@ namespace Serverless.Pipelines.Service.Runners;
 
 /// <summary>
 /// Runs an http step: URL, headers and body rendered from templates; 2xx (or <c>expectStatus</c>) succeeds. Outputs
-/// <c>status</c> and <c>body</c> (first 4 KiB). A network error fails it; no answer within the HTTP timeout times it out.
+/// <c>status</c> and <c>body</c> (its first 4 KiB of UTF-8, <see cref="Serverless.Pipelines.Runs.StepOutputLimit.HttpBody"/>). A network error fails it; no answer within the HTTP timeout times it out.
 /// </summary>
 public sealed class HttpStepExecutor(GuardedHttp http)
 {
-    private const int BodyOutputChars = 4096;
-
     /// <summary>
     /// A JSON body (an object or array sent as JSON, the default content type) has its templates rendered inside the
     /// parsed value tree, so a parameter holding quotes, backslashes or braces stays one JSON string; any other body
@@ -67,7 +65,7 @@ public sealed class HttpStepExecutor(GuardedHttp http)
             var outputs = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["status"] = status.ToString(CultureInfo.InvariantCulture),
-                ["body"] = text.Length > BodyOutputChars ? text[..BodyOutputChars] : text,
+                ["body"] = Serverless.Pipelines.Runs.StepOutputLimit.HttpBody(text),
             };
             var ok = spec.ExpectStatus is { } expected ? status == expected : status is >= 200 and < 300;
             return ok ? StepExecution.Succeeded(outputs) : new StepExecution(Serverless.Pipelines.Runs.StepOutcome.Failed, outputs, string.Create(CultureInfo.InvariantCulture, $"HTTP {status}"));

@@ -25,5 +25,11 @@ public sealed record RunnerOptions
     /// <summary>How many steps run at once in this process (<c>Pipelines:Runner:Slots</c>).</summary>
     public int Slots { get; init; } = 16;
 
+    /// <summary>
+    /// The most UTF-8 bytes (names and values) one attempt may report as outputs (<c>Pipelines:Runner:MaxOutputBytes</c>,
+    /// default 64 KiB); over it the attempt fails with an error naming the cap.
+    /// </summary>
+    public int MaxOutputBytes { get; init; } = Serverless.Pipelines.Runs.StepOutputLimit.DefaultMaxBytes;
+
     public TimeSpan LeaseRenewalInterval => LeaseDuration / 3;
 }

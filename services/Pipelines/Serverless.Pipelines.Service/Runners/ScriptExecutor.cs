@@ -18,8 +18,7 @@ public sealed class ScriptExecutor(RunnerOptions options)
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(work);
         var runDirectory = Path.GetFullPath(Path.Combine(options.WorkDirectory, "runs", work.Run.RunId));
-        var directory = spec.WorkingDirectory is null ? runDirectory : Path.GetFullPath(Path.Combine(runDirectory, spec.WorkingDirectory));
-        if (!directory.StartsWith(runDirectory, StringComparison.Ordinal))
+        if (ScriptStep.ResolveWorkingDirectory(runDirectory, spec.WorkingDirectory) is not { } directory)
         {
             return StepExecution.Failed($"workingDirectory '{spec.WorkingDirectory}' leaves the run's directory");
         }
@@ -111,6 +110,12 @@ public sealed class ScriptExecutor(RunnerOptions options)
         // The script is done: whatever it left running in its session goes with it, then the rest of its output is read.
         KillAll(process, group);
         await DrainAsync(process).ConfigureAwait(false);
+        // Refused unread when larger than the cap: what it holds (names and values) is never more than the file.
+        if (Serverless.Pipelines.Runs.StepOutputLimit.FileProblem(new FileInfo(outputFile).Length, options.MaxOutputBytes) is { } tooLarge)
+        {
+            return StepExecution.Failed(tooLarge);
+        }
+
         var outputs = ReadOutputs(outputFile);
         return process.ExitCode == 0
             ? StepExecution.Succeeded(outputs)

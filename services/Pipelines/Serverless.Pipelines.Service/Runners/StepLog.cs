@@ -9,7 +9,7 @@ namespace Serverless.Pipelines.Service.Runners;
 /// </summary>
 public sealed class StepLog(StepLogStore store, string runId, string stepId, int attempt, long limitBytes) : IAsyncDisposable
 {
-    private const int ChunkBytes = 8 * 1024;
+    private const int ChunkChars = 8 * 1024;
     private readonly Lock _gate = new();
     private readonly StringBuilder _pending = new();
     private readonly SemaphoreSlim _flush = new(1, 1);
@@ -31,7 +31,8 @@ public sealed class StepLog(StepLogStore store, string runId, string stepId, int
             var bytes = Encoding.UTF8.GetByteCount(text);
             if (bytes > room)
             {
-                _pending.Append(text.AsSpan(0, (int)Math.Max(0, Math.Min(text.Length, room))));
+                // Cut on bytes, at a character boundary: multi-byte output must not take the log past its cap.
+                _pending.Append(Serverless.Pipelines.Runs.Utf8Text.Prefix(text, room));
                 _pending.Append(System.Globalization.CultureInfo.InvariantCulture, $"\n[log truncated at {limitBytes} bytes]\n");
                 _truncated = true;
                 _written = limitBytes;
@@ -61,7 +62,8 @@ public sealed class StepLog(StepLogStore store, string runId, string stepId, int
                         return;
                     }
 
-                    var length = Math.Min(_pending.Length, ChunkBytes);
+                    // A chunk is stored as UTF-8 on its own: it must not end between the halves of a surrogate pair.
+                    var length = Serverless.Pipelines.Runs.Utf8Text.SafeLength(_pending, Math.Min(_pending.Length, ChunkChars));
                     chunk = _pending.ToString(0, length);
                     _pending.Remove(0, length);
                 }

@@ -151,6 +151,12 @@ public sealed partial class StepRunner(
                 await watcher.ConfigureAwait(false);
             }
 
+            // Outputs live in the run record (and the step-result message): over the cap the attempt fails, its log kept.
+            if (execution is not null && StepOutputLimit.Problem(execution.Outputs, options.MaxOutputBytes) is { } tooLarge)
+            {
+                execution = StepExecution.Failed(tooLarge);
+            }
+
             if (execution?.Error is not null)
             {
                 log.WriteLine($"[{execution.Outcome}: {execution.Error}]");

@@ -17,7 +17,7 @@ namespace Serverless.Pipelines.Service.Runs;
 /// </summary>
 /// <remarks>
 /// Keys: <c>pipelines||run||{id}</c> (the record), <c>pipelines||runs||{pipeline}||{inverted ticks}||{id}</c> (summary,
-/// newest first), <c>pipelines||due||{ticks}||{id}||{timer}</c> (timers by due time), <c>pipelines||group||{group}</c>
+/// newest first), <c>pipelines||due||{ticks}||{id}||{timer}</c> (timers by due time), <c>pipelines||group||{group}</c> (a long group hashed: <see cref="ConcurrencyGroups.LaneKey"/>)
 /// (concurrency lanes), <c>pipelines||reported||{id}||{step}||{attempt}</c> (a runner's final report of a dispatched attempt),
 /// <c>pipelines||lease||{id}||{step}||{attempt}</c> (the runner holding an attempt, <see cref="StepLease"/>; its expiry is a
 /// due entry with the timer id <c>lease:{step}:{attempt}</c>).
@@ -87,7 +87,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             {
                 var group = ConcurrencyGroups.ResolveGroup(spec, parameters, trigger);
                 record = record with { ConcurrencyGroup = group };
-                var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + group, cancellationToken).ConfigureAwait(false);
+                var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + ConcurrencyGroups.LaneKey(group), cancellationToken).ConfigureAwait(false);
                 var runs = lane?.Value.Runs ?? [];
                 var decision = ConcurrencyGroups.Decide(spec, runs);
 
@@ -127,7 +127,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 
                 start = kept.Count == 0;
                 kept.Add(new GroupRun(runId, start, now));
-                transaction.UpsertJson(GroupPrefix + group, new ConcurrencyLane(group, kept), lane is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: lane.ETag));
+                transaction.UpsertJson(GroupPrefix + ConcurrencyGroups.LaneKey(group), new ConcurrencyLane(group, kept), lane is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: lane.ETag));
             }
 
             RunTransition? started = null;
@@ -543,7 +543,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     /// </summary>
     private async Task<string?> EnterLaneAgainAsync(string group, string runId, StateTransaction transaction, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + group, cancellationToken).ConfigureAwait(false);
+        var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + ConcurrencyGroups.LaneKey(group), cancellationToken).ConfigureAwait(false);
         var others = lane?.Value.Runs.Where(r => r.RunId != runId).ToList() ?? [];
         if (others.Count > 0)
         {
@@ -551,7 +551,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         }
 
         transaction.UpsertJson(
-            GroupPrefix + group,
+            GroupPrefix + ConcurrencyGroups.LaneKey(group),
             new ConcurrencyLane(group, [new GroupRun(runId, true, now)]),
             lane is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: lane.ETag));
         return null;
@@ -565,7 +565,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     /// </summary>
     private async Task<(RunRecord Record, RunTransition Transition)?> LeaveLaneAsync(string group, string runId, StateTransaction transaction, CancellationToken cancellationToken)
     {
-        var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + group, cancellationToken).ConfigureAwait(false);
+        var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + ConcurrencyGroups.LaneKey(group), cancellationToken).ConfigureAwait(false);
         if (lane is null || lane.Value.Runs.All(r => r.RunId != runId))
         {
             // A superseded pending run left the lane when it was cancelled.
@@ -592,7 +592,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             started = (record, transition);
         }
 
-        transaction.Upsert(GroupPrefix + group, JsonSerializer.SerializeToUtf8Bytes(new ConcurrencyLane(group, runs), StateStoreJsonExtensions.JsonOptions), new StateWriteOptions(ETag: lane.ETag));
+        transaction.Upsert(GroupPrefix + ConcurrencyGroups.LaneKey(group), JsonSerializer.SerializeToUtf8Bytes(new ConcurrencyLane(group, runs), StateStoreJsonExtensions.JsonOptions), new StateWriteOptions(ETag: lane.ETag));
         return started;
     }
 

@@ -17,6 +17,28 @@ public static class ConcurrencyGroups
         return TemplateString.Render(spec.Group, new ExpressionContext { Parameters = parameters, Trigger = trigger ?? new Dictionary<string, object?>() });
     }
 
+    /// <summary>
+    /// The longest group used as it is in a storage key: the state stores' 512 characters less the lane key's prefix
+    /// (<c>pipelines||group||</c>), so every group that worked before keeps its lane.
+    /// </summary>
+    public const int MaxReadableKeyLength = 512 - 18;
+
+    private const string HashedPrefix = "#sha256:";
+
+    /// <summary>
+    /// The name of a group's lane in storage: the group itself when it fits in a state key, otherwise
+    /// <c>#sha256:&lt;hex&gt;</c> of its UTF-8 bytes. A long string parameter (or one holding control characters or
+    /// characters outside the BMP, which keys refuse) thus still names one lane; the run keeps the readable group. A
+    /// group that itself starts with <c>#sha256:</c> is hashed too, so no written group can pose as another's hash.
+    /// </summary>
+    public static string LaneKey(string group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        var plain = group.Length <= MaxReadableKeyLength && !group.StartsWith(HashedPrefix, StringComparison.Ordinal)
+            && !group.Any(c => char.IsControl(c) || char.IsSurrogate(c));
+        return plain ? group : HashedPrefix + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(group)));
+    }
+
     public static ConcurrencyDecision Decide(ConcurrencySpec spec, IReadOnlyList<GroupRun> runsInGroup)
     {
         ArgumentNullException.ThrowIfNull(spec);

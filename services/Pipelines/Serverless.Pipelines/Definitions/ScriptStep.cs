@@ -21,4 +21,22 @@ public sealed record ScriptStep : StepSpec
     public override string Kind => "script";
 
     public override IEnumerable<(string Path, string Template)> Templates() => Env.Select(e => ($"env.{e.Key}", e.Value));
+
+    /// <summary>
+    /// The directory a script runs in: <paramref name="workingDirectory"/> below <paramref name="runDirectory"/> (the
+    /// run's own), or null when it leaves it (<c>..</c>, an absolute path, or a sibling such as <c>../&lt;run&gt;x</c>
+    /// that merely starts with the same characters).
+    /// </summary>
+    public static string? ResolveWorkingDirectory(string runDirectory, string? workingDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(runDirectory);
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(runDirectory));
+        if (workingDirectory is null)
+        {
+            return root;
+        }
+
+        var directory = Path.TrimEndingDirectorySeparator(Path.GetFullPath(Path.Combine(root, workingDirectory)));
+        return directory == root || directory.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) ? directory : null;
+    }
 }

@@ -358,8 +358,23 @@ public static partial class PipelineValidator
             case PublishStep publish when publishTopics.Problem(publish.Topic) is { } topicProblem:
                 problems.Add(new($"{path}.topic", topicProblem));
                 break;
-            case WaitStep wait when wait.Duration <= TimeSpan.Zero:
-                problems.Add(new($"{path}.duration", "must be longer than 0s"));
+            case WaitStep wait:
+                if (wait.Duration <= TimeSpan.Zero)
+                {
+                    problems.Add(new($"{path}.duration", "must be longer than 0s"));
+                }
+
+                // A wait is a timer of the run, not an attempt: there is nothing to time out or retry.
+                if (wait.Timeout is not null)
+                {
+                    problems.Add(new($"{path}.timeout", "a wait step has no timeout (its duration is how long it waits)"));
+                }
+
+                if (wait.Retries is not null)
+                {
+                    problems.Add(new($"{path}.retries", "a wait step cannot be retried"));
+                }
+
                 break;
         }
     }
