@@ -15,7 +15,10 @@ public abstract class PipelinesApiContract : IAsyncLifetime
 
     protected HttpClient Admin { get; private set; } = null!;
 
-    protected virtual IDictionary<string, string?> ProfileSettings => new Dictionary<string, string?>();
+    /// <summary>The distributed profile of a class that runs on it (its own schema, dropped after the class), or none.</summary>
+    protected virtual DistributedProfile? Distributed => null;
+
+    protected virtual IDictionary<string, string?> ProfileSettings => Distributed?.Settings() ?? new Dictionary<string, string?>();
 
     /// <summary>Settings a test class adds on top of the shared ones (e.g. a short HTTP timeout).</summary>
     protected virtual IDictionary<string, string?> ClassSettings => new Dictionary<string, string?>();
@@ -38,7 +41,14 @@ public abstract class PipelinesApiContract : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    public virtual async ValueTask DisposeAsync() => await Host.DisposeAsync();
+    public virtual async ValueTask DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        if (Distributed is { } profile)
+        {
+            await profile.DropSchemaAsync();
+        }
+    }
 
     /// <summary>A client with an operator key named <paramref name="name"/>: approvals are decided as the caller's key name.</summary>
     protected async Task<HttpClient> PersonAsync(string name)

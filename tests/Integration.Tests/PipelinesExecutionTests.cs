@@ -236,13 +236,5 @@ public sealed class EmbeddedPipelinesExecutionTests : PipelinesExecutionContract
 [Collection(DistributedPipelines.Collection)]
 public sealed class DistributedPipelinesExecutionTests : PipelinesExecutionContract
 {
-    private readonly DistributedProfile _profile = new("pipeexec");
-
-    protected override IDictionary<string, string?> ProfileSettings => _profile.Settings();
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _profile.DropSchemaAsync();
-    }
+    protected override DistributedProfile Distributed { get; } = new("pipeexec");
 }

@@ -66,13 +66,5 @@ public sealed class EmbeddedPipelinesOutputLimitTests : PipelinesOutputLimitCont
 [Collection(DistributedPipelines.Collection)]
 public sealed class DistributedPipelinesOutputLimitTests : PipelinesOutputLimitContract
 {
-    private readonly DistributedProfile _profile = new("pipeout");
-
-    protected override IDictionary<string, string?> ProfileSettings => _profile.Settings();
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _profile.DropSchemaAsync();
-    }
+    protected override DistributedProfile Distributed { get; } = new("pipeout");
 }

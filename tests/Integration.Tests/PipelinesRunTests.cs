@@ -688,15 +688,7 @@ public sealed class DistributedPipelineScheduleTests : PipelineScheduleContract
 [Collection(DistributedPipelines.Collection)]
 public sealed class DistributedPipelinesRunTests : PipelinesRunContract
 {
-    private readonly DistributedProfile _profile = new("pipelines");
-
-    protected override IDictionary<string, string?> ProfileSettings => _profile.Settings();
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _profile.DropSchemaAsync();
-    }
+    protected override DistributedProfile Distributed { get; } = new("pipelines");
 
     [Fact]
     public async Task A_hundred_concurrent_runs_of_a_twenty_step_dag_all_succeed()

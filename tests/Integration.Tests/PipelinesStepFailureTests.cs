@@ -195,15 +195,7 @@ public sealed class EmbeddedPipelinesStepFailureTests : PipelinesStepFailureCont
 [Collection(DistributedPipelines.Collection)]
 public sealed class DistributedPipelinesStepFailureTests : PipelinesStepFailureContract
 {
-    private readonly DistributedProfile _profile = new("pipefail");
-
-    protected override IDictionary<string, string?> ProfileSettings => _profile.Settings();
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        await _profile.DropSchemaAsync();
-    }
+    protected override DistributedProfile Distributed { get; } = new("pipefail");
 }
 
 /// <summary>How <see cref="PipelinesFaultyEndpoint"/> answers one health request.</summary>

@@ -6,26 +6,12 @@ using Serverless.Webhooks.Service.Delivery;
 namespace Webhooks.Tests.Delivery;
 
 /// <summary>Creating an event's deliveries together, claimed or due, on every state store.</summary>
-public abstract class DeliveryBookContract : IAsyncLifetime
+public abstract class DeliveryBookContract : StoreBackedContract
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
     private readonly ManualTime _time = new(T0);
-    private TemporaryStateStore? _store;
-
-    private DeliveryBook Book => new(_store!.Store, _time, TimeSpan.FromSeconds(60));
-
-    protected abstract Task<TemporaryStateStore> OpenAsync();
-
-    public async ValueTask InitializeAsync() => _store = await OpenAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_store is not null)
-        {
-            await _store.DisposeAsync();
-        }
-    }
+    private DeliveryBook Book => new(Store, _time, TimeSpan.FromSeconds(60));
 
     [Fact]
     public async Task Claimed_deliveries_are_due_only_when_their_lease_ends_and_the_others_at_once()
@@ -83,7 +69,7 @@ public abstract class DeliveryBookContract : IAsyncLifetime
     public async Task Settled_deliveries_expire_after_the_retention_pending_and_retried_ones_do_not()
     {
         var ct = TestContext.Current.CancellationToken;
-        var book = new DeliveryBook(_store!.Store, _time, TimeSpan.FromSeconds(60), retention: TimeSpan.FromSeconds(1));
+        var book = new DeliveryBook(Store, _time, TimeSpan.FromSeconds(60), retention: TimeSpan.FromSeconds(1));
         var created = await book.CreateAllAsync([new("ep-a", Claimed: true), new("ep-b", Claimed: true), new("ep-c", Claimed: true), new("ep-d", Claimed: true)], Event("e4"), "{}"u8.ToArray(), T0, ct);
         var (delivered, failed, retried, pending) = (created![0], created[1], created[2], created[3]);
         await book.SettleAsync(delivered.Record with { Status = DeliveryStatus.Delivered, Attempts = 1 }, delivered.DueKey, null, ct);
@@ -101,7 +87,7 @@ public abstract class DeliveryBookContract : IAsyncLifetime
         }
 
         Assert.Empty((await book.FailedAsync("ep-b", 10, null, ct)).Items);
-        Assert.Empty((await _store.Store.ListKeysAsync("webhooks||failed||", 10, null, ct)).Keys);
+        Assert.Empty((await Store.ListKeysAsync("webhooks||failed||", 10, null, ct)).Keys);
         Assert.Equal(DeliveryStatus.Pending, (await book.GetAsync(retried.Record.Id, ct))!.Status);
         Assert.Equal(DeliveryStatus.Pending, (await book.GetAsync(pending.Record.Id, ct))!.Status);
     }

@@ -5,26 +5,10 @@ using Serverless.Webhooks.Service.Delivery;
 namespace Webhooks.Tests.Delivery;
 
 /// <summary>The clock that disables a long-failing endpoint survives restarts and is shared by instances, on every state store.</summary>
-public abstract class EndpointFailureClockContract : IAsyncLifetime
+public abstract class EndpointFailureClockContract : StoreBackedContract
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan FiveDays = TimeSpan.FromDays(5);
-
-    private TemporaryStateStore? _store;
-
-    private IStateStore Store => _store!.Store;
-
-    protected abstract Task<TemporaryStateStore> OpenAsync();
-
-    public async ValueTask InitializeAsync() => _store = await OpenAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_store is not null)
-        {
-            await _store.DisposeAsync();
-        }
-    }
 
     [Fact]
     public async Task An_endpoint_is_due_for_disabling_once_failing_for_the_configured_time_since_its_first_failure()

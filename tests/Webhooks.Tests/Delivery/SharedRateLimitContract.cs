@@ -14,29 +14,15 @@ using Serverless.Webhooks.Service.RateLimiting;
 namespace Webhooks.Tests.Delivery;
 
 /// <summary>A rate limit shared by instances on one state store: the limiter itself, and two dispatchers sending to one endpoint.</summary>
-public abstract class SharedRateLimitContract : IAsyncLifetime
+public abstract class SharedRateLimitContract : StoreBackedContract
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
-    private TemporaryStateStore? _store;
-
-    protected abstract Task<TemporaryStateStore> OpenAsync();
-
-    public async ValueTask InitializeAsync() => _store = await OpenAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_store is not null)
-        {
-            await _store.DisposeAsync();
-        }
-    }
-
     [Fact]
     public async Task Two_instances_share_one_windows_slots_and_the_next_window_starts_afresh()
     {
         var ct = TestContext.Current.CancellationToken;
         var time = new ManualTime(T0.AddMilliseconds(300));
-        var instances = new[] { new SharedRateLimiter(_store!.Store, time), new SharedRateLimiter(_store.Store, time) };
+        var instances = new[] { new SharedRateLimiter(Store, time), new SharedRateLimiter(Store, time) };
 
         var decisions = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => instances[i % 2].TryAcquireAsync("out||ep-a", 5, ct)));
 
@@ -53,7 +39,7 @@ public abstract class SharedRateLimitContract : IAsyncLifetime
     {
         var ct = TestContext.Current.CancellationToken;
         var time = new ManualTime(T0);
-        var limiter = new SharedRateLimiter(_store!.Store, time);
+        var limiter = new SharedRateLimiter(Store, time);
 
         Assert.True((await limiter.TryAcquireAsync("in||src", 0.5, ct)).Allowed);
         time.Advance(TimeSpan.FromSeconds(1));
@@ -73,7 +59,7 @@ public abstract class SharedRateLimitContract : IAsyncLifetime
             ["Webhooks:Sources:am:Secrets:0"] = "amtok",
             ["Webhooks:Sources:am:Options:RateLimitPerSecond"] = "1",
         }).Build();
-        WebhookReceiver Instance() => new(new WebhookSourceStore(_store!.Store, time, configuration), new ReceiptLedger(_store.Store, time), new SharedRateLimiter(_store.Store, time), time);
+        WebhookReceiver Instance() => new(new WebhookSourceStore(Store, time, configuration), new ReceiptLedger(Store, time), new SharedRateLimiter(Store, time), time);
         var (a, b) = (Instance(), Instance());
         Task<ReceiveOutcome> SendAsync(WebhookReceiver instance, string receiver, string token = "amtok") => instance.ReceiveAsync(
             "am", new Dictionary<string, string> { ["Authorization"] = "Bearer " + token }, "application/json",
@@ -93,7 +79,7 @@ public abstract class SharedRateLimitContract : IAsyncLifetime
     {
         var ct = TestContext.Current.CancellationToken;
         await using var receiver = await RecordingReceiver.StartAsync();
-        var store = _store!.Store;
+        var store = Store;
         var policy = new OutboundDestinationPolicy(new OutboundAllowList(["127.0.0.0/8"]));
         var registry = new EndpointRegistry(store, TimeProvider.System, policy);
         var created = await registry.CreateAsync(new EndpointRequest(receiver.BaseUrl + "/ok", ["test.*"], RateLimitPerSecond: 2), ct);

@@ -9,28 +9,12 @@ using Serverless.Webhooks.Service.Endpoints;
 namespace Webhooks.Tests.Endpoints;
 
 /// <summary>Patching (JSON merge patch) and the delivery worker's disabling of endpoints, on every state store.</summary>
-public abstract class EndpointRegistryContract : IAsyncLifetime
+public abstract class EndpointRegistryContract : StoreBackedContract
 {
     private const string Topic = "webhook.endpoint.disabled";
     private static readonly CancellationToken Ct = CancellationToken.None;
-    private TemporaryStateStore? _store;
-
-    private IStateStore Store => _store!.Store;
-
     // A public address for every host, so the registration check passes without an allow-list.
     private EndpointRegistry Registry => new(Store, TimeProvider.System, new OutboundDestinationPolicy(new OutboundAllowList([])), (_, _) => Task.FromResult(new[] { IPAddress.Parse("93.184.216.34") }));
-
-    protected abstract Task<TemporaryStateStore> OpenAsync();
-
-    public async ValueTask InitializeAsync() => _store = await OpenAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_store is not null)
-        {
-            await _store.DisposeAsync();
-        }
-    }
 
     private async Task<string> CreateAsync(string url = "https://hooks.example.com/in?api_key=LEAKME123")
     {

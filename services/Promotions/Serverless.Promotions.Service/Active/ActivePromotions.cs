@@ -121,10 +121,10 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
             }
         }
 
-        var exhausted = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
+        var exhausted = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         if (limited.Count == 0)
         {
-            return exhausted;
+            return new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
         }
 
         var uses = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -140,11 +140,16 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
         {
             if (uses.TryGetValue(key, out var count) && count >= limit)
             {
-                ((HashSet<string>)(exhausted.TryGetValue(promotionId, out var set) ? set : exhausted[promotionId] = new HashSet<string>(StringComparer.Ordinal))).Add(code);
+                if (!exhausted.TryGetValue(promotionId, out var codes))
+                {
+                    exhausted[promotionId] = codes = new HashSet<string>(StringComparer.Ordinal);
+                }
+
+                codes.Add(code);
             }
         }
 
-        return exhausted;
+        return exhausted.ToDictionary(e => e.Key, e => (IReadOnlySet<string>)e.Value, StringComparer.Ordinal);
     }
 
     private async Task<Dictionary<string, PromotionRecord>> ReadAllActiveAsync(CancellationToken cancellationToken)
@@ -224,6 +229,13 @@ public sealed record ActiveView(PromotionSnapshot Snapshot, IReadOnlyDictionary<
 {
     /// <summary>Static coupon codes at their perCouponCode limit, by promotion id (see <see cref="PricingContext.ExhaustedCouponCodes"/>).</summary>
     public IReadOnlyDictionary<string, IReadOnlySet<string>> ExhaustedCoupons { get; init; } = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
+
+    /// <summary><paramref name="context"/> with what this view knows to be used up: promotions out of budget, static codes at their limit.</summary>
+    public PricingContext WithUsedUp(PricingContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return context with { ExhaustedPromotionIds = Exhausted, ExhaustedCouponCodes = ExhaustedCoupons };
+    }
 
     public static ActiveView Empty { get; } = new(PromotionSnapshot.Compile(Array.Empty<PromotionDefinition>()), new Dictionary<string, PromotionRecord>(), new HashSet<string>(), null);
 }

@@ -233,7 +233,7 @@ internal sealed class LedgerBatch(ActiveView view, IReadOnlyList<LedgerWork> wor
                 excluded.Add(planned.PromotionId);
             }
 
-            result = view.Snapshot.Calculate(commit.Basket, commit.Context with { ExhaustedPromotionIds = exhausted ?? view.Exhausted, ExhaustedCouponCodes = view.ExhaustedCoupons, DiscountCaps = caps });
+            result = view.Snapshot.Calculate(commit.Basket, view.WithUsedUp(commit.Context) with { ExhaustedPromotionIds = exhausted ?? view.Exhausted, DiscountCaps = caps });
         }
 
         if (excluded.Count > 0 && !commit.AcceptRecalculated)

@@ -57,7 +57,7 @@ internal sealed class CommitWork(string orderId, DateTimeOffset at, Basket baske
         var prepared = Volatile.Read(ref _prepared);
         if (prepared is null || !ReferenceEquals(prepared.View, view))
         {
-            var result = view.Snapshot.Calculate(Basket, Context with { ExhaustedPromotionIds = view.Exhausted, ExhaustedCouponCodes = view.ExhaustedCoupons });
+            var result = view.Snapshot.Calculate(Basket, view.WithUsedUp(Context));
             var order = LedgerBatch.Order(this, result, [.. result.Promotions.Where(p => p.Applied).Select(p => LedgerBatch.Consumed(view, this, p, result))]);
             prepared = new Prepared(view, result, order, JsonSerializer.SerializeToUtf8Bytes(order, StateStoreJsonExtensions.JsonOptions));
             Volatile.Write(ref _prepared, prepared);

@@ -17,6 +17,6 @@ public sealed class PromotionPricing(ActivePromotions active, TimeProvider time)
         }
 
         var view = active.Current;
-        return (view.Snapshot.Calculate(basket!, context! with { ExhaustedPromotionIds = view.Exhausted, ExhaustedCouponCodes = view.ExhaustedCoupons }), []);
+        return (view.Snapshot.Calculate(basket!, view.WithUsedUp(context!)), []);
     }
 }
