@@ -146,7 +146,7 @@ public static class WebhooksModule
     [
         WebhookTopics.ScmPush, WebhookTopics.AlertsReceived, WebhookTopics.EndpointDisabled,
         "pipeline.run.started", "pipeline.run.finished", "pipeline.step.started", "pipeline.step.finished",
-        "promotion.activated", "promotion.ended", "promotion.settled", "promotion.budget.threshold",
+        "promotion.activated", "promotion.ended", "promotion.settled", "promotion.settlement.adjusted", "promotion.budget.threshold",
     ];
 
     /// <summary><c>Webhooks:Outbound:AllowList</c>: CIDRs, addresses or host names outbound calls may reach although private (tests, local development).</summary>
