@@ -34,16 +34,18 @@ public static class PipelinesModule
         services.AddModule("Pipelines", "CI/CD pipelines: YAML definitions, runs (orchestrator + step runners), push and schedule triggers, approvals, deploys.", RoutePrefix);
         foreach (var topic in PipelineTopics.Published)
         {
-            services.AddTopic(topic, "pipelines: " + topic);
+            services.AddTopic(topic, PipelineTopics.Descriptions[topic], PipelineTopics.EventTypes[topic]);
         }
 
-        // Publish steps reach only the allowed topics (never the platform's own); named ones are declared here.
+        // Publish steps reach only the allowed topics (never the platform's own); named ones are declared here. A
+        // publish step's event has the step's `type`, free text defaulting to the topic's name, so such a topic may
+        // carry any type.
         var publishTopics = ReadPublishTopics(configuration);
         foreach (var topic in publishTopics)
         {
             if (!topic.EndsWith(".*", StringComparison.Ordinal))
             {
-                services.AddTopic(topic, "pipelines: published by publish steps");
+                services.AddTopic(topic, "pipelines: published by publish steps (the type is the step's `type`, by default the topic)", ["*"]);
             }
         }
 

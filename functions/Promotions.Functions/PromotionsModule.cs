@@ -31,11 +31,12 @@ public static class PromotionsModule
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddModule("Promotions", "Promotion catalog and lifecycle, generated coupon batches, calculate against an in-memory snapshot, budget ledger, reports, settlement, POS snapshot export.", RoutePrefix);
-        services.AddTopic(PromotionTopics.Changed, "a promotion was created, changed or moved in its lifecycle");
-        services.AddTopic(PromotionTopics.Activated, "a promotion became active");
-        services.AddTopic(PromotionTopics.Ended, "a promotion ended");
-        services.AddTopic(PromotionTopics.Settled, "a promotion's settlement was written");
-        services.AddTopic(PromotionTopics.BudgetThreshold, "a promotion used 80 % or 100 % of its budget");
+
+        // Every topic the capability publishes is declared: publishing to an undeclared one fails (an outbox row would be stuck).
+        foreach (var topic in PromotionTopics.All)
+        {
+            services.AddTopic(topic, PromotionTopics.Descriptions[topic]);
+        }
 
         var section = builder.Configuration.GetSection("Promotions");
         var options = new PromotionsOptions

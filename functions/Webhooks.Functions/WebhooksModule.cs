@@ -43,8 +43,13 @@ public static class WebhooksModule
         services.AddSingleton(sp => new SharedRateLimiter(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<WebhookReceiver>();
         services.AddSingleton(new OutboundDestinationPolicy(ReadAllowList(builder.Configuration)));
-        services.AddSingleton(sp => new EndpointRegistry(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OutboundDestinationPolicy>()));
-        services.AddOutboundDelivery(builder.Configuration);
+        var deliveredTopics = DeliveredTopics(builder.Configuration);
+        var configuredTypes = ReadConfiguredEventTypes(builder.Configuration, deliveredTopics);
+        services.AddSingleton(sp => Catalogue(
+            sp.GetService<TopicRegistry>() ?? new TopicRegistry(sp.GetServices<TopicDescriptor>(), sp.GetServices<SubscriptionDescriptor>()), deliveredTopics, configuredTypes));
+        services.AddSingleton(sp => new EndpointRegistry(
+            sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OutboundDestinationPolicy>(), catalogue: sp.GetRequiredService<EventTypeCatalogue>()));
+        services.AddOutboundDelivery(builder.Configuration, deliveredTopics);
         return builder;
     }
 
@@ -56,6 +61,7 @@ public static class WebhooksModule
         app.MapReceiptsApi();
         app.MapEndpointsApi();
         app.MapDeliveriesApi();
+        app.MapEventTypesApi();
         return app;
     }
 
@@ -67,7 +73,7 @@ public static class WebhooksModule
     /// an endpoint with no success for <c>Webhooks:Outbound:DisableAfter</c>, 5 days by default, is disabled; delivered and
 /// failed deliveries are kept for <c>Webhooks:Outbound:DeliveryRetention</c>, 30 days by default).
     /// </summary>
-    private static void AddOutboundDelivery(this IServiceCollection services, IConfiguration configuration)
+    private static void AddOutboundDelivery(this IServiceCollection services, IConfiguration configuration, IReadOnlyList<string> deliveredTopics)
     {
         var outbound = configuration.GetSection("Webhooks:Outbound");
         var delays = outbound.GetSection("RetryDelays").GetChildren().Select(c => TimeSpan.Parse(c.Value!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
@@ -93,11 +99,63 @@ public static class WebhooksModule
         services.AddSingleton(ReadCircuitBreaker(outbound));
         services.AddSingleton<DeliveryDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<DeliveryDispatcher>());
-        var topics = outbound.GetSection("Topics").GetChildren().Select(c => c.Value!).ToList();
-        foreach (var topic in topics.Count > 0 ? topics : DefaultDeliveredTopics)
+        foreach (var topic in deliveredTopics)
         {
             services.AddSubscription<DeliveryFanout>(topic, "webhooks.deliver." + topic);
         }
+    }
+
+    /// <summary><c>Webhooks:Outbound:Topics</c>, or <see cref="DefaultDeliveredTopics"/> when it names none.</summary>
+    private static List<string> DeliveredTopics(IConfiguration configuration)
+    {
+        var topics = configuration.GetSection("Webhooks:Outbound:Topics").GetChildren().Select(c => c.Value!).ToList();
+        return topics.Count > 0 ? topics : [.. DefaultDeliveredTopics];
+    }
+
+    /// <summary>
+    /// <c>Webhooks:Outbound:EventTypes:&lt;topic&gt;</c>: declares the event types a delivered topic carries (with any the
+    /// modules in this process declare for it), for a host that delivers topics published by modules it does not load
+    /// (a stand-alone webhooks host knows <c>pipeline.run.finished</c> only by name).
+    /// </summary>
+    private static Dictionary<string, List<string>> ReadConfiguredEventTypes(IConfiguration configuration, IReadOnlyList<string> deliveredTopics)
+    {
+        const string Setting = "Webhooks:Outbound:EventTypes";
+        var configured = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var topic in configuration.GetSection(Setting).GetChildren())
+        {
+            if (!deliveredTopics.Contains(topic.Key, StringComparer.Ordinal))
+            {
+                throw new ServerlessConfigurationException($"{Setting}:{topic.Key}", "is not a delivered topic (Webhooks:Outbound:Topics).");
+            }
+
+            var types = topic.GetChildren().Select(c => c.Value ?? string.Empty).ToList();
+            if (types.FirstOrDefault(t => EventTypeFilter.Validate(t) is not null) is { } bad)
+            {
+                throw new ServerlessConfigurationException($"{Setting}:{topic.Key}", $"'{bad}' is not an event type, a 'prefix.*' family or '*'.");
+            }
+
+            configured[topic.Key] = types;
+        }
+
+        return configured;
+    }
+
+    /// <summary>
+    /// The event types outbound endpoints can receive: for each delivered topic, the types the modules in this process
+    /// and the configuration declare for it; a topic neither declares types for carries its own name.
+    /// </summary>
+    private static EventTypeCatalogue Catalogue(TopicRegistry registry, IReadOnlyList<string> deliveredTopics, Dictionary<string, List<string>> configuredTypes)
+    {
+        var entries = new List<DeliverableEventType>();
+        foreach (var topic in deliveredTopics)
+        {
+            var declared = registry.Topics.FirstOrDefault(t => t.Name == topic) ?? new TopicDescriptor(topic);
+            var types = (declared.EventTypes ?? []).Concat(configuredTypes.GetValueOrDefault(topic) ?? []).ToList();
+            var carried = types.Count > 0 ? types : declared.CarriedEventTypes;
+            entries.AddRange(carried.Select(type => new DeliverableEventType(type, topic, declared.Description)));
+        }
+
+        return new EventTypeCatalogue(entries);
     }
 
     private static DeliveryConcurrency ReadConcurrency(IConfiguration outbound)
@@ -146,7 +204,7 @@ public static class WebhooksModule
     [
         WebhookTopics.ScmPush, WebhookTopics.AlertsReceived, WebhookTopics.EndpointDisabled,
         "pipeline.run.started", "pipeline.run.finished", "pipeline.step.started", "pipeline.step.finished",
-        "promotion.activated", "promotion.ended", "promotion.settled", "promotion.budget.threshold",
+        "promotion.activated", "promotion.ended", "promotion.settled", "promotion.settlement.adjusted", "promotion.budget.threshold",
     ];
 
     /// <summary><c>Webhooks:Outbound:AllowList</c>: CIDRs, addresses or host names outbound calls may reach although private (tests, local development).</summary>

@@ -52,6 +52,15 @@ public sealed class StartupConfigurationTests
         Assert.Equal("Pipelines:Publish:AllowedTopics", error.Setting);
     }
 
+    [Theory]
+    [InlineData("Webhooks:Outbound:EventTypes:not.delivered:0", "not.delivered.thing", "Webhooks:Outbound:EventTypes:not.delivered")]
+    [InlineData("Webhooks:Outbound:EventTypes:scm.push:0", "bad type", "Webhooks:Outbound:EventTypes:scm.push")]
+    public void Event_types_for_a_topic_that_is_not_delivered_or_that_are_not_types_name_the_setting(string setting, string value, string named)
+    {
+        var error = StartFails(new Dictionary<string, string?> { [setting] = value });
+        Assert.Equal(named, error.Setting);
+    }
+
     [Fact]
     public void An_unknown_profile_names_the_setting()
     {

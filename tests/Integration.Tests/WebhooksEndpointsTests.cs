@@ -46,7 +46,7 @@ public sealed class WebhooksEndpointsTests : IAsyncLifetime
         Assert.DoesNotContain(secret, shown, StringComparison.Ordinal);
         Assert.DoesNotContain(secret, await admin.GetStringAsync("/api/webhooks/endpoints"), StringComparison.Ordinal);
 
-        var bad = await admin.PatchAsJsonAsync($"/api/webhooks/endpoints/{id}", new { eventTypes = new[] { "ok.event", "bad event!" }, headers = new Dictionary<string, string> { ["Host"] = "evil" } });
+        var bad = await admin.PatchAsJsonAsync($"/api/webhooks/endpoints/{id}", new { eventTypes = new[] { "scm.push", "bad event!" }, headers = new Dictionary<string, string> { ["Host"] = "evil" } });
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         var errors = (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
         Assert.True(errors.TryGetProperty("eventTypes[1]", out _));

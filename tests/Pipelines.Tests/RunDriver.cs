@@ -25,6 +25,14 @@ internal sealed class RunDriver
     {
         Last = Machine.Apply(State, runEvent);
         State = Last.State;
+
+        // Every test driving the machine also checks it publishes only declared types: the host declares
+        // RunEventTypes on its topics, and outbound webhooks refuse filters for types nothing declares.
+        foreach (var published in Last.Commands.OfType<PublishEvent>())
+        {
+            Assert.Contains(published.Type, RunEventTypes.All);
+        }
+
         return Last;
     }
 

@@ -41,4 +41,36 @@ public class PubSubRegistrationTests
         using var provider = services.BuildServiceProvider();
         Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<TopicRegistry>());
     }
+
+    [Fact]
+    public void A_topic_carries_the_event_types_its_declarations_name_or_else_its_own_name()
+    {
+        var services = new ServiceCollection()
+            .AddTopic("runs.finished", "a run ended", ["runs.failed", "runs.succeeded"])
+            .AddTopic("runs.finished", eventTypes: ["runs.failed", "runs.cancelled"])
+            .AddTopic("orders.placed", "an order")
+            .AddTopic("custom.events", eventTypes: ["*"])
+            .AddSubscription<RecordingHandler>("runs.finished", "audit")
+            .AddPubSub(new ServerlessOptions(), null);
+        using var provider = services.BuildServiceProvider();
+        var topics = provider.GetRequiredService<TopicRegistry>().Topics.ToDictionary(t => t.Name);
+
+        Assert.Equal(["runs.failed", "runs.succeeded", "runs.cancelled"], topics["runs.finished"].CarriedEventTypes);
+        Assert.Equal("a run ended", topics["runs.finished"].Description);
+        Assert.Equal(["orders.placed"], topics["orders.placed"].CarriedEventTypes);
+        Assert.Null(topics["orders.placed"].EventTypes);
+        Assert.Equal(["*"], topics["custom.events"].CarriedEventTypes);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("runs.*.failed")]
+    [InlineData("runs failed")]
+    [InlineData("runs.")]
+    public void A_declared_event_type_must_be_a_type_a_family_or_any(string type)
+    {
+        Assert.Throws<ArgumentException>(() => new ServiceCollection().AddTopic("runs.finished", eventTypes: [type]));
+        Assert.Throws<ArgumentException>(() => new TopicRegistry([new TopicDescriptor("runs.finished", null, [type])], []));
+    }
 }
+

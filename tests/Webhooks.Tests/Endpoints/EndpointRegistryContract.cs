@@ -72,6 +72,30 @@ public abstract class EndpointRegistryContract : StoreBackedContract
     }
 
     [Fact]
+    public async Task With_a_catalogue_new_filters_must_match_a_delivered_type_but_a_stored_filter_keeps_working()
+    {
+        var catalogue = new EventTypeCatalogue([new("pipeline.run.failed", "pipeline.run.finished", null), new("scm.push", "scm.push", null)]);
+        var checking = new EndpointRegistry(Store, TimeProvider.System, new OutboundDestinationPolicy(new OutboundAllowList([])), (_, _) => Task.FromResult(new[] { IPAddress.Parse("93.184.216.34") }), catalogue);
+
+        var refused = await checking.CreateAsync(new EndpointRequest("https://hooks.example.com/", ["pipeline.run.failed", "webhook.received"]), Ct);
+        Assert.Equal(["eventTypes[1]"], refused.Problems.Select(p => p.Path));
+        Assert.Empty((await checking.ListAsync(10, null, Ct)).Items);
+        Assert.True((await checking.CreateAsync(new EndpointRequest("https://hooks.example.com/", ["pipeline.run.failed"]), Ct)).Succeeded);
+
+        // Stored before (scm.* matches nothing this catalogue knows): loaded, delivered to as before, and patchable.
+        var stale = await CreateAsync();
+        Assert.Contains(await checking.SubscribersAsync(Ct), s => s.Id == stale && s.Filter.Matches("scm.tag"));
+        var renamed = await checking.UpdateAsync(stale, Patch("""{"description":"still here"}"""), Ct);
+        Assert.True(renamed!.Succeeded, string.Join("; ", renamed.Problems));
+        Assert.Equal(["scm.*"], renamed.Result!.EventTypes);
+
+        // Setting the filters checks them all.
+        var badPatch = await checking.UpdateAsync(stale, Patch("""{"eventTypes":["scm.push","scm.tag"]}"""), Ct);
+        Assert.Equal(["eventTypes[1]"], badPatch!.Problems.Select(p => p.Path));
+        Assert.Equal(["scm.push"], (await checking.UpdateAsync(stale, Patch("""{"eventTypes":["scm.push"]}"""), Ct))!.Result!.EventTypes);
+    }
+
+    [Fact]
     public async Task Disabling_queues_the_event_in_the_same_transaction_without_the_urls_path_or_query_and_only_once()
     {
         var id = await CreateAsync("https://hooks.example.com:8443/services/T0/B0/SECRETPATH?api_key=LEAKME123");

@@ -91,4 +91,37 @@ public sealed class EndpointRequestValidatorTests
     [Fact]
     public void A_header_value_of_visible_ASCII_with_spaces_and_tabs_is_accepted() =>
         Assert.Empty(EndpointRequestValidator.Validate(new EndpointRequest("https://hooks.example.com/", Headers: new Dictionary<string, string?> { ["X-Name"] = "Cafe; \"quoted\"\t~ ok!" })));
+
+    private static readonly EventTypeCatalogue Catalogue = new(
+    [
+        new("scm.push", "scm.push", null),
+        new("pipeline.run.failed", "pipeline.run.finished", null),
+        new("pipeline.run.succeeded", "pipeline.run.finished", null),
+    ]);
+
+    [Fact]
+    public void With_a_catalogue_a_filter_no_delivered_type_matches_is_refused_at_its_path()
+    {
+        var request = new EndpointRequest("https://hooks.example.com/", ["scm.push", "pipline.run.failed", "pipeline.*", "webhook.*", "pipeline.run.failed"]);
+
+        Assert.Empty(EndpointRequestValidator.Validate(request)); // without a catalogue (endpoints already stored): only the shape is checked
+        var problems = EndpointRequestValidator.Validate(request, Catalogue);
+
+        Assert.Equal(["eventTypes[1]", "eventTypes[3]"], problems.Select(p => p.Path));
+        Assert.StartsWith("'pipline.run.failed' matches no event type delivered here", problems[0].Message, StringComparison.Ordinal);
+        Assert.Contains("closest known: pipeline.run.failed", problems[0].Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_type_stays_valid_with_a_catalogue_and_shape_problems_come_first()
+    {
+        Assert.Empty(EndpointRequestValidator.Validate(new EndpointRequest("https://hooks.example.com/", []), Catalogue));
+        Assert.Empty(EndpointRequestValidator.Validate(new EndpointRequest("https://hooks.example.com/", ["*"]), Catalogue));
+        Assert.Empty(EndpointRequestValidator.Validate(new EndpointRequest("https://hooks.example.com/"), Catalogue));
+
+        var problems = EndpointRequestValidator.Validate(new EndpointRequest("https://hooks.example.com/", ["bad type", "none.x", "none.x"]), Catalogue);
+        Assert.Equal(["eventTypes[0]", "eventTypes[1]", "eventTypes[2]"], problems.Select(p => p.Path));
+        Assert.Equal("duplicates 'none.x'", problems[2].Message);
+    }
 }
+

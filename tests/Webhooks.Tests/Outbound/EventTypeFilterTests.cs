@@ -49,4 +49,24 @@ public sealed class EventTypeFilterTests
     [InlineData("order_v2.line-item.*")]
     [InlineData("*")]
     public void Valid_patterns_pass(string pattern) => Assert.Null(EventTypeFilter.Validate(pattern));
+
+    [Theory]
+    [InlineData("pipeline.run.failed", "pipeline.run.failed", true)]
+    [InlineData("pipeline.run.failed", "pipeline.run.finished", false)]
+    [InlineData("pipeline.run.failed", "pipeline.*", true)]
+    [InlineData("pipeline.run.failed", "pipeline.run.failed.*", false)]
+    [InlineData("pipeline.run", "pipeline.run.*", false)]
+    [InlineData("pipeline.*", "pipeline.run.failed", true)]
+    [InlineData("pipeline.*", "pipeline", false)]
+    [InlineData("pipeline.*", "pipelines.run", false)]
+    [InlineData("pipeline.*", "pipeline.custom.*", true)]
+    [InlineData("pipeline.custom.*", "pipeline.*", true)]
+    [InlineData("pipeline.step.*", "pipeline.custom.*", false)]
+    [InlineData("anything.at.all", "*", true)]
+    [InlineData("*", "scm.push", true)]
+    public void A_pattern_overlaps_a_declared_type_when_some_event_type_matches_both(string pattern, string declared, bool expected)
+    {
+        Assert.Equal(expected, EventTypeFilter.Overlaps(pattern, declared));
+        Assert.Equal(expected, EventTypeFilter.Overlaps(declared, pattern));
+    }
 }

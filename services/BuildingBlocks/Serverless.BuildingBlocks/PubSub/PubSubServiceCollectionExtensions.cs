@@ -11,13 +11,22 @@ namespace Serverless.BuildingBlocks.PubSub;
 
 public static class PubSubServiceCollectionExtensions
 {
-    /// <summary>Declares a topic this process publishes to. Subscribed topics are declared implicitly.</summary>
+    /// <summary>
+    /// Declares a topic this process publishes to, and the CloudEvent types its events carry (exact names,
+    /// <c>prefix.*</c> families or <c>*</c>; none: the topic's own name). Subscribed topics are declared implicitly.
+    /// </summary>
     /// <exception cref="InvalidTopicNameException">The name breaks the naming rules.</exception>
-    public static IServiceCollection AddTopic(this IServiceCollection services, string name, string? description = null)
+    /// <exception cref="ArgumentException">An event type is not a type name, a <c>prefix.*</c> family or <c>*</c>.</exception>
+    public static IServiceCollection AddTopic(this IServiceCollection services, string name, string? description = null, IReadOnlyList<string>? eventTypes = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         TopicRegistry.ValidateName(name);
-        services.AddSingleton(new TopicDescriptor(name, description));
+        foreach (var type in eventTypes ?? [])
+        {
+            TopicRegistry.ValidateEventTypePattern(name, type);
+        }
+
+        services.AddSingleton(new TopicDescriptor(name, description, eventTypes?.ToList()));
         return services;
     }
 

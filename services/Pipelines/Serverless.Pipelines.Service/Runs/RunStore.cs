@@ -517,7 +517,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 
         if (cause is StepStarted started && !transition.Ignored)
         {
-            transaction.Publish(PipelineTopics.StepStarted, RunEvent(record, transition.State, PipelineTopics.StepStarted, started.StepId, null));
+            transaction.Publish(PipelineTopics.StepStarted, RunEvent(record, transition.State, RunEventTypes.StepStarted, started.StepId, null));
         }
 
         return record with { State = transition.State, Timers = timers };

@@ -170,7 +170,7 @@ public sealed class RunStateMachine
             }
 
             State = State with { Status = RunStatus.Running, StartedAt = at };
-            Commands.Add(new PublishEvent("pipeline.run.started", State.RunId));
+            Commands.Add(new PublishEvent(RunEventTypes.RunStarted, State.RunId));
             Advance();
             return null;
         }
@@ -212,7 +212,7 @@ public sealed class RunStateMachine
             }
 
             StartTimeout(spec, restart.Number);
-            Commands.Add(new PublishEvent("pipeline.step.restarted", State.RunId, spec.Id) { Detail = $"attempt {restart.Number} replaces {current.Number}" });
+            Commands.Add(new PublishEvent(RunEventTypes.StepRestarted, State.RunId, spec.Id) { Detail = $"attempt {restart.Number} replaces {current.Number}" });
             return null;
         }
 
@@ -276,7 +276,7 @@ public sealed class RunStateMachine
             {
                 // The run is cancelling and the runner that should confirm it is gone: the step is cancelled now.
                 Update(run with { Status = StepStatus.Cancelled, Reason = "run cancelled" });
-                Commands.Add(new PublishEvent("pipeline.step.cancelled", State.RunId, spec.Id) { Detail = error });
+                Commands.Add(new PublishEvent(RunEventTypes.StepFinished(StepStatus.Cancelled), State.RunId, spec.Id) { Detail = error });
                 Advance();
                 return null;
             }
@@ -287,7 +287,7 @@ public sealed class RunStateMachine
                 // A step that takes its runner down with it would otherwise be dispatched for ever.
                 var reason = $"lost {lostInARow} times in a row (its runner died or stopped each time; last: {error}); not dispatched again";
                 Update(run with { Status = StepStatus.Failed, Reason = reason });
-                Commands.Add(new PublishEvent("pipeline.step.failed", State.RunId, spec.Id) { Detail = reason });
+                Commands.Add(new PublishEvent(RunEventTypes.StepFinished(StepStatus.Failed), State.RunId, spec.Id) { Detail = reason });
                 Advance();
                 return null;
             }
@@ -296,7 +296,7 @@ public sealed class RunStateMachine
             var restart = new StepAttempt { Number = run.NextAttemptNumber, QueuedAt = at, RestartOf = current.Number, Redispatched = true };
             Update(run with { Status = StepStatus.Queued, Attempts = run.Attempts.Add(restart) });
             Commands.Add(new DispatchStep(spec.Id, restart.Number, TimeSpan.Zero));
-            Commands.Add(new PublishEvent("pipeline.step.restarted", State.RunId, spec.Id) { Detail = $"attempt {restart.Number} replaces {current.Number}: {error}" });
+            Commands.Add(new PublishEvent(RunEventTypes.StepRestarted, State.RunId, spec.Id) { Detail = $"attempt {restart.Number} replaces {current.Number}: {error}" });
             return null;
         }
 
@@ -319,7 +319,7 @@ public sealed class RunStateMachine
             }
 
             Update(run with { OpenGate = new DeployGate(opened.Attempt, opened.Gate) });
-            Commands.Add(new PublishEvent("pipeline.approval.requested", State.RunId, opened.StepId) { Detail = $"canary gate {opened.Gate}: {string.Join(", ", canary.Approvers)}" });
+            Commands.Add(new PublishEvent(RunEventTypes.ApprovalRequested, State.RunId, opened.StepId) { Detail = $"canary gate {opened.Gate}: {string.Join(", ", canary.Approvers)}" });
             return null;
         }
 
@@ -441,7 +441,7 @@ public sealed class RunStateMachine
             }
 
             State = State with { CancelRequested = true };
-            Commands.Add(new PublishEvent("pipeline.run.cancelling", State.RunId));
+            Commands.Add(new PublishEvent(RunEventTypes.RunCancelling, State.RunId));
             if (State.Status == RunStatus.Queued)
             {
                 // Never started: nothing ran, so there is nothing for finally steps to clean up.
@@ -494,7 +494,7 @@ public sealed class RunStateMachine
             }
 
             State = State with { Status = RunStatus.Running, CancelRequested = false, FinishedAt = null, Generation = State.Generation + 1 };
-            Commands.Add(new PublishEvent("pipeline.run.restarted", State.RunId) { Detail = why });
+            Commands.Add(new PublishEvent(RunEventTypes.RunRestarted, State.RunId) { Detail = why });
             Advance();
             return null;
         }
@@ -523,7 +523,7 @@ public sealed class RunStateMachine
                     if (State.CancelRequested && !normalDone)
                     {
                         Update(run with { Status = StepStatus.Cancelled, Reason = "run cancelled" });
-                        Commands.Add(new PublishEvent("pipeline.step.cancelled", State.RunId, spec.Id));
+                        Commands.Add(new PublishEvent(RunEventTypes.StepFinished(StepStatus.Cancelled), State.RunId, spec.Id));
                         changed = true;
                         continue;
                     }
@@ -542,7 +542,7 @@ public sealed class RunStateMachine
                     else
                     {
                         Update(run with { Status = decision, Reason = reason });
-                        Commands.Add(new PublishEvent($"pipeline.step.{decision.ToExpressionText()}", State.RunId, spec.Id) { Detail = reason });
+                        Commands.Add(new PublishEvent(RunEventTypes.StepFinished(decision), State.RunId, spec.Id) { Detail = reason });
                     }
                 }
             }
@@ -585,18 +585,18 @@ public sealed class RunStateMachine
                 case ApprovalStep approval:
                     // Approval and wait steps start here, with no runner to report it: the started event is this one.
                     Update(run with { Status = StepStatus.AwaitingApproval, Attempts = run.Attempts.Add(attempt with { StartedAt = at }) });
-                    Commands.Add(new PublishEvent("pipeline.step.started", State.RunId, spec.Id));
+                    Commands.Add(new PublishEvent(RunEventTypes.StepStarted, State.RunId, spec.Id));
                     if (approval.Timeout is { } timeout)
                     {
                         Commands.Add(new StartTimer(TimerIds.Approval(spec.Id, attempt.Number), at + timeout));
                     }
 
-                    Commands.Add(new PublishEvent("pipeline.approval.requested", State.RunId, spec.Id) { Detail = string.Join(", ", approval.Approvers) });
+                    Commands.Add(new PublishEvent(RunEventTypes.ApprovalRequested, State.RunId, spec.Id) { Detail = string.Join(", ", approval.Approvers) });
                     break;
                 case WaitStep wait:
                     // A wait needs no runner: a timer is the whole step.
                     Update(run with { Status = StepStatus.Running, Attempts = run.Attempts.Add(attempt with { StartedAt = at }) });
-                    Commands.Add(new PublishEvent("pipeline.step.started", State.RunId, spec.Id));
+                    Commands.Add(new PublishEvent(RunEventTypes.StepStarted, State.RunId, spec.Id));
                     Commands.Add(new StartTimer(TimerIds.Wait(spec.Id, attempt.Number), at + wait.Duration));
                     break;
                 default:
@@ -645,7 +645,7 @@ public sealed class RunStateMachine
                 Outputs = outputs.ToImmutableDictionary(StringComparer.Ordinal),
                 Reason = error,
             });
-            Commands.Add(new PublishEvent($"pipeline.step.{status.ToExpressionText()}", State.RunId, spec.Id) { Detail = error });
+            Commands.Add(new PublishEvent(RunEventTypes.StepFinished(status), State.RunId, spec.Id) { Detail = error });
         }
 
         /// <summary>The backoff before another attempt, or null when the policy allows none (limit reached, outcome not retried, run cancelling).</summary>
@@ -677,7 +677,7 @@ public sealed class RunStateMachine
             var recorded = current with { Outcome = approved ? AttemptOutcome.Succeeded : AttemptOutcome.Failed, FinishedAt = at, Error = approved ? null : reason };
             var status = approved ? StepStatus.Succeeded : StepStatus.Failed;
             Update(run with { Status = status, Attempts = run.Attempts.SetItem(run.Attempts.Count - 1, recorded), Reason = reason });
-            Commands.Add(new PublishEvent($"pipeline.step.{status.ToExpressionText()}", State.RunId, spec.Id) { Detail = reason });
+            Commands.Add(new PublishEvent(RunEventTypes.StepFinished(status), State.RunId, spec.Id) { Detail = reason });
         }
 
         private void StartTimeout(StepSpec spec, int attempt)
@@ -710,7 +710,7 @@ public sealed class RunStateMachine
                 : State.Steps.Values.Any(s => s.Status is StepStatus.Failed or StepStatus.Cancelled) ? RunStatus.Failed
                 : RunStatus.Succeeded;
             State = State with { Status = status, FinishedAt = at };
-            Commands.Add(new PublishEvent($"pipeline.run.{status.ToString().ToLowerInvariant()}", State.RunId));
+            Commands.Add(new PublishEvent(RunEventTypes.RunFinished(status), State.RunId));
         }
 
         private void Update(StepRun run) => State = State with { Steps = State.Steps.SetItem(run.StepId, run) };

@@ -8,13 +8,15 @@ namespace Serverless.Webhooks.Service.Endpoints;
 /// <summary>
 /// Outbound endpoints: create (secret shown once), read, patch, delete, rotate the secret (old one keeps signing
 /// during a grace period), enable/disable. Every URL passes the SSRF check at registration: its host must resolve
-/// only to permitted addresses (the delivery worker checks again at connect time).
+/// only to permitted addresses (the delivery worker checks again at connect time). With a <c>catalogue</c>, event type
+/// filters that no delivered event can match are refused when an endpoint is created or its filters are set.
 /// </summary>
 public sealed class EndpointRegistry(
     IStateStore state,
     TimeProvider time,
     OutboundDestinationPolicy destinations,
-    Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null)
+    Func<string, CancellationToken, Task<IPAddress[]>>? resolve = null,
+    EventTypeCatalogue? catalogue = null)
 {
     public static readonly TimeSpan DefaultRotationGrace = TimeSpan.FromHours(24);
     private const string KeyPrefix = "webhooks||endpoint||";
@@ -68,7 +70,7 @@ public sealed class EndpointRegistry(
     public async Task<EndpointChange<EndpointWithSecret>> CreateAsync(EndpointRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var problems = await ValidateAsync(request, cancellationToken).ConfigureAwait(false);
+        var problems = await ValidateAsync(request, checkEventTypes: true, cancellationToken).ConfigureAwait(false);
         if (problems.Count > 0)
         {
             return new(problems, null);
@@ -109,7 +111,9 @@ public sealed class EndpointRegistry(
 
             var merged = patch.ApplyTo(new EndpointRequest(
                 current.Url, current.EventTypes, current.Description, current.RateLimitPerSecond, current.Headers.ToDictionary(h => h.Key, h => (string?)h.Value)));
-            var problems = await ValidateAsync(merged, cancellationToken).ConfigureAwait(false);
+            // Event types are checked against the catalogue only when the patch sets them: an endpoint stored with a
+            // filter that no longer matches anything (topics configured differently since) can still change its URL.
+            var problems = await ValidateAsync(merged, checkEventTypes: patch.HasEventTypes, cancellationToken).ConfigureAwait(false);
             if (problems.Count > 0)
             {
                 return (problems, null, null);
@@ -238,9 +242,9 @@ public sealed class EndpointRegistry(
         }
     }
 
-    private async Task<IReadOnlyList<FieldProblem>> ValidateAsync(EndpointRequest request, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<FieldProblem>> ValidateAsync(EndpointRequest request, bool checkEventTypes, CancellationToken cancellationToken)
     {
-        var problems = EndpointRequestValidator.Validate(request).ToList();
+        var problems = EndpointRequestValidator.Validate(request, checkEventTypes ? catalogue : null).ToList();
         if (!problems.Any(p => p.Path == "url") && request.Url is not null)
         {
             var check = await WebhookUrl.CheckAsync(request.Url, destinations, _resolve, cancellationToken).ConfigureAwait(false);

@@ -37,7 +37,12 @@ public static class EndpointRequestValidator
         "Host", "Content-Length", "Content-Type", "Content-Encoding", "Expect",
     };
 
-    public static IReadOnlyList<FieldProblem> Validate(EndpointRequest request)
+    /// <param name="request">The endpoint's fields.</param>
+    /// <param name="catalogue">
+    /// The event types delivered here: when given, a filter that matches none of them is a problem, since such an
+    /// endpoint would never receive anything. Left out for endpoints already stored, which keep working whatever changed.
+    /// </param>
+    public static IReadOnlyList<FieldProblem> Validate(EndpointRequest request, EventTypeCatalogue? catalogue = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         var problems = new List<FieldProblem>();
@@ -47,7 +52,7 @@ public static class EndpointRequestValidator
             problems.Add(new("url", urlProblem));
         }
 
-        ValidateEventTypes(request.EventTypes, problems);
+        ValidateEventTypes(request.EventTypes, catalogue, problems);
 
         if (request.Description is { Length: > MaxDescriptionLength })
         {
@@ -63,7 +68,7 @@ public static class EndpointRequestValidator
         return problems;
     }
 
-    private static void ValidateEventTypes(IReadOnlyList<string?>? eventTypes, List<FieldProblem> problems)
+    private static void ValidateEventTypes(IReadOnlyList<string?>? eventTypes, EventTypeCatalogue? catalogue, List<FieldProblem> problems)
     {
         if (eventTypes is null)
         {
@@ -87,6 +92,10 @@ public static class EndpointRequestValidator
             else if (!seen.Add(pattern!))
             {
                 problems.Add(new(path, $"duplicates '{pattern}'"));
+            }
+            else if (catalogue?.Problem(pattern!) is { } unmatched)
+            {
+                problems.Add(new(path, unmatched));
             }
         }
     }

@@ -59,6 +59,31 @@ public sealed class EventTypeFilter
         return _everything || _exact.Contains(eventType) || _prefixes.Exists(p => eventType.StartsWith(p, StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Whether two valid patterns have a type in common: a filter pattern and a type a topic declares (an exact name,
+    /// a <c>prefix.*</c> family or <c>*</c>). An exact name overlaps itself and every family it lies below; two
+    /// families overlap when one lies within the other (<c>pipeline.*</c> and <c>pipeline.custom.*</c>).
+    /// </summary>
+    public static bool Overlaps(string pattern, string declared)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        ArgumentNullException.ThrowIfNull(declared);
+        if (pattern == "*" || declared == "*")
+        {
+            return true;
+        }
+
+        var patternFamily = pattern.EndsWith(".*", StringComparison.Ordinal) ? pattern[..^1] : null;
+        var declaredFamily = declared.EndsWith(".*", StringComparison.Ordinal) ? declared[..^1] : null;
+        return (patternFamily, declaredFamily) switch
+        {
+            (null, null) => string.Equals(pattern, declared, StringComparison.Ordinal),
+            (null, { } family) => pattern.StartsWith(family, StringComparison.Ordinal),
+            ({ } family, null) => declared.StartsWith(family, StringComparison.Ordinal),
+            ({ } a, { } b) => a.StartsWith(b, StringComparison.Ordinal) || b.StartsWith(a, StringComparison.Ordinal),
+        };
+    }
+
     /// <summary>Null when <paramref name="pattern"/> is valid, otherwise what is wrong with it.</summary>
     public static string? Validate(string? pattern)
     {
