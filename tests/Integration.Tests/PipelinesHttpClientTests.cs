@@ -5,7 +5,7 @@ namespace Integration.Tests;
 
 /// <summary>
 /// The HTTP client of http and deploy steps against real receivers on loopback (found by review): answers are read
-/// only as far as a step keeps them.
+/// only as far as a step keeps them, and template values in URLs are percent-encoded after the authority.
 /// </summary>
 public abstract class PipelinesHttpClientContract : PipelinesApiContract
 {
@@ -38,6 +38,48 @@ public abstract class PipelinesHttpClientContract : PipelinesApiContract
         await Recording.WaitUntilAsync(() => receiver.Streams.Count == 2, TimeSpan.FromSeconds(20), "both streams to stop");
         Assert.All(receiver.Streams, stream => Assert.True(stream.ClientLeft));
         Assert.InRange(receiver.Streams.Single(s => s.Length is not null).Written, 0, 32L * 1024 * 1024);
+    }
+
+    [Fact]
+    public async Task Template_values_in_step_urls_are_percent_encoded_after_the_authority()
+    {
+        await using var receiver = await RecordingReceiver.StartAsync();
+        await using var target = await FakeDeploymentApi.StartAsync();
+        await SaveAsync("encoded", $$$"""
+            name: encoded
+            parameters:
+              base: {type: string, default: "{{{receiver.BaseUrl}}}"}
+              deployBase: {type: string, default: "{{{target.BaseUrl}}}"}
+              id: {type: string, default: "../admin?x=1"}
+              q: {type: string, default: "a b&admin=true#x"}
+              dots: {type: string, default: ".."}
+            steps:
+              - id: get
+                kind: http
+                url: "${{ parameters.base }}/items/${{ parameters.id }}?q=${{ parameters.q }}"
+                expectStatus: 404
+              - id: climb
+                kind: http
+                url: "${{ parameters.base }}/items/${{ parameters.dots }}/admin"
+              - id: deploy
+                kind: deploy
+                version: "2"
+                target: {deployUrl: "${{ parameters.deployBase }}/deploy", healthUrl: "${{ parameters.base }}/stream/10?check=${{ parameters.id }}"}
+                strategy: {kind: rolling, instances: 1, batchSize: 1}
+            """);
+        var run = await WaitForStatusAsync(await StartAsync("encoded"), "Failed");
+
+        // The value stayed one path segment and one query value; the base URLs were taken as they are.
+        Assert.Equal("Succeeded", Status(run, "get"));
+        Assert.Contains("GET /items/..%2Fadmin%3Fx%3D1?q=a%20b%26admin%3Dtrue%23x", receiver.Targets);
+        Assert.Equal("Succeeded", Status(run, "deploy"));
+        Assert.Contains("GET /stream/10?check=..%2Fadmin%3Fx%3D1", receiver.Targets);
+        Assert.Equal("2", target.Version);
+
+        // A value that would climb the path is refused before anything is sent.
+        Assert.Equal("Failed", Status(run, "climb"));
+        Assert.StartsWith("a template could not be rendered: a value substituted into the URL makes the path segment '..'", Reason(run, "climb"), StringComparison.Ordinal);
+        Assert.DoesNotContain(receiver.Targets, t => t.StartsWith("GET /admin", StringComparison.Ordinal) || t.StartsWith("GET /items/../", StringComparison.Ordinal));
     }
 
     [Fact]

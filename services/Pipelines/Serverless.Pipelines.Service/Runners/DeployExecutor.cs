@@ -13,7 +13,8 @@ namespace Serverless.Pipelines.Service.Runners;
 /// <item>every changing operation → <c>POST deployUrl</c> with the operation as JSON (<c>{"op":"deployInstances","instances":[0],"version":"2"}</c>).</item>
 /// <item><c>checkHealth</c> → <c>GET healthUrl</c> until 2xx, at most <see cref="RunnerOptions.HealthCheckAttempts"/> times.</item>
 /// </list>
-/// Of the answers only the status is read, except the state from <c>GET deployUrl</c>, JSON of at most
+/// The URLs are rendered by <see cref="UrlTemplate"/> (values after the scheme and authority percent-encoded). Of the
+/// answers only the status is read, except the state from <c>GET deployUrl</c>, JSON of at most
 /// <see cref="MaxAnswerBytes"/>: a longer answer fails the step before anything is changed.
 /// When an operation fails (an error status, a network error, no answer within the HTTP timeout; for a health check,
 /// every attempt), the rollback plan for that point runs and the step fails, saying so, and saying whether the rollback
@@ -36,11 +37,11 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(work);
-        var deployUrl = new Uri(TemplateString.Render(spec.Target.DeployUrl, work.Context));
-        var healthUrl = spec.Target.HealthUrl is null ? null : new Uri(TemplateString.Render(spec.Target.HealthUrl, work.Context));
+        var deployUrl = new Uri(UrlTemplate.Render(spec.Target.DeployUrl, work.Context));
+        var healthUrl = spec.Target.HealthUrl is null ? null : new Uri(UrlTemplate.Render(spec.Target.HealthUrl, work.Context));
         if (spec.Strategy is BlueGreenStrategy { HealthCheck: { } slotHealth })
         {
-            healthUrl = new Uri(TemplateString.Render(slotHealth, work.Context));
+            healthUrl = new Uri(UrlTemplate.Render(slotHealth, work.Context));
         }
 
         var headers = spec.Target.Headers.ToDictionary(h => h.Key, h => TemplateString.Render(h.Value, work.Context), StringComparer.OrdinalIgnoreCase);

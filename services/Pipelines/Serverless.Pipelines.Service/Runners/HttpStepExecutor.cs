@@ -7,8 +7,9 @@ using Serverless.Pipelines.Runs;
 namespace Serverless.Pipelines.Service.Runners;
 
 /// <summary>
-/// Runs an http step: URL, headers and body rendered from templates; 2xx (or <c>expectStatus</c>) succeeds. Outputs
-/// <c>status</c> and <c>body</c> (its first 4 KiB of UTF-8, <see cref="StepOutputLimit.HttpBody(ReadOnlySpan{byte}, string?)"/>): at most
+/// Runs an http step: URL, headers and body rendered from templates (the URL by <see cref="UrlTemplate"/>: values in
+/// its path, query and fragment percent-encoded); 2xx (or <c>expectStatus</c>) succeeds. Outputs <c>status</c> and
+/// <c>body</c> (its first 4 KiB of UTF-8, <see cref="StepOutputLimit.HttpBody(ReadOnlySpan{byte}, string?)"/>): at most
 /// <see cref="StepOutputLimit.HttpBodyReadBytes"/> of the answer are read, the rest never, however long it is. A
 /// network error fails it; no answer (headers and those bytes) within the HTTP timeout times it out.
 /// </summary>
@@ -35,7 +36,7 @@ public sealed class HttpStepExecutor(GuardedHttp http)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(work);
-        var url = TemplateString.Render(spec.Url, work.Context);
+        var url = UrlTemplate.Render(spec.Url, work.Context);
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
             return StepExecution.Failed($"'{url}' is not an http(s) URL");
@@ -43,7 +44,7 @@ public sealed class HttpStepExecutor(GuardedHttp http)
 
         var headers = spec.Headers.ToDictionary(h => h.Key, h => TemplateString.Render(h.Value, work.Context), StringComparer.OrdinalIgnoreCase);
         var body = RenderBody(spec.Body, headers.GetValueOrDefault("Content-Type"), work.Context);
-        work.Log.WriteLine($"{spec.Method} {uri}");
+        work.Log.WriteLine($"{spec.Method} {uri.AbsoluteUri}");
         try
         {
             var answer = await http.SendAsync(() =>
