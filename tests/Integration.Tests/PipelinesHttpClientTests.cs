@@ -5,7 +5,8 @@ namespace Integration.Tests;
 
 /// <summary>
 /// The HTTP client of http and deploy steps against real receivers on loopback (found by review): answers are read
-/// only as far as a step keeps them, and template values in URLs are percent-encoded after the authority.
+/// only as far as a step keeps them, template values in URLs are percent-encoded after the authority, and a POST that
+/// may have been processed is never sent twice.
 /// </summary>
 public abstract class PipelinesHttpClientContract : PipelinesApiContract
 {
@@ -80,6 +81,28 @@ public abstract class PipelinesHttpClientContract : PipelinesApiContract
         Assert.Equal("Failed", Status(run, "climb"));
         Assert.StartsWith("a template could not be rendered: a value substituted into the URL makes the path segment '..'", Reason(run, "climb"), StringComparison.Ordinal);
         Assert.DoesNotContain(receiver.Targets, t => t.StartsWith("GET /admin", StringComparison.Ordinal) || t.StartsWith("GET /items/../", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_http_post_answered_500_is_sent_once_and_a_get_is_retried()
+    {
+        await using var receiver = await RecordingReceiver.StartAsync();
+        await SaveAsync("fails", $$"""
+            name: fails
+            steps:
+              - id: post
+                kind: http
+                method: POST
+                url: "{{receiver.BaseUrl}}/fail"
+                body: {op: start}
+              - {id: get, kind: http, url: "{{receiver.BaseUrl}}/fail"}
+            """);
+        var run = await WaitForStatusAsync(await StartAsync("fails"), "Failed");
+
+        Assert.Equal("HTTP 500", Reason(run, "post"));
+        Assert.Equal("HTTP 500", Reason(run, "get"));
+        Assert.Equal(1, receiver.Targets.Count(t => t == "POST /fail"));
+        Assert.Equal(4, receiver.Targets.Count(t => t == "GET /fail"));
     }
 
     [Fact]

@@ -42,6 +42,45 @@ public sealed class GuardedHttpTests
 
     private static Func<HttpRequestMessage> Post(string url) => () => new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent("{\"op\":\"deploy\"}") };
 
+    [Theory]
+    [InlineData("POST")]
+    [InlineData("PATCH")]
+    public async Task A_post_answered_500_is_sent_once_and_a_get_is_retried(string method)
+    {
+        // Found by review: a POST whose server failed after acting (a deployment started, then a 500) was sent again.
+        await using var receiver = await RecordingReceiver.StartAsync();
+        using var http = Loopback();
+        var answer = await http.SendAsync(() => new HttpRequestMessage(new HttpMethod(method), receiver.BaseUrl + "/fail") { Content = new StringContent("{}") }, 0, TestContext.Current.CancellationToken);
+        Assert.Equal(500, answer.Status);
+        Assert.Equal([$"{method} /fail"], receiver.Targets.ToArray());
+
+        answer = await http.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, receiver.BaseUrl + "/fail"), 0, TestContext.Current.CancellationToken);
+        Assert.Equal(500, answer.Status);
+        Assert.Equal(Enumerable.Repeat("GET /fail", 1 + GuardedHttp.MaxRetries), receiver.Targets.Skip(1));
+    }
+
+    [Fact]
+    public async Task A_post_declined_with_429_or_503_is_retried_honouring_a_short_retry_after()
+    {
+        await using var receiver = await RecordingReceiver.StartAsync();
+        using var http = Loopback();
+
+        // 503 with Retry-After: 1: three retries a second apart (the backoff alone waits 1.4 s in all).
+        var started = Stopwatch.GetTimestamp();
+        var answer = await http.SendAsync(Post(receiver.BaseUrl + "/unavailable"), 0, TestContext.Current.CancellationToken);
+        Assert.Equal(503, answer.Status);
+        Assert.Equal(TimeSpan.FromSeconds(1), answer.RetryAfter);
+        Assert.Equal(1 + GuardedHttp.MaxRetries, receiver.Targets.Count(t => t == "POST /unavailable"));
+        Assert.True(Stopwatch.GetElapsedTime(started) >= TimeSpan.FromSeconds(2.9), $"retried after {Stopwatch.GetElapsedTime(started)}");
+
+        // 429 with Retry-After: 7, over the longest delay (5 s): the backoff applies instead (not 21 s of waiting).
+        started = Stopwatch.GetTimestamp();
+        answer = await http.SendAsync(Post(receiver.BaseUrl + "/busy"), 0, TestContext.Current.CancellationToken);
+        Assert.Equal(429, answer.Status);
+        Assert.Equal(1 + GuardedHttp.MaxRetries, receiver.Targets.Count(t => t == "POST /busy"));
+        Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(15), $"waited {Stopwatch.GetElapsedTime(started)}");
+    }
+
     [Fact]
     public async Task An_answer_keeps_at_most_the_bytes_asked_for_and_says_whether_there_was_more()
     {

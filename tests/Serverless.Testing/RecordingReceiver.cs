@@ -11,7 +11,8 @@ namespace Serverless.Testing;
 
 /// <summary>
 /// A real Kestrel receiver on 127.0.0.1 that answers like the receivers we must survive. Besides the webhook
-/// receivers' answers: <c>GET /stream/{bytes}</c> a body of that many <c>x</c> (with its length) and <c>GET /stream</c> one that never ends
+/// receivers' answers: <c>/fail</c> answers 500 to any method, <c>POST /unavailable</c> 503 with <c>Retry-After: 1</c>,
+/// <c>GET /stream/{bytes}</c> a body of that many <c>x</c> (with its length) and <c>GET /stream</c> one that never ends
 /// (chunked); each stream is recorded in <see cref="Streams"/> once it stops.
 /// </summary>
 public sealed class RecordingReceiver : IAsyncDisposable
@@ -52,7 +53,12 @@ public sealed class RecordingReceiver : IAsyncDisposable
             await next(context);
         });
         app.MapPost("/ok", () => Results.Text("thanks " + new string('x', 10_000)));
-        app.MapPost("/fail", () => Results.StatusCode(500));
+        app.MapMethods("/fail", ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"], () => Results.StatusCode(500));
+        app.MapPost("/unavailable", (HttpContext c) =>
+        {
+            c.Response.Headers.RetryAfter = "1";
+            return Results.StatusCode(503);
+        });
         app.MapGet("/stream/{bytes:long}", (HttpContext c, long bytes) => receiver.StreamAsync(c, bytes));
         app.MapGet("/stream", (HttpContext c) => receiver.StreamAsync(c, null));
         app.MapPost("/slow", async (CancellationToken ct) =>

@@ -18,20 +18,40 @@ namespace Serverless.Pipelines.Service.Runners;
 /// the rest. The timeout (<c>Pipelines:Http:TimeoutSeconds</c>) bounds each try whole, from connecting to the last
 /// byte read.
 /// </para>
-/// Transient failures (network errors, 408, 429, 5xx) are retried a few times with backoff (Polly).
+/// <para>
+/// Failed tries are tried again up to <see cref="MaxRetries"/> times with exponential backoff from
+/// <see cref="RetryBaseDelay"/> (Polly), by <see cref="HttpRetryRule"/>: idempotent methods (GET, HEAD, OPTIONS,
+/// TRACE, PUT, DELETE) on network errors, 408, 429 and 5xx; POST, PATCH and other methods only when no connection
+/// could be made or the server declined with 429 or 503, so a request that may have been processed (a 500, a
+/// connection dropped after sending) is never sent twice. A <c>Retry-After</c> on a 429 or 503 of at most
+/// <see cref="MaxRetryDelay"/> sets the wait; a longer one is ignored for the backoff.
+/// </para>
 /// </summary>
 public sealed class GuardedHttp : IDisposable
 {
+    /// <summary>How often a failed try is tried again (so at most this plus one tries).</summary>
+    public const int MaxRetries = 3;
+
+    /// <summary>The first backoff; it doubles per retry (200 ms, 400 ms, 800 ms).</summary>
+    public static readonly TimeSpan RetryBaseDelay = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>The longest wait between tries: a <c>Retry-After</c> asking for more is not honoured.</summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+
+    private static readonly ResiliencePropertyKey<HttpMethod> MethodKey = new("pipelines.http.method");
+
     // CancellationTokenSource.CancelAfter takes at most int.MaxValue milliseconds.
     private static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(int.MaxValue);
 
     private readonly IReadOnlyList<IPNetwork> _allowList;
     private readonly HttpClient _client;
     private readonly ResiliencePipeline<HttpAnswer> _retry;
+    private readonly TimeProvider _time;
 
-    public GuardedHttp(IReadOnlyList<IPNetwork> allowList, TimeSpan timeout)
+    public GuardedHttp(IReadOnlyList<IPNetwork> allowList, TimeSpan timeout, TimeProvider? time = null)
     {
         _allowList = allowList;
+        _time = time ?? TimeProvider.System;
         Timeout = timeout;
         var handler = new SocketsHttpHandler
         {
@@ -52,12 +72,15 @@ public sealed class GuardedHttp : IDisposable
         _retry = new ResiliencePipelineBuilder<HttpAnswer>()
             .AddRetry(new RetryStrategyOptions<HttpAnswer>
             {
-                MaxRetryAttempts = 3,
-                Delay = TimeSpan.FromMilliseconds(200),
+                MaxRetryAttempts = MaxRetries,
+                Delay = RetryBaseDelay,
                 BackoffType = DelayBackoffType.Exponential,
-                ShouldHandle = new PredicateBuilder<HttpAnswer>()
-                    .Handle<HttpRequestException>(ex => ex.InnerException is not ForbiddenDestinationException)
-                    .HandleResult(r => r.Status is 408 or 429 or >= 500),
+                MaxDelay = MaxRetryDelay,
+                ShouldHandle = args => ValueTask.FromResult(HttpRetryRule.ShouldRetry(
+                    args.Context.Properties.GetValue(MethodKey, HttpMethod.Post), args.Outcome.Result?.Status, args.Outcome.Exception)),
+                DelayGenerator = args => ValueTask.FromResult(args.Outcome.Result is { } answer
+                    ? HttpRetryRule.Delay(answer.Status, answer.RetryAfter, MaxRetryDelay)
+                    : null),
             })
             .Build();
     }
@@ -66,7 +89,7 @@ public sealed class GuardedHttp : IDisposable
     public TimeSpan Timeout { get; }
 
     /// <summary>
-    /// Sends with retries; <paramref name="request"/> builds a fresh message per try. Keeps
+    /// Sends with retries (<see cref="HttpRetryRule"/>); <paramref name="request"/> builds a fresh message per try. Keeps
     /// at most <paramref name="maxBodyBytes"/> of the answer's body (0: reads none of it).
     /// </summary>
     /// <exception cref="HttpRequestException">The last try failed without an answer (or reading its body failed).</exception>
@@ -74,20 +97,28 @@ public sealed class GuardedHttp : IDisposable
     public async Task<HttpAnswer> SendAsync(Func<HttpRequestMessage> request, int maxBodyBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return await _retry.ExecuteAsync(
-            static (state, token) => new ValueTask<HttpAnswer>(state.Http.TryAsync(state.Request, state.MaxBodyBytes, token)),
-            (Http: this, Request: request, MaxBodyBytes: maxBodyBytes),
-            cancellationToken).ConfigureAwait(false);
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            return await _retry.ExecuteAsync(
+                static (context, state) => new ValueTask<HttpAnswer>(state.Http.TryAsync(state.Request, state.MaxBodyBytes, context, context.CancellationToken)),
+                context,
+                (Http: this, Request: request, MaxBodyBytes: maxBodyBytes)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
     }
 
     /// <summary>One try, never repeated (a health check polls on its own); otherwise as <see cref="SendAsync"/>.</summary>
     public Task<HttpAnswer> SendOnceAsync(Func<HttpRequestMessage> request, int maxBodyBytes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return TryAsync(request, maxBodyBytes, cancellationToken);
+        return TryAsync(request, maxBodyBytes, null, cancellationToken);
     }
 
-    private async Task<HttpAnswer> TryAsync(Func<HttpRequestMessage> request, int maxBodyBytes, CancellationToken cancellationToken)
+    private async Task<HttpAnswer> TryAsync(Func<HttpRequestMessage> request, int maxBodyBytes, ResilienceContext? context, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (Timeout > TimeSpan.Zero && Timeout < MaxTimer)
@@ -96,9 +127,15 @@ public sealed class GuardedHttp : IDisposable
         }
 
         using var message = request();
+        context?.Properties.Set(MethodKey, message.Method);
         using var response = await _client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, deadline.Token).ConfigureAwait(false);
         var (body, truncated) = await ReadAsync(response.Content, maxBodyBytes, deadline.Token).ConfigureAwait(false);
-        return new HttpAnswer((int)response.StatusCode, body, truncated, response.Content.Headers.ContentType?.CharSet);
+        return new HttpAnswer(
+            (int)response.StatusCode,
+            body,
+            truncated,
+            response.Content.Headers.ContentType?.CharSet,
+            HttpRetryRule.RetryAfter(response.Headers.RetryAfter, _time.GetUtcNow()));
     }
 
     /// <summary>The first <paramref name="maxBytes"/> of <paramref name="content"/>, and whether it holds more; reads at most one byte past them.</summary>
@@ -174,9 +211,9 @@ public sealed class GuardedHttp : IDisposable
 
 /// <summary>
 /// One answer: its status, the first bytes of its body (at most what the call asked to keep) and whether the body held
-/// more, and the charset of its content type.
+/// more, the charset of its content type, and the wait its <c>Retry-After</c> asked for.
 /// </summary>
-public sealed record HttpAnswer(int Status, byte[] Body, bool Truncated, string? CharSet)
+public sealed record HttpAnswer(int Status, byte[] Body, bool Truncated, string? CharSet, TimeSpan? RetryAfter)
 {
     public bool IsSuccess => Status is >= 200 and <= 299;
 }
