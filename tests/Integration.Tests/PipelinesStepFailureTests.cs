@@ -211,7 +211,8 @@ public enum FaultyAnswer
 }
 
 /// <summary>
-/// Endpoints on loopback that misbehave: GET /slow never answers; GET /html answers a web page; GET /health answers
+/// Endpoints on loopback that misbehave: GET /slow never answers; GET /html answers a web page; GET /bigstate answers
+/// what runs as JSON of over 2 MiB; GET /health answers
 /// as <see cref="HealthAnswers"/> says, then 200; a minimal deployment API at /deploy (version 1 running) that resets
 /// the connection of every POST for <see cref="ResetVersion"/> and records its calls as <see cref="FakeDeploymentApi"/> does.
 /// </summary>
@@ -238,6 +239,11 @@ public sealed class PipelinesFaultyEndpoint : IAsyncDisposable
         var endpoint = new PipelinesFaultyEndpoint(app);
         app.MapGet("/slow", HangAsync);
         app.MapGet("/html", () => Results.Content("<!DOCTYPE html><html><body>hello</body></html>", "text/html"));
+        app.MapGet("/bigstate", () =>
+        {
+            endpoint.Calls.Enqueue("GET /bigstate");
+            return Results.Text("{\"version\":\"1\",\"instances\":1,\"notes\":\"" + new string('x', 2 * 1024 * 1024) + "\"}", "application/json");
+        });
         app.MapGet("/euros", () => Results.Text(new string('€', 3000), "text/plain; charset=utf-8")); // 9,000 bytes
         app.MapGet("/health", async (HttpContext context) =>
         {

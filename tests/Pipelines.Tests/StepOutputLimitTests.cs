@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace Pipelines.Tests;
 
 public sealed class StepOutputLimitTests
@@ -31,5 +33,48 @@ public sealed class StepOutputLimitTests
         // The cap can never refuse an http step: its body and status always fit the smallest cap allowed.
         var outputs = new Dictionary<string, string> { ["status"] = "200", ["body"] = StepOutputLimit.HttpBody(new string('€', 9000)) };
         Assert.Null(StepOutputLimit.Problem(outputs, StepOutputLimit.MinimumMaxBytes));
+    }
+
+    public static TheoryData<string, string?, bool> Charsets => new()
+    {
+        // encoding name, the charset the answer names (null: none), whether it starts with a byte order mark
+        { "utf-8", "utf-8", false },
+        { "utf-8", null, false },
+        { "utf-8", null, true },
+        { "utf-16", null, true },
+        { "utf-16BE", "utf-16BE", false },
+        { "utf-32", "utf-32", false },
+        { "utf-32", null, true },
+        { "iso-8859-1", "ISO-8859-1", false },
+    };
+
+    [Theory]
+    [MemberData(nameof(Charsets))]
+    public void The_first_bytes_of_an_answer_give_the_same_body_output_as_the_whole_answer(string encodingName, string? charset, bool byteOrderMark)
+    {
+        // Found by review: the whole answer was read (up to 2 GB) to keep 4 KiB. Reading HttpBodyReadBytes is enough,
+        // in any charset, and a character cut at the end of what was read never shows.
+        var encoding = Encoding.GetEncoding(encodingName);
+        var unit = encodingName == "iso-8859-1" ? "aü ßé" : "a€ü😀 x";
+        foreach (var offset in Enumerable.Range(0, 7))
+        {
+            var text = new string('-', offset) + string.Concat(Enumerable.Repeat(unit, 20_000));
+            var bytes = (byteOrderMark ? encoding.GetPreamble() : []).Concat(encoding.GetBytes(text)).ToArray();
+            var head = bytes.AsSpan(0, StepOutputLimit.HttpBodyReadBytes);
+            Assert.Equal(StepOutputLimit.HttpBody(text), StepOutputLimit.HttpBody(head, charset));
+            Assert.InRange(Encoding.UTF8.GetByteCount(StepOutputLimit.HttpBody(head, charset)), StepOutputLimit.HttpBodyBytes - 3, StepOutputLimit.HttpBodyBytes);
+        }
+
+        var whole = (byteOrderMark ? encoding.GetPreamble() : []).Concat(encoding.GetBytes(unit)).ToArray();
+        Assert.Equal(unit, StepOutputLimit.HttpBody(whole, charset));
+    }
+
+    [Fact]
+    public void An_unknown_charset_reads_as_utf8_and_quotes_are_allowed()
+    {
+        var bytes = Encoding.UTF8.GetBytes("grüße");
+        Assert.Equal("grüße", StepOutputLimit.HttpBody(bytes, "x-no-such-charset"));
+        Assert.Equal("grüße", StepOutputLimit.HttpBody(bytes, "\"utf-8\""));
+        Assert.Equal(string.Empty, StepOutputLimit.HttpBody([], null));
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Serverless.Pipelines.Definitions;
 using Serverless.Pipelines.Deployments;
@@ -14,6 +13,9 @@ namespace Serverless.Pipelines.Service.Runners;
 /// <item>every changing operation → <c>POST deployUrl</c> with the operation as JSON (<c>{"op":"deployInstances","instances":[0],"version":"2"}</c>).</item>
 /// <item><c>checkHealth</c> → <c>GET healthUrl</c> until 2xx, at most <see cref="RunnerOptions.HealthCheckAttempts"/> times.</item>
 /// </list>
+/// The URLs are rendered by <see cref="UrlTemplate"/> (values after the scheme and authority percent-encoded). Of the
+/// answers only the status is read, except the state from <c>GET deployUrl</c>, JSON of at most
+/// <see cref="MaxAnswerBytes"/>: a longer answer fails the step before anything is changed.
 /// When an operation fails (an error status, a network error, no answer within the HTTP timeout; for a health check,
 /// every attempt), the rollback plan for that point runs and the step fails, saying so, and saying whether the rollback
 /// failed too. A deployment API that cannot be read at the start (an error status, a network error) fails the step
@@ -22,6 +24,9 @@ namespace Serverless.Pipelines.Service.Runners;
 /// </summary>
 public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, DeployGates? gates = null)
 {
+    /// <summary>The most bytes the deployment API's answer to <c>GET deployUrl</c> may hold (1 MiB; it is a few fields of JSON).</summary>
+    public const int MaxAnswerBytes = 1024 * 1024;
+
     /// <summary>How long a rollback may take, within the orchestrator's allowance past a deploy step's timeout.</summary>
     public static readonly TimeSpan RollbackBudget = Serverless.Pipelines.Runs.RunStateMachine.DeployRollbackAllowance - TimeSpan.FromSeconds(5);
 
@@ -32,11 +37,11 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(work);
-        var deployUrl = new Uri(TemplateString.Render(spec.Target.DeployUrl, work.Context));
-        var healthUrl = spec.Target.HealthUrl is null ? null : new Uri(TemplateString.Render(spec.Target.HealthUrl, work.Context));
+        var deployUrl = new Uri(UrlTemplate.Render(spec.Target.DeployUrl, work.Context));
+        var healthUrl = spec.Target.HealthUrl is null ? null : new Uri(UrlTemplate.Render(spec.Target.HealthUrl, work.Context));
         if (spec.Strategy is BlueGreenStrategy { HealthCheck: { } slotHealth })
         {
-            healthUrl = new Uri(TemplateString.Render(slotHealth, work.Context));
+            healthUrl = new Uri(UrlTemplate.Render(slotHealth, work.Context));
         }
 
         var headers = spec.Target.Headers.ToDictionary(h => h.Key, h => TemplateString.Render(h.Value, work.Context), StringComparer.OrdinalIgnoreCase);
@@ -107,7 +112,7 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
-            return new StepExecution(Serverless.Pipelines.Runs.StepOutcome.TimedOut, new Dictionary<string, string>(), $"the deployment API did not answer within {Durations.Format(http.Client.Timeout)}; nothing was changed");
+            return new StepExecution(Serverless.Pipelines.Runs.StepOutcome.TimedOut, new Dictionary<string, string>(), $"the deployment API did not answer within {Durations.Format(http.Timeout)}; nothing was changed");
         }
     }
 
@@ -163,16 +168,21 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
         return (outputs, rollbackFailed is null ? $"{failure}; rolled back to {restored}" : $"{failure}; the rollback to {restored} failed too: {rollbackFailed}");
     }
 
-    /// <summary>What runs now, or null and the status that answered instead (a rollback could not know what to restore).</summary>
+    /// <summary>What runs now, or null and what answered instead (a rollback could not know what to restore).</summary>
     private async Task<(CurrentDeployment? Current, string? Problem)> CurrentAsync(Uri deployUrl, IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
     {
-        using var response = await http.SendAsync(() => Request(HttpMethod.Get, deployUrl, headers, null), cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
+        var answer = await http.SendAsync(() => Request(HttpMethod.Get, deployUrl, headers, null), MaxAnswerBytes, cancellationToken).ConfigureAwait(false);
+        if (!answer.IsSuccess)
         {
-            return (null, string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)response.StatusCode}"));
+            return (null, string.Create(CultureInfo.InvariantCulture, $"HTTP {answer.Status}"));
         }
 
-        return (await response.Content.ReadFromJsonAsync<CurrentDeployment>(JsonSerializerOptions.Web, cancellationToken).ConfigureAwait(false) ?? new CurrentDeployment(null, null, null), null);
+        if (answer.Truncated)
+        {
+            return (null, string.Create(CultureInfo.InvariantCulture, $"with more than {MaxAnswerBytes} bytes, the most its answer may hold"));
+        }
+
+        return (JsonSerializer.Deserialize<CurrentDeployment>(answer.Body, JsonSerializerOptions.Web) ?? new CurrentDeployment(null, null, null), null);
     }
 
     /// <summary>Null when the operation succeeded, otherwise what went wrong.</summary>
@@ -215,8 +225,9 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
                 work.Log.WriteLine($"POST {body}");
                 try
                 {
-                    using var response = await http.SendAsync(() => Request(HttpMethod.Post, deployUrl, headers, body), cancellationToken).ConfigureAwait(false);
-                    return response.IsSuccessStatusCode ? null : string.Create(CultureInfo.InvariantCulture, $"{operation.GetType().Name} answered HTTP {(int)response.StatusCode}");
+                    // Only the status counts: none of the body is read.
+                    var answer = await http.SendAsync(() => Request(HttpMethod.Post, deployUrl, headers, body), 0, cancellationToken).ConfigureAwait(false);
+                    return answer.IsSuccess ? null : string.Create(CultureInfo.InvariantCulture, $"{operation.GetType().Name} answered HTTP {answer.Status}");
                 }
                 catch (HttpRequestException ex)
                 {
@@ -225,7 +236,7 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    return $"{operation.GetType().Name} got no answer within {Durations.Format(http.Client.Timeout)}";
+                    return $"{operation.GetType().Name} got no answer within {Durations.Format(http.Timeout)}";
                 }
         }
     }
@@ -254,8 +265,9 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
     {
         try
         {
-            using var response = await http.Client.GetAsync(healthUrl, cancellationToken).ConfigureAwait(false);
-            return response.IsSuccessStatusCode ? null : string.Create(CultureInfo.InvariantCulture, $"HTTP {(int)response.StatusCode}");
+            // One try (the checks poll on their own), its status only: none of the body is read.
+            var answer = await http.SendOnceAsync(() => new HttpRequestMessage(HttpMethod.Get, healthUrl), 0, cancellationToken).ConfigureAwait(false);
+            return answer.IsSuccess ? null : string.Create(CultureInfo.InvariantCulture, $"HTTP {answer.Status}");
         }
         catch (HttpRequestException ex)
         {
@@ -263,7 +275,7 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return $"no answer within {Durations.Format(http.Client.Timeout)}";
+            return $"no answer within {Durations.Format(http.Timeout)}";
         }
     }
 

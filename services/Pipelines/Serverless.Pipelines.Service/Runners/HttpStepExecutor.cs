@@ -2,12 +2,16 @@ using System.Globalization;
 using System.Text;
 using Serverless.Pipelines.Definitions;
 using Serverless.Pipelines.Expressions;
+using Serverless.Pipelines.Runs;
 
 namespace Serverless.Pipelines.Service.Runners;
 
 /// <summary>
-/// Runs an http step: URL, headers and body rendered from templates; 2xx (or <c>expectStatus</c>) succeeds. Outputs
-/// <c>status</c> and <c>body</c> (its first 4 KiB of UTF-8, <see cref="Serverless.Pipelines.Runs.StepOutputLimit.HttpBody"/>). A network error fails it; no answer within the HTTP timeout times it out.
+/// Runs an http step: URL, headers and body rendered from templates (the URL by <see cref="UrlTemplate"/>: values in
+/// its path, query and fragment percent-encoded); 2xx (or <c>expectStatus</c>) succeeds. Outputs <c>status</c> and
+/// <c>body</c> (its first 4 KiB of UTF-8, <see cref="StepOutputLimit.HttpBody(ReadOnlySpan{byte}, string?)"/>): at most
+/// <see cref="StepOutputLimit.HttpBodyReadBytes"/> of the answer are read, the rest never, however long it is. A
+/// network error fails it; no answer (headers and those bytes) within the HTTP timeout times it out.
 /// </summary>
 public sealed class HttpStepExecutor(GuardedHttp http)
 {
@@ -32,7 +36,7 @@ public sealed class HttpStepExecutor(GuardedHttp http)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(work);
-        var url = TemplateString.Render(spec.Url, work.Context);
+        var url = UrlTemplate.Render(spec.Url, work.Context);
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
         {
             return StepExecution.Failed($"'{url}' is not an http(s) URL");
@@ -40,10 +44,10 @@ public sealed class HttpStepExecutor(GuardedHttp http)
 
         var headers = spec.Headers.ToDictionary(h => h.Key, h => TemplateString.Render(h.Value, work.Context), StringComparer.OrdinalIgnoreCase);
         var body = RenderBody(spec.Body, headers.GetValueOrDefault("Content-Type"), work.Context);
-        work.Log.WriteLine($"{spec.Method} {uri}");
+        work.Log.WriteLine($"{spec.Method} {uri.AbsoluteUri}");
         try
         {
-            using var response = await http.SendAsync(() =>
+            var answer = await http.SendAsync(() =>
             {
                 var request = new HttpRequestMessage(new HttpMethod(spec.Method.ToUpperInvariant()), uri);
                 if (body is not null)
@@ -58,17 +62,16 @@ public sealed class HttpStepExecutor(GuardedHttp http)
                 }
 
                 return request;
-            }, cancellationToken).ConfigureAwait(false);
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            var status = (int)response.StatusCode;
+            }, StepOutputLimit.HttpBodyReadBytes, cancellationToken).ConfigureAwait(false);
+            var status = answer.Status;
             work.Log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"→ {status}"));
             var outputs = new Dictionary<string, string>(StringComparer.Ordinal)
             {
                 ["status"] = status.ToString(CultureInfo.InvariantCulture),
-                ["body"] = Serverless.Pipelines.Runs.StepOutputLimit.HttpBody(text),
+                ["body"] = StepOutputLimit.HttpBody(answer.Body, answer.CharSet),
             };
             var ok = spec.ExpectStatus is { } expected ? status == expected : status is >= 200 and < 300;
-            return ok ? StepExecution.Succeeded(outputs) : new StepExecution(Serverless.Pipelines.Runs.StepOutcome.Failed, outputs, string.Create(CultureInfo.InvariantCulture, $"HTTP {status}"));
+            return ok ? StepExecution.Succeeded(outputs) : new StepExecution(StepOutcome.Failed, outputs, string.Create(CultureInfo.InvariantCulture, $"HTTP {status}"));
         }
         catch (HttpRequestException ex)
         {
@@ -78,9 +81,9 @@ public sealed class HttpStepExecutor(GuardedHttp http)
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // The client's timeout (Pipelines:Http:TimeoutSeconds), not a cancel of the step: a timeout, retried as one.
-            var error = $"no answer within {Durations.Format(http.Client.Timeout)}";
+            var error = $"no answer within {Durations.Format(http.Timeout)}";
             work.Log.WriteLine(error);
-            return new StepExecution(Serverless.Pipelines.Runs.StepOutcome.TimedOut, new Dictionary<string, string>(), error);
+            return new StepExecution(StepOutcome.TimedOut, new Dictionary<string, string>(), error);
         }
     }
 }

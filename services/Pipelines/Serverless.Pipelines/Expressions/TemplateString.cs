@@ -18,6 +18,9 @@ public sealed class TemplateString
     /// <summary>The parsed holes, for validation (which parameters and steps a template reads).</summary>
     public IEnumerable<Expr> Expressions => _parts.OfType<Expr>();
 
+    /// <summary>The literal texts (<see cref="string"/>) and holes (<see cref="Expr"/>) in order, for renderings that treat holes by where they fall (<see cref="UrlTemplate"/>).</summary>
+    internal IReadOnlyList<object> Parts => _parts;
+
     public static TemplateString Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
