@@ -20,6 +20,8 @@ public sealed class PostgresStateStoreTests : StateStoreContract
         return await PostgresStateStore.OpenAsync(_dataSource, _schema, new OutboxSignal());
     }
 
+    protected override async Task<IStateStore> ReopenAsync(OutboxSignal signal) => await PostgresStateStore.OpenAsync(_dataSource!, _schema, signal);
+
     public override async ValueTask DisposeAsync()
     {
         if (_dataSource is not null)

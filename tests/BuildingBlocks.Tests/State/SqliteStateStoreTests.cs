@@ -15,6 +15,8 @@ public sealed class SqliteStateStoreTests : StateStoreContract
         return await SqliteStateStore.OpenAsync(_database, new OutboxSignal());
     }
 
+    protected override async Task<IStateStore> ReopenAsync(OutboxSignal signal) => await SqliteStateStore.OpenAsync(_database!, signal);
+
     public override async ValueTask DisposeAsync()
     {
         if (_database is not null)

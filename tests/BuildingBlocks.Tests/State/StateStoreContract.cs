@@ -19,6 +19,9 @@ public abstract class StateStoreContract : IAsyncLifetime
 
     protected abstract Task<IStateStore> CreateStoreAsync();
 
+    /// <summary>Another store over the same storage, with the given outbox signal.</summary>
+    protected abstract Task<IStateStore> ReopenAsync(OutboxSignal signal);
+
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     private static string Text(StateItem? item) => item is null ? "<missing>" : Encoding.UTF8.GetString(item.Value.Span);
@@ -217,6 +220,29 @@ public abstract class StateStoreContract : IAsyncLifetime
         Assert.Empty(await Outbox.LeaseAsync(10, TimeSpan.FromMinutes(1)));
         await Outbox.CompleteAsync([.. leased.Select(m => m.Id)]);
         Assert.Equal(0, await Outbox.CountAsync());
+    }
+
+    [Fact]
+    public async Task A_transaction_publishing_to_a_topic_the_process_does_not_declare_fails_and_changes_nothing()
+    {
+        // Its row could never be relayed (the publish refuses the topic), so it must not be committed at all.
+        var topics = new Serverless.BuildingBlocks.PubSub.TopicRegistry([new("orders.created")], []);
+        var store = await ReopenAsync(new OutboxSignal(topics));
+
+        var error = await Assert.ThrowsAsync<Serverless.BuildingBlocks.PubSub.UnknownTopicException>(() => store.TransactAsync(new StateTransaction()
+            .Upsert("t||undeclared", Bytes("x"))
+            .Publish("orders.created", new CloudEvent("/tests", "orders.created", new { id = 1 }) { Id = "u1" })
+            .Publish("orders.settled", new CloudEvent("/tests", "orders.settled", new { id = 1 }) { Id = "u2" })));
+
+        Assert.Equal("orders.settled", error.Topic);
+        Assert.Null(await store.GetAsync("t||undeclared"));
+        Assert.Equal(0, await ((IOutboxStore)store).CountAsync());
+
+        await store.TransactAsync(new StateTransaction()
+            .Upsert("t||declared", Bytes("y"))
+            .Publish("orders.created", new CloudEvent("/tests", "orders.created", new { id = 2 }) { Id = "u3" }));
+        Assert.Equal("y", Text(await store.GetAsync("t||declared")));
+        Assert.Equal(1, await ((IOutboxStore)store).CountAsync());
     }
 
     [Fact]

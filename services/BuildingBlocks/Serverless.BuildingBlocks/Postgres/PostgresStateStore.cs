@@ -175,7 +175,7 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
 
         // While this process's relay takes handed-over rows, the rows are written leased to it (see OutboxSignal).
         var handOff = transaction.Events.Count > 0 && _outboxSignal.TakesHandoffs;
-        return _transactions.TransactAsync(new PendingTransaction(transaction.Operations, [.. transaction.Events.Select(e => (e.Topic, e.Serialize()))], handOff), cancellationToken);
+        return _transactions.TransactAsync(new PendingTransaction(transaction.Operations, [.. transaction.Events.Select(e => (e.Topic, e.Serialize(_outboxSignal.Topics)))], handOff), cancellationToken);
     }
 
     /// <summary>

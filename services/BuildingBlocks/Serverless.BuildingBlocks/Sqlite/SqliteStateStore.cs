@@ -159,7 +159,7 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
             StateKeys.Validate(operation);
         }
 
-        var events = transaction.Events.Select(e => (e.Topic, Payload: e.Serialize())).ToList();
+        var events = transaction.Events.Select(e => (e.Topic, Payload: e.Serialize(_outboxSignal.Topics))).ToList();
         return _database.WriteAsync<IReadOnlyList<string>>(session =>
         {
             var now = NowMs();

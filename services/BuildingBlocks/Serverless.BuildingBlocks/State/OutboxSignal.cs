@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Serverless.BuildingBlocks.PubSub;
 
 namespace Serverless.BuildingBlocks.State;
 
@@ -48,8 +49,11 @@ public class WakeSignal : IDisposable
 /// committed rows themselves: a store that sees <see cref="TakesHandoffs"/> writes its outbox rows already leased for
 /// <see cref="HandoffLease"/> and hands them over after the commit, so the relay publishes them without reading the
 /// outbox back, and no other relay takes them unless that lease runs out (this process died, or the publish failed).
+/// With the process's <see cref="TopicRegistry"/> it also keeps rows no relay could publish out of the outbox: a
+/// transaction publishing to a topic no module declared fails before it commits (<see cref="UnknownTopicException"/>)
+/// instead of leaving a row that is leased and refused again every 30 seconds for ever.
 /// </summary>
-public sealed class OutboxSignal : WakeSignal
+public sealed class OutboxSignal(TopicRegistry? topics = null) : WakeSignal
 {
     /// <summary>How long a handed-over row stays leased to the relay of the process that committed it.</summary>
     public static readonly TimeSpan HandoffLease = TimeSpan.FromSeconds(30);
@@ -58,6 +62,9 @@ public sealed class OutboxSignal : WakeSignal
     public const int MaxWaiting = 100_000;
 
     private volatile Channel<OutboxMessage>? _handoffs;
+
+    /// <summary>The topics this process may publish to; null (tests of a store alone) checks only the name.</summary>
+    internal TopicRegistry? Topics { get; } = topics;
 
     public bool TakesHandoffs => _handoffs is not null;
 

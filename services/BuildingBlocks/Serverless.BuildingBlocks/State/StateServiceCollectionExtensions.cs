@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Npgsql;
 using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.Postgres;
+using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.Sqlite;
 
 namespace Serverless.BuildingBlocks.State;
@@ -15,7 +16,7 @@ public static class StateServiceCollectionExtensions
     /// </summary>
     internal static IServiceCollection AddStateStore(this IServiceCollection services, ServerlessOptions options, string? postgresConnectionString)
     {
-        services.AddSingleton<OutboxSignal>();
+        services.AddSingleton(sp => new OutboxSignal(sp.GetService<TopicRegistry>()));
         if (options.Profile == ServerlessProfile.Embedded)
         {
             services.AddSingleton(sp => new SqliteDatabase(Path.Combine(options.DataDirectory, "serverless.db"), sp.GetRequiredService<ILogger<SqliteDatabase>>()));

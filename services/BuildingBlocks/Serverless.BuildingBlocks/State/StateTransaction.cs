@@ -40,10 +40,21 @@ public abstract record StateOperation(string Key)
 
 public sealed record OutboxEvent(string Topic, CloudEvent Event)
 {
-    /// <summary>The outbox row's payload: the structured CloudEvent, with the committing request's trace context.</summary>
-    internal byte[] Serialize()
+    /// <summary>
+    /// The outbox row's payload: the structured CloudEvent, with the committing request's trace context. Throws
+    /// <see cref="PubSub.UnknownTopicException"/> when <paramref name="topics"/> does not know the topic.
+    /// </summary>
+    internal byte[] Serialize(PubSub.TopicRegistry? topics)
     {
-        PubSub.TopicRegistry.ValidateName(Topic);
+        if (topics is null)
+        {
+            PubSub.TopicRegistry.ValidateName(Topic);
+        }
+        else
+        {
+            topics.EnsureKnown(Topic);
+        }
+
         PubSub.EventTracing.Inject(Event);
         return PubSub.CloudEventJson.Serialize(Event);
     }
