@@ -43,6 +43,8 @@ public sealed partial class DeliveryDispatcher(
     private CancellationToken? _stopping;
     private int _inFlight;
     private TaskCompletionSource? _drained;
+    private readonly Lock _stopGate = new();
+    private Task? _stopped;
 
     /// <summary>Deliveries created claimed that wait in memory for one of their endpoint's slots: at most this many per process…</summary>
     public const int MaxWaiting = 100_000;
@@ -429,9 +431,20 @@ public sealed partial class DeliveryDispatcher(
 
     /// <summary>
     /// Stops the loop, hands back every delivery waiting in memory, and waits (as long as the host allows) for the
-    /// attempts in flight, which hand theirs back as they are cancelled: another worker takes them at once.
+    /// attempts in flight, which hand theirs back as they are cancelled: another worker takes them at once. Stops once:
+    /// a second caller (a test server stops its host twice at the same time) waits for that stop; two stops each with
+    /// their own drain signal left one of them waiting for the host's whole shutdown timeout (30 s) after the last
+    /// attempt had ended.
     /// </summary>
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_stopGate)
+        {
+            return _stopped ??= StopOnceAsync(cancellationToken);
+        }
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         var queued = new List<string>();
