@@ -46,6 +46,9 @@ public sealed class FakeDeploymentApi : IAsyncDisposable
     /// <summary>When true, GET /deploy reports no version (nothing was ever deployed).</summary>
     public bool ReportsNoVersion { get; set; }
 
+    /// <summary>When true, GET /deploy reports the version but not which slot is live.</summary>
+    public bool ReportsNoSlot { get; set; }
+
     public string BaseUrl { get; private set; } = string.Empty;
 
     public static async Task<FakeDeploymentApi> StartAsync()
@@ -67,7 +70,9 @@ public sealed class FakeDeploymentApi : IAsyncDisposable
             {
                 return api.ReportsNoVersion
                     ? Results.Json(new { instances = 1 })
-                    : Results.Json(new { version = api.Version, activeSlot = api.ActiveSlot, instances = 1 });
+                    : api.ReportsNoSlot
+                        ? Results.Json(new { version = api.Version, instances = 1 })
+                        : Results.Json(new { version = api.Version, activeSlot = api.ActiveSlot, instances = 1 });
             }
         });
         app.MapPost("/deploy", async (HttpRequest request) =>

@@ -503,6 +503,31 @@ public abstract class PipelinesRunContract : PipelinesApiContract
     }
 
     [Fact]
+    public async Task A_blue_green_deploy_onto_a_target_that_does_not_say_which_slot_is_live_changes_nothing()
+    {
+        await using var target = await FakeDeploymentApi.StartAsync();
+        target.HealthyVersion = "2";
+        target.ReportsNoSlot = true;
+        await SaveAsync("blue-green-unknown-slot", $$"""
+            name: blue-green-unknown-slot
+            steps:
+              - id: two
+                kind: deploy
+                version: "2"
+                target: {deployUrl: "{{target.BaseUrl}}/deploy"}
+                strategy: {kind: blue-green, healthCheck: "{{target.BaseUrl}}/health/idle"}
+            """);
+        var runId = await StartAsync("blue-green-unknown-slot");
+
+        var run = await WaitForStatusAsync(runId, "Failed");
+        var reason = Step(run, "two").GetProperty("reason").GetString();
+        Assert.Contains("no activeSlot while 1 runs", reason, StringComparison.Ordinal);
+        Assert.Contains("nothing was changed", reason, StringComparison.Ordinal);
+        Assert.Equal(["GET /deploy"], target.Calls.ToArray());
+        Assert.Equal(("blue", "1"), (target.ActiveSlot, target.Version));
+    }
+
+    [Fact]
     public async Task A_blue_green_deploy_failing_after_the_switch_switches_back()
     {
         await using var target = await FakeDeploymentApi.StartAsync();

@@ -63,6 +63,12 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
                 return StepExecution.Failed($"the deployment API could not say what runs now (GET deployUrl answered {unreadable}); nothing was changed");
             }
 
+            if (spec.Strategy is BlueGreenStrategy && UnknownLiveSlot(current) is { } slotProblem)
+            {
+                // Deploying to the slot taken for idle would replace the live one: the whole point of blue-green.
+                return StepExecution.Failed($"the deployment API did not say which slot is live ({slotProblem}; blue-green needs \"blue\" or \"green\" while a version runs), so the idle slot is unknown; nothing was changed");
+            }
+
             var request = new DeployRequest(version, current.Version ?? string.Empty) { ActiveSlot = current.ActiveSlot ?? "blue", Instances = current.Instances };
             work.Log.WriteLine($"deploying {version} (running: {(current.Version ?? "unknown")})");
             var plan = DeployPlanner.Plan(spec.Strategy, request);
@@ -296,4 +302,16 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
     }
 
     private sealed record CurrentDeployment(string? Version, string? ActiveSlot, int? Instances);
+
+    /// <summary>
+    /// Why the live slot is unknown, or null: <c>activeSlot</c> must be "blue" or "green" (any case) when given, and must be
+    /// given while a version runs (before the first deploy there is nothing to replace, and blue is taken as live).
+    /// </summary>
+    private static string? UnknownLiveSlot(CurrentDeployment current) => current.ActiveSlot switch
+    {
+        null when current.Version is not null => $"no activeSlot while {current.Version} runs",
+        null => null,
+        { } slot when slot.Equals("blue", StringComparison.OrdinalIgnoreCase) || slot.Equals("green", StringComparison.OrdinalIgnoreCase) => null,
+        { } slot => $"activeSlot '{(slot.Length > 40 ? slot[..40] + "..." : slot)}'",
+    };
 }
