@@ -502,21 +502,24 @@ public abstract class PipelinesRunContract : PipelinesApiContract
         Assert.Equal(("green", "2"), (target.ActiveSlot, target.Version));
     }
 
+    /// <summary>A pipeline of one blue-green deploy of version 2 (step <c>two</c>) onto the fake target.</summary>
+    private Task SaveOneBlueGreenStepAsync(string name, FakeDeploymentApi target) => SaveAsync(name, $$"""
+        name: {{name}}
+        steps:
+          - id: two
+            kind: deploy
+            version: "2"
+            target: {deployUrl: "{{target.BaseUrl}}/deploy"}
+            strategy: {kind: blue-green, healthCheck: "{{target.BaseUrl}}/health/idle"}
+        """);
+
     [Fact]
     public async Task A_blue_green_deploy_onto_a_target_that_does_not_say_which_slot_is_live_changes_nothing()
     {
         await using var target = await FakeDeploymentApi.StartAsync();
         target.HealthyVersion = "2";
         target.ReportsNoSlot = true;
-        await SaveAsync("blue-green-unknown-slot", $$"""
-            name: blue-green-unknown-slot
-            steps:
-              - id: two
-                kind: deploy
-                version: "2"
-                target: {deployUrl: "{{target.BaseUrl}}/deploy"}
-                strategy: {kind: blue-green, healthCheck: "{{target.BaseUrl}}/health/idle"}
-            """);
+        await SaveOneBlueGreenStepAsync("blue-green-unknown-slot", target);
         var runId = await StartAsync("blue-green-unknown-slot");
 
         var run = await WaitForStatusAsync(runId, "Failed");
@@ -533,15 +536,7 @@ public abstract class PipelinesRunContract : PipelinesApiContract
         await using var target = await FakeDeploymentApi.StartAsync();
         target.HealthyVersion = "2";
         target.FailingOps.Add("keepStandby");
-        await SaveAsync("blue-green-back", $$"""
-            name: blue-green-back
-            steps:
-              - id: two
-                kind: deploy
-                version: "2"
-                target: {deployUrl: "{{target.BaseUrl}}/deploy"}
-                strategy: {kind: blue-green, healthCheck: "{{target.BaseUrl}}/health/idle"}
-            """);
+        await SaveOneBlueGreenStepAsync("blue-green-back", target);
         var runId = await StartAsync("blue-green-back");
 
         var run = await WaitForStatusAsync(runId, "Failed");
