@@ -46,7 +46,7 @@ public static class WebhooksModule
         var deliveredTopics = DeliveredTopics(builder.Configuration);
         var configuredTypes = ReadConfiguredEventTypes(builder.Configuration, deliveredTopics);
         services.AddSingleton(sp => Catalogue(
-            sp.GetService<TopicRegistry>() ?? new TopicRegistry(sp.GetServices<TopicDescriptor>(), sp.GetServices<SubscriptionDescriptor>()), deliveredTopics, configuredTypes));
+            sp.GetRequiredService<TopicRegistry>(), deliveredTopics, configuredTypes));
         services.AddSingleton(sp => new EndpointRegistry(
             sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<OutboundDestinationPolicy>(), catalogue: sp.GetRequiredService<EventTypeCatalogue>()));
         services.AddOutboundDelivery(builder.Configuration, deliveredTopics);

@@ -345,40 +345,38 @@ public static class CloudEventJson
         Extension,
     }
 
+    /// <summary>The longest escaped property name that can still spell an attribute (15 bytes, each escaped as \\uXXXX).</summary>
+    private const int MaxEscapedAttributeName = 15 * 6;
+
     private static Attr Attribute(ref Utf8JsonReader reader)
     {
-        if (reader.ValueIsEscaped)
+        if (!reader.ValueIsEscaped)
         {
-            return reader.GetString() switch
-            {
-                "id" => Attr.Id,
-                "source" => Attr.Source,
-                "type" => Attr.Type,
-                "specversion" => Attr.SpecVersion,
-                "subject" => Attr.Subject,
-                "dataschema" => Attr.DataSchema,
-                "datacontenttype" => Attr.DataContentType,
-                "time" => Attr.Time,
-                "data" => Attr.Data,
-                "data_base64" => Attr.DataBase64,
-                _ => Attr.Extension,
-            };
+            return Lookup(reader.ValueSpan);
         }
 
-        var name = reader.ValueSpan;
-        return name.Length switch
+        // Compared unescaped, with the same table; a longer escaped name is no attribute.
+        if (reader.ValueSpan.Length > MaxEscapedAttributeName)
         {
-            2 when name.SequenceEqual("id"u8) => Attr.Id,
-            4 when name.SequenceEqual("type"u8) => Attr.Type,
-            4 when name.SequenceEqual("time"u8) => Attr.Time,
-            4 when name.SequenceEqual("data"u8) => Attr.Data,
-            6 when name.SequenceEqual("source"u8) => Attr.Source,
-            7 when name.SequenceEqual("subject"u8) => Attr.Subject,
-            10 when name.SequenceEqual("dataschema"u8) => Attr.DataSchema,
-            11 when name.SequenceEqual("specversion"u8) => Attr.SpecVersion,
-            11 when name.SequenceEqual("data_base64"u8) => Attr.DataBase64,
-            15 when name.SequenceEqual("datacontenttype"u8) => Attr.DataContentType,
-            _ => Attr.Extension,
-        };
+            return Attr.Extension;
+        }
+
+        Span<byte> unescaped = stackalloc byte[MaxEscapedAttributeName];
+        return Lookup(unescaped[..reader.CopyString(unescaped)]);
     }
+
+    private static Attr Lookup(ReadOnlySpan<byte> name) => name.Length switch
+    {
+        2 when name.SequenceEqual("id"u8) => Attr.Id,
+        4 when name.SequenceEqual("type"u8) => Attr.Type,
+        4 when name.SequenceEqual("time"u8) => Attr.Time,
+        4 when name.SequenceEqual("data"u8) => Attr.Data,
+        6 when name.SequenceEqual("source"u8) => Attr.Source,
+        7 when name.SequenceEqual("subject"u8) => Attr.Subject,
+        10 when name.SequenceEqual("dataschema"u8) => Attr.DataSchema,
+        11 when name.SequenceEqual("specversion"u8) => Attr.SpecVersion,
+        11 when name.SequenceEqual("data_base64"u8) => Attr.DataBase64,
+        15 when name.SequenceEqual("datacontenttype"u8) => Attr.DataContentType,
+        _ => Attr.Extension,
+    };
 }

@@ -21,8 +21,7 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IBusControl? _bus;
     private volatile bool _running;
-    private readonly Lock _stopGate = new();
-    private Task? _stopped;
+    private readonly RunOnce _stop = new();
 
     protected TopicRegistry Topics { get; } = topics;
 
@@ -75,13 +74,7 @@ internal abstract class PubSubTransport(TopicRegistry topics, EventDispatcher di
     }
 
     /// <summary>Stops once; a second caller (a test server stops its host twice at the same time) waits for that stop instead of returning while the bus still runs.</summary>
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
-        lock (_stopGate)
-        {
-            return _stopped ??= StopOnceAsync(cancellationToken);
-        }
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => _stop.Run(() => StopOnceAsync(cancellationToken));
 
     private async Task StopOnceAsync(CancellationToken cancellationToken)
     {

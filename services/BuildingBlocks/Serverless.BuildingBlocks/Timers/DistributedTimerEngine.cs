@@ -27,8 +27,7 @@ internal sealed class DistributedTimerEngine(
     private readonly CancellationTokenSource _stopping = new();
     private IScheduler? _scheduler;
     private Task _watchdog = Task.CompletedTask;
-    private readonly Lock _stopGate = new();
-    private Task? _stopped;
+    private readonly RunOnce _stop = new();
     private volatile bool _running;
 
     public string Engine => "quartz";
@@ -80,13 +79,7 @@ internal sealed class DistributedTimerEngine(
     /// dispose the service provider (which the first shutdown's cluster manager still resolves the scheduler from) or
     /// to drop the schema under the job store's last check-in.
     /// </summary>
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
-        lock (_stopGate)
-        {
-            return _stopped ??= StopOnceAsync(cancellationToken);
-        }
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => _stop.Run(() => StopOnceAsync(cancellationToken));
 
     private async Task StopOnceAsync(CancellationToken cancellationToken)
     {

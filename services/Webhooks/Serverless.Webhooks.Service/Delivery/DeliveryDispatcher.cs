@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Azure.Messaging;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.Webhooks.Outbound;
 using Serverless.Webhooks.Service.Endpoints;
@@ -43,8 +44,7 @@ public sealed partial class DeliveryDispatcher(
     private CancellationToken? _stopping;
     private int _inFlight;
     private TaskCompletionSource? _drained;
-    private readonly Lock _stopGate = new();
-    private Task? _stopped;
+    private readonly RunOnce _stop = new();
 
     /// <summary>Deliveries created claimed that wait in memory for one of their endpoint's slots: at most this many per process…</summary>
     public const int MaxWaiting = 100_000;
@@ -436,13 +436,7 @@ public sealed partial class DeliveryDispatcher(
     /// their own drain signal left one of them waiting for the host's whole shutdown timeout (30 s) after the last
     /// attempt had ended.
     /// </summary>
-    public override Task StopAsync(CancellationToken cancellationToken)
-    {
-        lock (_stopGate)
-        {
-            return _stopped ??= StopOnceAsync(cancellationToken);
-        }
-    }
+    public override Task StopAsync(CancellationToken cancellationToken) => _stop.Run(() => StopOnceAsync(cancellationToken));
 
     private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
