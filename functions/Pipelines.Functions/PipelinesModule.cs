@@ -49,7 +49,7 @@ public static class PipelinesModule
             }
         }
 
-        services.AddSingleton(sp => new PublishTopicPolicy(publishTopics, sp.GetService<TopicRegistry>() is { } registry ? registry.IsKnown : null));
+        services.AddSingleton(sp => new PublishTopicPolicy(publishTopics, sp.GetRequiredService<TopicRegistry>().IsKnown));
         services.AddSingleton<DefinitionStore>();
         services.AddSingleton<RunTimerSignal>();
         services.AddSingleton<RunStore>();
@@ -133,7 +133,8 @@ public static class PipelinesModule
 
         foreach (var entry in entries)
         {
-            var name = entry.EndsWith(".*", StringComparison.Ordinal) ? entry[..^2] : entry;
+            var isPattern = entry.EndsWith(".*", StringComparison.Ordinal);
+            var name = isPattern ? entry[..^2] : entry;
             try
             {
                 TopicRegistry.ValidateName(name);
@@ -143,7 +144,7 @@ public static class PipelinesModule
                 throw new ServerlessConfigurationException(Setting, $"'{entry}' is not a topic name or a 'prefix.*' pattern.");
             }
 
-            if (PublishTopicPolicy.IsReserved(entry.EndsWith(".*", StringComparison.Ordinal) ? name + "." : entry))
+            if (PublishTopicPolicy.IsReserved(isPattern ? name + "." : entry))
             {
                 throw new ServerlessConfigurationException(Setting, $"'{entry}' is a platform topic; publish steps may never post to pipeline.* (other than pipeline.custom.*) or scm.* topics.");
             }

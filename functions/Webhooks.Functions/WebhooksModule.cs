@@ -32,11 +32,7 @@ public static class WebhooksModule
         services.AddTopic(WebhookTopics.AlertsReceived, "an Alertmanager notification, normalised");
         services.AddTopic(WebhookTopics.EndpointDisabled, "an outbound endpoint was disabled");
         var retention = builder.Configuration.GetValue<TimeSpan?>("Webhooks:Inbound:ReceiptRetention");
-        var derivedIdWindow = builder.Configuration.GetValue<TimeSpan?>("Webhooks:Inbound:DerivedIdDeduplicationWindow");
-        if (derivedIdWindow is { } derived && derived <= TimeSpan.Zero)
-        {
-            throw new ServerlessConfigurationException("Webhooks:Inbound:DerivedIdDeduplicationWindow", "must be positive");
-        }
+        var derivedIdWindow = PositiveTimeSpan(builder.Configuration, "Webhooks:Inbound:DerivedIdDeduplicationWindow");
 
         services.AddSingleton(sp => new ReceiptLedger(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), retention: retention, derivedIdWindow: derivedIdWindow));
         services.AddSingleton(sp => new WebhookSourceStore(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), builder.Configuration));
@@ -84,11 +80,7 @@ public static class WebhooksModule
         var disableAfter = outbound.GetValue<TimeSpan?>("DisableAfter");
         services.AddSingleton(sp => new EndpointFailureClock(sp.GetRequiredService<IStateStore>(), disableAfter));
         var lease = outbound.GetValue<double?>("LeaseSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
-        var deliveryRetention = outbound.GetValue<TimeSpan?>("DeliveryRetention");
-        if (deliveryRetention is { } kept && kept <= TimeSpan.Zero)
-        {
-            throw new ServerlessConfigurationException("Webhooks:Outbound:DeliveryRetention", "must be positive");
-        }
+        var deliveryRetention = PositiveTimeSpan(configuration, "Webhooks:Outbound:DeliveryRetention");
 
         services.AddSingleton(sp => new DeliveryBook(sp.GetRequiredService<IStateStore>(), sp.GetRequiredService<TimeProvider>(), lease, deliveryRetention));
         services.AddSingleton(sp => new DeliveryAttempter(
@@ -103,6 +95,18 @@ public static class WebhooksModule
         {
             services.AddSubscription<DeliveryFanout>(topic, "webhooks.deliver." + topic);
         }
+    }
+
+    /// <summary>An optional duration setting that must be positive when given.</summary>
+    private static TimeSpan? PositiveTimeSpan(IConfiguration configuration, string key)
+    {
+        var value = configuration.GetValue<TimeSpan?>(key);
+        if (value is { } given && given <= TimeSpan.Zero)
+        {
+            throw new ServerlessConfigurationException(key, "must be positive");
+        }
+
+        return value;
     }
 
     /// <summary><c>Webhooks:Outbound:Topics</c>, or <see cref="DefaultDeliveredTopics"/> when it names none.</summary>

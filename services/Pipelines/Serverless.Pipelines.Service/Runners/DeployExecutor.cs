@@ -30,9 +30,6 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
     /// <summary>How long a rollback may take, within the orchestrator's allowance past a deploy step's timeout.</summary>
     public static readonly TimeSpan RollbackBudget = Serverless.Pipelines.Runs.RunStateMachine.DeployRollbackAllowance - TimeSpan.FromSeconds(5);
 
-    // CancellationTokenSource takes at most int.MaxValue milliseconds; a longer timeout is left to the orchestrator's timer.
-    private static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(int.MaxValue);
-
     public async Task<StepExecution> RunAsync(DeployStep spec, StepWork work, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -49,7 +46,7 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
 
         // The step's timeout is enforced here, so a deploy stopped by it rolls back before the step ends (the
         // orchestrator's timer waits RunStateMachine.DeployRollbackAllowance longer, as the backstop).
-        using var own = spec.Timeout is { } limit && limit < MaxTimer ? new CancellationTokenSource(limit) : new CancellationTokenSource();
+        using var own = spec.Timeout is { } limit && limit < CancelAfterLimit.Maximum ? new CancellationTokenSource(limit) : new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, own.Token);
         var token = linked.Token;
         var timedOut = () => own.IsCancellationRequested && !cancellationToken.IsCancellationRequested;

@@ -40,9 +40,6 @@ public sealed class GuardedHttp : IDisposable
 
     private static readonly ResiliencePropertyKey<HttpMethod> MethodKey = new("pipelines.http.method");
 
-    // CancellationTokenSource.CancelAfter takes at most int.MaxValue milliseconds.
-    private static readonly TimeSpan MaxTimer = TimeSpan.FromMilliseconds(int.MaxValue);
-
     private readonly IReadOnlyList<IPNetwork> _allowList;
     private readonly HttpClient _client;
     private readonly ResiliencePipeline<HttpAnswer> _retry;
@@ -121,7 +118,7 @@ public sealed class GuardedHttp : IDisposable
     private async Task<HttpAnswer> TryAsync(Func<HttpRequestMessage> request, int maxBodyBytes, ResilienceContext? context, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (Timeout > TimeSpan.Zero && Timeout < MaxTimer)
+        if (Timeout > TimeSpan.Zero && Timeout < CancelAfterLimit.Maximum)
         {
             deadline.CancelAfter(Timeout);
         }

@@ -70,7 +70,7 @@ public sealed class HttpStepExecutor(GuardedHttp http)
                 ["status"] = status.ToString(CultureInfo.InvariantCulture),
                 ["body"] = StepOutputLimit.HttpBody(answer.Body, answer.CharSet),
             };
-            var ok = spec.ExpectStatus is { } expected ? status == expected : status is >= 200 and < 300;
+            var ok = spec.ExpectStatus is { } expected ? status == expected : answer.IsSuccess;
             return ok ? StepExecution.Succeeded(outputs) : new StepExecution(StepOutcome.Failed, outputs, string.Create(CultureInfo.InvariantCulture, $"HTTP {status}"));
         }
         catch (HttpRequestException ex)

@@ -87,7 +87,8 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             {
                 var group = ConcurrencyGroups.ResolveGroup(spec, parameters, trigger);
                 record = record with { ConcurrencyGroup = group };
-                var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + ConcurrencyGroups.LaneKey(group), cancellationToken).ConfigureAwait(false);
+                var laneKey = LaneStateKey(group);
+                var lane = await state.GetJsonAsync<ConcurrencyLane>(laneKey, cancellationToken).ConfigureAwait(false);
                 var runs = lane?.Value.Runs ?? [];
                 var decision = ConcurrencyGroups.Decide(spec, runs);
 
@@ -127,7 +128,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 
                 start = kept.Count == 0;
                 kept.Add(new GroupRun(runId, start, now));
-                transaction.UpsertJson(GroupPrefix + ConcurrencyGroups.LaneKey(group), new ConcurrencyLane(group, kept), lane is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: lane.ETag));
+                transaction.UpsertJson(laneKey, new ConcurrencyLane(group, kept), lane is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: lane.ETag));
             }
 
             RunTransition? started = null;
@@ -543,7 +544,8 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     /// </summary>
     private async Task<string?> EnterLaneAgainAsync(string group, string runId, StateTransaction transaction, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + ConcurrencyGroups.LaneKey(group), cancellationToken).ConfigureAwait(false);
+        var laneKey = LaneStateKey(group);
+        var lane = await state.GetJsonAsync<ConcurrencyLane>(laneKey, cancellationToken).ConfigureAwait(false);
         var others = lane?.Value.Runs.Where(r => r.RunId != runId).ToList() ?? [];
         if (others.Count > 0)
         {
@@ -551,7 +553,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         }
 
         transaction.UpsertJson(
-            GroupPrefix + ConcurrencyGroups.LaneKey(group),
+            laneKey,
             new ConcurrencyLane(group, [new GroupRun(runId, true, now)]),
             lane is null ? new StateWriteOptions(OnlyIfAbsent: true) : new StateWriteOptions(ETag: lane.ETag));
         return null;
@@ -565,7 +567,8 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     /// </summary>
     private async Task<(RunRecord Record, RunTransition Transition)?> LeaveLaneAsync(string group, string runId, StateTransaction transaction, CancellationToken cancellationToken)
     {
-        var lane = await state.GetJsonAsync<ConcurrencyLane>(GroupPrefix + ConcurrencyGroups.LaneKey(group), cancellationToken).ConfigureAwait(false);
+        var laneKey = LaneStateKey(group);
+        var lane = await state.GetJsonAsync<ConcurrencyLane>(laneKey, cancellationToken).ConfigureAwait(false);
         if (lane is null || lane.Value.Runs.All(r => r.RunId != runId))
         {
             // A superseded pending run left the lane when it was cancelled.
@@ -592,7 +595,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             started = (record, transition);
         }
 
-        transaction.Upsert(GroupPrefix + ConcurrencyGroups.LaneKey(group), JsonSerializer.SerializeToUtf8Bytes(new ConcurrencyLane(group, runs), StateStoreJsonExtensions.JsonOptions), new StateWriteOptions(ETag: lane.ETag));
+        transaction.Upsert(laneKey, JsonSerializer.SerializeToUtf8Bytes(new ConcurrencyLane(group, runs), StateStoreJsonExtensions.JsonOptions), new StateWriteOptions(ETag: lane.ETag));
         return started;
     }
 
@@ -637,6 +640,9 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     }
 
     private static bool IsMarker(string key) => key.StartsWith("pubsub||processed||", StringComparison.Ordinal);
+
+    /// <summary>The state key of a concurrency group's lane.</summary>
+    private static string LaneStateKey(string group) => GroupPrefix + ConcurrencyGroups.LaneKey(group);
 
     private static string IndexKey(RunRecord record) =>
         IndexPrefix + record.Pipeline + StateKeys.Separator + (long.MaxValue - record.State.CreatedAt.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + record.RunId;

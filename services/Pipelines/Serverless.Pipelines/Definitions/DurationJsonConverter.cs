@@ -14,7 +14,7 @@ public sealed class DurationJsonConverter : JsonConverter<TimeSpan>
         ArgumentNullException.ThrowIfNull(writer);
 
         // Never store what cannot be read back: an unreadable definition would be lost, and used to break triggers.
-        if (value < TimeSpan.Zero || value.Ticks % TimeSpan.TicksPerMillisecond != 0)
+        if (!Durations.IsWholeMilliseconds(value))
         {
             throw new JsonException($"{value} is not a whole, non-negative number of milliseconds and could not be read back.");
         }

@@ -17,7 +17,17 @@ public static class Durations
     /// <summary>What a duration may be, for messages.</summary>
     public const string Rule = "a whole number of milliseconds, at most 30d";
 
+    /// <summary>The problem of a text that is no duration at all (as opposed to one out of range).</summary>
+    public const string NotADuration = "not a duration such as \"30s\", \"5m\" or \"1h30m\"";
+
     public static bool TryParse(string? text, out TimeSpan duration) => Parse(text, Maximum, out duration) is null;
+
+    /// <summary>One parse that gives the duration, or why <paramref name="text"/> is not one (<see cref="NotADuration"/> or a range problem).</summary>
+    public static bool TryParse(string? text, out TimeSpan duration, out string? problem)
+    {
+        problem = Parse(text, Maximum, out duration);
+        return problem is null;
+    }
 
     /// <summary>Why <paramref name="text"/> is not a duration, or null when it is.</summary>
     public static string? Problem(string? text) => Parse(text, Maximum, out _);
@@ -30,16 +40,17 @@ public static class Durations
     public static bool TryReadStored(string? text, out TimeSpan duration) => Parse(text, TimeSpan.MaxValue, out duration) is null;
 
     /// <summary>Whether <paramref name="duration"/> is one <see cref="TryParse"/> can return.</summary>
-    public static bool IsValid(TimeSpan duration) =>
-        duration >= TimeSpan.Zero && duration <= Maximum && duration.Ticks % TimeSpan.TicksPerMillisecond == 0;
+    public static bool IsValid(TimeSpan duration) => IsWholeMilliseconds(duration) && duration <= Maximum;
+
+    /// <summary>Whether <paramref name="duration"/> is a whole, non-negative number of milliseconds (what can be written and read back).</summary>
+    public static bool IsWholeMilliseconds(TimeSpan duration) => duration >= TimeSpan.Zero && duration.Ticks % TimeSpan.TicksPerMillisecond == 0;
 
     private static string? Parse(string? text, TimeSpan maximum, out TimeSpan duration)
     {
         duration = TimeSpan.Zero;
-        const string Shape = "not a duration such as \"30s\", \"5m\" or \"1h30m\"";
         if (string.IsNullOrWhiteSpace(text))
         {
-            return Shape;
+            return NotADuration;
         }
 
         var span = text.Trim();
@@ -58,7 +69,7 @@ public static class Durations
                 // A number too large even for decimal is still a number: say what is wrong with it.
                 return start < i && double.TryParse(span.AsSpan(start, i - start), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out _)
                     ? $"longer than the maximum of {Format(Maximum)}"
-                    : Shape;
+                    : NotADuration;
             }
 
             var unitStart = i;
@@ -75,7 +86,7 @@ public static class Durations
                 case "m": unit = 60_000m; break;
                 case "h": unit = 3_600_000m; break;
                 case "d": unit = 86_400_000m; break;
-                default: return Shape;
+                default: return NotADuration;
             }
 
             // Checked: decimal arithmetic throws on overflow rather than wrapping; each part is bounded before adding.
@@ -114,7 +125,7 @@ public static class Durations
             return "0s";
         }
 
-        if (duration < TimeSpan.Zero || duration.Ticks % TimeSpan.TicksPerMillisecond != 0)
+        if (!IsWholeMilliseconds(duration))
         {
             return string.Create(CultureInfo.InvariantCulture, $"{duration.TotalMilliseconds}ms");
         }

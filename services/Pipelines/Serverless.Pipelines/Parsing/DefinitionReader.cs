@@ -495,9 +495,12 @@ internal sealed class DefinitionReader
         {
             case null or DocScalar { Kind: ScalarKind.Null }:
                 return null;
-            case DocScalar { Kind: ScalarKind.Text } scalar when Durations.TryParse(scalar.Text, out var duration):
-                return duration;
-            case DocScalar { Kind: ScalarKind.Text } scalar when Durations.Problem(scalar.Text) is { } problem && !problem.StartsWith("not a duration", StringComparison.Ordinal):
+            case DocScalar { Kind: ScalarKind.Text } scalar when Durations.TryParse(scalar.Text, out var duration, out var problem) || problem != Durations.NotADuration:
+                if (problem is null)
+                {
+                    return duration;
+                }
+
                 Problem(Join(path, key), scalar, $"'{scalar.Text}' is {problem} ({Durations.Rule})");
                 return null;
             case { } other:

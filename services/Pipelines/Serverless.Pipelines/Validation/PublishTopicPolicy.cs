@@ -37,9 +37,6 @@ public sealed partial class PublishTopicPolicy
     /// <summary>Exact topic names and <c>prefix.*</c> patterns.</summary>
     public IReadOnlyList<string> Allowed { get; }
 
-    /// <summary>The exact names on the allow list (a host declares these so they can be published).</summary>
-    public IEnumerable<string> ExactTopics => Allowed.Where(a => !a.EndsWith(".*", StringComparison.Ordinal));
-
     /// <summary>Topics no configuration can open to pipelines: the pipelines capability's own and pushes.</summary>
     public static bool IsReserved(string topic)
     {
@@ -47,8 +44,6 @@ public sealed partial class PublishTopicPolicy
         return (topic.StartsWith("pipeline.", StringComparison.Ordinal) && !topic.StartsWith(CustomPrefix, StringComparison.Ordinal))
             || topic.StartsWith("scm.", StringComparison.Ordinal);
     }
-
-    public bool IsAllowed(string topic) => Problem(topic) is null;
 
     /// <summary>Why a publish step may not post to <paramref name="topic"/>, or null when it may.</summary>
     public string? Problem(string topic)
