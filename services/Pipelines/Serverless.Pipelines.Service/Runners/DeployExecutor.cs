@@ -46,7 +46,7 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
 
         // The step's timeout is enforced here, so a deploy stopped by it rolls back before the step ends (the
         // orchestrator's timer waits RunStateMachine.DeployRollbackAllowance longer, as the backstop).
-        using var own = spec.Timeout is { } limit && limit < CancelAfterLimit.Maximum ? new CancellationTokenSource(limit) : new CancellationTokenSource();
+        using var own = CancelAfterLimit.After(spec.Timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, own.Token);
         var token = linked.Token;
         var timedOut = () => own.IsCancellationRequested && !cancellationToken.IsCancellationRequested;

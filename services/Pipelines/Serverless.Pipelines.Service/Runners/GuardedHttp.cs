@@ -118,7 +118,7 @@ public sealed class GuardedHttp : IDisposable
     private async Task<HttpAnswer> TryAsync(Func<HttpRequestMessage> request, int maxBodyBytes, ResilienceContext? context, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (Timeout > TimeSpan.Zero && Timeout < CancelAfterLimit.Maximum)
+        if (Timeout > TimeSpan.Zero && Timeout <= CancelAfterLimit.Maximum)
         {
             deadline.CancelAfter(Timeout);
         }

@@ -83,7 +83,7 @@ public sealed class ScriptExecutor(RunnerOptions options)
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        using var timeout = new CancellationTokenSource(spec.Timeout ?? Timeout.InfiniteTimeSpan);
+        using var timeout = CancelAfterLimit.After(spec.Timeout);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
