@@ -2,7 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Serverless.BuildingBlocks.Security;
+using Serverless.BuildingBlocks.Sqlite;
 
 namespace Integration.Tests;
 
@@ -186,5 +188,52 @@ public sealed class HostTests : IAsyncLifetime
         var valid = """{"specversion":"1.0","id":"e1","source":"/tests","type":"test.event","data":{"x":1}}""";
         await ProblemAsync(await admin.PostAsync("/api/events/no.such.topic", new StringContent(valid, Encoding.UTF8, "application/cloudevents+json")), HttpStatusCode.NotFound);
         await ProblemAsync(await admin.PostAsync("/api/events/Bad Topic!", new StringContent(valid, Encoding.UTF8, "application/cloudevents+json")), HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Outbox_rows_no_relay_can_publish_are_listed_as_dead_letters_and_refused_replays_say_why()
+    {
+        await using var host = new LocalHost(settings: new Dictionary<string, string?> { ["Serverless:PubSub:OutboxUnknownTopicGrace"] = "00:00:00" });
+        var admin = host.CreateClient(host.AdminKey);
+        var database = host.Services.GetRequiredService<SqliteDatabase>();
+        foreach (var (topic, payload) in new[]
+        {
+            ("retired.topic", """{"specversion":"1.0","id":"r-1","source":"/old","type":"retired.happened","data":{"n":1}}"""),
+            ("retired.topic", """{"specversion":"1.0","id":"""),
+        })
+        {
+            // Rows a process of an older version committed for a topic this version no longer declares, and a corrupted one.
+            await database.WriteAsync(session =>
+            {
+                var insert = session.Command("INSERT INTO outbox (topic, payload, created_at) VALUES ($topic, $payload, $now)");
+                insert.Parameters.AddWithValue("$topic", topic);
+                insert.Parameters.AddWithValue("$payload", Encoding.UTF8.GetBytes(payload));
+                insert.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                return insert.ExecuteNonQuery();
+            });
+        }
+
+        JsonElement items = default;
+        await Recording.WaitUntilAsync(
+            () =>
+            {
+                items = admin.GetFromJsonAsync<JsonElement>("/api/deadletters?subscription=$outbox").GetAwaiter().GetResult().GetProperty("items");
+                return items.GetArrayLength() == 2;
+            },
+            TimeSpan.FromSeconds(30),
+            "two outbox dead letters");
+        var retired = items.EnumerateArray().Single(d => d.GetProperty("eventId").GetString() == "r-1");
+        Assert.Equal("$outbox", retired.GetProperty("subscription").GetString());
+        Assert.Equal("retired.topic", retired.GetProperty("topic").GetString());
+        Assert.Equal(1, retired.GetProperty("event").GetProperty("data").GetProperty("n").GetInt32());
+        var corrupted = items.EnumerateArray().Single(d => d.GetProperty("eventId").ValueKind == JsonValueKind.Null);
+
+        var refused = await ProblemAsync(await admin.PostAsync($"/api/deadletters/{retired.GetProperty("id").GetString()}/replay", null), HttpStatusCode.Conflict);
+        Assert.Contains("retired.topic", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        await ProblemAsync(await admin.PostAsync($"/api/deadletters/{corrupted.GetProperty("id").GetString()}/replay", null), HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/deadletters/{corrupted.GetProperty("id").GetString()}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/api/deadletters/{retired.GetProperty("id").GetString()}")).StatusCode);
+        Assert.Equal(0, (await admin.GetFromJsonAsync<JsonElement>("/readyz")).GetProperty("checks").EnumerateArray()
+            .Single(c => c.GetProperty("name").GetString() == "state").GetProperty("data").GetProperty("outboxWaiting").GetInt64());
     }
 }

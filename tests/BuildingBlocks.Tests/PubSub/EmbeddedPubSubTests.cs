@@ -18,6 +18,19 @@ public sealed class EmbeddedPubSubTests : PubSubContract
 
     private string DatabasePath => Path.Combine(TempDirectory, "serverless.db");
 
+    protected override Task InsertRawOutboxRowAsync(PubSubInstance instance, string topic, byte[] payload) =>
+        instance.Services.GetRequiredService<SqliteDatabase>().WriteAsync(session =>
+        {
+            var insert = session.Command("INSERT INTO outbox (topic, payload, created_at) VALUES ($topic, $payload, $now)");
+            insert.Parameters.AddWithValue("$topic", topic);
+            insert.Parameters.AddWithValue("$payload", payload);
+            insert.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+            return insert.ExecuteNonQuery();
+        }, Ct);
+
+    protected override Task EndOutboxLeasesAsync(PubSubInstance instance) =>
+        instance.Services.GetRequiredService<SqliteDatabase>().WriteAsync(session => session.Command("UPDATE outbox SET lease_until = NULL").ExecuteNonQuery(), Ct);
+
     protected override async Task<(IStateStore Store, SqliteDatabase? Database, Func<ValueTask> Release)> OpenStorageAsync(string instance)
     {
         // Every instance of a test opens the same file, as a restarted process would.

@@ -43,6 +43,12 @@ public abstract class PubSubContract : IAsyncLifetime
     /// <summary>False when one backing store serves one process at a time (embedded SQLite).</summary>
     protected abstract bool InstancesRunSideBySide { get; }
 
+    /// <summary>Writes an outbox row as given (bytes no publisher of ours would commit: a corrupted row) into the instance's store.</summary>
+    protected abstract Task InsertRawOutboxRowAsync(PubSubInstance instance, string topic, byte[] payload);
+
+    /// <summary>Ends every outbox lease of the instance's store (as if the lease ran out).</summary>
+    protected abstract Task EndOutboxLeasesAsync(PubSubInstance instance);
+
     /// <summary>The state store (and, for embedded, the SQLite database) one instance uses, and how to release them.</summary>
     protected abstract Task<(IStateStore Store, SqliteDatabase? Database, Func<ValueTask> Release)> OpenStorageAsync(string instance);
 
@@ -327,6 +333,63 @@ public abstract class PubSubContract : IAsyncLifetime
         Assert.Null(deadLetter.EventId);
         Assert.Equal("{\"specversion\":\"1.0\",\"id\":\"x\"", deadLetter.Event.GetString());
         Assert.Empty(Probe.CallsOf(subscription));
+    }
+
+    [Fact]
+    public async Task Committed_events_no_relay_can_publish_become_dead_letters_that_replay_to_their_topic()
+    {
+        var gone = Topic("gone");
+        var reader = Subscription("gone-reader");
+        var a = await StartInstanceAsync("a", s => s.AddSubscription<RecordingHandler>(Topic("kept"), Subscription("kept-reader")));
+        var store = a.Services.GetRequiredService<IStateStore>();
+        var outbox = (IOutboxStore)store;
+
+        // Committed by a process that declared 'gone' (the store alone checks only the name), and a corrupted row.
+        await store.TransactAsync(new StateTransaction().Upsert("k", "v"u8.ToArray()).Publish(gone, NewEvent("gone-1", new { n = 1 })), Ct);
+        await InsertRawOutboxRowAsync(a, gone, "{\"specversion\":\"1.0\""u8.ToArray());
+        var time = new Serverless.Testing.ManualTime(DateTimeOffset.UtcNow);
+        var relay = new OutboxRelay(outbox, a.Publisher, new OutboxSignal(), Microsoft.Extensions.Logging.Abstractions.NullLogger<OutboxRelay>.Instance, a.Services.GetRequiredService<DeadLetterStore>(), time, TimeSpan.FromHours(1));
+
+        // Within the grace the unknown topic's row waits (another instance may declare it); the corrupted one is a dead letter at once.
+        await Assert.ThrowsAsync<UnknownTopicException>(() => relay.RelayBatchAsync(Ct));
+        var corrupted = Assert.Single((await a.DeadLetters.ListAsync(DeadLetter.OutboxSubscription, cancellationToken: Ct)).Items);
+        Assert.Equal(typeof(MalformedCloudEventException).FullName, corrupted.ErrorType);
+        Assert.Equal(gone, corrupted.Topic);
+        Assert.Equal("{\"specversion\":\"1.0\"", corrupted.Event.GetString());
+        Assert.Equal(1, await outbox.CountAsync(Ct));
+
+        // Past the grace it is one too, with the event as committed.
+        await EndOutboxLeasesAsync(a);
+        time.Advance(TimeSpan.FromHours(1) + TimeSpan.FromMinutes(1));
+        Assert.Equal(1, await relay.RelayBatchAsync(Ct));
+        Assert.Equal(0, await outbox.CountAsync(Ct));
+        var page = await a.DeadLetters.ListAsync(DeadLetter.OutboxSubscription, cancellationToken: Ct);
+        Assert.Equal(2, page.Items.Count);
+        var deadLetter = Assert.Single(page.Items, d => d.EventId == "gone-1");
+        Assert.Equal(typeof(UnknownTopicException).FullName, deadLetter.ErrorType);
+        Assert.Equal(DeadLetter.OutboxSubscription, deadLetter.Subscription);
+        Assert.Equal(gone, deadLetter.Topic);
+        Assert.Equal("com.example.order.placed", deadLetter.EventType);
+        Assert.Equal(1, deadLetter.Event.GetProperty("data").GetProperty("n").GetInt32());
+        Assert.Equal(2, (await a.DeadLetters.ListAsync(cancellationToken: Ct)).Items.Count);
+
+        // This process cannot replay it (nothing changes); nor the corrupted one, which can only be deleted.
+        await Assert.ThrowsAsync<UnknownTopicException>(() => a.DeadLetters.ReplayAsync(deadLetter.Id, Ct));
+        await Assert.ThrowsAsync<MalformedCloudEventException>(() => a.DeadLetters.ReplayAsync(corrupted.Id, Ct));
+        Assert.True(await a.DeadLetters.DeleteAsync(corrupted.Id, Ct));
+        Assert.NotNull(await a.DeadLetters.GetAsync(deadLetter.Id, Ct));
+        if (!InstancesRunSideBySide)
+        {
+            await a.StopAsync();
+            await a.DisposeAsync();
+        }
+
+        // A process that declares the topic publishes it to every subscription of the topic.
+        var b = await StartInstanceAsync("b", s => s.AddSubscription<RecordingHandler>(gone, reader));
+        Assert.True(await b.DeadLetters.ReplayAsync(deadLetter.Id, Ct));
+        var handled = Assert.Single(await Probe.WaitForHandledAsync(reader, 1));
+        Assert.Equal("gone-1", handled.Event.Id);
+        Assert.Empty((await b.DeadLetters.ListAsync(DeadLetter.OutboxSubscription, cancellationToken: Ct)).Items);
     }
 
     [Fact]

@@ -29,6 +29,8 @@ public class PubSubRegistrationTests
     {
         var options = new ServerlessOptions { PubSub = { MaxRetries = -1 } };
         Assert.Equal("Serverless:PubSub:MaxRetries", Assert.Throws<ServerlessConfigurationException>(() => new ServiceCollection().AddPubSub(options, null)).Setting);
+        var grace = new ServerlessOptions { PubSub = { OutboxUnknownTopicGrace = TimeSpan.FromSeconds(-1) } };
+        Assert.Equal("Serverless:PubSub:OutboxUnknownTopicGrace", Assert.Throws<ServerlessConfigurationException>(() => new ServiceCollection().AddPubSub(grace, null)).Setting);
     }
 
     [Fact]

@@ -27,6 +27,20 @@ public sealed class RabbitMqPubSubTests : PubSubContract
 
     protected override bool InstancesRunSideBySide => true;
 
+    protected override async Task InsertRawOutboxRowAsync(PubSubInstance instance, string topic, byte[] payload)
+    {
+        await using var command = _dataSource!.CreateCommand($"INSERT INTO {_schema}.outbox (topic, payload) VALUES ($1, $2)");
+        command.Parameters.Add(new NpgsqlParameter { Value = topic });
+        command.Parameters.Add(new NpgsqlParameter { Value = payload });
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+
+    protected override async Task EndOutboxLeasesAsync(PubSubInstance instance)
+    {
+        await using var command = _dataSource!.CreateCommand($"UPDATE {_schema}.outbox SET lease_until = NULL");
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+
     protected override async Task<(IStateStore Store, SqliteDatabase? Database, Func<ValueTask> Release)> OpenStorageAsync(string instance)
     {
         _dataSource ??= NpgsqlDataSource.Create(TestServers.Postgres);

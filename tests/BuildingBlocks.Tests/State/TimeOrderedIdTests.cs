@@ -22,6 +22,17 @@ public class TimeOrderedIdTests
         Assert.True(string.CompareOrdinal(earlier, later) > 0);
     }
 
+    [Fact]
+    public void An_id_for_a_time_and_a_sequence_is_always_the_same_well_formed_id_and_sorts_by_time()
+    {
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_123);
+        Assert.Equal(TimeOrderedId.For(at, 42), TimeOrderedId.For(at, 42));
+        Assert.NotEqual(TimeOrderedId.For(at, 42), TimeOrderedId.For(at, 43));
+        Assert.Equal("019ab697e87b0000000000000000002a", TimeOrderedId.For(at, 42));
+        Assert.True(TimeOrderedId.IsWellFormed(TimeOrderedId.For(at, long.MaxValue)));
+        Assert.True(string.CompareOrdinal(TimeOrderedId.For(at, long.MaxValue), TimeOrderedId.For(at.AddMilliseconds(1), 1)) < 0);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("../../etc/passwd")]

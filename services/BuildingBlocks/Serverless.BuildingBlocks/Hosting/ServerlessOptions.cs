@@ -57,6 +57,13 @@ public sealed class PubSubOptions
     /// broker (or tests, each on its own schema) never consume or receive each other's events.
     /// </summary>
     public string? Namespace { get; set; }
+
+    /// <summary>
+    /// How long a committed event for a topic this process does not declare waits in the outbox before it becomes a
+    /// dead letter (another instance — a newer version during a rolling deploy — may declare it and publish it meanwhile).
+    /// Events that are not CloudEvents at all are dead-lettered at once.
+    /// </summary>
+    public TimeSpan OutboxUnknownTopicGrace { get; set; } = TimeSpan.FromHours(1);
 }
 
 public sealed class TimerOptions

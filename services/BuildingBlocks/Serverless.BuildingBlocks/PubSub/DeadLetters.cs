@@ -5,8 +5,9 @@ using Serverless.BuildingBlocks.State;
 namespace Serverless.BuildingBlocks.PubSub;
 
 /// <summary>
-/// Events a subscription gave up on (every retry failed, or the event was malformed). They stay here,
-/// visible and replayable, until replayed or deleted.
+/// Events a subscription gave up on (every retry failed, or the event was malformed), and committed events the outbox
+/// could not publish (<see cref="DeadLetter.OutboxSubscription"/>). They stay here, visible and replayable, until
+/// replayed or deleted.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "'Dead-letter queue' is the messaging term operators know; it is not a Queue<T>.")]
 public interface IDeadLetterQueue
@@ -18,16 +19,20 @@ public interface IDeadLetterQueue
 
     /// <summary>
     /// Delivers the event again to the subscription that dead-lettered it (not to the topic's other
-    /// subscriptions) and removes the dead letter once that delivery is durable. False when there is no such dead letter.
+    /// subscriptions) and removes the dead letter once that delivery is durable. An event the outbox could not publish
+    /// is published to its topic (every subscription). False when there is no such dead letter.
     /// </summary>
     /// <exception cref="UnknownSubscriptionException">The subscription is not registered in this process.</exception>
+    /// <exception cref="UnknownTopicException">An outbox dead letter's topic is not declared in this process.</exception>
+    /// <exception cref="MalformedCloudEventException">An outbox dead letter that is not a CloudEvent: it can only be deleted.</exception>
     Task<bool> ReplayAsync(string id, CancellationToken cancellationToken = default);
 
     /// <summary>Discards a dead letter. False when there is no such dead letter.</summary>
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);
 }
 
-/// <param name="Id">Time-ordered: listing by id lists oldest first.</param>
+/// <param name="Id">Time-ordered: listing by id lists oldest first (an outbox dead letter by when its event was committed).</param>
+/// <param name="Subscription">The subscription that gave up, or <see cref="OutboxSubscription"/>.</param>
 /// <param name="Event">The structured CloudEvent as delivered; a JSON string holding the raw text when the body was not JSON at all.</param>
 /// <param name="EventId">The CloudEvent id, when the event could be parsed.</param>
 /// <param name="EventType">The CloudEvent type, when the event could be parsed.</param>
@@ -46,6 +51,12 @@ public sealed record DeadLetter(
     int Attempts,
     DateTimeOffset DeadLetteredAt)
 {
+    /// <summary>
+    /// The subscription name of events the outbox relay could not publish (they never reached a subscription): not a
+    /// valid subscription name, so no module's subscription can share it.
+    /// </summary>
+    public const string OutboxSubscription = "$outbox";
+
     /// <summary>The bytes to deliver again on replay.</summary>
     internal byte[] ToCloudEventJson() => Event.ValueKind == JsonValueKind.String
         ? Encoding.UTF8.GetBytes(Event.GetString() ?? string.Empty)
@@ -80,7 +91,6 @@ internal sealed class DeadLetterStore(IStateStore store, TimeProvider time)
 
     public async Task<DeadLetter> AddAsync(string subscription, string topic, ReadOnlyMemory<byte> body, string? eventId, string? eventType, Exception error, int attempts, CancellationToken cancellationToken)
     {
-        var message = error.Message.Length > MaxErrorMessageLength ? error.Message[..MaxErrorMessageLength] : error.Message;
         var deadLetter = new DeadLetter(
             TimeOrderedId.Next(time.GetUtcNow()),
             subscription,
@@ -89,12 +99,36 @@ internal sealed class DeadLetterStore(IStateStore store, TimeProvider time)
             eventId,
             eventType,
             error.GetType().FullName ?? error.GetType().Name,
-            message,
+            Truncate(error.Message),
             attempts,
             time.GetUtcNow());
         var transaction = new StateTransaction()
             .UpsertJson(Key(deadLetter.Id), deadLetter)
             .Upsert(IndexKey(subscription, deadLetter.Id), ReadOnlyMemory<byte>.Empty);
+        await store.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+        return deadLetter;
+    }
+
+    /// <summary>
+    /// Dead-letters a committed event the outbox relay cannot publish. Its id comes from the row (when it was committed
+    /// and its outbox id), so a relay that dies before it removed the row writes the same dead letter again, not a second.
+    /// </summary>
+    public async Task<DeadLetter> AddFromOutboxAsync(OutboxMessage message, string? eventId, string? eventType, Exception error, CancellationToken cancellationToken)
+    {
+        var deadLetter = new DeadLetter(
+            TimeOrderedId.For(message.CreatedAt, message.Id),
+            DeadLetter.OutboxSubscription,
+            message.Topic,
+            DeadLetter.EventAsJson(message.CloudEventJson),
+            eventId,
+            eventType,
+            error.GetType().FullName ?? error.GetType().Name,
+            Truncate(error.Message),
+            0,
+            time.GetUtcNow());
+        var transaction = new StateTransaction()
+            .UpsertJson(Key(deadLetter.Id), deadLetter)
+            .Upsert(IndexKey(deadLetter.Subscription, deadLetter.Id), ReadOnlyMemory<byte>.Empty);
         await store.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
         return deadLetter;
     }
@@ -133,6 +167,8 @@ internal sealed class DeadLetterStore(IStateStore store, TimeProvider time)
         }
     }
 
+    private static string Truncate(string message) => message.Length > MaxErrorMessageLength ? message[..MaxErrorMessageLength] : message;
+
     private static string Key(string id) => KeyPrefix + id;
 
     private static string IndexKey(string subscription, string id) => IndexPrefix + subscription + StateKeys.Separator + id;
@@ -145,11 +181,11 @@ internal interface ISubscriptionRedelivery
 }
 
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "Implements IDeadLetterQueue.")]
-internal sealed class DeadLetterQueue(DeadLetterStore store, TopicRegistry topics, ISubscriptionRedelivery redelivery) : IDeadLetterQueue
+internal sealed class DeadLetterQueue(DeadLetterStore store, TopicRegistry topics, ISubscriptionRedelivery redelivery, IEventPublisher publisher) : IDeadLetterQueue
 {
     public Task<DeadLetterPage> ListAsync(string? subscription = null, int limit = 100, string? cursor = null, CancellationToken cancellationToken = default)
     {
-        if (subscription is not null)
+        if (subscription is not null and not DeadLetter.OutboxSubscription)
         {
             TopicRegistry.ValidateName(subscription);
         }
@@ -169,6 +205,16 @@ internal sealed class DeadLetterQueue(DeadLetterStore store, TopicRegistry topic
         }
 
         var deadLetter = found.Value;
+        if (deadLetter.Subscription == DeadLetter.OutboxSubscription)
+        {
+            // It never reached pub/sub: publish it to its topic now (both checked first, so a refusal changes nothing).
+            var cloudEvent = CloudEventJson.Parse(deadLetter.ToCloudEventJson());
+            topics.EnsureKnown(deadLetter.Topic);
+            await publisher.PublishAsync(deadLetter.Topic, cloudEvent, cancellationToken).ConfigureAwait(false);
+            await store.RemoveAsync(deadLetter, found.ETag, CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+
         var subscription = topics.Subscriptions.FirstOrDefault(s => string.Equals(s.Name, deadLetter.Subscription, StringComparison.Ordinal))
             ?? throw new UnknownSubscriptionException(deadLetter.Subscription);
 

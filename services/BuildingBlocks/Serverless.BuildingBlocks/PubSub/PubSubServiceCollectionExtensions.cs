@@ -114,7 +114,8 @@ public static class PubSubServiceCollectionExtensions
         services.TryAddSingleton<IDeadLetterQueue>(sp => new DeadLetterQueue(
             sp.GetRequiredService<DeadLetterStore>(),
             sp.GetRequiredService<TopicRegistry>(),
-            sp.GetRequiredService<ISubscriptionRedelivery>()));
+            sp.GetRequiredService<ISubscriptionRedelivery>(),
+            sp.GetRequiredService<IEventPublisher>()));
         services.AddHostedService(sp => sp.GetRequiredService<PubSubTransport>());
         return services;
     }
@@ -160,6 +161,11 @@ public static class PubSubServiceCollectionExtensions
         if (options.PrefetchCount < 1)
         {
             throw new ServerlessConfigurationException(Section + nameof(options.PrefetchCount), "must be 1 or more.");
+        }
+
+        if (options.OutboxUnknownTopicGrace < TimeSpan.Zero)
+        {
+            throw new ServerlessConfigurationException(Section + nameof(options.OutboxUnknownTopicGrace), "must be 0 or more.");
         }
     }
 

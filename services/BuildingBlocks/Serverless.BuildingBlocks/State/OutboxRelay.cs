@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -8,12 +9,42 @@ namespace Serverless.BuildingBlocks.State;
 /// <summary>
 /// Moves events committed with state (see <see cref="StateTransaction.Publish"/>) to pub/sub. A row leaves the
 /// outbox only after the transport confirmed the publish, so a crash at any point republishes rather than loses:
-/// subscribers see at-least-once, deduplicated by event id where it matters.
+/// subscribers see at-least-once, deduplicated by event id where it matters. A row no relay can ever publish — not a
+/// CloudEvent, or for a topic this process has not declared for longer than <see cref="PubSubOptions.OutboxUnknownTopicGrace"/>
+/// — becomes a dead letter (<see cref="DeadLetter.OutboxSubscription"/>) instead of being refused every lease for ever.
 /// </summary>
-public sealed class OutboxRelay(IOutboxStore outbox, IEventPublisher publisher, OutboxSignal signal, ILogger<OutboxRelay> logger) : BackgroundService
+public sealed class OutboxRelay : BackgroundService
 {
     private const int BatchSize = 256;
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+
+    private readonly IOutboxStore outbox;
+    private readonly IEventPublisher publisher;
+    private readonly OutboxSignal signal;
+    private readonly ILogger<OutboxRelay> logger;
+    private readonly DeadLetterStore? deadLetters;
+    private readonly TimeProvider time;
+    private readonly TimeSpan unknownTopicGrace;
+
+    /// <summary>A relay that never dead-letters: rows it cannot publish stay in the outbox (tests of a store alone).</summary>
+    public OutboxRelay(IOutboxStore outbox, IEventPublisher publisher, OutboxSignal signal, ILogger<OutboxRelay> logger)
+        : this(outbox, publisher, signal, logger, null, TimeProvider.System, Timeout.InfiniteTimeSpan)
+    {
+    }
+
+    /// <param name="unknownTopicGrace">How long a row for a topic this process does not declare stays in the outbox
+    /// (another instance, say a newer version during a rolling deploy, may know it) before it is dead-lettered;
+    /// <see cref="Timeout.InfiniteTimeSpan"/>: never.</param>
+    internal OutboxRelay(IOutboxStore outbox, IEventPublisher publisher, OutboxSignal signal, ILogger<OutboxRelay> logger, DeadLetterStore? deadLetters, TimeProvider time, TimeSpan unknownTopicGrace)
+    {
+        this.outbox = outbox;
+        this.publisher = publisher;
+        this.signal = signal;
+        this.logger = logger;
+        this.deadLetters = deadLetters;
+        this.time = time;
+        this.unknownTopicGrace = unknownTopicGrace;
+    }
 
     /// <summary>How often to look for rows committed by other instances (this instance's commits wake the relay at once).</summary>
     public static TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
@@ -128,32 +159,96 @@ public sealed class OutboxRelay(IOutboxStore outbox, IEventPublisher publisher, 
         return messages.Count;
     }
 
-    /// <summary>Publishes leased rows and deletes the ones the transport confirmed; the others stay leased.</summary>
+    /// <summary>
+    /// Publishes leased rows and deletes the ones the transport confirmed, and the ones no relay can ever publish once
+    /// they are dead letters; the others stay leased (the first of their errors is thrown).
+    /// </summary>
     private async Task PublishAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken cancellationToken)
     {
         var publishes = publisher is IBatchEventPublisher batches
             ? PublishInBatches(batches, messages, cancellationToken)
             : [.. messages.Select(m => PublishAsync(m, cancellationToken))];
 
+        Exception? failure = null;
         try
         {
             await Task.WhenAll(publishes).ConfigureAwait(false);
         }
-        finally
+        catch (Exception ex)
         {
-            var published = new List<long>(messages.Count);
-            for (var i = 0; i < messages.Count; i++)
-            {
-                if (publishes[i].IsCompletedSuccessfully)
-                {
-                    published.Add(messages[i].Id);
-                }
-            }
+            failure = ex;
+        }
 
-            if (published.Count > 0)
+        var done = new List<long>(messages.Count);
+        Task? leftFailed = null;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var publish = publishes[i];
+            if (publish.IsCompletedSuccessfully)
             {
-                await outbox.CompleteAsync(published, CancellationToken.None).ConfigureAwait(false);
+                done.Add(messages[i].Id);
             }
+            else if (publish.Exception?.InnerException is { } error && CannotEverPublish(messages[i], error)
+                && await TryDeadLetterAsync(messages[i], error).ConfigureAwait(false))
+            {
+                done.Add(messages[i].Id);
+            }
+            else
+            {
+                leftFailed ??= publish;
+            }
+        }
+
+        if (done.Count > 0)
+        {
+            await outbox.CompleteAsync(done, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (leftFailed is not null)
+        {
+            ExceptionDispatchInfo.Throw(leftFailed.Exception?.InnerException ?? failure ?? new OperationCanceledException(cancellationToken));
+        }
+    }
+
+    /// <summary>Malformed rows at once; rows for a topic this process does not declare once their grace is over.</summary>
+    private bool CannotEverPublish(OutboxMessage message, Exception error) => deadLetters is not null && error switch
+    {
+        MalformedCloudEventException => true,
+        UnknownTopicException or InvalidTopicNameException =>
+            unknownTopicGrace != Timeout.InfiniteTimeSpan && time.GetUtcNow() - message.CreatedAt >= unknownTopicGrace,
+        _ => false,
+    };
+
+    private async Task<bool> TryDeadLetterAsync(OutboxMessage message, Exception error)
+    {
+        string? eventId = null;
+        string? eventType = null;
+        if (error is not MalformedCloudEventException)
+        {
+            try
+            {
+                var cloudEvent = CloudEventJson.Parse(message.CloudEventJson);
+                (eventId, eventType) = (cloudEvent.Id, cloudEvent.Type);
+            }
+            catch (MalformedCloudEventException)
+            {
+                // Kept without id and type.
+            }
+        }
+
+        try
+        {
+            var deadLetter = await deadLetters!.AddFromOutboxAsync(message, eventId, eventType, error, CancellationToken.None).ConfigureAwait(false);
+            logger.LogError(
+                "Outbox row {RowId} (topic {Topic}, event {EventId}) can never be published ({Reason}); it is dead letter {DeadLetterId}",
+                message.Id, message.Topic, eventId, error.GetType().Name, deadLetter.Id);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            // The row stays leased and comes back when the lease ends.
+            logger.LogWarning(ex, "Dead-lettering outbox row {RowId} failed; it is tried again once its lease ends", message.Id);
+            return false;
         }
     }
 

@@ -35,7 +35,15 @@ public static class StateServiceCollectionExtensions
             services.AddHostedService(sp => new ExpiredStateSweeper(sp.GetRequiredService<PostgresStateStore>().SweepExpiredAsync, sp.GetRequiredService<ILogger<ExpiredStateSweeper>>()));
         }
 
-        services.AddHostedService<OutboxRelay>();
+        // Rows no relay can ever publish become dead letters (when pub/sub is registered: it owns the dead-letter store).
+        services.AddHostedService(sp => new OutboxRelay(
+            sp.GetRequiredService<IOutboxStore>(),
+            sp.GetRequiredService<IEventPublisher>(),
+            sp.GetRequiredService<OutboxSignal>(),
+            sp.GetRequiredService<ILogger<OutboxRelay>>(),
+            sp.GetService<DeadLetterStore>(),
+            sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            options.PubSub.OutboxUnknownTopicGrace));
         return services;
     }
 

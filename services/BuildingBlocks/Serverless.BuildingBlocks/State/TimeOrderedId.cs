@@ -43,5 +43,12 @@ public static class TimeOrderedId
         return string.Create(CultureInfo.InvariantCulture, $"{ms & 0xFFFF_FFFF_FFFF:x12}{counter:x4}{Convert.ToHexStringLower(random)}");
     }
 
+    /// <summary>
+    /// A well-formed id fixed by <paramref name="at"/> and <paramref name="sequence"/> rather than random: the same
+    /// inputs give the same id (counter 0, the sequence as the last 64 bits), so writing it twice is idempotent.
+    /// </summary>
+    public static string For(DateTimeOffset at, long sequence) =>
+        string.Create(CultureInfo.InvariantCulture, $"{at.ToUnixTimeMilliseconds() & 0xFFFF_FFFF_FFFF:x12}0000{sequence:x16}");
+
     public static bool IsWellFormed(string? id) => id is { Length: 32 } && id.All(char.IsAsciiHexDigitLower);
 }

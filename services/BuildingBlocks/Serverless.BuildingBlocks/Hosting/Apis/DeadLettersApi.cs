@@ -8,7 +8,10 @@ using Serverless.BuildingBlocks.Security;
 
 namespace Serverless.BuildingBlocks.Hosting.Apis;
 
-/// <summary>/api/deadletters: events a subscription gave up on — list, inspect, replay to that subscription, discard.</summary>
+/// <summary>
+/// /api/deadletters: events a subscription gave up on, and committed events the outbox could not publish
+/// (subscription <c>$outbox</c>) — list, inspect, replay (to that subscription; an outbox one to its topic), discard.
+/// </summary>
 public static class DeadLettersApi
 {
     public static RouteGroupBuilder MapDeadLettersApi(this IEndpointRouteBuilder routes)
@@ -50,6 +53,14 @@ public static class DeadLettersApi
         catch (UnknownSubscriptionException ex)
         {
             return TypedResults.Problem(statusCode: 409, title: "Subscription not in this process", detail: ex.Message);
+        }
+        catch (Exception ex) when (ex is UnknownTopicException or InvalidTopicNameException)
+        {
+            return TypedResults.Problem(statusCode: 409, title: "Topic not in this process", detail: ex.Message);
+        }
+        catch (MalformedCloudEventException ex)
+        {
+            return TypedResults.Problem(statusCode: 422, title: "Not a CloudEvent; it can only be deleted", detail: ex.Message);
         }
     }
 
