@@ -110,7 +110,7 @@ public sealed partial class StepRunner(
             var watcher = WatchAsync(run.RunId, dispatch.StepId, dispatch.Attempt, log, holder, stop);
             try
             {
-                var work = new StepWork(run, dispatch.StepId, dispatch.Attempt, new RunStateMachine(run.Definition).ContextFor(run.State, dispatch.StepId), log);
+                var work = new StepWork(run, dispatch.StepId, dispatch.Attempt, RunStateMachine.For(run.Definition).ContextFor(run.State, dispatch.StepId), log);
                 execution = await ExecuteAsync(spec, work, stop.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (abandon.IsCancellationRequested || holder.Lost)

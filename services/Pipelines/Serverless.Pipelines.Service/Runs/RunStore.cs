@@ -66,7 +66,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             return new StartResult(null, problems);
         }
 
-        var machine = new RunStateMachine(definition);
+        var machine = RunStateMachine.For(definition);
         for (var conflict = 0; ; conflict++)
         {
             var now = time.GetUtcNow();
@@ -110,7 +110,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                         continue;
                     }
 
-                    var cancel = new RunStateMachine(other.Value.Definition).Apply(other.Value.State, new CancelRequested(now) { By = $"concurrency group (superseded by {runId})" });
+                    var cancel = RunStateMachine.For(other.Value.Definition).Apply(other.Value.State, new CancelRequested(now) { By = $"concurrency group (superseded by {runId})" });
                     var after = other.Value;
                     if (!cancel.Ignored)
                     {
@@ -215,7 +215,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                 record = record with { Timers = record.Timers.Remove(fired.TimerId) };
             }
 
-            var transition = new RunStateMachine(record.Definition).Apply(record.State, runEvent);
+            var transition = RunStateMachine.For(record.Definition).Apply(record.State, runEvent);
             if (dedupe is { } marker)
             {
                 transaction.MarkProcessed(marker.Subscription, marker.EventId);
@@ -580,7 +580,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         while (started is null && ConcurrencyGroups.NextToStart(runs) is { } next)
         {
             var loaded = await LoadAsync(next, cancellationToken).ConfigureAwait(false);
-            var transition = loaded is null ? null : new RunStateMachine(loaded.Value.Definition).Apply(loaded.Value.State, new RunStarted(time.GetUtcNow()));
+            var transition = loaded is null ? null : RunStateMachine.For(loaded.Value.Definition).Apply(loaded.Value.State, new RunStarted(time.GetUtcNow()));
             if (loaded is null || transition is null || transition.Ignored)
             {
                 // Gone, or already finished (cancelled while it waited): it leaves the lane too.

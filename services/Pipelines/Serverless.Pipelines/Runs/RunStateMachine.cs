@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 using Serverless.Pipelines.Definitions;
 using Serverless.Pipelines.Expressions;
 using Serverless.Pipelines.Graphs;
@@ -38,6 +39,18 @@ public sealed class RunStateMachine
     private readonly IReadOnlyDictionary<string, IReadOnlySet<string>> _upstream;
     // Parsed once per step; concurrent because a host may share one machine per pinned definition across runs.
     private readonly ConcurrentDictionary<string, Expr?> _conditions = new(StringComparer.Ordinal);
+
+    private static readonly ConditionalWeakTable<PipelineDefinition, RunStateMachine> Shared = new();
+
+    /// <summary>
+    /// The machine of this definition instance, made once while the instance lives: a run's decoded record keeps its
+    /// definition, so each report need not work out the graph's closures and parse the conditions again.
+    /// </summary>
+    public static RunStateMachine For(PipelineDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return Shared.GetValue(definition, d => new RunStateMachine(d));
+    }
 
     public RunStateMachine(PipelineDefinition definition)
     {
