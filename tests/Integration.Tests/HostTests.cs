@@ -52,6 +52,37 @@ public sealed class HostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_landing_page_lists_each_route_once_under_the_module_that_owns_it()
+    {
+        var page = await _host.CreateClient(apiKey: null).GetStringAsync("/");
+        string Section(string module)
+        {
+            var start = page.IndexOf($"<h3>{module}</h3>", StringComparison.Ordinal);
+            Assert.True(start >= 0, $"no section for {module}");
+            var end = page.IndexOf("<h3>", start + 4, StringComparison.Ordinal);
+            return end < 0 ? page[start..] : page[start..end];
+        }
+
+        int Count(string text, string what) => (text.Length - text.Replace(what, string.Empty, StringComparison.Ordinal).Length) / what.Length;
+
+        // The platform's prefix /api/ matches every route; before, it listed the modules' routes again, and the runs API
+        // (/api/runs, outside /api/pipelines) appeared under Platform only.
+        var platform = Section("Platform");
+        Assert.Contains("<code>/api/keys/</code>", platform, StringComparison.Ordinal);
+        Assert.DoesNotContain("/api/runs", platform, StringComparison.Ordinal);
+        Assert.DoesNotContain("/api/webhooks", platform, StringComparison.Ordinal);
+        Assert.DoesNotContain("/api/promotions", platform, StringComparison.Ordinal);
+        Assert.DoesNotContain("/api/pipelines", platform, StringComparison.Ordinal);
+
+        var pipelines = Section("Pipelines");
+        Assert.Contains("<code>/api/runs/{id}/cancel</code>", pipelines, StringComparison.Ordinal);
+        Assert.Contains("<code>/api/pipelines/{name}</code>", pipelines, StringComparison.Ordinal);
+        Assert.Contains("<code>/api/webhooks/in/{source}</code>", Section("Webhooks"), StringComparison.Ordinal);
+        Assert.Equal(1, Count(page, "<code>/api/runs/{id}/cancel</code>"));
+        Assert.Equal(1, Count(page, "<code>/api/webhooks/in/{source}</code>"));
+    }
+
+    [Fact]
     public void The_first_admin_key_is_saved_with_mode_0600()
     {
         var path = Path.Combine(_host.DataDirectory, AdminKeyBootstrap.FileName);
