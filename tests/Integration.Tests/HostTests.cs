@@ -174,6 +174,14 @@ public sealed class HostTests : IAsyncLifetime
         Assert.Equal("The value has the wrong JSON type for this field.", body.GetProperty("errors").GetProperty("secrets")[0].GetString());
         Assert.DoesNotContain("System.", body.GetRawText(), StringComparison.Ordinal);
 
+        // The promotions API reads its bodies itself; it used to answer "is not valid here: The JSON value could not be
+        // converted to Serverless.Promotions.Engine.Definitions.Reward+PercentOffItems."
+        var promotion = await ProblemAsync(
+            await admin.PutAsync("/api/promotions/typed", new StringContent("""{"definition":{"name":"x","rewards":[{"type":"percentOffItems","percent":"ten"}]}}""", Encoding.UTF8, "application/json")),
+            HttpStatusCode.BadRequest);
+        Assert.Equal("The value has the wrong JSON type for this field.", promotion.GetProperty("errors").GetProperty("definition.rewards[0].percent")[0].GetString());
+        Assert.DoesNotContain("Serverless.", promotion.GetRawText(), StringComparison.Ordinal);
+
         var query = await ProblemAsync(await admin.GetAsync("/api/webhooks/receipts?limit=abc"), HttpStatusCode.BadRequest);
         Assert.Equal("'abc' is not a whole number.", query.GetProperty("errors").GetProperty("limit")[0].GetString());
 
