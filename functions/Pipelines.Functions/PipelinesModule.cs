@@ -31,7 +31,7 @@ public static class PipelinesModule
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         var configuration = builder.Configuration;
-        services.AddModule("Pipelines", "CI/CD pipelines: YAML definitions, runs (orchestrator + step runners), push and schedule triggers, approvals, deploys.", RoutePrefix);
+        services.AddModule("Pipelines", "CI/CD pipelines: YAML definitions, runs (orchestrator + step runners), push and schedule triggers, approvals, deploys.", RoutePrefix, RunsPrefix);
         foreach (var topic in PipelineTopics.Published)
         {
             services.AddTopic(topic, PipelineTopics.Descriptions[topic], PipelineTopics.EventTypes[topic]);

@@ -54,6 +54,37 @@ public sealed class HostTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_landing_page_lists_each_route_once_under_the_module_that_owns_it()
+    {
+        var page = await _host.CreateClient(apiKey: null).GetStringAsync("/");
+        string Section(string module)
+        {
+            var start = page.IndexOf($"<h3>{module}</h3>", StringComparison.Ordinal);
+            Assert.True(start >= 0, $"no section for {module}");
+            var end = page.IndexOf("<h3>", start + 4, StringComparison.Ordinal);
+            return end < 0 ? page[start..] : page[start..end];
+        }
+
+        int Count(string text, string what) => (text.Length - text.Replace(what, string.Empty, StringComparison.Ordinal).Length) / what.Length;
+
+        // The platform's prefix /api/ matches every route; before, it listed the modules' routes again, and the runs API
+        // (/api/runs, outside /api/pipelines) appeared under Platform only.
+        var platform = Section("Platform");
+        Assert.Contains("<code>/api/keys/</code>", platform, StringComparison.Ordinal);
+        Assert.DoesNotContain("/api/runs", platform, StringComparison.Ordinal);
+        Assert.DoesNotContain("/api/webhooks", platform, StringComparison.Ordinal);
+        Assert.DoesNotContain("/api/promotions", platform, StringComparison.Ordinal);
+        Assert.DoesNotContain("/api/pipelines", platform, StringComparison.Ordinal);
+
+        var pipelines = Section("Pipelines");
+        Assert.Contains("<code>/api/runs/{id}/cancel</code>", pipelines, StringComparison.Ordinal);
+        Assert.Contains("<code>/api/pipelines/{name}</code>", pipelines, StringComparison.Ordinal);
+        Assert.Contains("<code>/api/webhooks/in/{source}</code>", Section("Webhooks"), StringComparison.Ordinal);
+        Assert.Equal(1, Count(page, "<code>/api/runs/{id}/cancel</code>"));
+        Assert.Equal(1, Count(page, "<code>/api/webhooks/in/{source}</code>"));
+    }
+
+    [Fact]
     public void The_first_admin_key_is_saved_with_mode_0600()
     {
         var path = Path.Combine(_host.DataDirectory, AdminKeyBootstrap.FileName);
@@ -132,7 +163,9 @@ public sealed class HostTests : IAsyncLifetime
     public async Task A_cursor_no_list_issued_is_a_400_keyed_cursor_on_every_list(string path)
     {
         var problem = await ProblemAsync(await _host.CreateClient(_host.AdminKey).GetAsync(path), HttpStatusCode.BadRequest);
-        Assert.True(problem.GetProperty("errors").TryGetProperty("cursor", out _), problem.GetRawText());
+        Assert.True(problem.GetProperty("errors").TryGetProperty("cursor", out var cursor), problem.GetRawText());
+        Assert.Equal("The cursor is not one this list issued; use the nextCursor of a previous page.", cursor[0].GetString());
+        Assert.DoesNotContain("Parameter", problem.GetRawText(), StringComparison.Ordinal); // was "… (Parameter 'token')"
     }
 
     [Fact]
@@ -142,6 +175,14 @@ public sealed class HostTests : IAsyncLifetime
         var body = await ProblemAsync(await admin.PutAsync("/api/webhooks/sources/typed", JsonContent.Create(new { kind = "github", secrets = "one" })), HttpStatusCode.BadRequest);
         Assert.Equal("The value has the wrong JSON type for this field.", body.GetProperty("errors").GetProperty("secrets")[0].GetString());
         Assert.DoesNotContain("System.", body.GetRawText(), StringComparison.Ordinal);
+
+        // The promotions API reads its bodies itself; it used to answer "is not valid here: The JSON value could not be
+        // converted to Serverless.Promotions.Engine.Definitions.Reward+PercentOffItems."
+        var promotion = await ProblemAsync(
+            await admin.PutAsync("/api/promotions/typed", new StringContent("""{"definition":{"name":"x","rewards":[{"type":"percentOffItems","percent":"ten"}]}}""", Encoding.UTF8, "application/json")),
+            HttpStatusCode.BadRequest);
+        Assert.Equal("The value has the wrong JSON type for this field.", promotion.GetProperty("errors").GetProperty("definition.rewards[0].percent")[0].GetString());
+        Assert.DoesNotContain("Serverless.", promotion.GetRawText(), StringComparison.Ordinal);
 
         var query = await ProblemAsync(await admin.GetAsync("/api/webhooks/receipts?limit=abc"), HttpStatusCode.BadRequest);
         Assert.Equal("'abc' is not a whole number.", query.GetProperty("errors").GetProperty("limit")[0].GetString());

@@ -94,6 +94,35 @@ public sealed class RetryAndRerunTests
     }
 
     [Fact]
+    public void A_succeeded_run_is_not_retried_and_its_finally_steps_do_not_run_again()
+    {
+        // Retrying a succeeded run used to restart it with only the finally steps (a second "done" notification).
+        var run = FinishedRun(DiamondWithSideBranch());
+        Assert.Equal(RunStatus.Succeeded, run.State.Status);
+
+        var refused = run.Apply(new RetryRequested(run.Now));
+        Assert.True(refused.Ignored);
+        Assert.Contains("nothing to retry", refused.IgnoredBecause, StringComparison.Ordinal);
+        Assert.Empty(refused.Commands);
+        Assert.Equal(RunStatus.Succeeded, run.State.Status);
+        Assert.Equal(0, run.State.Generation);
+
+        // Rerun from a step still runs a succeeded run's step again.
+        Assert.False(run.Apply(new RerunRequested("d", run.Now)).Ignored);
+        Assert.Equal(RunStatus.Running, run.State.Status);
+    }
+
+    [Fact]
+    public void A_run_that_failed_in_a_finally_step_retries_its_finally_steps()
+    {
+        var run = FinishedRun(DiamondWithSideBranch(), "cleanup");
+        Assert.Equal(RunStatus.Failed, run.State.Status);
+
+        Assert.False(run.Apply(new RetryRequested(run.Now)).Ignored);
+        Assert.Equal([new DispatchStep("cleanup", 2, TimeSpan.Zero)], run.Commands.OfType<DispatchStep>());
+    }
+
+    [Fact]
     public void Only_a_finished_run_can_be_retried()
     {
         var run = new RunDriver(DiamondWithSideBranch());

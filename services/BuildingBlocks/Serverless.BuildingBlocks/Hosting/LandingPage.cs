@@ -39,10 +39,15 @@ internal static class LandingPage
         }
 
         html.Append("</table><h2>Modules</h2>");
-        foreach (var module in modules.OrderBy(m => m.Name, StringComparer.Ordinal))
+        var ordered = modules.OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
+
+        // Each route is listed once, under the module with the longest prefix it starts with (the platform's /api/
+        // would otherwise list every module's routes again).
+        ModuleDescriptor? Owner(string route) => ordered.Where(m => m.MatchLength(route) >= 0).MaxBy(m => m.MatchLength(route));
+        foreach (var module in ordered)
         {
             html.Append("<h3>").Append(enc.Encode(module.Name)).Append("</h3><p>").Append(enc.Encode(module.Description)).Append("</p><table><tr><th>method</th><th>route</th></tr>");
-            foreach (var (route, methods) in routes.Where(r => r.Route.StartsWith(module.RoutePrefix, StringComparison.Ordinal)))
+            foreach (var (route, methods) in routes.Where(r => ReferenceEquals(Owner(r.Route), module)))
             {
                 html.Append("<tr><td>").Append(enc.Encode(string.Join(", ", methods))).Append("</td><td><code>").Append(enc.Encode(route)).Append("</code></td></tr>");
             }

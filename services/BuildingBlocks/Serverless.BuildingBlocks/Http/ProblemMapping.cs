@@ -48,7 +48,7 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
     {
         ETagMismatchException e => new ProblemDetails { Status = 412, Title = "ETag mismatch", Detail = e.Message },
         InvalidStateKeyException e => Validation("key", e.Message),
-        InvalidContinuationTokenException e => Validation("cursor", e.Message),
+        InvalidContinuationTokenException => Validation("cursor", InvalidContinuationTokenException.Explanation),
         StateValueTooLargeException e => new ProblemDetails { Status = 413, Title = "Value too large", Detail = e.Message },
         UnknownTopicException e => new ProblemDetails { Status = 404, Title = "Unknown topic", Detail = e.Message },
         InvalidTopicNameException e => Validation("topic", e.Message),

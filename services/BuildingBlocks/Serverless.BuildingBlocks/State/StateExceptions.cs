@@ -29,4 +29,8 @@ public sealed class StateValueTooLargeException(string key, int size)
 /// the parameter <c>token</c>; over HTTP a 400 problem keyed <c>cursor</c> on every list.
 /// </summary>
 public sealed class InvalidContinuationTokenException(Exception inner)
-    : ArgumentException("The cursor is not one this list issued; use the nextCursor of a previous page.", "token", inner);
+    : ArgumentException(Explanation, "token", inner)
+{
+    /// <summary>What a caller is told; <see cref="ArgumentException.Message"/> adds " (Parameter 'token')", which names no field of theirs.</summary>
+    public const string Explanation = "The cursor is not one this list issued; use the nextCursor of a previous page.";
+}

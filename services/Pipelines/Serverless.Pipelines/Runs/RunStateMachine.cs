@@ -86,6 +86,9 @@ public sealed class RunStateMachine
             GateOpened opened => step.GateOpened(opened),
             TimerFired fired => step.TimerFired(fired),
             CancelRequested => step.Cancel(),
+            // A succeeded run has nothing to retry: its retry set would be the finally steps alone, run again (a second
+            // "done" notification). Rerun from a step is the way to run a succeeded step again.
+            RetryRequested when state.Status == RunStatus.Succeeded => "the run succeeded; nothing failed or was cancelled, so there is nothing to retry (rerun ?from= a step runs it again)",
             RetryRequested => step.Restart(RetrySet(state), "retried"),
             RerunRequested rerun => _definition.FindStep(rerun.StepId) is null ? $"unknown step '{rerun.StepId}'" : step.Restart(RerunSet(rerun.StepId), $"rerun from {rerun.StepId}"),
             _ => $"unknown event {runEvent.GetType().Name}",
