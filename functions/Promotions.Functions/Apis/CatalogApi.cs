@@ -85,10 +85,18 @@ public static class CatalogApi
             ? TypedResults.Json((await ledger.GetReportAsync(record, cancellationToken).ConfigureAwait(false))!, PromotionsJsonContext.Default.PromotionReport)
             : TypedResults.NotFound();
 
-    private static async Task<IResult> SettlementAsync(string id, PromotionCatalog catalog, CancellationToken cancellationToken) =>
-        await catalog.GetSettlementAsync(id, cancellationToken).ConfigureAwait(false) is { } settlement
-            ? TypedResults.Json(settlement, PromotionsJsonContext.Default.PromotionSettlement)
+    private static async Task<IResult> SettlementAsync(string id, PromotionCatalog catalog, CancellationToken cancellationToken)
+    {
+        if (await catalog.GetSettlementAsync(id, cancellationToken).ConfigureAwait(false) is { } settlement)
+        {
+            return TypedResults.Json(settlement, PromotionsJsonContext.Default.PromotionSettlement);
+        }
+
+        // A promotion that exists but is not settled yet says when it will be, instead of a bare 404.
+        return await catalog.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } record
+            ? TypedResults.Problem(catalog.NotSettledYet(record), statusCode: StatusCodes.Status404NotFound, title: "Not settled yet")
             : TypedResults.NotFound();
+    }
 
     private static IResult ToResult(CatalogOutcome outcome) => outcome.Kind switch
     {

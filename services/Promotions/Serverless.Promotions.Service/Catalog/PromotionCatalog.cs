@@ -154,6 +154,19 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
             return new(null, new(updated, CatalogOutcomeKind.Ok, target.ToString().ToLowerInvariant(), extra));
         }, cancellationToken);
 
+    /// <summary>Why a promotion has no settlement statement yet, for a 404 that says when there will be one.</summary>
+    public string NotSettledYet(PromotionRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var grace = options.SettlementGrace;
+        return record.Status switch
+        {
+            PromotionStatus.Ended when record.EndedAt is { } ended =>
+                $"Promotion '{record.Id}' ended at {ended:O}; its settlement is written {grace} after the end, at {ended + grace:O}.",
+            _ => $"Promotion '{record.Id}' is {record.Status}; it is settled {grace} after it ends.",
+        };
+    }
+
     /// <summary>The settlement statement with the returns and cancellations the ledger took since it was written (null before settlement).</summary>
     public async Task<PromotionSettlement?> GetSettlementAsync(string id, CancellationToken cancellationToken = default)
     {
