@@ -220,6 +220,14 @@ public sealed class HostTests : IAsyncLifetime
 
         var page = await admin.GetFromJsonAsync<JsonElement>("/api/state?prefix=orders||");
         Assert.Equal(["orders||1"], page.GetProperty("keys").EnumerateArray().Select(k => k.GetString()));
+        Assert.Equal(JsonValueKind.Null, page.GetProperty("nextCursor").ValueKind);
+
+        // Paged like every other list: nextCursor goes back as cursor.
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.PutAsync("/api/state/orders||2", new StringContent("{}"))).StatusCode);
+        var first = await admin.GetFromJsonAsync<JsonElement>("/api/state?prefix=orders||&limit=1");
+        Assert.Equal(["orders||1"], first.GetProperty("keys").EnumerateArray().Select(k => k.GetString()));
+        var next = await admin.GetFromJsonAsync<JsonElement>($"/api/state?prefix=orders||&limit=1&cursor={Uri.EscapeDataString(first.GetProperty("nextCursor").GetString()!)}");
+        Assert.Equal(["orders||2"], next.GetProperty("keys").EnumerateArray().Select(k => k.GetString()));
     }
 
     [Fact]

@@ -24,14 +24,15 @@ public static class StateApi
         return api;
     }
 
-    private static async Task<Results<Ok<KeyPage>, ValidationProblem>> ListAsync(IStateStore state, string? prefix, int? limit, string? cursor, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<StateKeysPage>, ValidationProblem>> ListAsync(IStateStore state, string? prefix, int? limit, string? cursor, CancellationToken cancellationToken)
     {
         if (PageLimit.Problem(limit) is { } badLimit)
         {
             return badLimit;
         }
 
-        return TypedResults.Ok(await state.ListKeysAsync(prefix ?? string.Empty, limit ?? PageLimit.Default, cursor, cancellationToken).ConfigureAwait(false));
+        var page = await state.ListKeysAsync(prefix ?? string.Empty, limit ?? PageLimit.Default, cursor, cancellationToken).ConfigureAwait(false);
+        return TypedResults.Ok(new StateKeysPage(page.Keys, page.ContinuationToken));
     }
 
     private static async Task<Results<FileContentHttpResult, NotFound>> GetAsync(string key, IStateStore state, HttpResponse response, CancellationToken cancellationToken)
@@ -69,3 +70,6 @@ public static class StateApi
 
     private static string? Unquote(string header) => string.IsNullOrWhiteSpace(header) ? null : header.Trim().Trim('"');
 }
+
+/// <summary>A page of state keys, shaped like every other list of the API: pass <paramref name="NextCursor"/> back as <c>cursor</c>.</summary>
+public sealed record StateKeysPage(IReadOnlyList<string> Keys, string? NextCursor);
