@@ -355,7 +355,7 @@ public sealed partial class DeliveryDispatcher(
         if (gate.Allowed && endpoint.RateLimitPerSecond is { } rate)
         {
             // Shared by every instance (one state read and write per attempt, paid only by rate-limited endpoints): a
-            // full window defers the delivery to the next one.
+            // refused attempt defers the delivery to the earliest time the limit allows its endpoint another send.
             var decision = await rateLimiter.TryAcquireAsync(RateScope(endpoint.Id), rate, stoppingToken).ConfigureAwait(false);
             notBefore = decision.Allowed ? null : decision.NextSendAt;
             if (!decision.Allowed && gate.IsProbe)
