@@ -36,8 +36,9 @@ public sealed class SharedRateLimiter(IStateStore state, TimeProvider time)
         var key = Key(scope);
         for (var race = 0; ; race++)
         {
+            var now = time.GetUtcNow();
             var current = await state.GetAsync(key, cancellationToken).ConfigureAwait(false);
-            var step = limit.Decide(current is null ? null : Parse(current.Value.Span), time.GetUtcNow());
+            var step = limit.Decide(current is null ? null : Parse(current.Value.Span), now);
             if (!step.Decision.Allowed)
             {
                 return step.Decision;
