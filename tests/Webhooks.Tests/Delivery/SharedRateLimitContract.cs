@@ -18,7 +18,7 @@ public abstract class SharedRateLimitContract : StoreBackedContract
 {
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
     [Fact]
-    public async Task Two_instances_share_one_windows_slots_and_the_next_window_starts_afresh()
+    public async Task Two_instances_share_one_scope_so_a_burst_goes_one_at_a_time_at_the_rate()
     {
         var ct = TestContext.Current.CancellationToken;
         var time = new ManualTime(T0.AddMilliseconds(300));
@@ -26,16 +26,26 @@ public abstract class SharedRateLimitContract : StoreBackedContract
 
         var decisions = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => instances[i % 2].TryAcquireAsync("out||ep-a", 5, ct)));
 
-        Assert.Equal(5, decisions.Count(d => d.Allowed));
-        Assert.All(decisions.Where(d => !d.Allowed), d => Assert.Equal(T0.AddSeconds(1), d.NextSendAt));
+        // 5/s is one send per 200 ms: the rest of the burst is told exactly when the next may go.
+        Assert.Single(decisions, d => d.Allowed);
+        Assert.All(decisions.Where(d => !d.Allowed), d => Assert.Equal(T0.AddMilliseconds(500), d.NextSendAt));
         Assert.True((await instances[0].TryAcquireAsync("out||ep-b", 5, ct)).Allowed, "another scope has a budget of its own");
 
-        time.Advance(TimeSpan.FromSeconds(1));
-        Assert.True((await instances[1].TryAcquireAsync("out||ep-a", 5, ct)).Allowed);
+        time.Now = T0.AddMilliseconds(499);
+        Assert.Equal(new RateLimitDecision(false, T0.AddMilliseconds(500)), await instances[1].TryAcquireAsync("out||ep-a", 5, ct));
+        time.Now = T0.AddMilliseconds(500);
+        Assert.True((await instances[1].TryAcquireAsync("out||ep-a", 5, ct)).Allowed, "a retry at the time it was told is allowed");
+        Assert.Equal(new RateLimitDecision(false, T0.AddMilliseconds(700)), await instances[0].TryAcquireAsync("out||ep-a", 5, ct));
+
+        // One value per scope: the theoretical arrival time in Unix ticks, expiring once it constrains nothing.
+        var stored = await Store.GetAsync(SharedRateLimiter.Key("out||ep-a"), ct);
+        Assert.NotNull(stored);
+        Assert.Equal(SmoothRateLimit.UnixTicks(T0.AddMilliseconds(700)).ToString(System.Globalization.CultureInfo.InvariantCulture), Encoding.UTF8.GetString(stored.Value.Span));
+        Assert.NotNull(stored.ExpiresAt);
     }
 
     [Fact]
-    public async Task A_rate_below_one_per_second_allows_one_send_per_longer_window()
+    public async Task A_rate_below_one_per_second_allows_one_send_per_one_over_rate_seconds()
     {
         var ct = TestContext.Current.CancellationToken;
         var time = new ManualTime(T0);
@@ -46,6 +56,53 @@ public abstract class SharedRateLimitContract : StoreBackedContract
         Assert.Equal(new RateLimitDecision(false, T0.AddSeconds(2)), await limiter.TryAcquireAsync("in||src", 0.5, ct));
         time.Advance(TimeSpan.FromSeconds(1));
         Assert.True((await limiter.TryAcquireAsync("in||src", 0.5, ct)).Allowed);
+    }
+
+    /// <summary>
+    /// Six senders on three instances hammer one scope concurrently over the real store; the clock moves a pseudo-random
+    /// step at every reading, so sends crowd every place the limit has. Each allowed send is measured at the time it was
+    /// decided (an allowed decision's <see cref="RateLimitDecision.NextSendAt"/>).
+    /// </summary>
+    [Theory]
+    [InlineData(5, 40)]
+    [InlineData(2.5, 30)]
+    [InlineData(10, 15)]
+    [InlineData(0.5, 300)]
+    public async Task Concurrent_senders_on_several_instances_never_exceed_the_guarantee_in_any_second(double rate, int maxStepMilliseconds)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new SteppingTime(T0, TimeSpan.FromMilliseconds(maxStepMilliseconds));
+        var instances = Enumerable.Range(0, 3).Select(_ => new SharedRateLimiter(Store, time)).ToArray();
+        var sent = new System.Collections.Concurrent.ConcurrentBag<long>();
+        var refused = 0;
+
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(sender => Task.Run(async () =>
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                var decision = await instances[sender % instances.Length].TryAcquireAsync("out||busy", rate, ct);
+                if (decision.Allowed)
+                {
+                    sent.Add(SmoothRateLimit.UnixTicks(decision.NextSendAt));
+                }
+                else
+                {
+                    Interlocked.Increment(ref refused);
+                }
+            }
+        }, ct)));
+
+        var perSecond = rate >= 1 ? (int)Math.Ceiling(rate) : 1;
+        Outbound.SmoothRateLimitTests.AssertAtMost([.. sent], perSecond, TimeSpan.TicksPerSecond, rate);
+        if (rate < 1)
+        {
+            Outbound.SmoothRateLimitTests.AssertAtMost([.. sent], 1, (long)(TimeSpan.TicksPerSecond / rate), rate);
+        }
+
+        // …and the limit is used, not just kept: most of the places the elapsed time had were taken.
+        var elapsed = time.GetUtcNow() - T0;
+        Assert.True(refused > sent.Count, $"the senders should have crowded the limit ({sent.Count} sent, {refused} refused)");
+        Assert.True(sent.Count >= (int)(elapsed.TotalSeconds * rate * 0.5), $"{sent.Count} sends in {elapsed} at {rate}/s");
     }
 
     [Fact]
@@ -68,7 +125,7 @@ public abstract class SharedRateLimitContract : StoreBackedContract
         Assert.IsType<ReceiveOutcome.Unauthorized>(await SendAsync(b, "forged", token: "wrong"));
         Assert.IsType<ReceiveOutcome.Accepted>(await SendAsync(a, "r1"));
         var limited = Assert.IsType<ReceiveOutcome.RateLimited>(await SendAsync(b, "r2"));
-        Assert.Equal(TimeSpan.FromMilliseconds(800), limited.RetryAfter);
+        Assert.Equal(TimeSpan.FromSeconds(1), limited.RetryAfter);
 
         time.Advance(TimeSpan.FromSeconds(1));
         Assert.IsType<ReceiveOutcome.Accepted>(await SendAsync(b, "r3"));
@@ -126,12 +183,26 @@ public abstract class SharedRateLimitContract : StoreBackedContract
             }
         }
 
-        // At 2 per one-second window, 12 sends need 6 windows: the first and the last attempt are 5 windows apart.
-        // With a budget per dispatcher (4/s in all) they went in 3 windows.
+        // At 2/s, one send per 500 ms, the first and the last of 12 attempts are at least 5.5 s apart. With a budget per
+        // dispatcher (4/s in all) they would go within about 2.75 s.
         var attempts = (await book.AttemptsAsync(endpointId, 100, null, ct)).Items;
         Assert.Equal(Deliveries, receiver.Requests.Select(r => r.Headers["webhook-id"].ToString()).Distinct().Count());
         var span = attempts.Max(a => a.StartedAt) - attempts.Min(a => a.StartedAt);
-        Assert.True(span >= TimeSpan.FromSeconds(4), $"{attempts.Count} attempts of {Deliveries} deliveries at 2/s were made within {span}");
+        Assert.True(span >= TimeSpan.FromSeconds(5), $"{attempts.Count} attempts of {Deliveries} deliveries at 2/s were made within {span}");
+    }
+}
+
+/// <summary>A clock that moves a pseudo-random step (0 to <paramref name="maxStep"/>) at every reading, safely from many threads.</summary>
+internal sealed class SteppingTime(DateTimeOffset start, TimeSpan maxStep) : TimeProvider
+{
+    private long _ticks = start.UtcTicks;
+    private long _readings;
+
+    public override DateTimeOffset GetUtcNow()
+    {
+        var reading = (ulong)Interlocked.Increment(ref _readings);
+        var step = (long)((reading * 0x9E3779B97F4A7C15UL) >> 11) % (maxStep.Ticks + 1);
+        return new DateTimeOffset(Interlocked.Add(ref _ticks, step), TimeSpan.Zero);
     }
 }
 

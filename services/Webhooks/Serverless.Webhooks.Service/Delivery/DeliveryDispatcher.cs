@@ -12,8 +12,9 @@ namespace Serverless.Webhooks.Service.Delivery;
 
 /// <summary>
 /// Runs due deliveries. Each claimed delivery is its own task, bounded globally and per endpoint, so one slow or
-/// dead endpoint only ever occupies its own slots; an endpoint's circuit breaker and rate limit push its deliveries
-/// back without an attempt (the rate limit is shared by every instance, see <see cref="SharedRateLimiter"/>). 410 Gone, or failing for the disable period (<see cref="EndpointFailureClock"/>), disables the endpoint and
+/// dead endpoint only ever occupies its own slots; an endpoint's circuit breaker pushes its deliveries back without an
+/// attempt, and so does its rate limit unless the time it gives is soon (the limit is shared by every instance, see
+/// <see cref="SharedRateLimiter"/>; the endpoint's attempts here ask it in turn, the one asking waiting for its time). 410 Gone, or failing for the disable period (<see cref="EndpointFailureClock"/>), disables the endpoint and
 /// publishes <c>webhook.endpoint.disabled</c> through the outbox of the same transaction (its data: the endpoint id, the
 /// URL's origin only — never its path or query, which often carry the receiver's token — and the reason).
 /// </summary>
@@ -38,6 +39,7 @@ public sealed partial class DeliveryDispatcher(
     private readonly ConcurrentDictionary<string, int> _perEndpoint = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, EndpointCircuitBreaker> _breakers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _rateTurns = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentQueue<Waiting>> _waiting = new(StringComparer.Ordinal);
     private int _waitingCount;
     private long _waitingBytes;
@@ -354,13 +356,19 @@ public sealed partial class DeliveryDispatcher(
         var notBefore = gate.Allowed ? (DateTimeOffset?)null : gate.NotBefore;
         if (gate.Allowed && endpoint.RateLimitPerSecond is { } rate)
         {
-            // Shared by every instance (one state read and write per attempt, paid only by rate-limited endpoints): a
-            // full window defers the delivery to the next one.
-            var decision = await rateLimiter.TryAcquireAsync(RateScope(endpoint.Id), rate, stoppingToken).ConfigureAwait(false);
-            notBefore = decision.Allowed ? null : decision.NextSendAt;
-            if (!decision.Allowed && gate.IsProbe)
+            // Shared by every instance (one state read and write per attempt, paid only by rate-limited endpoints). The
+            // limit is smooth (no burst at a whole-number rate), so the endpoint's attempts here take turns to ask it: the
+            // one whose turn it is waits in memory (still claimed) for the exact time it is told, when that is soon, and
+            // the next asks as soon as it has gone. A refusal further off, a probe, or no turn within that time defers
+            // the delivery to the earliest time the limit gave.
+            var decision = await AcquireRateAsync(endpoint.Id, rate, waitInMemory: !gate.IsProbe, stoppingToken).ConfigureAwait(false);
+            if (!decision.Allowed)
             {
-                breaker.ReturnProbe();
+                notBefore = decision.NextSendAt;
+                if (gate.IsProbe)
+                {
+                    breaker.ReturnProbe();
+                }
             }
         }
 
@@ -486,7 +494,46 @@ public sealed partial class DeliveryDispatcher(
         }
     }
 
-    /// <summary>The shared rate-limit counter of an endpoint's outbound attempts.</summary>
+    /// <summary>
+    /// Asks the shared limit for one of the endpoint's sends, one attempt of this process at a time per endpoint; the one
+    /// whose turn it is waits for the time it is told while that is within <see cref="MaxRateWait"/>.
+    /// </summary>
+    private async Task<RateLimitDecision> AcquireRateAsync(string endpointId, double rate, bool waitInMemory, CancellationToken stoppingToken)
+    {
+        var turn = _rateTurns.GetOrAdd(endpointId, _ => new SemaphoreSlim(1, 1));
+        var maxWait = MaxRateWait(book.Lease);
+        if (!waitInMemory || !await turn.WaitAsync(maxWait, stoppingToken).ConfigureAwait(false))
+        {
+            return await rateLimiter.TryAcquireAsync(RateScope(endpointId), rate, stoppingToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            while (true)
+            {
+                var decision = await rateLimiter.TryAcquireAsync(RateScope(endpointId), rate, stoppingToken).ConfigureAwait(false);
+                var wait = decision.NextSendAt - time.GetUtcNow();
+                if (decision.Allowed || wait > maxWait)
+                {
+                    return decision;
+                }
+
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, time, stoppingToken).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            turn.Release();
+        }
+    }
+
+    /// <summary>How long a rate-limited attempt may wait in memory, holding its claim: a quarter of the lease, at most 5 s.</summary>
+    private static TimeSpan MaxRateWait(TimeSpan lease) => lease / 4 < TimeSpan.FromSeconds(5) ? lease / 4 : TimeSpan.FromSeconds(5);
+
+    /// <summary>The shared rate-limit scope of an endpoint's outbound attempts.</summary>
     public static string RateScope(string endpointId) => "out" + Serverless.BuildingBlocks.State.StateKeys.Separator + endpointId;
 
     private static string Describe(DeliveryAttempt attempt) => attempt.StatusCode is { } status ? $"HTTP {status}" : attempt.Error ?? "failed";
