@@ -24,18 +24,18 @@ public abstract class SharedRateLimitContract : StoreBackedContract
         var time = new ManualTime(T0.AddMilliseconds(300));
         var instances = new[] { new SharedRateLimiter(Store, time), new SharedRateLimiter(Store, time) };
 
-        var decisions = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => instances[i % 2].TryAcquireAsync("out||ep-a", 5, ct)));
+        var decisions = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => instances[i % 2].TryAcquireAsync("out||ep-a", 5, cancellationToken: ct)));
 
         // 5/s is one send per 200 ms: the rest of the burst is told exactly when the next may go.
         Assert.Single(decisions, d => d.Allowed);
         Assert.All(decisions.Where(d => !d.Allowed), d => Assert.Equal(T0.AddMilliseconds(500), d.NextSendAt));
-        Assert.True((await instances[0].TryAcquireAsync("out||ep-b", 5, ct)).Allowed, "another scope has a budget of its own");
+        Assert.True((await instances[0].TryAcquireAsync("out||ep-b", 5, cancellationToken: ct)).Allowed, "another scope has a budget of its own");
 
         time.Now = T0.AddMilliseconds(499);
-        Assert.Equal(new RateLimitDecision(false, T0.AddMilliseconds(500)), await instances[1].TryAcquireAsync("out||ep-a", 5, ct));
+        Assert.Equal(new RateLimitDecision(false, T0.AddMilliseconds(500)), await instances[1].TryAcquireAsync("out||ep-a", 5, cancellationToken: ct));
         time.Now = T0.AddMilliseconds(500);
-        Assert.True((await instances[1].TryAcquireAsync("out||ep-a", 5, ct)).Allowed, "a retry at the time it was told is allowed");
-        Assert.Equal(new RateLimitDecision(false, T0.AddMilliseconds(700)), await instances[0].TryAcquireAsync("out||ep-a", 5, ct));
+        Assert.True((await instances[1].TryAcquireAsync("out||ep-a", 5, cancellationToken: ct)).Allowed, "a retry at the time it was told is allowed");
+        Assert.Equal(new RateLimitDecision(false, T0.AddMilliseconds(700)), await instances[0].TryAcquireAsync("out||ep-a", 5, cancellationToken: ct));
 
         // One value per scope: the theoretical arrival time in Unix ticks, expiring once it constrains nothing.
         var stored = await Store.GetAsync(SharedRateLimiter.Key("out||ep-a"), ct);
@@ -45,17 +45,34 @@ public abstract class SharedRateLimitContract : StoreBackedContract
     }
 
     [Fact]
+    public async Task With_a_burst_instances_share_one_bucket_of_the_rate_that_refills_at_the_rate()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var time = new ManualTime(T0);
+        var instances = new[] { new SharedRateLimiter(Store, time), new SharedRateLimiter(Store, time) };
+
+        // An inbound source at 5/s: five deliveries fired at once all pass, wherever they land; the rest wait for the refill.
+        var decisions = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => instances[i % 2].TryAcquireAsync("in||github", 5, burst: true, cancellationToken: ct)));
+        Assert.Equal(5, decisions.Count(d => d.Allowed));
+        Assert.All(decisions.Where(d => !d.Allowed), d => Assert.Equal(T0.AddMilliseconds(200), d.NextSendAt));
+
+        time.Now = T0.AddMilliseconds(200);
+        Assert.True((await instances[1].TryAcquireAsync("in||github", 5, burst: true, cancellationToken: ct)).Allowed);
+        Assert.Equal(new RateLimitDecision(false, T0.AddMilliseconds(400)), await instances[0].TryAcquireAsync("in||github", 5, burst: true, cancellationToken: ct));
+    }
+
+    [Fact]
     public async Task A_rate_below_one_per_second_allows_one_send_per_one_over_rate_seconds()
     {
         var ct = TestContext.Current.CancellationToken;
         var time = new ManualTime(T0);
         var limiter = new SharedRateLimiter(Store, time);
 
-        Assert.True((await limiter.TryAcquireAsync("in||src", 0.5, ct)).Allowed);
+        Assert.True((await limiter.TryAcquireAsync("in||src", 0.5, cancellationToken: ct)).Allowed);
         time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(new RateLimitDecision(false, T0.AddSeconds(2)), await limiter.TryAcquireAsync("in||src", 0.5, ct));
+        Assert.Equal(new RateLimitDecision(false, T0.AddSeconds(2)), await limiter.TryAcquireAsync("in||src", 0.5, cancellationToken: ct));
         time.Advance(TimeSpan.FromSeconds(1));
-        Assert.True((await limiter.TryAcquireAsync("in||src", 0.5, ct)).Allowed);
+        Assert.True((await limiter.TryAcquireAsync("in||src", 0.5, cancellationToken: ct)).Allowed);
     }
 
     /// <summary>
@@ -80,7 +97,7 @@ public abstract class SharedRateLimitContract : StoreBackedContract
         {
             for (var i = 0; i < 50; i++)
             {
-                var decision = await instances[sender % instances.Length].TryAcquireAsync("out||busy", rate, ct);
+                var decision = await instances[sender % instances.Length].TryAcquireAsync("out||busy", rate, cancellationToken: ct);
                 if (decision.Allowed)
                 {
                     sent.Add(SmoothRateLimit.UnixTicks(decision.NextSendAt));

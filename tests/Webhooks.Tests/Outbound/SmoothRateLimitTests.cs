@@ -100,42 +100,7 @@ public sealed class SmoothRateLimitTests
         var sendsPerRun = (int)Math.Clamp(perSecond * 3.0, 40, 400_000);
         for (var seed = 0; seed < (sendsPerRun > 10_000 ? 3 : 20); seed++)
         {
-            var random = new Random(seed * 7919 + (int)(rate * 1000 % 1000));
-            var allowed = new List<long>();
-            long? tat = random.Next(3) == 0 ? SmoothRateLimit.UnixTicks(T0) + random.NextInt64(limit.Interval.Ticks + limit.Tolerance.Ticks) : null;
-            var now = T0;
-            for (var i = 0; i < sendsPerRun; i++)
-            {
-                now = now.AddTicks(random.Next(6) switch
-                {
-                    0 or 1 => 0, // a burst at one instant
-                    2 => random.NextInt64(1, Math.Max(2, limit.Interval.Ticks / 4)),
-                    3 => Math.Max(1, limit.Interval.Ticks - limit.Tolerance.Ticks + random.NextInt64(-2, 3)),
-                    4 => random.NextInt64(1, Math.Max(2, limit.Interval.Ticks * 2)),
-                    _ => random.NextInt64(1, TimeSpan.TicksPerSecond * 2),
-                });
-                var step = limit.Decide(tat, now);
-                if (step.Decision.Allowed)
-                {
-                    Assert.Equal(now, step.Decision.NextSendAt);
-                    allowed.Add(SmoothRateLimit.UnixTicks(now));
-                    tat = step.TheoreticalArrival;
-                    continue;
-                }
-
-                Assert.True(step.Decision.NextSendAt > now);
-                Assert.False(limit.Decide(tat, step.Decision.NextSendAt.AddTicks(-1)).Decision.Allowed, "the returned time is the earliest");
-                Assert.True(limit.Decide(tat, step.Decision.NextSendAt).Decision.Allowed, "a retry at the returned time is allowed");
-                if (random.Next(2) == 0)
-                {
-                    // The sender retries at the time it was told.
-                    now = step.Decision.NextSendAt;
-                    var retry = limit.Decide(tat, now);
-                    Assert.True(retry.Decision.Allowed);
-                    allowed.Add(SmoothRateLimit.UnixTicks(now));
-                    tat = retry.TheoreticalArrival;
-                }
-            }
+            var allowed = RandomSends(limit, new Random(seed * 7919 + (int)(rate * 1000 % 1000)), sendsPerRun);
 
             AssertAtMost(allowed, perSecond, TimeSpan.TicksPerSecond, rate);
             if (rate < 1)
@@ -173,12 +138,108 @@ public sealed class SmoothRateLimitTests
     }
 
     [Theory]
+    [MemberData(nameof(Rates))]
+    public void With_a_burst_up_to_the_rate_goes_at_once_and_the_bucket_refills_at_the_rate(double rate)
+    {
+        var limit = SmoothRateLimit.WithBurst(rate);
+        var smooth = SmoothRateLimit.For(rate);
+        Assert.Equal((smooth.Interval, smooth.Sends, smooth.Interval), (limit.Interval, limit.Sends, limit.Period));
+
+        // A full bucket goes at once (the first 1,000 of it checked); the next send waits one interval.
+        long? tat = null;
+        for (var i = 0; i < Math.Min(limit.Sends, 1_000); i++)
+        {
+            var step = limit.Decide(tat, T0);
+            Assert.True(step.Decision.Allowed, $"send {i + 1} of a burst of {limit.Sends} at {rate}/s");
+            tat = step.TheoreticalArrival;
+        }
+
+        if (limit.Sends <= 1_000)
+        {
+            Assert.Equal(new RateLimitDecision(false, T0 + limit.Interval), limit.Decide(tat, T0).Decision);
+        }
+
+        var sendsPerRun = (int)Math.Clamp(limit.Sends * 3.0, 40, 400_000);
+        for (var seed = 0; seed < (sendsPerRun > 10_000 ? 3 : 20); seed++)
+        {
+            var allowed = RandomSends(limit, new Random(seed * 104_729 + (int)(rate * 1000 % 1000)), sendsPerRun);
+            AssertAtMost(allowed, limit.Sends, limit.Period.Ticks, rate);
+
+            // Over any span the bucket gives at most its size plus one send per interval.
+            var span = allowed[^1] - allowed[0];
+            Assert.True(allowed.Count <= limit.Sends + (span / limit.Interval.Ticks) + 1, $"at {rate}/s, {allowed.Count} sends in {TimeSpan.FromTicks(span)}");
+        }
+    }
+
+    [Fact]
+    public void Five_per_second_with_a_burst_takes_five_at_once_then_one_every_200_ms()
+    {
+        var limit = SmoothRateLimit.WithBurst(5);
+        long? tat = null;
+        var allowed = 0;
+        foreach (var at in Enumerable.Repeat(T0, 8).Concat([T0.AddMilliseconds(199), T0.AddMilliseconds(200), T0.AddMilliseconds(399), T0.AddMilliseconds(400)]))
+        {
+            var step = limit.Decide(tat, at);
+            if (step.Decision.Allowed)
+            {
+                allowed++;
+                tat = step.TheoreticalArrival;
+            }
+        }
+
+        Assert.Equal(5 + 2, allowed);
+        Assert.Equal(new RateLimitDecision(false, T0.AddMilliseconds(600)), limit.Decide(tat, T0.AddMilliseconds(400)).Decision);
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(-1)]
     [InlineData(double.NaN)]
     [InlineData(double.PositiveInfinity)]
     public void Rejects_a_rate_that_is_not_positive_and_finite(double rate) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => SmoothRateLimit.For(rate));
+
+    /// <summary>Sends at random times (bursts at one instant, just too early, far apart), half of the refused ones retried at the time they were told; the allowed times.</summary>
+    private static List<long> RandomSends(SmoothRateLimit limit, Random random, int count)
+    {
+        var allowed = new List<long>();
+        long? tat = random.Next(3) == 0 ? SmoothRateLimit.UnixTicks(T0) + random.NextInt64(limit.Interval.Ticks + limit.Tolerance.Ticks) : null;
+        var now = T0;
+        for (var i = 0; i < count; i++)
+        {
+            now = now.AddTicks(random.Next(6) switch
+            {
+                0 or 1 => 0, // a burst at one instant
+                2 => random.NextInt64(1, Math.Max(2, limit.Interval.Ticks / 4)),
+                3 => Math.Max(1, limit.Interval.Ticks - limit.Tolerance.Ticks + random.NextInt64(-2, 3)),
+                4 => random.NextInt64(1, Math.Max(2, limit.Interval.Ticks * 2)),
+                _ => random.NextInt64(1, TimeSpan.TicksPerSecond * 2),
+            });
+            var step = limit.Decide(tat, now);
+            if (step.Decision.Allowed)
+            {
+                Assert.Equal(now, step.Decision.NextSendAt);
+                allowed.Add(SmoothRateLimit.UnixTicks(now));
+                tat = step.TheoreticalArrival;
+                continue;
+            }
+
+            Assert.True(step.Decision.NextSendAt > now);
+            Assert.False(limit.Decide(tat, step.Decision.NextSendAt.AddTicks(-1)).Decision.Allowed, "the returned time is the earliest");
+            Assert.True(limit.Decide(tat, step.Decision.NextSendAt).Decision.Allowed, "a retry at the returned time is allowed");
+            if (random.Next(2) == 0)
+            {
+                // The sender retries at the time it was told.
+                now = step.Decision.NextSendAt;
+                var retry = limit.Decide(tat, now);
+                Assert.True(retry.Decision.Allowed);
+                allowed.Add(SmoothRateLimit.UnixTicks(now));
+                tat = retry.TheoreticalArrival;
+            }
+        }
+
+        return allowed;
+    }
 
     /// <summary>No half-open interval of <paramref name="length"/> ticks holds more than <paramref name="most"/> of <paramref name="sends"/> (sorted).</summary>
     internal static void AssertAtMost(IReadOnlyList<long> sends, int most, long length, double rate)

@@ -504,14 +504,14 @@ public sealed partial class DeliveryDispatcher(
         var maxWait = MaxRateWait(book.Lease);
         if (!waitInMemory || !await turn.WaitAsync(maxWait, stoppingToken).ConfigureAwait(false))
         {
-            return await rateLimiter.TryAcquireAsync(RateScope(endpointId), rate, stoppingToken).ConfigureAwait(false);
+            return await rateLimiter.TryAcquireAsync(RateScope(endpointId), rate, cancellationToken: stoppingToken).ConfigureAwait(false);
         }
 
         try
         {
             while (true)
             {
-                var decision = await rateLimiter.TryAcquireAsync(RateScope(endpointId), rate, stoppingToken).ConfigureAwait(false);
+                var decision = await rateLimiter.TryAcquireAsync(RateScope(endpointId), rate, cancellationToken: stoppingToken).ConfigureAwait(false);
                 var wait = decision.NextSendAt - time.GetUtcNow();
                 if (decision.Allowed || wait > maxWait)
                 {

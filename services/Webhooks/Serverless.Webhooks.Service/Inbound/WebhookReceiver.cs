@@ -35,9 +35,9 @@ public sealed class WebhookReceiver(WebhookSourceStore sources, ReceiptLedger re
         }
 
         // Shared by every instance behind the load balancer (one state read and write per request, only for sources with
-        // a limit).
+        // a limit). A burst of up to the rate passes: senders fire several deliveries at once and GitHub never retries a 429.
         if (source.Definition.Options.RateLimitPerSecond is { } rate
-            && await rateLimiter.TryAcquireAsync(RateScope(source.Definition.Name), rate, cancellationToken).ConfigureAwait(false) is { Allowed: false } limited)
+            && await rateLimiter.TryAcquireAsync(RateScope(source.Definition.Name), rate, burst: true, cancellationToken).ConfigureAwait(false) is { Allowed: false } limited)
         {
             return new ReceiveOutcome.RateLimited(limited.NextSendAt - now);
         }

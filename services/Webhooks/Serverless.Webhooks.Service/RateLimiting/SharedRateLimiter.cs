@@ -28,11 +28,14 @@ public sealed class SharedRateLimiter(IStateStore state, TimeProvider time)
     /// <summary>The state key of a scope's theoretical arrival time.</summary>
     public static string Key(string scope) => KeyPrefix + scope + StateKeys.Separator + "tat";
 
-    /// <summary>Takes the scope's next place at <paramref name="ratePerSecond"/> (<see cref="SmoothRateLimit"/>), or says exactly when it comes.</summary>
-    public async Task<RateLimitDecision> TryAcquireAsync(string scope, double ratePerSecond, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Takes the scope's next place at <paramref name="ratePerSecond"/> (<see cref="SmoothRateLimit.For"/>, evenly spaced;
+    /// with <paramref name="burst"/> <see cref="SmoothRateLimit.WithBurst"/>, up to ⌈rate⌉ at once), or says exactly when it comes.
+    /// </summary>
+    public async Task<RateLimitDecision> TryAcquireAsync(string scope, double ratePerSecond, bool burst = false, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(scope);
-        var limit = SmoothRateLimit.For(ratePerSecond);
+        var limit = burst ? SmoothRateLimit.WithBurst(ratePerSecond) : SmoothRateLimit.For(ratePerSecond);
         var key = Key(scope);
         for (var race = 0; ; race++)
         {

@@ -42,6 +42,19 @@ public readonly record struct SmoothRateLimit(TimeSpan Interval, TimeSpan Tolera
     /// <summary>The highest rate told apart: one send per tick.</summary>
     public const double MaxRatePerSecond = TimeSpan.TicksPerSecond;
 
+    /// <summary>
+    /// A token bucket of ⌈rate⌉ (one below 1/s): up to ⌈rate⌉ sends may go at once, then one per interval as it refills,
+    /// so the sustained rate is the rate while a burst is not refused (an inbound source: senders such as GitHub fire
+    /// several deliveries at once and never retry a 429). Of the sends it allows, at most <see cref="Sends"/> (⌈rate⌉)
+    /// fall in any half-open interval of one <see cref="Period"/> (= <see cref="Interval"/>), so any second holds at most
+    /// about twice the rate: a full bucket and its refill.
+    /// </summary>
+    public static SmoothRateLimit WithBurst(double ratePerSecond)
+    {
+        var smooth = For(ratePerSecond);
+        return new SmoothRateLimit(smooth.Interval, smooth.Interval * (smooth.Sends - 1), smooth.Sends, smooth.Interval);
+    }
+
     public static SmoothRateLimit For(double ratePerSecond)
     {
         if (!(ratePerSecond > 0) || double.IsInfinity(ratePerSecond))
