@@ -37,6 +37,24 @@ internal static class PromotionsEngineBenchmark
             return Task.FromResult(0);
         }
 
+        if (arguments.GetInt("compiles", 0) is > 0 and var compiles)
+        {
+            // What one catalog change costs each instance: the whole snapshot compiled again (warm, after the first).
+            var definitions = Promotions(count, heavy).ToList();
+            var times = new List<double>(compiles);
+            for (var i = 0; i < compiles; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                _ = PromotionSnapshot.Compile(definitions);
+                times.Add(watch.Elapsed.TotalMilliseconds);
+            }
+
+            times.Sort();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"compile {count} promotions ({(heavy ? "heavy" : "retail")} mix): first {compileWatch.ElapsedMilliseconds} ms, then {compiles} more: min {times[0]:F1} ms, median {times[times.Count / 2]:F1} ms, max {times[^1]:F1} ms"));
+            return Task.FromResult(0);
+        }
+
         if (arguments.GetInt("iterations", 0) is > 0 and var iterations)
         {
             // Fixed work for instruction counting (perf stat -e instructions:u, valgrind): compile + warm-up + N calculations.
