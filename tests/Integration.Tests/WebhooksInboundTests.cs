@@ -52,15 +52,8 @@ public abstract class WebhooksInboundContract : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
         var receiptId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("receiptId").GetString();
 
-        // The source allows 5/s, one delivery per 200 ms: a resend sooner is refused (429, before the duplicate check).
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        HttpResponseMessage again;
-        while ((again = await client.SendAsync(Delivery(Push, "delivery-1"))).StatusCode == HttpStatusCode.TooManyRequests)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the rate limit never let the resend through");
-            await Task.Delay(50);
-        }
-
+        // The source allows 5/s with a bucket of 5: an immediate resend is within it, and is a duplicate.
+        var again = await client.SendAsync(Delivery(Push, "delivery-1"));
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
         Assert.Equal(receiptId, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("receiptId").GetString());
 

@@ -500,9 +500,11 @@ public sealed partial class DeliveryDispatcher(
     /// </summary>
     private async Task<RateLimitDecision> AcquireRateAsync(string endpointId, double rate, bool waitInMemory, CancellationToken stoppingToken)
     {
+        // One deadline for the whole wait (the turn and every refusal after it), so an attempt never holds its claim in
+        // memory for longer than MaxRateWait however often other instances take the place it was told.
+        var deadline = time.GetUtcNow() + MaxRateWait(book.Lease);
         var turn = _rateTurns.GetOrAdd(endpointId, _ => new SemaphoreSlim(1, 1));
-        var maxWait = MaxRateWait(book.Lease);
-        if (!waitInMemory || !await turn.WaitAsync(maxWait, stoppingToken).ConfigureAwait(false))
+        if (!waitInMemory || !await turn.WaitAsync(Until(deadline), stoppingToken).ConfigureAwait(false))
         {
             return await rateLimiter.TryAcquireAsync(RateScope(endpointId), rate, cancellationToken: stoppingToken).ConfigureAwait(false);
         }
@@ -512,12 +514,12 @@ public sealed partial class DeliveryDispatcher(
             while (true)
             {
                 var decision = await rateLimiter.TryAcquireAsync(RateScope(endpointId), rate, cancellationToken: stoppingToken).ConfigureAwait(false);
-                var wait = decision.NextSendAt - time.GetUtcNow();
-                if (decision.Allowed || wait > maxWait)
+                if (decision.Allowed || decision.NextSendAt > deadline)
                 {
                     return decision;
                 }
 
+                var wait = Until(decision.NextSendAt);
                 if (wait > TimeSpan.Zero)
                 {
                     await Task.Delay(wait, time, stoppingToken).ConfigureAwait(false);
@@ -528,6 +530,8 @@ public sealed partial class DeliveryDispatcher(
         {
             turn.Release();
         }
+
+        TimeSpan Until(DateTimeOffset at) => at - time.GetUtcNow() is var left && left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
     /// <summary>How long a rate-limited attempt may wait in memory, holding its claim: a quarter of the lease, at most 5 s.</summary>
