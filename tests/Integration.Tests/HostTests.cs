@@ -183,6 +183,11 @@ public sealed class HostTests : IAsyncLifetime
             HttpStatusCode.BadRequest);
         Assert.Equal("The value has the wrong JSON type for this field.", promotion.GetProperty("errors").GetProperty("definition.rewards[0].percent")[0].GetString());
         Assert.DoesNotContain("Serverless.", promotion.GetRawText(), StringComparison.Ordinal);
+        var nameless = await ProblemAsync(
+            await admin.PutAsync("/api/promotions/typed", new StringContent("""{"definition":{"rewards":[{"type":"percentOffItems","percent":10}]}}""", Encoding.UTF8, "application/json")),
+            HttpStatusCode.BadRequest);
+        Assert.DoesNotContain("Serverless.", nameless.GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("name", nameless.GetProperty("errors").GetRawText(), StringComparison.Ordinal);
 
         var query = await ProblemAsync(await admin.GetAsync("/api/webhooks/receipts?limit=abc"), HttpStatusCode.BadRequest);
         Assert.Equal("'abc' is not a whole number.", query.GetProperty("errors").GetProperty("limit")[0].GetString());

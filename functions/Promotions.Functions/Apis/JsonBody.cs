@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Text.Json;
+using Serverless.BuildingBlocks.Http;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
@@ -53,12 +54,7 @@ internal static class JsonBody
         }
         catch (JsonException ex)
         {
-            var path = ex.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : ex.Path ?? "$";
-            // A conversion failure's message names the .NET type it wanted (…Reward+PercentOffItems), nothing a caller
-            // sent: say what the platform's other APIs say instead. Syntax errors keep their message (position included).
-            return (null, Invalid(path, ex.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
-                ? "The value has the wrong JSON type for this field."
-                : "is not valid here: " + ex.Message.Split(" Path:", 2)[0]));
+            return (null, Invalid(JsonProblems.FieldPath(ex.Path, root: "$"), JsonProblems.Describe(ex)));
         }
     }
 

@@ -53,11 +53,11 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
         UnknownTopicException e => new ProblemDetails { Status = 404, Title = "Unknown topic", Detail = e.Message },
         InvalidTopicNameException e => Validation("topic", e.Message),
         MalformedCloudEventException e => Validation("body", e.Message),
-        BadHttpRequestException { StatusCode: 400, InnerException: JsonException json } => Validation(FieldPath(json.Path), JsonProblem(json)),
+        BadHttpRequestException { StatusCode: 400, InnerException: JsonException json } => Validation(JsonProblems.FieldPath(json.Path), JsonProblems.Describe(json)),
         BadHttpRequestException { StatusCode: 400 } e when BindingFailure().Match(e.Message) is { Success: true } m =>
             Validation(m.Groups["name"].Value, $"'{m.Groups["value"].Value}' is not {Expected(m.Groups["type"].Value)}."),
         BadHttpRequestException e => new ProblemDetails { Status = e.StatusCode, Title = e.StatusCode == 413 ? "Request body too large" : "Bad request", Detail = e.Message },
-        JsonException e => Validation(FieldPath(e.Path), JsonProblem(e)),
+        JsonException e => Validation(JsonProblems.FieldPath(e.Path), JsonProblems.Describe(e)),
         OperationCanceledException => new ProblemDetails { Status = 499, Title = "Request cancelled" },
         _ when TransientFailures.IsTransient(exception) => new ProblemDetails
         {
@@ -93,20 +93,6 @@ public sealed partial class ProblemMapping(IProblemDetailsService problems, ILog
             refused,
             TransientFailures.Describe(exception));
     }
-
-    /// <summary>"$.lines[3].quantity" as the API names fields elsewhere ("lines[3].quantity"); the whole body when no path is known.</summary>
-    private static string FieldPath(string? jsonPath) => jsonPath switch
-    {
-        null or "" or "$" => "body",
-        _ when jsonPath.StartsWith("$.", StringComparison.Ordinal) => jsonPath[2..],
-        _ => jsonPath.TrimStart('$'),
-    };
-
-    /// <summary>What is wrong, without .NET type names: a value of the wrong JSON type, or JSON that does not parse.</summary>
-    private static string JsonProblem(JsonException exception) =>
-        exception.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
-            ? "The value has the wrong JSON type for this field."
-            : "The body is not valid JSON for this endpoint.";
 
     /// <summary>What a parameter of this .NET type takes, in words ("Nullable&lt;int&gt;" → "a whole number").</summary>
     private static string Expected(string type)
