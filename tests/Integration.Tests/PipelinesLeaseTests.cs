@@ -15,7 +15,7 @@ namespace Integration.Tests;
 /// Runner leases end to end, on a host of their own with a short lease (2 s, renewed every ~0.7 s): a step that runs
 /// for many lease periods has its dispatch acknowledged when it starts and runs exactly once (the stand-in for a step
 /// outliving RabbitMQ's consumer timeout, which cannot be shortened for one test); a host stopped mid-step gives
-/// the step up and the next host runs it as a second attempt.
+/// the step up and the next host runs it as a second attempt, each lease naming its host's <c>Serverless:InstanceId</c>.
 /// </summary>
 public abstract class PipelinesLeaseContract : IAsyncLifetime
 {
@@ -43,9 +43,14 @@ public abstract class PipelinesLeaseContract : IAsyncLifetime
     }
 
     /// <summary>A host on the shared data directory (embedded) or schema (distributed): the next one takes over where the last stopped.</summary>
-    private (LocalHost Host, HttpClient Admin) StartHost()
+    private (LocalHost Host, HttpClient Admin) StartHost(string? instanceId = null)
     {
         var settings = new Dictionary<string, string?>(ProfileSettings) { ["Pipelines:Runner:LeaseSeconds"] = LeaseSeconds };
+        if (instanceId is not null)
+        {
+            settings["Serverless:InstanceId"] = instanceId;
+        }
+
         var host = new LocalHost(_dataDirectory, settings);
         _hosts.Add(host);
         return (host, host.CreateClient(host.AdminKey));
@@ -139,7 +144,7 @@ public abstract class PipelinesLeaseContract : IAsyncLifetime
     [Fact]
     public async Task A_host_stopped_mid_step_gives_the_step_up_and_the_next_host_runs_it_as_a_second_attempt()
     {
-        var (first, admin) = StartHost();
+        var (first, admin) = StartHost("lease-host-1");
         var runId = await StartRunAsync(admin, "restart", """
             name: restart
             steps:
@@ -158,7 +163,7 @@ public abstract class PipelinesLeaseContract : IAsyncLifetime
         _hosts.Remove(first);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the stop took {clock.Elapsed}");
 
-        var (_, next) = StartHost();
+        var (nextHost, next) = StartHost("lease-host-2");
         await WaitUntilAsync(async () => (await RunAsync(next, runId)).GetProperty("status").GetString() is "Succeeded" or "Failed" or "Cancelled", async () => $"the run to finish on the next host: {await RunAsync(next, runId)}");
         var run = await RunAsync(next, runId);
         Assert.Equal("Succeeded", run.GetProperty("status").GetString());
@@ -170,6 +175,11 @@ public abstract class PipelinesLeaseContract : IAsyncLifetime
         Assert.Single(Step(run, "after").GetProperty("attempts").EnumerateArray());
         Assert.Equal("second\n", await next.GetStringAsync($"/api/runs/{runId}/steps/work/log"));
         Assert.StartsWith("first\n", await next.GetStringAsync($"/api/runs/{runId}/steps/work/log?attempt=1"), StringComparison.Ordinal);
+
+        // Each lease names the instance that held it (Serverless:InstanceId), with a suffix of its own.
+        var runs = nextHost.Services.GetRequiredService<RunStore>();
+        Assert.StartsWith("lease-host-1/", (await runs.GetLeaseAsync(runId, "work", 1, CancellationToken.None))!.Runner, StringComparison.Ordinal);
+        Assert.StartsWith("lease-host-2/", (await runs.GetLeaseAsync(runId, "work", 2, CancellationToken.None))!.Runner, StringComparison.Ordinal);
     }
 }
 

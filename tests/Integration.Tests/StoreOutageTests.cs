@@ -1,10 +1,14 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Serverless.BuildingBlocks.Http;
 using Serverless.BuildingBlocks.PubSub;
+using Serverless.Pipelines.Service.Runners;
 using Serverless.Testing;
 
 namespace Integration.Tests;
@@ -12,7 +16,8 @@ namespace Integration.Tests;
 /// <summary>
 /// The main job on the distributed profile while its PostgreSQL goes away and comes back (a real server behind a
 /// relay that resets every connection): requests that cannot be stored get 503 with Retry-After, never a 2xx, and
-/// once the database is back the same delivery is accepted and every accepted one is published.
+/// once the database is back the same delivery is accepted and every accepted one is published; a pipeline step that
+/// ends while the database is away is recorded once it is back, not run a second time after its lease.
 /// </summary>
 public sealed class StoreOutageTests : IAsyncLifetime
 {
@@ -21,6 +26,7 @@ public sealed class StoreOutageTests : IAsyncLifetime
 
     private readonly DistributedProfile _profile = new("outage");
     private readonly Recording _recording = new();
+    private readonly RunnerLog _runnerLog = new();
     private TcpRelay _relay = null!;
     private LocalHost _host = null!;
 
@@ -37,6 +43,7 @@ public sealed class StoreOutageTests : IAsyncLifetime
             s.AddSingleton(_recording);
             s.AddSingleton(new HostName("a"));
             s.AddSubscription<RecordingHandler>("scm.push", "tests.outage-" + Guid.NewGuid().ToString("N")[..8]);
+            s.AddSingleton<ILoggerProvider>(_runnerLog);
         });
 
         var put = await _host.CreateClient(_host.AdminKey).PutAsJsonAsync("/api/webhooks/sources/outage", new { kind = "github", secrets = new[] { Secret } });
@@ -87,5 +94,93 @@ public sealed class StoreOutageTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(Delivery("during"))).StatusCode);
         await Recording.WaitUntilAsync(() => _recording.Events.Select(e => e.EventId).Distinct().Count() >= 2, TimeSpan.FromSeconds(30), "both accepted pushes published");
         Assert.Equal(2, _recording.Events.Select(e => e.EventId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_step_that_ends_while_PostgreSQL_is_unreachable_is_recorded_when_it_is_back_and_runs_once()
+    {
+        var admin = _host.CreateClient(_host.AdminKey);
+        var saved = await admin.PutAsync("/api/pipelines/outage", new StringContent("""
+            name: outage
+            steps:
+              - id: work
+                kind: script
+                run: 'echo ran >> "$HOME/count"; while [ ! -f "$HOME/go" ]; do sleep 0.05; done; echo ended > "$HOME/ended"'
+              - {id: after, kind: script, needs: [work], run: "echo after"}
+            """, Encoding.UTF8, "application/yaml"));
+        Assert.True(saved.IsSuccessStatusCode, await saved.Content.ReadAsStringAsync());
+        var started = await admin.PostAsJsonAsync("/api/pipelines/outage/runs", new { parameters = new { } });
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var runId = (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("runId").GetString()!;
+        var directory = Path.Combine(_host.DataDirectory, "pipelines", "runs", runId);
+        await Recording.WaitUntilAsync(() => File.Exists(Path.Combine(directory, "count")), TimeSpan.FromSeconds(30), "the step to start");
+
+        // The step ends while the database is away: its runner cannot record the result (nor flush the log's last lines).
+        _relay.Cut();
+        await File.WriteAllTextAsync(Path.Combine(directory, "go"), string.Empty, TestContext.Current.CancellationToken);
+        // Until the runner has tried (and is trying again), or has given the execution up (its slot free again).
+        var slots = _host.Services.GetRequiredService<RunnerSlots>();
+        await Recording.WaitUntilAsync(
+            () => _runnerLog.ReportFailures(runId) > 0 || (File.Exists(Path.Combine(directory, "ended")) && slots.InUse == 0),
+            TimeSpan.FromSeconds(30),
+            "the runner to try to record the result while the database is away");
+        _relay.Restore();
+
+        // Back within the lease (60 s): the result is recorded and the run goes on, with the step's one attempt. Before,
+        // the failed report was dropped and the step ran again as attempt 2 once its lease had lapsed.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        JsonElement run;
+        while (true)
+        {
+            var answer = await admin.GetAsync($"/api/runs/{runId}");
+            if (answer.IsSuccessStatusCode)
+            {
+                run = await answer.Content.ReadFromJsonAsync<JsonElement>();
+                if (run.GetProperty("status").GetString() is not "Running" and not "Queued")
+                {
+                    break;
+                }
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"the run did not finish within 30 s of the database coming back: {await answer.Content.ReadAsStringAsync()}");
+            await Task.Delay(100);
+        }
+
+        Assert.Equal("Succeeded", run.GetProperty("status").GetString());
+        var attempts = run.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("id").GetString() == "work").GetProperty("attempts").EnumerateArray().ToList();
+        Assert.Equal("Succeeded", Assert.Single(attempts).GetProperty("outcome").GetString());
+        Assert.Equal("ran\n", await File.ReadAllTextAsync(Path.Combine(directory, "count"), TestContext.Current.CancellationToken));
+    }
+
+    /// <summary>Counts the step runner's failed tries to record a result, by run.</summary>
+    private sealed class RunnerLog : ILoggerProvider
+    {
+        private readonly ConcurrentDictionary<string, int> _reportFailures = new(StringComparer.Ordinal);
+
+        public int ReportFailures(string runId) => _reportFailures.TryGetValue(runId, out var count) ? count : 0;
+
+        public ILogger CreateLogger(string categoryName) => categoryName == typeof(StepRunner).FullName ? new Logger(this) : Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(RunnerLog owner) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (state is IReadOnlyList<KeyValuePair<string, object?>> values
+                    && values.Any(v => v.Key == "{OriginalFormat}" && v.Value is string format && format.StartsWith("The result of run {RunId} step {StepId} attempt {Attempt} could not be recorded yet", StringComparison.Ordinal))
+                    && values.FirstOrDefault(v => v.Key == "RunId").Value is string runId)
+                {
+                    owner._reportFailures.AddOrUpdate(runId, 1, (_, count) => count + 1);
+                }
+            }
+        }
     }
 }

@@ -31,5 +31,11 @@ public sealed record RunnerOptions
     /// </summary>
     public int MaxOutputBytes { get; init; } = Serverless.Pipelines.Runs.StepOutputLimit.DefaultMaxBytes;
 
+    /// <summary>
+    /// This process's name in the leases it holds (<c>Serverless:InstanceId</c>; null: host name and process id). A random
+    /// suffix tells the process's incarnations apart, so a restarted runner never takes an earlier one's lease for its own.
+    /// </summary>
+    public string? InstanceName { get; init; }
+
     public TimeSpan LeaseRenewalInterval => LeaseDuration / 3;
 }

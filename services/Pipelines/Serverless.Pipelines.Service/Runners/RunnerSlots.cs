@@ -40,10 +40,12 @@ public sealed partial class RunnerSlots : IHostedLifecycleService, IDisposable
         _runs = runs;
         _logger = logger;
         _free = new SemaphoreSlim(Capacity, Capacity);
+        var name = options.InstanceName ?? string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{Environment.ProcessId}");
+        InstanceId = $"{name}/{Guid.NewGuid():N}"[..^24];
     }
 
-    /// <summary>This process's name in the leases it holds.</summary>
-    public string InstanceId { get; } = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}")[..^24];
+    /// <summary>This process's name in the leases it holds: <see cref="RunnerOptions.InstanceName"/> and a random suffix.</summary>
+    public string InstanceId { get; }
 
     public int Capacity { get; }
 

@@ -1,5 +1,6 @@
 using Azure.Messaging;
 using Microsoft.Extensions.Logging;
+using Serverless.BuildingBlocks.Http;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.Pipelines.Definitions;
 using Serverless.Pipelines.Expressions;
@@ -36,6 +37,9 @@ public sealed partial class StepRunner(
     PublishTopicPolicy? publishTopics = null) : ISubscriptionHandler
 {
     public const string Subscription = "pipelines.runner";
+
+    private static readonly TimeSpan ReportRetryInitialDelay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan ReportRetryMaxDelay = TimeSpan.FromSeconds(5);
 
     public async Task HandleAsync(CloudEvent cloudEvent, EventContext context, CancellationToken cancellationToken)
     {
@@ -161,22 +165,59 @@ public sealed partial class StepRunner(
             {
                 log.WriteLine($"[{execution.Outcome}: {execution.Error}]");
             }
+
+            if (execution is not null)
+            {
+                var result = new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error, StartedAt = startedAt };
+                await ReportAsync(result, log, holder, abandon).ConfigureAwait(false);
+                return;
+            }
         }
 
-        if (execution is null)
+        if (!holder.Lost)
         {
-            if (!holder.Lost)
+            slots.Abandoned(holder.Current);
+        }
+    }
+
+    /// <summary>
+    /// The final report: the log's last lines, then the result with the lease's end (<see cref="RunStore.RecordResultAsync"/>).
+    /// A state store that cannot be reached at that moment (PostgreSQL restarting, a fail-over) is tried again, with
+    /// backoff, instead of leaving the finished step's lease to lapse so that it runs a second time. The lease's ETag
+    /// still decides: a report that comes after the orchestrator declared the attempt lost (or after an earlier try that
+    /// committed unseen) is dropped. Only a stopping process gives up; its lease then lapses as after a crash.
+    /// </summary>
+    private async Task ReportAsync(StepResultData result, StepLog log, LeaseHolder holder, CancellationToken abandon)
+    {
+        var delay = ReportRetryInitialDelay;
+        for (var failures = 1; ; failures++)
+        {
+            try
             {
-                slots.Abandoned(holder.Current);
+                await log.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+                if (!await runs.RecordResultAsync(result, CancellationToken.None, holder.Current).ConfigureAwait(false))
+                {
+                    LogResultDropped(logger, result.RunId, result.StepId, result.Attempt);
+                }
+
+                return;
+            }
+            catch (Exception ex) when (TransientFailures.IsTransient(ex) && !abandon.IsCancellationRequested)
+            {
+                LogReportFailed(logger, ex, result.RunId, result.StepId, result.Attempt, failures, delay);
             }
 
-            return;
-        }
+            try
+            {
+                await Task.Delay(delay, time, abandon).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                LogReportAbandoned(logger, result.RunId, result.StepId, result.Attempt);
+                return;
+            }
 
-        var result = new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error, StartedAt = startedAt };
-        if (!await runs.RecordResultAsync(result, CancellationToken.None, holder.Current).ConfigureAwait(false))
-        {
-            LogResultDropped(logger, run.RunId, dispatch.StepId, dispatch.Attempt);
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, ReportRetryMaxDelay.Ticks));
         }
     }
 
@@ -279,6 +320,12 @@ public sealed partial class StepRunner(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} step {StepId} attempt {Attempt} threw while it was being stopped; it runs again")]
     private static partial void LogStoppedStepThrew(ILogger logger, Exception exception, string runId, string stepId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The result of run {RunId} step {StepId} attempt {Attempt} could not be recorded yet (failure {Failures}); trying again in {Delay}")]
+    private static partial void LogReportFailed(ILogger logger, Exception exception, string runId, string stepId, int attempt, int failures, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The result of run {RunId} step {StepId} attempt {Attempt} was not recorded before the runner stopped; its lease lapses and the step runs again")]
+    private static partial void LogReportAbandoned(ILogger logger, string runId, string stepId, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The result of run {RunId} step {StepId} attempt {Attempt} was not recorded: it was recorded before, or its lease was lost")]
     private static partial void LogResultDropped(ILogger logger, string runId, string stepId, int attempt);
