@@ -166,12 +166,31 @@ public sealed partial class StepRunner(
                 log.WriteLine($"[{execution.Outcome}: {execution.Error}]");
             }
 
-            if (execution is not null)
+            // The log's last lines first (the flush when the log is disposed then has nothing left to write).
+            if (execution is not null && !await UntilStoredAsync(() => log.FlushAsync(CancellationToken.None), run.RunId, dispatch.StepId, dispatch.Attempt, abandon).ConfigureAwait(false))
             {
-                var result = new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error, StartedAt = startedAt };
-                await ReportAsync(result, log, holder, abandon).ConfigureAwait(false);
                 return;
             }
+        }
+
+        // Reported once the attempt's log and watcher are done with: reporting inside the block measured 0.5–1 ms more
+        // from one step ready to the next started (a chain on the embedded profile).
+        if (execution is not null)
+        {
+            var result = new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error, StartedAt = startedAt };
+            await UntilStoredAsync(
+                async () =>
+                {
+                    if (!await runs.RecordResultAsync(result, CancellationToken.None, holder.Current).ConfigureAwait(false))
+                    {
+                        LogResultDropped(logger, result.RunId, result.StepId, result.Attempt);
+                    }
+                },
+                result.RunId,
+                result.StepId,
+                result.Attempt,
+                abandon).ConfigureAwait(false);
+            return;
         }
 
         if (!holder.Lost)
@@ -181,30 +200,26 @@ public sealed partial class StepRunner(
     }
 
     /// <summary>
-    /// The final report: the log's last lines, then the result with the lease's end (<see cref="RunStore.RecordResultAsync"/>).
-    /// A state store that cannot be reached at that moment (PostgreSQL restarting, a fail-over) is tried again, with
-    /// backoff, instead of leaving the finished step's lease to lapse so that it runs a second time. The lease's ETag
-    /// still decides: a report that comes after the orchestrator declared the attempt lost (or after an earlier try that
-    /// committed unseen) is dropped. Only a stopping process gives up; its lease then lapses as after a crash.
+    /// A write of the final report (the log's last lines, then the result with the lease's end,
+    /// <see cref="RunStore.RecordResultAsync"/>). A state store that cannot be reached at that moment (PostgreSQL
+    /// restarting, a fail-over) is tried again, with backoff, instead of leaving the finished step's lease to lapse so that
+    /// it runs a second time. The lease's ETag still decides: a report that comes after the orchestrator declared the
+    /// attempt lost (or after an earlier try that committed unseen) is dropped. Only a stopping process gives up (false);
+    /// its lease then lapses as after a crash.
     /// </summary>
-    private async Task ReportAsync(StepResultData result, StepLog log, LeaseHolder holder, CancellationToken abandon)
+    private async Task<bool> UntilStoredAsync(Func<Task> write, string runId, string stepId, int attempt, CancellationToken abandon)
     {
         var delay = ReportRetryInitialDelay;
         for (var failures = 1; ; failures++)
         {
             try
             {
-                await log.FlushAsync(CancellationToken.None).ConfigureAwait(false);
-                if (!await runs.RecordResultAsync(result, CancellationToken.None, holder.Current).ConfigureAwait(false))
-                {
-                    LogResultDropped(logger, result.RunId, result.StepId, result.Attempt);
-                }
-
-                return;
+                await write().ConfigureAwait(false);
+                return true;
             }
             catch (Exception ex) when (TransientFailures.IsTransient(ex) && !abandon.IsCancellationRequested)
             {
-                LogReportFailed(logger, ex, result.RunId, result.StepId, result.Attempt, failures, delay);
+                LogReportFailed(logger, ex, runId, stepId, attempt, failures, delay);
             }
 
             try
@@ -213,8 +228,8 @@ public sealed partial class StepRunner(
             }
             catch (OperationCanceledException)
             {
-                LogReportAbandoned(logger, result.RunId, result.StepId, result.Attempt);
-                return;
+                LogReportAbandoned(logger, runId, stepId, attempt);
+                return false;
             }
 
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, ReportRetryMaxDelay.Ticks));
