@@ -92,10 +92,15 @@ public static class CatalogApi
             return TypedResults.Json(settlement, PromotionsJsonContext.Default.PromotionSettlement);
         }
 
-        // A promotion that exists but is not settled yet says when it will be, instead of a bare 404.
-        return await catalog.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } record
-            ? TypedResults.Problem(catalog.NotSettledYet(record), statusCode: StatusCodes.Status404NotFound, title: "Not settled yet")
-            : TypedResults.NotFound();
+        // A promotion that exists but is not settled yet says when it will be, instead of a bare 404. One the timer settled
+        // between the two reads has its statement now (written in the same transaction as the status).
+        return await catalog.GetAsync(id, cancellationToken).ConfigureAwait(false) switch
+        {
+            null => TypedResults.NotFound(),
+            { Status: PromotionStatus.Settled } when await catalog.GetSettlementAsync(id, cancellationToken).ConfigureAwait(false) is { } settled =>
+                TypedResults.Json(settled, PromotionsJsonContext.Default.PromotionSettlement),
+            var record => TypedResults.Problem(catalog.NotSettledYet(record), statusCode: StatusCodes.Status404NotFound, title: "Not settled yet"),
+        };
     }
 
     private static IResult ToResult(CatalogOutcome outcome) => outcome.Kind switch

@@ -347,12 +347,18 @@ public abstract class PubSubContract : IAsyncLifetime
         // Committed by a process that declared 'gone' (the store alone checks only the name), and a corrupted row.
         await store.TransactAsync(new StateTransaction().Upsert("k", "v"u8.ToArray()).Publish(gone, NewEvent("gone-1", new { n = 1 })), Ct);
         await InsertRawOutboxRowAsync(a, gone, "{\"specversion\":\"1.0\""u8.ToArray());
+        await InsertRawOutboxRowAsync(a, "Not a topic!", """{"specversion":"1.0","id":"bad-name","source":"/t","type":"t"}"""u8.ToArray());
         var time = new Serverless.Testing.ManualTime(DateTimeOffset.UtcNow);
         var relay = new OutboxRelay(outbox, a.Publisher, new OutboxSignal(), Microsoft.Extensions.Logging.Abstractions.NullLogger<OutboxRelay>.Instance, a.Services.GetRequiredService<DeadLetterStore>(), time, TimeSpan.FromHours(1));
 
-        // Within the grace the unknown topic's row waits (another instance may declare it); the corrupted one is a dead letter at once.
+        // Within the grace the unknown topic's row waits (another instance may declare it); the corrupted one, and the one
+        // for a name no process can declare, are dead letters at once.
         await Assert.ThrowsAsync<UnknownTopicException>(() => relay.RelayBatchAsync(Ct));
-        var corrupted = Assert.Single((await a.DeadLetters.ListAsync(DeadLetter.OutboxSubscription, cancellationToken: Ct)).Items);
+        var early = (await a.DeadLetters.ListAsync(DeadLetter.OutboxSubscription, cancellationToken: Ct)).Items;
+        Assert.Equal(2, early.Count);
+        var badName = Assert.Single(early, d => d.EventId == "bad-name");
+        Assert.Equal(typeof(InvalidTopicNameException).FullName, badName.ErrorType);
+        var corrupted = Assert.Single(early, d => d.EventId is null);
         Assert.Equal(typeof(MalformedCloudEventException).FullName, corrupted.ErrorType);
         Assert.Equal(gone, corrupted.Topic);
         Assert.Equal("{\"specversion\":\"1.0\"", corrupted.Event.GetString());
@@ -364,19 +370,30 @@ public abstract class PubSubContract : IAsyncLifetime
         Assert.Equal(1, await relay.RelayBatchAsync(Ct));
         Assert.Equal(0, await outbox.CountAsync(Ct));
         var page = await a.DeadLetters.ListAsync(DeadLetter.OutboxSubscription, cancellationToken: Ct);
-        Assert.Equal(2, page.Items.Count);
+        Assert.Equal(3, page.Items.Count);
         var deadLetter = Assert.Single(page.Items, d => d.EventId == "gone-1");
         Assert.Equal(typeof(UnknownTopicException).FullName, deadLetter.ErrorType);
         Assert.Equal(DeadLetter.OutboxSubscription, deadLetter.Subscription);
         Assert.Equal(gone, deadLetter.Topic);
         Assert.Equal("com.example.order.placed", deadLetter.EventType);
         Assert.Equal(1, deadLetter.Event.GetProperty("data").GetProperty("n").GetInt32());
-        Assert.Equal(2, (await a.DeadLetters.ListAsync(cancellationToken: Ct)).Items.Count);
+        Assert.Equal(3, (await a.DeadLetters.ListAsync(cancellationToken: Ct)).Items.Count);
 
         // This process cannot replay it (nothing changes); nor the corrupted one, which can only be deleted.
         await Assert.ThrowsAsync<UnknownTopicException>(() => a.DeadLetters.ReplayAsync(deadLetter.Id, Ct));
         await Assert.ThrowsAsync<MalformedCloudEventException>(() => a.DeadLetters.ReplayAsync(corrupted.Id, Ct));
+        await Assert.ThrowsAsync<InvalidTopicNameException>(() => a.DeadLetters.ReplayAsync(badName.Id, Ct));
         Assert.True(await a.DeadLetters.DeleteAsync(corrupted.Id, Ct));
+        Assert.True(await a.DeadLetters.DeleteAsync(badName.Id, Ct));
+
+        // A relay that died after writing a dead letter and before deleting its row writes the same one again, not a second.
+        var deadLetters = a.Services.GetRequiredService<DeadLetterStore>();
+        var row = new OutboxMessage(long.MaxValue - 7, gone, "{}"u8.ToArray(), DateTimeOffset.UtcNow.AddDays(-1));
+        var first = await deadLetters.AddFromOutboxAsync(row, null, null, new UnknownTopicException(gone), Ct);
+        var again = await deadLetters.AddFromOutboxAsync(row, null, null, new UnknownTopicException(gone), Ct);
+        Assert.Equal(first.Id, again.Id);
+        Assert.Equal(2, (await a.DeadLetters.ListAsync(DeadLetter.OutboxSubscription, cancellationToken: Ct)).Items.Count);
+        Assert.True(await a.DeadLetters.DeleteAsync(first.Id, Ct));
         Assert.NotNull(await a.DeadLetters.GetAsync(deadLetter.Id, Ct));
         if (!InstancesRunSideBySide)
         {

@@ -25,6 +25,7 @@ public interface IDeadLetterQueue
     /// <exception cref="UnknownSubscriptionException">The subscription is not registered in this process.</exception>
     /// <exception cref="UnknownTopicException">An outbox dead letter's topic is not declared in this process.</exception>
     /// <exception cref="MalformedCloudEventException">An outbox dead letter that is not a CloudEvent: it can only be deleted.</exception>
+    /// <exception cref="InvalidTopicNameException">An outbox dead letter whose topic is not a valid name: it can only be deleted.</exception>
     Task<bool> ReplayAsync(string id, CancellationToken cancellationToken = default);
 
     /// <summary>Discards a dead letter. False when there is no such dead letter.</summary>

@@ -210,11 +210,14 @@ public sealed class OutboxRelay : BackgroundService
         }
     }
 
-    /// <summary>Malformed rows at once; rows for a topic this process does not declare once their grace is over.</summary>
+    /// <summary>
+    /// Malformed rows and rows for a name no process can declare at once; rows for a topic this process does not declare
+    /// once their grace is over.
+    /// </summary>
     private bool CannotEverPublish(OutboxMessage message, Exception error) => deadLetters is not null && error switch
     {
-        MalformedCloudEventException => true,
-        UnknownTopicException or InvalidTopicNameException =>
+        MalformedCloudEventException or InvalidTopicNameException => true,
+        UnknownTopicException =>
             unknownTopicGrace != Timeout.InfiniteTimeSpan && time.GetUtcNow() - message.CreatedAt >= unknownTopicGrace,
         _ => false,
     };

@@ -9,7 +9,8 @@ namespace Serverless.Webhooks.Service.RateLimiting;
 /// outbound endpoint, an inbound source) keeps one value, its theoretical arrival time in Unix ticks,
 /// <c>webhooks||rate||{scope}||tat</c>, created create-only and moved ETag-checked, expiring a few seconds after it stops
 /// constraining anything. A send costs one read and, when allowed, one write; a refused one only the read; only scopes with
-/// a limit ask. Decisions follow each deciding instance's clock, so instances must keep time (NTP): a skew of δ between two
+/// a limit ask. Outbound endpoints use the even spacing of <see cref="SmoothRateLimit.For"/>, inbound sources the bucket of
+/// <see cref="SmoothRateLimit.WithBurst"/>. Decisions follow each deciding instance's clock, so instances must keep time (NTP): a skew of δ between two
 /// instances lets their sends come up to δ closer together than <see cref="SmoothRateLimit"/> promises (at most ⌈rate⌉ in any
 /// 1 s − δ rather than 1 s), and a clock ahead holds the others back by up to δ (at most one interval, see
 /// <see cref="SmoothRateLimit"/>). The per-window counters of the fixed-window limiter before it

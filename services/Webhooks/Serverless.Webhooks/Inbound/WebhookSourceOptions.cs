@@ -36,6 +36,6 @@ public sealed record WebhookSourceOptions
     /// <summary>generic: header carrying the event type.</summary>
     public string? EventHeader { get; init; }
 
-    /// <summary>Any kind: verified deliveries accepted per second from this source, shared by every instance (a smooth limit, see <see cref="Outbound.SmoothRateLimit"/>); more get 429 with Retry-After.</summary>
+    /// <summary>Any kind: verified deliveries accepted per second from this source, shared by every instance (a bucket of ⌈rate⌉ refilled at the rate, see <see cref="Outbound.SmoothRateLimit.WithBurst"/>); more get 429 with Retry-After.</summary>
     public double? RateLimitPerSecond { get; init; }
 }

@@ -54,13 +54,13 @@ public static class DeadLettersApi
         {
             return TypedResults.Problem(statusCode: 409, title: "Subscription not in this process", detail: ex.Message);
         }
-        catch (Exception ex) when (ex is UnknownTopicException or InvalidTopicNameException)
+        catch (UnknownTopicException ex)
         {
             return TypedResults.Problem(statusCode: 409, title: "Topic not in this process", detail: ex.Message);
         }
-        catch (MalformedCloudEventException ex)
+        catch (Exception ex) when (ex is MalformedCloudEventException or InvalidTopicNameException)
         {
-            return TypedResults.Problem(statusCode: 422, title: "Not a CloudEvent; it can only be deleted", detail: ex.Message);
+            return TypedResults.Problem(statusCode: 422, title: "It can never be published; it can only be deleted", detail: ex.Message);
         }
     }
 
