@@ -104,7 +104,7 @@ public static class PipelinesModule
         return defaults with
         {
             WorkDirectory = section["WorkDirectory"] ?? defaults.WorkDirectory,
-            InstanceName = serverless.InstanceId,
+            InstanceName = serverless.ResolveInstanceId(),
             HealthCheckAttempts = section.GetValue<int?>("Deploy:HealthCheckAttempts") ?? defaults.HealthCheckAttempts,
             HealthCheckInterval = section.GetValue<TimeSpan?>("Deploy:HealthCheckInterval") ?? defaults.HealthCheckInterval,
             HttpTimeout = section.GetValue<double?>("Http:TimeoutSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : defaults.HttpTimeout,

@@ -65,10 +65,18 @@ public sealed class StepLog(StepLogStore store, string runId, string stepId, int
                     // A chunk is stored as UTF-8 on its own: it must not end between the halves of a surrogate pair.
                     var length = Serverless.Pipelines.Runs.Utf8Text.SafeLength(_pending, Math.Min(_pending.Length, ChunkChars));
                     chunk = _pending.ToString(0, length);
-                    _pending.Remove(0, length);
                 }
 
-                await store.AppendAsync(runId, stepId, attempt, _sequence++, chunk, cancellationToken).ConfigureAwait(false);
+                // Taken off only once stored: a write that fails (the store unreachable, the flush cancelled) leaves the
+                // chunk for the next flush, under the same sequence number, so a write that committed unseen is overwritten,
+                // not doubled.
+                await store.AppendAsync(runId, stepId, attempt, _sequence, chunk, cancellationToken).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    _pending.Remove(0, chunk.Length);
+                }
+
+                _sequence++;
             }
         }
         finally

@@ -166,10 +166,21 @@ public sealed partial class StepRunner(
                 log.WriteLine($"[{execution.Outcome}: {execution.Error}]");
             }
 
-            // The log's last lines first (the flush when the log is disposed then has nothing left to write).
-            if (execution is not null && !await UntilStoredAsync(() => log.FlushAsync(CancellationToken.None), run.RunId, dispatch.StepId, dispatch.Attempt, abandon).ConfigureAwait(false))
+            // The log's last lines first (the flush when the log is disposed then has nothing left to write). A log that
+            // cannot be written for another reason does not keep the result from being recorded: the step is not run again.
+            if (execution is not null)
             {
-                return;
+                try
+                {
+                    if (!await UntilStoredAsync("log", () => log.FlushAsync(CancellationToken.None), holder, run.RunId, dispatch.StepId, dispatch.Attempt, abandon).ConfigureAwait(false))
+                    {
+                        execution = null;
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogLogLost(logger, ex, run.RunId, dispatch.StepId, dispatch.Attempt);
+                }
             }
         }
 
@@ -178,7 +189,8 @@ public sealed partial class StepRunner(
         if (execution is not null)
         {
             var result = new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error, StartedAt = startedAt };
-            await UntilStoredAsync(
+            var recorded = await UntilStoredAsync(
+                "result",
                 async () =>
                 {
                     if (!await runs.RecordResultAsync(result, CancellationToken.None, holder.Current).ConfigureAwait(false))
@@ -186,13 +198,18 @@ public sealed partial class StepRunner(
                         LogResultDropped(logger, result.RunId, result.StepId, result.Attempt);
                     }
                 },
+                holder,
                 result.RunId,
                 result.StepId,
                 result.Attempt,
                 abandon).ConfigureAwait(false);
-            return;
+            if (recorded)
+            {
+                return;
+            }
         }
 
+        // Not reported (stopping, or the lease was lost): a lease still held is given up so the step runs again at once.
         if (!holder.Lost)
         {
             slots.Abandoned(holder.Current);
@@ -204,10 +221,10 @@ public sealed partial class StepRunner(
     /// <see cref="RunStore.RecordResultAsync"/>). A state store that cannot be reached at that moment (PostgreSQL
     /// restarting, a fail-over) is tried again, with backoff, instead of leaving the finished step's lease to lapse so that
     /// it runs a second time. The lease's ETag still decides: a report that comes after the orchestrator declared the
-    /// attempt lost (or after an earlier try that committed unseen) is dropped. Only a stopping process gives up (false);
-    /// its lease then lapses as after a crash.
+    /// attempt lost (or after an earlier try that committed unseen) is dropped. A stopping process, or one whose lease the
+    /// watcher found lost, gives up (false).
     /// </summary>
-    private async Task<bool> UntilStoredAsync(Func<Task> write, string runId, string stepId, int attempt, CancellationToken abandon)
+    private async Task<bool> UntilStoredAsync(string what, Func<Task> write, LeaseHolder holder, string runId, string stepId, int attempt, CancellationToken abandon)
     {
         var delay = ReportRetryInitialDelay;
         for (var failures = 1; ; failures++)
@@ -217,9 +234,15 @@ public sealed partial class StepRunner(
                 await write().ConfigureAwait(false);
                 return true;
             }
-            catch (Exception ex) when (TransientFailures.IsTransient(ex) && !abandon.IsCancellationRequested)
+            catch (Exception ex) when (TransientFailures.IsTransient(ex))
             {
-                LogReportFailed(logger, ex, runId, stepId, attempt, failures, delay);
+                LogReportFailed(logger, ex, what, runId, stepId, attempt, failures, delay);
+            }
+
+            if (holder.Lost)
+            {
+                LogResultDropped(logger, runId, stepId, attempt);
+                return false;
             }
 
             try
@@ -336,10 +359,13 @@ public sealed partial class StepRunner(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} step {StepId} attempt {Attempt} threw while it was being stopped; it runs again")]
     private static partial void LogStoppedStepThrew(ILogger logger, Exception exception, string runId, string stepId, int attempt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The result of run {RunId} step {StepId} attempt {Attempt} could not be recorded yet (failure {Failures}); trying again in {Delay}")]
-    private static partial void LogReportFailed(ILogger logger, Exception exception, string runId, string stepId, int attempt, int failures, TimeSpan delay);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The {What} of run {RunId} step {StepId} attempt {Attempt} could not be written yet (failure {Failures}); trying again in {Delay}")]
+    private static partial void LogReportFailed(ILogger logger, Exception exception, string what, string runId, string stepId, int attempt, int failures, TimeSpan delay);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The result of run {RunId} step {StepId} attempt {Attempt} was not recorded before the runner stopped; its lease lapses and the step runs again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The last lines of the log of run {RunId} step {StepId} attempt {Attempt} could not be written; the result is recorded without them")]
+    private static partial void LogLogLost(ILogger logger, Exception exception, string runId, string stepId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The result of run {RunId} step {StepId} attempt {Attempt} was not recorded before the runner stopped; the step runs again")]
     private static partial void LogReportAbandoned(ILogger logger, string runId, string stepId, int attempt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The result of run {RunId} step {StepId} attempt {Attempt} was not recorded: it was recorded before, or its lease was lost")]
