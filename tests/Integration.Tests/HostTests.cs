@@ -254,6 +254,7 @@ public sealed class HostTests : IAsyncLifetime
         {
             ("retired.topic", """{"specversion":"1.0","id":"r-1","source":"/old","type":"retired.happened","data":{"n":1}}"""),
             ("retired.topic", """{"specversion":"1.0","id":"""),
+            ("Not a topic!", """{"specversion":"1.0","id":"bad-name","source":"/old","type":"t"}"""),
         })
         {
             // Rows a process of an older version committed for a topic this version no longer declares, and a corrupted one.
@@ -272,10 +273,10 @@ public sealed class HostTests : IAsyncLifetime
             () =>
             {
                 items = admin.GetFromJsonAsync<JsonElement>("/api/deadletters?subscription=$outbox").GetAwaiter().GetResult().GetProperty("items");
-                return items.GetArrayLength() == 2;
+                return items.GetArrayLength() == 3;
             },
             TimeSpan.FromSeconds(30),
-            "two outbox dead letters");
+            "three outbox dead letters");
         var retired = items.EnumerateArray().Single(d => d.GetProperty("eventId").GetString() == "r-1");
         Assert.Equal("$outbox", retired.GetProperty("subscription").GetString());
         Assert.Equal("retired.topic", retired.GetProperty("topic").GetString());
@@ -285,6 +286,8 @@ public sealed class HostTests : IAsyncLifetime
         var refused = await ProblemAsync(await admin.PostAsync($"/api/deadletters/{retired.GetProperty("id").GetString()}/replay", null), HttpStatusCode.Conflict);
         Assert.Contains("retired.topic", refused.GetProperty("detail").GetString(), StringComparison.Ordinal);
         await ProblemAsync(await admin.PostAsync($"/api/deadletters/{corrupted.GetProperty("id").GetString()}/replay", null), HttpStatusCode.UnprocessableEntity);
+        var badName = items.EnumerateArray().Single(d => d.GetProperty("eventId").GetString() == "bad-name");
+        await ProblemAsync(await admin.PostAsync($"/api/deadletters/{badName.GetProperty("id").GetString()}/replay", null), HttpStatusCode.UnprocessableEntity);
         Assert.Equal(HttpStatusCode.NoContent, (await admin.DeleteAsync($"/api/deadletters/{corrupted.GetProperty("id").GetString()}")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync($"/api/deadletters/{retired.GetProperty("id").GetString()}")).StatusCode);
         Assert.Equal(0, (await admin.GetFromJsonAsync<JsonElement>("/readyz")).GetProperty("checks").EnumerateArray()

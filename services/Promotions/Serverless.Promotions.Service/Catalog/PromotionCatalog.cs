@@ -163,6 +163,7 @@ public sealed class PromotionCatalog(IStateStore state, TimeProvider time, Activ
         {
             PromotionStatus.Ended when record.EndedAt is { } ended =>
                 $"Promotion '{record.Id}' ended at {ended:O}; its settlement is written {grace} after the end, at {ended + grace:O}.",
+            PromotionStatus.Settled => $"Promotion '{record.Id}' is settled but has no statement stored.",
             _ => $"Promotion '{record.Id}' is {record.Status}; it is settled {grace} after it ends.",
         };
     }
