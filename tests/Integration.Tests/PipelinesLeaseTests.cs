@@ -170,6 +170,8 @@ public abstract class PipelinesLeaseContract : IAsyncLifetime
         var attempts = Step(run, "work").GetProperty("attempts");
         Assert.Equal(2, attempts.GetArrayLength());
         Assert.Equal("Lost", attempts[0].GetProperty("outcome").GetString());
+        Assert.Equal("its runner was stopped and handed the attempt over", attempts[0].GetProperty("error").GetString());
+        Assert.True(attempts[0].GetProperty("handedOver").GetBoolean());
         Assert.Equal(1, attempts[1].GetProperty("restartOf").GetInt32());
         Assert.Equal("Succeeded", attempts[1].GetProperty("outcome").GetString());
         Assert.Single(Step(run, "after").GetProperty("attempts").EnumerateArray());

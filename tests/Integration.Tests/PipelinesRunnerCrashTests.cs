@@ -158,6 +158,8 @@ public sealed class DistributedPipelinesRunnerCrashTests : IAsyncLifetime
         var attempts = Step(run, "work").GetProperty("attempts");
         Assert.Equal(2, attempts.GetArrayLength());
         Assert.Equal("Lost", attempts[0].GetProperty("outcome").GetString());
+        Assert.Equal("the runner stopped renewing its lease", attempts[0].GetProperty("error").GetString());
+        Assert.False(attempts[0].TryGetProperty("handedOver", out _), "a killed runner hands nothing over");
         Assert.Equal(1, attempts[1].GetProperty("restartOf").GetInt32());
         Assert.Equal("Succeeded", attempts[1].GetProperty("outcome").GetString());
         Assert.Equal(1, Step(run, "after").GetProperty("attempts").GetArrayLength());

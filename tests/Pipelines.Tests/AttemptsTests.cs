@@ -204,6 +204,37 @@ public sealed class AttemptsTests
     }
 
     [Fact]
+    public void Hand_overs_by_stopped_runners_say_so_and_do_not_count_as_losses()
+    {
+        var run = new RunDriver(Pipeline([Script("a")]));
+        run.Start();
+
+        // Many graceful stops (a deploy each) during one step: the step keeps being dispatched.
+        var handOvers = RunStateMachine.MaxLostInARow * 2;
+        for (var attempt = 1; attempt <= handOvers; attempt++)
+        {
+            run.Started("a", attempt);
+            run.Apply(new StepLost("a", attempt, run.Now) { HandedOver = true });
+            Assert.Equal(StepStatus.Queued, run.Status("a"));
+        }
+
+        var handedOver = run.State.Steps["a"].Attempts[0];
+        Assert.Equal((AttemptOutcome.Lost, true, "its runner was stopped and handed the attempt over"), (handedOver.Outcome, handedOver.HandedOver, handedOver.Error));
+
+        // Crashes still count, hand-overs between them or not.
+        for (var attempt = handOvers + 1; attempt < handOvers + RunStateMachine.MaxLostInARow; attempt++)
+        {
+            run.Started("a", attempt);
+            run.Apply(new StepLost("a", attempt, run.Now));
+            Assert.Equal(StepStatus.Queued, run.Status("a"));
+        }
+
+        Assert.Equal("the runner stopped renewing its lease", run.State.Steps["a"].Attempts[^2].Error);
+        run.Apply(new StepLost("a", handOvers + RunStateMachine.MaxLostInARow, run.Now));
+        Assert.Equal(StepStatus.Failed, run.Status("a"));
+    }
+
+    [Fact]
     public void A_lapsed_lease_of_a_finished_attempt_changes_nothing()
     {
         var run = new RunDriver(Pipeline([Script("a")]));

@@ -382,7 +382,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     public async Task<HeldLease?> RenewLeaseAsync(HeldLease held, TimeSpan duration, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(held);
-        var lease = held.Lease with { Until = time.GetUtcNow() + duration };
+        var lease = held.Lease with { Until = time.GetUtcNow() + duration, HandedOver = duration <= TimeSpan.Zero };
         var transaction = new StateTransaction()
             .Upsert(LeaseKey(lease), Serialize(lease), new StateWriteOptions(ETag: held.ETag))
             .Delete(LeaseDueKey(held.Lease))
@@ -432,11 +432,13 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             return null;
         }
 
-        return await ApplyAsync(runId, new StepLost(stepId, attempt, time.GetUtcNow()), null, cancellationToken, dueKey, async (transaction, ct) =>
+        // A lease its runner gave up on a graceful stop is a hand-over, told apart from a crash (checked again below).
+        var handedOver = (await GetLeaseAsync(runId, stepId, attempt, cancellationToken).ConfigureAwait(false))?.HandedOver == true;
+        return await ApplyAsync(runId, new StepLost(stepId, attempt, time.GetUtcNow()) { HandedOver = handedOver }, null, cancellationToken, dueKey, async (transaction, ct) =>
         {
             var item = await state.GetAsync(LeaseKey(runId, stepId, attempt), ct).ConfigureAwait(false);
             var lease = item is null ? null : JsonSerializer.Deserialize<StepLease>(item.Value.Span, PipelineJson.Options);
-            if (lease is null || lease.Ended || lease.Until > time.GetUtcNow())
+            if (lease is null || lease.Ended || lease.Until > time.GetUtcNow() || lease.HandedOver != handedOver)
             {
                 // Ended, or renewed since this entry was written: the entry is stale.
                 return false;

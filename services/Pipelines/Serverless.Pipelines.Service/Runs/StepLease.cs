@@ -11,6 +11,10 @@ public sealed record StepLease(string RunId, string StepId, int Attempt, string 
 {
     /// <summary>The attempt's result was recorded, or the orchestrator declared it lost: nothing to watch any more.</summary>
     public bool Ended { get; init; }
+
+    /// <summary>Given up by a runner that was stopped gracefully (it expires at once): the attempt was handed over, not lost in a crash.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool HandedOver { get; init; }
 }
 
 /// <summary>A lease this runner holds: the stored value and the ETag its next write must match.</summary>

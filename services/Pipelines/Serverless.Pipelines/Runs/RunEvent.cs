@@ -33,12 +33,16 @@ public sealed record StepCompleted(string StepId, int Attempt, StepOutcome Outco
 }
 
 /// <summary>
-/// The runner of <paramref name="Attempt"/> stopped renewing its lease (its process died): the attempt is recorded as
-/// Lost and a new attempt is dispatched (or, when the run is cancelling, the step ends Cancelled).
+/// The runner of <paramref name="Attempt"/> stopped renewing its lease (its process died), or gave it up on a graceful
+/// stop (<see cref="HandedOver"/>): the attempt is recorded as Lost and a new attempt is dispatched (or, when the run is
+/// cancelling, the step ends Cancelled).
 /// </summary>
 public sealed record StepLost(string StepId, int Attempt, DateTimeOffset At) : RunEvent(At)
 {
     public string? Reason { get; init; }
+
+    /// <summary>The runner was stopped and handed the attempt over: not counted as a crash of the step.</summary>
+    public bool HandedOver { get; init; }
 }
 
 public sealed record ApprovalDecided(string StepId, string User, bool Approved, DateTimeOffset At) : RunEvent(At)

@@ -286,8 +286,8 @@ public sealed class RunStateMachine
                 Commands.Add(new CancelTimer(TimerIds.Timeout(spec.Id, current.Number)));
             }
 
-            var error = lost.Reason ?? "the runner stopped renewing its lease";
-            run = run with { Attempts = run.Attempts.SetItem(run.Attempts.Count - 1, current with { Outcome = AttemptOutcome.Lost, FinishedAt = at, Error = error }) };
+            var error = lost.Reason ?? (lost.HandedOver ? "its runner was stopped and handed the attempt over" : "the runner stopped renewing its lease");
+            run = run with { Attempts = run.Attempts.SetItem(run.Attempts.Count - 1, current with { Outcome = AttemptOutcome.Lost, FinishedAt = at, Error = error, HandedOver = lost.HandedOver }) };
             if (State.CancelRequested)
             {
                 // The run is cancelling and the runner that should confirm it is gone: the step is cancelled now.
@@ -297,7 +297,8 @@ public sealed class RunStateMachine
                 return null;
             }
 
-            var lostInARow = run.Attempts.Reverse().TakeWhile(a => a.Outcome == AttemptOutcome.Lost).Count();
+            // Hand-overs by runners that were stopped gracefully (deploys) are not the step's doing: they do not count.
+            var lostInARow = run.Attempts.Reverse().TakeWhile(a => a.Outcome == AttemptOutcome.Lost).Count(a => !a.HandedOver);
             if (lostInARow >= MaxLostInARow)
             {
                 // A step that takes its runner down with it would otherwise be dispatched for ever.

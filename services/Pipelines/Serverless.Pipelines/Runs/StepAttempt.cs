@@ -33,6 +33,13 @@ public sealed record StepAttempt
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
     public bool Redispatched { get; init; }
 
+    /// <summary>
+    /// Lost because its runner was stopped and handed it over (a graceful shutdown or deploy), not because the runner
+    /// died: such attempts do not count towards <see cref="RunStateMachine.MaxLostInARow"/>.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool HandedOver { get; init; }
+
     /// <summary>Whether a runner's report for attempt <paramref name="number"/> belongs to this attempt.</summary>
     public bool Answers(int number) => Number == number || (RestartOf == number && !Redispatched);
 
