@@ -61,6 +61,21 @@ public sealed class StoreOutageTests : IAsyncLifetime
     private static HttpRequestMessage Delivery(string deliveryId) => GitHubDeliveries.Push("outage", Secret, Body, deliveryId);
 
     [Fact]
+    public async Task The_first_readiness_check_after_a_restart_nobody_polled_through_is_ready()
+    {
+        var client = _host.CreateClient(apiKey: null);
+        // Open several pooled connections, as a busy instance has.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => client.GetAsync("/readyz")));
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/readyz")).StatusCode);
+
+        // PostgreSQL restarts: every open connection is reset; it is back before anyone asks.
+        _relay.Cut();
+        _relay.Restore();
+        var ready = await client.GetAsync("/readyz");
+        Assert.True(ready.StatusCode == HttpStatusCode.OK, await ready.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task While_PostgreSQL_is_unreachable_deliveries_get_503_with_retry_after_and_none_accepted_is_lost()
     {
         var client = _host.CreateClient(apiKey: null);
