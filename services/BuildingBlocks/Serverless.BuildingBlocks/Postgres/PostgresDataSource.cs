@@ -29,4 +29,29 @@ public static class PostgresDataSource
         builder.NoResetOnClose = true;
         return NpgsqlDataSource.Create(builder);
     }
+
+    /// <summary>
+    /// One round trip (<c>SELECT 1</c>). A pooled connection that a PostgreSQL restart broke fails it once even though the
+    /// server answers again: then the pool's idle connections are dropped and the ping is tried once more on a fresh one,
+    /// so the first readiness check after an outage nobody polled through does not take the instance out.
+    /// </summary>
+    public static async Task PingAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        try
+        {
+            await PingOnceAsync(dataSource, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex) when (ex.IsTransient)
+        {
+            dataSource.Clear();
+            await PingOnceAsync(dataSource, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task PingOnceAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT 1");
+        await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -382,30 +382,7 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
         return KeyPage.FromOverfetch(keys, pageSize);
     }
 
-    /// <summary>
-    /// One round trip. A pooled connection that a PostgreSQL restart broke fails it once even though the server answers
-    /// again: then the pool's idle connections are dropped and the ping is tried once more on a fresh one, so the first
-    /// readiness check after an outage nobody polled through does not take the instance out.
-    /// </summary>
-    public async Task PingAsync(CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await PingOnceAsync(_dataSource, cancellationToken).ConfigureAwait(false);
-        }
-        catch (NpgsqlException ex) when (ex.IsTransient)
-        {
-            _dataSource.Clear();
-            await PingOnceAsync(_dataSource, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary><c>SELECT 1</c> on <paramref name="dataSource"/>.</summary>
-    internal static async Task PingOnceAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("SELECT 1");
-        await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-    }
+    public Task PingAsync(CancellationToken cancellationToken = default) => PostgresDataSource.PingAsync(_dataSource, cancellationToken);
 
     public async Task<IReadOnlyList<OutboxMessage>> LeaseAsync(int max, TimeSpan leaseFor, CancellationToken cancellationToken = default)
     {

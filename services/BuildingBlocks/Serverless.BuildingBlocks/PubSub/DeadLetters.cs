@@ -90,46 +90,33 @@ internal sealed class DeadLetterStore(IStateStore store, TimeProvider time)
     /// <summary>Longest error message kept: enough to diagnose, not a log file.</summary>
     private const int MaxErrorMessageLength = 4000;
 
-    public async Task<DeadLetter> AddAsync(string subscription, string topic, ReadOnlyMemory<byte> body, string? eventId, string? eventType, Exception error, int attempts, CancellationToken cancellationToken)
+    public Task<DeadLetter> AddAsync(string subscription, string topic, ReadOnlyMemory<byte> body, string? eventId, string? eventType, Exception error, int attempts, CancellationToken cancellationToken) =>
+        SaveAsync(TimeOrderedId.Next(time.GetUtcNow()), subscription, topic, body, eventId, eventType, error, attempts, cancellationToken);
+
+    /// <summary>
+    /// Dead-letters a committed event the outbox relay cannot publish. Its id comes from the row (when it was committed
+    /// and its outbox id), so a relay that dies before it removed the row writes the same dead letter again, not a second.
+    /// </summary>
+    public Task<DeadLetter> AddFromOutboxAsync(OutboxMessage message, string? eventId, string? eventType, Exception error, CancellationToken cancellationToken) =>
+        SaveAsync(TimeOrderedId.For(message.CreatedAt, message.Id), DeadLetter.OutboxSubscription, message.Topic, message.CloudEventJson, eventId, eventType, error, 0, cancellationToken);
+
+    private async Task<DeadLetter> SaveAsync(string id, string subscription, string topic, ReadOnlyMemory<byte> body, string? eventId, string? eventType, Exception error, int attempts, CancellationToken cancellationToken)
     {
+        var message = error.Message.Length > MaxErrorMessageLength ? error.Message[..MaxErrorMessageLength] : error.Message;
         var deadLetter = new DeadLetter(
-            TimeOrderedId.Next(time.GetUtcNow()),
+            id,
             subscription,
             topic,
             DeadLetter.EventAsJson(body),
             eventId,
             eventType,
             error.GetType().FullName ?? error.GetType().Name,
-            Truncate(error.Message),
+            message,
             attempts,
             time.GetUtcNow());
         var transaction = new StateTransaction()
             .UpsertJson(Key(deadLetter.Id), deadLetter)
             .Upsert(IndexKey(subscription, deadLetter.Id), ReadOnlyMemory<byte>.Empty);
-        await store.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
-        return deadLetter;
-    }
-
-    /// <summary>
-    /// Dead-letters a committed event the outbox relay cannot publish. Its id comes from the row (when it was committed
-    /// and its outbox id), so a relay that dies before it removed the row writes the same dead letter again, not a second.
-    /// </summary>
-    public async Task<DeadLetter> AddFromOutboxAsync(OutboxMessage message, string? eventId, string? eventType, Exception error, CancellationToken cancellationToken)
-    {
-        var deadLetter = new DeadLetter(
-            TimeOrderedId.For(message.CreatedAt, message.Id),
-            DeadLetter.OutboxSubscription,
-            message.Topic,
-            DeadLetter.EventAsJson(message.CloudEventJson),
-            eventId,
-            eventType,
-            error.GetType().FullName ?? error.GetType().Name,
-            Truncate(error.Message),
-            0,
-            time.GetUtcNow());
-        var transaction = new StateTransaction()
-            .UpsertJson(Key(deadLetter.Id), deadLetter)
-            .Upsert(IndexKey(deadLetter.Subscription, deadLetter.Id), ReadOnlyMemory<byte>.Empty);
         await store.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
         return deadLetter;
     }
@@ -167,8 +154,6 @@ internal sealed class DeadLetterStore(IStateStore store, TimeProvider time)
             return false;
         }
     }
-
-    private static string Truncate(string message) => message.Length > MaxErrorMessageLength ? message[..MaxErrorMessageLength] : message;
 
     private static string Key(string id) => KeyPrefix + id;
 

@@ -60,22 +60,14 @@ internal sealed class DistributedTimerDatabase : IAsyncDisposable
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                await Postgres.PostgresStateStore.PingOnceAsync(_dataSource, cancellationToken).ConfigureAwait(false);
-                return true;
-            }
-            catch (NpgsqlException ex) when (ex.IsTransient && attempt == 1)
-            {
-                // A pooled connection a restart broke: drop the idle ones and ask once more (see PostgresStateStore.PingAsync).
-                _dataSource.Clear();
-            }
-            catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException)
-            {
-                return false;
-            }
+            await Postgres.PostgresDataSource.PingAsync(_dataSource, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            return false;
         }
     }
 
