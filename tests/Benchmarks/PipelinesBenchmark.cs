@@ -1,8 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.Pipelines.Functions;
@@ -22,6 +28,15 @@ namespace Serverless.Benchmarks;
 /// step ready→started latency (attempt queued → runner reported the start) p50/p99, from the recorded run state.
 /// --repeat K measures K batches one after another (after the warm-up) and reports over all of them; with the
 /// environment variable BENCH_SLOWEST set it also lists the eight slowest ready→started steps (run, step, when).
+/// <para>
+/// Open loop (--arrival R): instead of batches started at one instant, a run starts every 1/R s for --warmup plus
+/// --seconds seconds; only what happens in the last --seconds counts: transitions in that window, the ready→started
+/// latency of the attempts queued in it, and the mean number of runs in progress over it. With no-op steps a run is
+/// only as long as its queueing, so 200 concurrent runs means a saturated host; --kind http --step-ms D makes every
+/// step a GET to a loopback receiver that answers after D ms (the step does nothing, it only takes time, as real
+/// steps do), so R × the run's length gives the concurrent runs at the throughput R × 2 × steps (--slots: the
+/// runner's step executions at once, default 1,000).
+/// </para>
 /// </summary>
 internal static class PipelinesBenchmark
 {
@@ -35,6 +50,10 @@ internal static class PipelinesBenchmark
         var kind = arguments.Get("kind", "script");
         var profile = arguments.Get("profile", "embedded");
 
+        var stepMs = arguments.GetInt("step-ms", 1000);
+        await using var receiver = kind == "http" ? await SlowReceiverAsync(stepMs) : null;
+        var stepUrl = receiver is null ? null : receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/step";
+
         var directory = Directory.CreateTempSubdirectory("bench-pipelines-");
         List<string> settings =
         [
@@ -44,6 +63,8 @@ internal static class PipelinesBenchmark
 
             // Publish steps may only post to allowed topics; the module declares the named ones.
             $"--Pipelines:Publish:AllowedTopics:0={NoOpTopic}",
+            "--Pipelines:Http:AllowList:0=127.0.0.0/8",
+            $"--Pipelines:Runner:Slots={arguments.GetInt("slots", 1000)}",
         ];
         if (profile == "distributed")
         {
@@ -73,6 +94,7 @@ internal static class PipelinesBenchmark
                 {
                     "wait" => "kind: wait, duration: 1ms",
                     "publish" => $"kind: publish, topic: {NoOpTopic}",
+                    "http" => $"kind: http, url: '{stepUrl}'",
                     _ => "kind: script, run: 'true'",
                 };
                 yaml.Append(CultureInfo.InvariantCulture, $"  - {{id: s{i}, {body}{needs}}}\n");
@@ -99,6 +121,11 @@ internal static class PipelinesBenchmark
 
                     await Task.Delay(250);
                 }
+            }
+
+            if (arguments.Get("arrival", string.Empty) is { Length: > 0 } arrival)
+            {
+                return await OpenLoopAsync(arguments, runs, saved.Saved!, double.Parse(arrival, CultureInfo.InvariantCulture), profile, kind, stepCount, width);
             }
 
             // Warm-up: at least 10 runs' worth, so the step path is compiled at its final tier before anything is measured.
@@ -146,5 +173,91 @@ internal static class PipelinesBenchmark
             await host.StopAsync();
             directory.Delete(recursive: true);
         }
+    }
+
+    /// <summary>A loopback receiver whose every answer takes <paramref name="stepMs"/>: the time a real step's work would.</summary>
+    private static async Task<WebApplication> SlowReceiverAsync(int stepMs)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        var receiver = builder.Build();
+        receiver.MapGet("/step", async (CancellationToken ct) =>
+        {
+            await Task.Delay(stepMs, ct);
+            return Results.Ok();
+        });
+        await receiver.StartAsync();
+        return receiver;
+    }
+
+    private static async Task<int> OpenLoopAsync(BenchmarkArguments arguments, RunStore runs, StoredPipeline version, double arrival, string profile, string kind, int stepCount, int width)
+    {
+        var warmup = arguments.GetInt("warmup", 10);
+        var seconds = arguments.GetInt("seconds", 30);
+        var total = (int)Math.Round(arrival * (warmup + seconds));
+        var origin = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var starts = new List<Task<string>>(total);
+        var windowStart = (int)Math.Round(arrival * warmup);
+        (TimeSpan Cpu, TimeSpan Paused, int Gen0, int Gen2, long Allocated) Sample() => (Process.GetCurrentProcess().TotalProcessorTime, GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalAllocatedBytes());
+        var atWindow = Sample();
+        AllocationSampler? sampler = null;
+        for (var i = 0; i < total; i++)
+        {
+            if (i == windowStart)
+            {
+                atWindow = Sample();
+                sampler = arguments.Get("alloc-profile", string.Empty) == "1" ? new AllocationSampler() : null;
+            }
+
+            // Pacing the arrivals (the driver's clock), not waiting for anything the host does.
+            var due = TimeSpan.FromSeconds(i / arrival);
+            if (due > clock.Elapsed)
+            {
+                await Task.Delay(due - clock.Elapsed);
+            }
+
+            starts.Add(Task.Run(async () => (await runs.StartAsync(version, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!.RunId));
+        }
+
+        var afterWindow = Sample();
+        sampler?.Dispose();
+        var ids = await Task.WhenAll(starts);
+        var records = new List<RunRecord>();
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            records = [.. (await Task.WhenAll(ids.Select(id => runs.GetAsync(id, CancellationToken.None)))).Select(r => r!)];
+            if (records.All(r => r.State.Status.IsTerminal()) || deadline.Elapsed > TimeSpan.FromMinutes(10))
+            {
+                break;
+            }
+
+            await Task.Delay(500);
+        }
+
+        var from = origin + TimeSpan.FromSeconds(warmup);
+        var to = from + TimeSpan.FromSeconds(seconds);
+        bool In(DateTimeOffset? at) => at is { } t && t >= from && t < to;
+        var attempts = records.SelectMany(r => r.State.Steps.Values).SelectMany(s => s.Attempts).ToList();
+        var transitions = attempts.Count(a => In(a.StartedAt)) + attempts.Count(a => In(a.FinishedAt));
+        var latencies = attempts.Where(a => In(a.QueuedAt) && a.StartedAt is not null).Select(a => (a.StartedAt!.Value - a.QueuedAt).TotalMilliseconds).Order().ToList();
+        var inProgress = records.Sum(r =>
+        {
+            var start = r.State.CreatedAt > from ? r.State.CreatedAt : from;
+            var end = (r.State.FinishedAt ?? to) < to ? r.State.FinishedAt ?? to : to;
+            return end > start ? (end - start).TotalSeconds : 0;
+        }) / seconds;
+        var runLengths = records.Where(r => In(r.State.CreatedAt) && r.State.FinishedAt is not null).Select(r => (r.State.FinishedAt!.Value - r.State.CreatedAt).TotalSeconds).Order().ToList();
+        var succeeded = records.Count(r => r.State.Status == RunStatus.Succeeded);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"pipelines open loop profile={profile} kind={kind} step-ms={arguments.GetInt("step-ms", 1000)} arrival={arrival}/s runs={records.Count} succeeded={succeeded} steps={stepCount} width={width} " +
+            $"window={seconds}s after {warmup}s: runs in progress (mean)={inProgress:F0} run length p50={StateStoreBenchmark.Percentile(runLengths, 0.5):F2}s " +
+            $"transitions/s={transitions / (double)seconds:F0} ready->started n={latencies.Count} p50={StateStoreBenchmark.Percentile(latencies, 0.5):F1}ms " +
+            $"p99={StateStoreBenchmark.Percentile(latencies, 0.99):F1}ms p99.9={StateStoreBenchmark.Percentile(latencies, 0.999):F1}ms max={latencies[^1]:F1}ms " +
+            $"process CPU={(afterWindow.Cpu - atWindow.Cpu).TotalSeconds / seconds:F2} cores, GC paused {(afterWindow.Paused - atWindow.Paused).TotalMilliseconds:F0} ms ({afterWindow.Gen0 - atWindow.Gen0} gen0, {afterWindow.Gen2 - atWindow.Gen2} gen2), allocated {(afterWindow.Allocated - atWindow.Allocated) / 1024.0 / Math.Max(1, transitions / 2):F0} KB per step"));
+        sampler?.Print(Math.Max(1, transitions / 2), "step");
+        return succeeded == records.Count ? 0 : 1;
     }
 }

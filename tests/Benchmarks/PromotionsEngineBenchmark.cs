@@ -102,7 +102,7 @@ internal static class PromotionsEngineBenchmark
                 $"thread CPU time per calculation µs (excludes waiting for a core; adds ~1 µs of clock reads): p50 {CpuMicros(0.50):F1}  p99 {CpuMicros(0.99):F1}  p999 {CpuMicros(0.999):F1}  max {CpuMicros(1.0):F1}"));
         }
 
-        allocations?.Print(calculations);
+        allocations?.Print(calculations, "calc");
         return Task.FromResult(0);
     }
 
@@ -146,48 +146,6 @@ internal static class PromotionsEngineBenchmark
             var snapshot = snapshots[i % snapshots.Length];
             var result = snapshot.Calculate(basket, context);
             writer.WriteLine(JsonSerializer.Serialize(result));
-        }
-    }
-
-    /// <summary>Samples allocations by type (the runtime's AllocationTick event, about one per 100 KB allocated).</summary>
-    private sealed class AllocationSampler : EventListener
-    {
-        private readonly Dictionary<string, long> _bytesByType = new(StringComparer.Ordinal);
-        private bool _enabled;
-
-        protected override void OnEventSourceCreated(EventSource source)
-        {
-            if (source.Name == "Microsoft-Windows-DotNETRuntime")
-            {
-                EnableEvents(source, EventLevel.Verbose, (EventKeywords)0x1);
-                _enabled = true;
-            }
-        }
-
-        protected override void OnEventWritten(EventWrittenEventArgs data)
-        {
-            if (!_enabled || data.EventName?.StartsWith("GCAllocationTick", StringComparison.Ordinal) != true || data.Payload is null)
-            {
-                return;
-            }
-
-            var type = data.PayloadNames!.IndexOf("TypeName") is var t and >= 0 ? data.Payload[t] as string ?? "?" : "?";
-            var amount = data.PayloadNames!.IndexOf("AllocationAmount64") is var a and >= 0 ? Convert.ToInt64(data.Payload[a], CultureInfo.InvariantCulture) : 100_000L;
-            lock (_bytesByType)
-            {
-                _bytesByType[type] = _bytesByType.GetValueOrDefault(type) + amount;
-            }
-        }
-
-        public void Print(long calculations)
-        {
-            lock (_bytesByType)
-            {
-                foreach (var (type, bytes) in _bytesByType.OrderByDescending(pair => pair.Value).Take(25))
-                {
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {bytes / (double)calculations,8:F0} B/calc  {type}"));
-                }
-            }
         }
     }
 

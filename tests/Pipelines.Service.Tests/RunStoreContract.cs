@@ -60,6 +60,24 @@ public abstract class RunStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_read_that_left_the_value_out_for_a_version_replaced_meanwhile_reads_it_whole()
+    {
+        // The store leaves a run's JSON out when it is the version this instance decoded; if another report of this
+        // instance replaced that version in the meantime, the read must fetch the new one, not decode nothing.
+        var racing = new RacingReads(_state.Store);
+        var runs = new RunStore(racing, _time, new RunTimerSignal());
+        var pipeline = await SaveAsync("name: race\nsteps:\n  - {id: a, kind: script, run: 'true'}\n  - {id: b, kind: script, run: 'true', needs: [a]}\n");
+        var run = (await runs.StartAsync(pipeline, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+        Assert.NotNull(await runs.GetAsync(run.RunId, CancellationToken.None));
+
+        racing.Meanwhile = () => runs.ApplyAsync(run.RunId, new StepStarted("a", 1, _time.Now), null, CancellationToken.None);
+        var read = (await runs.GetAsync(run.RunId, CancellationToken.None))!;
+
+        Assert.Equal(1, racing.LeftOut);
+        Assert.Equal(StepStatus.Running, read.State.Steps["a"].Status);
+    }
+
+    [Fact]
     public async Task A_second_instance_sees_every_change_the_other_made_to_a_run_it_has_read_before()
     {
         // Each RunStore keeps the records it decoded; one on another instance must never serve its stale copy.
@@ -653,4 +671,41 @@ public sealed class SqliteRunStoreTests : RunStoreContract
 public sealed class PostgresRunStoreTests : RunStoreContract
 {
     protected override Task<TemporaryStateStore> CreateStoreAsync() => TemporaryStateStore.PostgresAsync("pipelines");
+}
+
+/// <summary>A store whose next value-less read lets <see cref="Meanwhile"/> run between reading and answering.</summary>
+internal sealed class RacingReads(IStateStore inner) : IStateStore
+{
+    public Func<Task>? Meanwhile { get; set; }
+
+    public int LeftOut { get; private set; }
+
+    public string Engine => inner.Engine;
+
+    public async Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
+    {
+        var item = await inner.GetIfChangedAsync(key, knownETag, cancellationToken);
+        if (item is { Value.IsEmpty: true } && Meanwhile is { } meanwhile)
+        {
+            Meanwhile = null;
+            LeftOut++;
+            await meanwhile();
+        }
+
+        return item;
+    }
+
+    public Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default) => inner.GetAsync(key, cancellationToken);
+
+    public Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default) => inner.GetBulkAsync(keys, cancellationToken);
+
+    public Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default) => inner.SaveAsync(key, value, options, cancellationToken);
+
+    public Task<bool> DeleteAsync(string key, string? etag = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, etag, cancellationToken);
+
+    public Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default) => inner.TransactAsync(transaction, cancellationToken);
+
+    public Task<KeyPage> ListKeysAsync(string prefix, int pageSize = 100, string? continuationToken = null, CancellationToken cancellationToken = default) => inner.ListKeysAsync(prefix, pageSize, continuationToken, cancellationToken);
+
+    public Task PingAsync(CancellationToken cancellationToken = default) => inner.PingAsync(cancellationToken);
 }

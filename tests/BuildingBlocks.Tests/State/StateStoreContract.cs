@@ -37,6 +37,33 @@ public abstract class StateStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_read_given_the_stored_etag_leaves_the_value_out_and_any_other_etag_reads_it_whole()
+    {
+        var first = await Store.SaveAsync("runs||1", Bytes("version one"));
+        var unchanged = await Store.GetIfChangedAsync("runs||1", first);
+        Assert.Equal(first, unchanged!.ETag);
+        Assert.True(unchanged.Value.IsEmpty, "the caller holds this version: its value is not read again");
+
+        var second = await Store.SaveAsync("runs||1", Bytes("version two"));
+        var changed = await Store.GetIfChangedAsync("runs||1", first);
+        Assert.Equal(("version two", second), (Text(changed), changed!.ETag));
+
+        // Unknown, foreign or no ETag: the whole item, as GetAsync gives it.
+        Assert.Equal("version two", Text(await Store.GetIfChangedAsync("runs||1", null)));
+        Assert.Equal("version two", Text(await Store.GetIfChangedAsync("runs||1", "not-an-etag")));
+        Assert.Null(await Store.GetIfChangedAsync("runs||2", second));
+
+        // An expired key is missing whatever ETag the caller holds.
+        var expiring = await Store.SaveAsync("runs||3", Bytes("short"), new StateWriteOptions(Ttl: TimeSpan.FromMilliseconds(200)));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (await Store.GetIfChangedAsync("runs||3", expiring) is not null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the key should have expired");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task Save_without_etag_is_last_write_wins_and_changes_the_etag()
     {
         var first = await Store.SaveAsync("k", Bytes("a"));

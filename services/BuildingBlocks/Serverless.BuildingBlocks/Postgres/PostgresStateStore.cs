@@ -124,6 +124,21 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadItem(reader) : null;
     }
 
+    public async Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
+    {
+        if (!StateETags.TryParse(knownETag, out var known))
+        {
+            return await GetAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+
+        StateKeys.Validate(key);
+        await using var command = _dataSource.CreateCommand($"SELECT key, CASE WHEN etag = $2 THEN NULL ELSE value END, etag, expires_at FROM {_s}.state WHERE key = $1 AND {NotExpired}");
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = known });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadItem(reader) : null;
+    }
+
     public async Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
@@ -487,7 +502,7 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
 
     private static StateItem ReadItem(NpgsqlDataReader reader) => new(
         reader.GetString(0),
-        reader.GetFieldValue<byte[]>(1),
+        reader.IsDBNull(1) ? ReadOnlyMemory<byte>.Empty : reader.GetFieldValue<byte[]>(1),
         StateETags.Format(reader.GetInt64(2)),
         reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3));
 }

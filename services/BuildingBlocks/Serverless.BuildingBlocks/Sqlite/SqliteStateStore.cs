@@ -104,6 +104,26 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
         }, cancellationToken);
     }
 
+    public Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
+    {
+        if (!StateETags.TryParse(knownETag, out var known))
+        {
+            return GetAsync(key, cancellationToken);
+        }
+
+        StateKeys.Validate(key);
+        return _database.ReadAsync(async (connection, ct) =>
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT key, CASE WHEN etag = $known THEN NULL ELSE value END, etag, expires_at FROM state WHERE key = $key AND {NotExpired}";
+            command.Parameters.AddWithValue("$key", key);
+            command.Parameters.AddWithValue("$known", known);
+            command.Parameters.AddWithValue("$now", NowMs());
+            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadItem(reader) : null;
+        }, cancellationToken);
+    }
+
     public Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
@@ -393,7 +413,7 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
 
     private static StateItem ReadItem(SqliteDataReader reader) => new(
         reader.GetString(0),
-        (byte[])reader.GetValue(1),
+        reader.IsDBNull(1) ? ReadOnlyMemory<byte>.Empty : (byte[])reader.GetValue(1),
         StateETags.Format(reader.GetInt64(2)),
         reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)));
 }

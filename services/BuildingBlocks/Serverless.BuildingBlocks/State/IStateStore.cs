@@ -13,6 +13,14 @@ public interface IStateStore
 
     Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Reads a key like <see cref="GetAsync"/>, except that when its stored ETag is <paramref name="knownETag"/> the value
+    /// is left where it is: the item comes back with that ETag and an empty value, for a caller that holds the value of
+    /// that version already (a cache of decoded records). A store that cannot leave the value out returns it whole.
+    /// </summary>
+    Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default) =>
+        GetAsync(key, cancellationToken);
+
     /// <summary>Returns the items that exist (and are not expired), in no particular order.</summary>
     Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default);
 

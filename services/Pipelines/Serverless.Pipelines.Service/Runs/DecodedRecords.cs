@@ -32,6 +32,10 @@ internal sealed class DecodedRecords
         return null;
     }
 
+    /// <summary>The ETag of the record held for <paramref name="runId"/>, if any: a read may then leave the value out.</summary>
+    public string? ETagOf(string runId) =>
+        _newer.TryGetValue(runId, out var entry) || _older.TryGetValue(runId, out entry) ? entry.ETag : null;
+
     public void Remember(string runId, RunRecord record, string etag)
     {
         var newer = _newer;

@@ -615,7 +615,8 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 
     private async Task<Versioned<RunRecord>?> LoadAsync(string runId, CancellationToken cancellationToken)
     {
-        var item = await state.GetAsync(RunPrefix + runId, cancellationToken).ConfigureAwait(false);
+        // The record's JSON (10 KB for 20 steps) is read only when it is not the version this process decoded last.
+        var item = await state.GetIfChangedAsync(RunPrefix + runId, _decoded.ETagOf(runId), cancellationToken).ConfigureAwait(false);
         if (item is null)
         {
             _decoded.Forget(runId);
@@ -625,6 +626,17 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         if (_decoded.Find(runId, item.ETag) is { } known)
         {
             return new Versioned<RunRecord>(known, item.ETag);
+        }
+
+        if (item.Value.IsEmpty)
+        {
+            // Left out for a version another thread has since replaced in the cache with a newer one: read it whole.
+            item = await state.GetAsync(RunPrefix + runId, cancellationToken).ConfigureAwait(false);
+            if (item is null)
+            {
+                _decoded.Forget(runId);
+                return null;
+            }
         }
 
         var record = JsonSerializer.Deserialize<RunRecord>(item.Value.Span, PipelineJson.Options)!;
