@@ -60,6 +60,78 @@ public abstract class RunStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reports_that_wait_for_their_runs_turn_are_applied_together_in_one_commit()
+    {
+        var gated = new GatedCommits(_state.Store);
+        var runs = new RunStore(gated, _time, new RunTimerSignal());
+        var ids = Enumerable.Range(0, 8).Select(i => $"p{i}").ToList();
+        var yaml = "name: layer\nsteps:\n" + string.Concat(ids.Select(id => $"  - {{id: {id}, kind: script, run: 'true'}}\n"))
+            + $"  - {{id: join, kind: script, run: 'true', needs: [{string.Join(", ", ids)}]}}\n";
+        var run = (await runs.StartAsync(await SaveAsync(yaml), new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+        foreach (var id in ids)
+        {
+            await runs.ApplyReportAsync(run.RunId, new StepStarted(id, 1, _time.Now), ("results", $"start-{id}"), CancellationToken.None);
+        }
+
+        // The first completion holds the run's turn, its commit held back, while the other seven arrive and wait.
+        var commitsBefore = gated.Commits;
+        gated.HoldNext();
+        var first = runs.ApplyReportAsync(run.RunId, new StepCompleted("p0", 1, StepOutcome.Succeeded, _time.Now), ("results", "end-p0"), CancellationToken.None);
+        var rest = ids.Skip(1).Select(id => runs.ApplyReportAsync(run.RunId, new StepCompleted(id, 1, StepOutcome.Succeeded, _time.Now), ("results", $"end-{id}"), CancellationToken.None)).ToList();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (runs.PendingReports(run.RunId) < 7 || !gated.Holding)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{runs.PendingReports(run.RunId)} reports waiting");
+            await Task.Delay(10);
+        }
+
+        gated.Release();
+        await Task.WhenAll([first, .. rest]).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, gated.Commits - commitsBefore);
+        var state = (await runs.GetAsync(run.RunId, CancellationToken.None))!.State;
+        Assert.All(ids, id => Assert.Equal(StepStatus.Succeeded, state.Steps[id].Status));
+        Assert.Equal(StepStatus.Queued, state.Steps["join"].Status);
+        Assert.Equal(0, runs.PendingReports(run.RunId));
+
+        // A report delivered again is recognised by its event id, alone or in a group, and changes nothing.
+        await runs.ApplyReportAsync(run.RunId, new StepCompleted("p3", 1, StepOutcome.Failed, _time.Now), ("results", "end-p3"), CancellationToken.None);
+        Assert.Equal(StepStatus.Succeeded, (await runs.GetAsync(run.RunId, CancellationToken.None))!.State.Steps["p3"].Status);
+    }
+
+    [Fact]
+    public async Task A_group_holding_a_report_already_applied_falls_back_to_one_report_at_a_time()
+    {
+        var gated = new GatedCommits(_state.Store);
+        var runs = new RunStore(gated, _time, new RunTimerSignal());
+        var yaml = "name: pair\nsteps:\n  - {id: a, kind: script, run: 'true'}\n  - {id: b, kind: script, run: 'true'}\n  - {id: c, kind: script, run: 'true'}\n";
+        var run = (await runs.StartAsync(await SaveAsync(yaml), new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+        await runs.ApplyReportAsync(run.RunId, new StepStarted("a", 1, _time.Now), ("results", "start-a"), CancellationToken.None);
+
+        // b's start and a redelivery of a's start (same event id) wait together behind c's start.
+        gated.HoldNext();
+        var holder = runs.ApplyReportAsync(run.RunId, new StepStarted("c", 1, _time.Now), ("results", "start-c"), CancellationToken.None);
+        var waiting = new[]
+        {
+            runs.ApplyReportAsync(run.RunId, new StepStarted("b", 1, _time.Now), ("results", "start-b"), CancellationToken.None),
+            runs.ApplyReportAsync(run.RunId, new StepStarted("a", 1, _time.Now), ("results", "start-a"), CancellationToken.None),
+        };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (runs.PendingReports(run.RunId) < 2 || !gated.Holding)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the reports should be waiting");
+            await Task.Delay(10);
+        }
+
+        gated.Release();
+        await Task.WhenAll([holder, .. waiting]).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var state = (await runs.GetAsync(run.RunId, CancellationToken.None))!.State;
+        Assert.Equal([StepStatus.Running, StepStatus.Running, StepStatus.Running], new[] { "a", "b", "c" }.Select(id => state.Steps[id].Status));
+        Assert.Single(state.Steps["a"].Attempts);
+    }
+
+    [Fact]
     public async Task A_read_that_left_the_value_out_for_a_version_replaced_meanwhile_reads_it_whole()
     {
         // The store leaves a run's JSON out when it is the version this instance decoded; if another report of this
@@ -704,6 +776,52 @@ internal sealed class RacingReads(IStateStore inner) : IStateStore
     public Task<bool> DeleteAsync(string key, string? etag = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, etag, cancellationToken);
 
     public Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default) => inner.TransactAsync(transaction, cancellationToken);
+
+    public Task<KeyPage> ListKeysAsync(string prefix, int pageSize = 100, string? continuationToken = null, CancellationToken cancellationToken = default) => inner.ListKeysAsync(prefix, pageSize, continuationToken, cancellationToken);
+
+    public Task PingAsync(CancellationToken cancellationToken = default) => inner.PingAsync(cancellationToken);
+}
+
+/// <summary>A store that can hold back its next commit until released, and counts commits.</summary>
+internal sealed class GatedCommits(IStateStore inner) : IStateStore
+{
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _armed;
+    private int _commits;
+    private volatile bool _holding;
+
+    public int Commits => Volatile.Read(ref _commits);
+
+    public bool Holding => _holding;
+
+    /// <summary>The next commit waits for <see cref="Release"/> (once per store).</summary>
+    public void HoldNext() => Volatile.Write(ref _armed, 1);
+
+    public void Release() => _released.TrySetResult();
+
+    public string Engine => inner.Engine;
+
+    public async Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _armed, 0) == 1)
+        {
+            _holding = true;
+            await _released.Task;
+        }
+
+        Interlocked.Increment(ref _commits);
+        return await inner.TransactAsync(transaction, cancellationToken);
+    }
+
+    public Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default) => inner.GetAsync(key, cancellationToken);
+
+    public Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default) => inner.GetIfChangedAsync(key, knownETag, cancellationToken);
+
+    public Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default) => inner.GetBulkAsync(keys, cancellationToken);
+
+    public Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default) => inner.SaveAsync(key, value, options, cancellationToken);
+
+    public Task<bool> DeleteAsync(string key, string? etag = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, etag, cancellationToken);
 
     public Task<KeyPage> ListKeysAsync(string prefix, int pageSize = 100, string? continuationToken = null, CancellationToken cancellationToken = default) => inner.ListKeysAsync(prefix, pageSize, continuationToken, cancellationToken);
 

@@ -21,6 +21,6 @@ public sealed class StepResultHandler(RunStore runs) : ISubscriptionHandler
             return;
         }
 
-        await runs.ApplyAsync(result.RunId, result.ToRunEvent(), (Subscription, cloudEvent.Id), cancellationToken).ConfigureAwait(false);
+        await runs.ApplyReportAsync(result.RunId, result.ToRunEvent(), (Subscription, cloudEvent.Id), cancellationToken).ConfigureAwait(false);
     }
 }

@@ -28,6 +28,9 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 
     private readonly KeyedLock _runTurns = new();
 
+    // Runner reports waiting for their run's turn, by run id (ApplyReportAsync): whoever gets the turn applies them all.
+    private readonly Dictionary<string, List<PendingReport>> _pendingReports = new(StringComparer.Ordinal);
+
     // Decoded records by run id with the ETag they were read or written with: a record is read far more often than it
     // changes (runners check it before and while they run a step, reports load it), and decoding the JSON of a run with
     // its pinned definition was the largest single cost of a no-op step. The store stays the truth: every read still
@@ -183,6 +186,169 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         // Reports of a run's parallel steps arrive together: applied one at a time here rather than racing on the run's
         // ETag (each lost race cost a read, a state machine pass and a write, and delayed the next layer's dispatch).
         using var turn = await _runTurns.EnterAsync(runId, cancellationToken).ConfigureAwait(false);
+        return await ApplyInTurnAsync(runId, runEvent, dedupe, cancellationToken, dueKey, precondition).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Applies a runner's report (<c>pipeline.step.result</c>, deduplicated by its event id). Reports of one run that
+    /// wait while another of its reports is being applied are applied together, in one transaction: the reports of a
+    /// layer's parallel steps arrive within a millisecond, and applied one by one the last (the one that makes the next
+    /// layer ready) waited for a read and a commit per report before it. When the group's commit meets a conflict (a
+    /// duplicate report, another instance's write) each report is applied on its own, as <see cref="ApplyAsync"/> does.
+    /// </summary>
+    public async Task ApplyReportAsync(string runId, RunEvent runEvent, (string Subscription, string EventId) dedupe, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runEvent);
+        var report = new PendingReport(runEvent, dedupe);
+        lock (_pendingReports)
+        {
+            if (!_pendingReports.TryGetValue(runId, out var waiting))
+            {
+                _pendingReports[runId] = waiting = [];
+            }
+
+            waiting.Add(report);
+        }
+
+        IDisposable turn;
+        try
+        {
+            turn = await _runTurns.EnterAsync(runId, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Given up waiting (stopping): not applied here; the event is delivered again.
+            lock (_pendingReports)
+            {
+                if (_pendingReports.TryGetValue(runId, out var waiting) && waiting.Remove(report) && waiting.Count == 0)
+                {
+                    _pendingReports.Remove(runId);
+                }
+            }
+
+            throw;
+        }
+
+        using (turn)
+        {
+            List<PendingReport> group;
+            lock (_pendingReports)
+            {
+                if (report.Applied.Task.IsCompleted)
+                {
+                    // Applied by the turn before this one, together with its own report.
+                    group = [];
+                }
+                else
+                {
+                    group = _pendingReports.Remove(runId, out var waiting) ? waiting : [report];
+                }
+            }
+
+            if (group.Count > 0)
+            {
+                try
+                {
+                    await ApplyReportsInTurnAsync(runId, group, cancellationToken).ConfigureAwait(false);
+                    group.ForEach(r => r.Applied.TrySetResult());
+                }
+                catch (Exception ex)
+                {
+                    group.ForEach(r => r.Applied.TrySetException(ex));
+                }
+            }
+        }
+
+        await report.Applied.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Reports waiting for their run's turn (tests).</summary>
+    internal int PendingReports(string runId)
+    {
+        lock (_pendingReports)
+        {
+            return _pendingReports.TryGetValue(runId, out var waiting) ? waiting.Count : 0;
+        }
+    }
+
+    private async Task ApplyReportsInTurnAsync(string runId, List<PendingReport> group, CancellationToken cancellationToken)
+    {
+        if (group.Count > 1 && await TryApplyTogetherAsync(runId, group, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        foreach (var report in group)
+        {
+            await ApplyInTurnAsync(runId, report.Event, report.Dedupe, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One read, the reports applied in arrival order, one commit. False, with nothing written, when the group cannot go
+    /// together: the run is gone or finished (a report that brings a run back needs its lane), or the commit conflicted.
+    /// </summary>
+    private async Task<bool> TryApplyTogetherAsync(string runId, List<PendingReport> group, CancellationToken cancellationToken)
+    {
+        var loaded = await LoadAsync(runId, cancellationToken).ConfigureAwait(false);
+        if (loaded is null || loaded.Value.State.Status.IsTerminal())
+        {
+            return false;
+        }
+
+        var before = loaded.Value;
+        var record = before;
+        var transaction = new StateTransaction();
+        var applied = new List<RunTransition>(group.Count);
+        var machine = RunStateMachine.For(record.Definition);
+        foreach (var report in group)
+        {
+            var transition = machine.Apply(record.State, report.Event);
+            transaction.MarkProcessed(report.Dedupe.Subscription, report.Dedupe.EventId);
+            if (!transition.Ignored)
+            {
+                record = Carry(record, transition, transaction, report.Event);
+                applied.Add(transition);
+            }
+        }
+
+        var recordWrite = -1;
+        if (applied.Count > 0)
+        {
+            recordWrite = transaction.Operations.Count;
+            transaction.Upsert(RunPrefix + runId, Serialize(record), new StateWriteOptions(ETag: loaded.ETag));
+            transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
+        }
+
+        var startedNext = applied.Count > 0 && record.State.Status.IsTerminal() && record.ConcurrencyGroup is { } lane
+            ? await LeaveLaneAsync(lane, runId, transaction, cancellationToken).ConfigureAwait(false)
+            : null;
+        IReadOnlyList<string> etags;
+        try
+        {
+            etags = await state.TransactAsync(transaction, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ETagMismatchException)
+        {
+            return false;
+        }
+
+        if (recordWrite >= 0)
+        {
+            _decoded.Remember(runId, record, etags[recordWrite]);
+        }
+
+        applied.ForEach(transition => AfterCommit(record, transition));
+        if (startedNext is { } next)
+        {
+            AfterCommit(next.Record, next.Transition);
+        }
+
+        return true;
+    }
+
+    private async Task<RunTransition?> ApplyInTurnAsync(string runId, RunEvent runEvent, (string Subscription, string EventId)? dedupe, CancellationToken cancellationToken, string? dueKey = null, Func<StateTransaction, CancellationToken, Task<bool>>? precondition = null)
+    {
         for (var conflict = 0; ; conflict++)
         {
             var loaded = await LoadAsync(runId, cancellationToken).ConfigureAwait(false);
@@ -676,4 +842,13 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         DuePrefix + at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + runId + StateKeys.Separator + timerId;
 
     private static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, PipelineJson.Options);
+
+    private sealed class PendingReport(RunEvent runEvent, (string Subscription, string EventId) dedupe)
+    {
+        public RunEvent Event { get; } = runEvent;
+
+        public (string Subscription, string EventId) Dedupe { get; } = dedupe;
+
+        public TaskCompletionSource Applied { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 }
