@@ -296,8 +296,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             return false;
         }
 
-        var before = loaded.Value;
-        var record = before;
+        var record = loaded.Value;
         var transaction = new StateTransaction();
         var applied = new List<RunTransition>(group.Count);
         var machine = RunStateMachine.For(record.Definition);
