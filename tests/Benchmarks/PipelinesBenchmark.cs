@@ -109,18 +109,7 @@ internal static class PipelinesBenchmark
             async Task<List<RunRecord>> BatchAsync(int count)
             {
                 var started = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => runs.StartAsync(saved.Saved!, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)));
-                var ids = started.Select(s => s.Run!.RunId).ToList();
-                var deadline = Stopwatch.StartNew();
-                while (true)
-                {
-                    var states = await Task.WhenAll(ids.Select(id => runs.GetAsync(id, CancellationToken.None)));
-                    if (states.All(s => s!.State.Status.IsTerminal()) || deadline.Elapsed > TimeSpan.FromMinutes(10))
-                    {
-                        return [.. states.Select(s => s!)];
-                    }
-
-                    await Task.Delay(250);
-                }
+                return await UntilEndedAsync(runs, started.Select(s => s.Run!.RunId), TimeSpan.FromMilliseconds(250));
             }
 
             if (arguments.Get("arrival", string.Empty) is { Length: > 0 } arrival)
@@ -175,6 +164,23 @@ internal static class PipelinesBenchmark
         }
     }
 
+    /// <summary>The runs' records once every one has ended (polled every <paramref name="every"/>; at most 10 minutes).</summary>
+    private static async Task<List<RunRecord>> UntilEndedAsync(RunStore runs, IEnumerable<string> runIds, TimeSpan every)
+    {
+        var ids = runIds.ToList();
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var records = (await Task.WhenAll(ids.Select(id => runs.GetAsync(id, CancellationToken.None)))).Select(r => r!).ToList();
+            if (records.All(r => r.State.Status.IsTerminal()) || deadline.Elapsed > TimeSpan.FromMinutes(10))
+            {
+                return records;
+            }
+
+            await Task.Delay(every);
+        }
+    }
+
     /// <summary>A loopback receiver whose every answer takes <paramref name="stepMs"/>: the time a real step's work would.</summary>
     private static async Task<WebApplication> SlowReceiverAsync(int stepMs)
     {
@@ -224,18 +230,7 @@ internal static class PipelinesBenchmark
         var afterWindow = Sample();
         sampler?.Dispose();
         var ids = await Task.WhenAll(starts);
-        var records = new List<RunRecord>();
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            records = [.. (await Task.WhenAll(ids.Select(id => runs.GetAsync(id, CancellationToken.None)))).Select(r => r!)];
-            if (records.All(r => r.State.Status.IsTerminal()) || deadline.Elapsed > TimeSpan.FromMinutes(10))
-            {
-                break;
-            }
-
-            await Task.Delay(500);
-        }
+        var records = await UntilEndedAsync(runs, ids, TimeSpan.FromMilliseconds(500));
 
         var from = origin + TimeSpan.FromSeconds(warmup);
         var to = from + TimeSpan.FromSeconds(seconds);

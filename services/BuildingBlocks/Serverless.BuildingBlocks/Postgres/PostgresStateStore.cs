@@ -115,26 +115,16 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
         return store;
     }
 
-    public async Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default)
-    {
-        StateKeys.Validate(key);
-        await using var command = _dataSource.CreateCommand($"SELECT key, value, etag, expires_at FROM {_s}.state WHERE key = $1 AND {NotExpired}");
-        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadItem(reader) : null;
-    }
+    public Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default) => GetIfChangedAsync(key, null, cancellationToken);
 
     public async Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
     {
-        if (!StateETags.TryParse(knownETag, out var known))
-        {
-            return await GetAsync(key, cancellationToken).ConfigureAwait(false);
-        }
-
         StateKeys.Validate(key);
         await using var command = _dataSource.CreateCommand($"SELECT key, CASE WHEN etag = $2 THEN NULL ELSE value END, etag, expires_at FROM {_s}.state WHERE key = $1 AND {NotExpired}");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = key });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = known });
+
+        // No ETag, or one that is not ours, compares as NULL: the value is read.
+        command.Parameters.Add(new NpgsqlParameter<long?> { TypedValue = StateETags.TryParse(knownETag, out var version) ? version : null, NpgsqlDbType = NpgsqlDbType.Bigint });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadItem(reader) : null;
     }

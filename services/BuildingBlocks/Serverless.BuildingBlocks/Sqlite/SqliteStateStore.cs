@@ -90,28 +90,14 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
         return store;
     }
 
-    public Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default)
-    {
-        StateKeys.Validate(key);
-        return _database.ReadAsync(async (connection, ct) =>
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT key, value, etag, expires_at FROM state WHERE key = $key AND {NotExpired}";
-            command.Parameters.AddWithValue("$key", key);
-            command.Parameters.AddWithValue("$now", NowMs());
-            await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadItem(reader) : null;
-        }, cancellationToken);
-    }
+    public Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default) => GetIfChangedAsync(key, null, cancellationToken);
 
     public Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
     {
-        if (!StateETags.TryParse(knownETag, out var known))
-        {
-            return GetAsync(key, cancellationToken);
-        }
-
         StateKeys.Validate(key);
+
+        // No ETag, or one that is not ours, compares as NULL: the value is read.
+        object known = StateETags.TryParse(knownETag, out var version) ? version : DBNull.Value;
         return _database.ReadAsync(async (connection, ct) =>
         {
             await using var command = connection.CreateCommand();

@@ -118,8 +118,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                     if (!cancel.Ignored)
                     {
                         after = Carry(other.Value, cancel, transaction, null);
-                        transaction.Upsert(RunPrefix + member.RunId, Serialize(after), new StateWriteOptions(ETag: other.ETag));
-                        transaction.Upsert(IndexKey(after), Serialize(after.Summary()));
+                        StageRecord(transaction, after, new StateWriteOptions(ETag: other.ETag));
                         cancelled.Add((after, cancel));
                     }
 
@@ -141,9 +140,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                 record = Carry(record, started, transaction, null);
             }
 
-            var recordWrite = transaction.Operations.Count;
-            transaction.Upsert(RunPrefix + runId, Serialize(record), new StateWriteOptions(OnlyIfAbsent: true));
-            transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
+            var recordWrite = StageRecord(transaction, record, new StateWriteOptions(OnlyIfAbsent: true));
             IReadOnlyList<string> etags;
             try
             {
@@ -311,13 +308,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
         }
 
-        var recordWrite = -1;
-        if (applied.Count > 0)
-        {
-            recordWrite = transaction.Operations.Count;
-            transaction.Upsert(RunPrefix + runId, Serialize(record), new StateWriteOptions(ETag: loaded.ETag));
-            transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
-        }
+        var recordWrite = applied.Count > 0 ? StageRecord(transaction, record, new StateWriteOptions(ETag: loaded.ETag)) : -1;
 
         var startedNext = applied.Count > 0 && record.State.Status.IsTerminal() && record.ConcurrencyGroup is { } lane
             ? await LeaveLaneAsync(lane, runId, transaction, cancellationToken).ConfigureAwait(false)
@@ -406,9 +397,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
 
             var updated = Carry(record, transition, transaction, runEvent);
-            var recordWrite = transaction.Operations.Count;
-            transaction.Upsert(RunPrefix + runId, Serialize(updated), new StateWriteOptions(ETag: loaded.ETag));
-            transaction.Upsert(IndexKey(updated), Serialize(updated.Summary()));
+            var recordWrite = StageRecord(transaction, updated, new StateWriteOptions(ETag: loaded.ETag));
             var startedNext = updated.State.Status.IsTerminal() && !record.State.Status.IsTerminal() && updated.ConcurrencyGroup is { } group
                 ? await LeaveLaneAsync(group, runId, transaction, cancellationToken).ConfigureAwait(false)
                 : null;
@@ -756,8 +745,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
 
             var record = Carry(loaded.Value, transition, transaction, null);
-            transaction.Upsert(RunPrefix + next, Serialize(record), new StateWriteOptions(ETag: loaded.ETag));
-            transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
+            StageRecord(transaction, record, new StateWriteOptions(ETag: loaded.ETag));
             runs = runs.Select(r => r.RunId == next ? r with { IsRunning = true } : r).ToList();
             started = (record, transition);
         }
@@ -841,6 +829,15 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         DuePrefix + at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + StateKeys.Separator + runId + StateKeys.Separator + timerId;
 
     private static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, PipelineJson.Options);
+
+    /// <summary>Adds a run's record and its index entry to <paramref name="transaction"/>; returns the record write's position (its ETag's index).</summary>
+    private static int StageRecord(StateTransaction transaction, RunRecord record, StateWriteOptions options)
+    {
+        var position = transaction.Operations.Count;
+        transaction.Upsert(RunPrefix + record.RunId, Serialize(record), options);
+        transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
+        return position;
+    }
 
     private sealed class PendingReport(RunEvent runEvent, (string Subscription, string EventId) dedupe)
     {
