@@ -38,18 +38,6 @@ public sealed class ExpressionTests
         Assert.Equal(expected, ExpressionEvaluator.IsTruthy(Eval(text)));
 
     [Fact]
-    public void A_steps_status_reads_as_its_name_in_lower_case_with_words_joined_by_an_underscore()
-    {
-        foreach (var status in Enum.GetValues<StepStatus>())
-        {
-            var expected = string.Concat(status.ToString().Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
-            Assert.Equal(expected, status.ToExpressionText());
-        }
-
-        Assert.Equal("awaiting_approval", StepStatus.AwaitingApproval.ToExpressionText());
-    }
-
-    [Fact]
     public void Or_returns_an_operand_so_templates_can_default() =>
         Assert.Equal("fallback", Eval("parameters.missing || 'fallback'"));
 

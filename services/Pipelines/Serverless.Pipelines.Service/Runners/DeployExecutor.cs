@@ -253,7 +253,7 @@ public sealed class DeployExecutor(GuardedHttp http, RunnerOptions options, Depl
         }
 
         work.Log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"waiting at approval gate {gate} for {string.Join(", ", approval.Approvers)}"));
-        var decision = await gates.WaitAsync(work.RunId, work.StepId, work.Attempt, gate, cancellationToken).ConfigureAwait(false);
+        var decision = await gates.WaitAsync(work.Run.RunId, work.StepId, work.Attempt, gate, cancellationToken).ConfigureAwait(false);
         if (decision.Approved)
         {
             work.Log.WriteLine($"approved by {decision.By}");

@@ -17,7 +17,7 @@ public sealed class ScriptExecutor(RunnerOptions options)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(work);
-        var runDirectory = Path.GetFullPath(Path.Combine(options.WorkDirectory, "runs", work.RunId));
+        var runDirectory = Path.GetFullPath(Path.Combine(options.WorkDirectory, "runs", work.Run.RunId));
         if (ScriptStep.ResolveWorkingDirectory(runDirectory, spec.WorkingDirectory) is not { } directory)
         {
             return StepExecution.Failed($"workingDirectory '{spec.WorkingDirectory}' leaves the run's directory");
@@ -54,8 +54,8 @@ public sealed class ScriptExecutor(RunnerOptions options)
             start.Environment[name] = TemplateString.Render(template, work.Context);
         }
 
-        start.Environment["PIPELINE_RUN_ID"] = work.RunId;
-        start.Environment["PIPELINE_NAME"] = work.Pipeline;
+        start.Environment["PIPELINE_RUN_ID"] = work.Run.RunId;
+        start.Environment["PIPELINE_NAME"] = work.Run.Pipeline;
         start.Environment["PIPELINE_STEP_ID"] = work.StepId;
         start.Environment["PIPELINE_ATTEMPT"] = work.Attempt.ToString(CultureInfo.InvariantCulture);
         start.Environment["PIPELINE_OUTPUT"] = outputFile;

@@ -67,11 +67,6 @@ public sealed partial class StepRunner(
                 run = current;
             }
 
-            // What the attempt needs of the run, taken now: the record itself is not held while the step runs (the
-            // runner's in-flight state is what every gen0 collection has to trace).
-            var spec = run.Definition.FindStep(dispatch.StepId)!;
-            var templates = RunStateMachine.For(run.Definition).ContextFor(run.State, dispatch.StepId);
-            var (runId, pipeline) = (run.RunId, run.Pipeline);
             var startedAt = time.GetUtcNow();
             var lease = await runs.AcquireLeaseAsync(new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, null, startedAt), slots.InstanceId, options.LeaseDuration, cancellationToken).ConfigureAwait(false);
             if (lease is null)
@@ -82,7 +77,7 @@ public sealed partial class StepRunner(
 
             var taken = slot;
             slot = null;
-            slots.Start(taken, abandon => RunAttemptAsync(spec, runId, pipeline, templates, dispatch, lease, startedAt, abandon));
+            slots.Start(taken, abandon => RunAttemptAsync(run, dispatch, lease, startedAt, abandon));
         }
         finally
         {
@@ -106,19 +101,20 @@ public sealed partial class StepRunner(
     /// One claimed attempt, in the background. <paramref name="abandon"/> is cancelled when this process stops: the
     /// step is then killed and reported by nobody; its lease is given up so the orchestrator runs it again.
     /// </summary>
-    private async Task RunAttemptAsync(StepSpec spec, string runId, string pipeline, ExpressionContext templates, StepDispatchData dispatch, HeldLease lease, DateTimeOffset startedAt, CancellationToken abandon)
+    private async Task RunAttemptAsync(RunRecord run, StepDispatchData dispatch, HeldLease lease, DateTimeOffset startedAt, CancellationToken abandon)
     {
+        var spec = run.Definition.FindStep(dispatch.StepId)!;
         var limit = spec is ScriptStep script ? script.LogLimitBytes : 1024 * 1024;
-        var log = new StepLog(logs, runId, dispatch.StepId, dispatch.Attempt, limit);
+        var log = new StepLog(logs, run.RunId, dispatch.StepId, dispatch.Attempt, limit);
         var holder = new LeaseHolder(lease);
         StepExecution? execution = null;
         await using (log.ConfigureAwait(false))
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(abandon);
-            var watcher = WatchAsync(runId, dispatch.StepId, dispatch.Attempt, log, holder, stop);
+            var watcher = WatchAsync(run.RunId, dispatch.StepId, dispatch.Attempt, log, holder, stop);
             try
             {
-                var work = new StepWork(runId, pipeline, dispatch.StepId, dispatch.Attempt, templates, log);
+                var work = new StepWork(run, dispatch.StepId, dispatch.Attempt, RunStateMachine.For(run.Definition).ContextFor(run.State, dispatch.StepId), log);
                 execution = await ExecuteAsync(spec, work, stop.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (abandon.IsCancellationRequested || holder.Lost)
@@ -126,7 +122,7 @@ public sealed partial class StepRunner(
                 // Whatever the step threw while it was being stopped, nobody reports it: the orchestrator runs it again.
                 if (ex is not OperationCanceledException)
                 {
-                    LogStoppedStepThrew(logger, ex, runId, dispatch.StepId, dispatch.Attempt);
+                    LogStoppedStepThrew(logger, ex, run.RunId, dispatch.StepId, dispatch.Attempt);
                 }
 
                 log.WriteLine(holder.Lost ? "[lease lost: the orchestrator gave this attempt up; stopped]" : "[runner stopping: the step will run again]");
@@ -150,7 +146,7 @@ public sealed partial class StepRunner(
             {
                 // A deterministic error (an answer that is not JSON, a URL a template rendered wrong) fails the attempt
                 // now, with its message; left to lapse, the lease would have the step run again and again.
-                LogStepThrew(logger, ex, runId, dispatch.StepId, dispatch.Attempt);
+                LogStepThrew(logger, ex, run.RunId, dispatch.StepId, dispatch.Attempt);
                 execution = StepExecution.Failed($"the step failed unexpectedly: {ex.Message}");
             }
             finally
@@ -176,14 +172,14 @@ public sealed partial class StepRunner(
             {
                 try
                 {
-                    if (!await UntilStoredAsync("log", () => log.FlushAsync(CancellationToken.None), holder, runId, dispatch.StepId, dispatch.Attempt, abandon).ConfigureAwait(false))
+                    if (!await UntilStoredAsync("log", () => log.FlushAsync(CancellationToken.None), holder, run.RunId, dispatch.StepId, dispatch.Attempt, abandon).ConfigureAwait(false))
                     {
                         execution = null;
                     }
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    LogLogLost(logger, ex, runId, dispatch.StepId, dispatch.Attempt);
+                    LogLogLost(logger, ex, run.RunId, dispatch.StepId, dispatch.Attempt);
                 }
             }
         }
@@ -192,7 +188,7 @@ public sealed partial class StepRunner(
         // from one step ready to the next started (a chain on the embedded profile).
         if (execution is not null)
         {
-            var result = new StepResultData(runId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error, StartedAt = startedAt };
+            var result = new StepResultData(run.RunId, dispatch.StepId, dispatch.Attempt, execution.Outcome, time.GetUtcNow()) { Outputs = execution.Outputs, Error = execution.Error, StartedAt = startedAt };
             var recorded = await UntilStoredAsync(
                 "result",
                 async () =>
@@ -285,7 +281,7 @@ public sealed partial class StepRunner(
         var data = spec.Data.ToDictionary(d => d.Key, d => TemplateString.Render(d.Value, work.Context), StringComparer.Ordinal);
         try
         {
-            await publisher.PublishAsync(spec.Topic, CloudEventJson.Create(RunStore.Source, spec.Type ?? spec.Topic, data, work.RunId), cancellationToken).ConfigureAwait(false);
+            await publisher.PublishAsync(spec.Topic, CloudEventJson.Create(RunStore.Source, spec.Type ?? spec.Topic, data, work.Run.RunId), cancellationToken).ConfigureAwait(false);
             work.Log.WriteLine($"published to {spec.Topic}");
             return StepExecution.Succeeded();
         }
@@ -325,7 +321,9 @@ public sealed partial class StepRunner(
                 }
 
                 await log.FlushAsync(stop.Token).ConfigureAwait(false);
-                if (!await StillWantedAsync(runId, stepId, attempt, stop.Token).ConfigureAwait(false))
+                var run = await runs.GetAsync(runId, stop.Token).ConfigureAwait(false);
+                // A cancel stops normal steps only: finally steps run to their end (their own timeout still stops them).
+                if (run is null || (run.State.CancelRequested && !run.Definition.IsFinally(stepId)) || !IsCurrent(run, stepId, attempt))
                 {
                     await stop.CancelAsync().ConfigureAwait(false);
                     return;
@@ -341,17 +339,6 @@ public sealed partial class StepRunner(
                 LogWatchFailed(logger, ex, runId, stepId, attempt);
             }
         }
-    }
-
-    /// <summary>
-    /// Whether the orchestrator still wants the attempt run. A method of its own so that the run's record it reads is not
-    /// kept by the watcher's state machine between polls.
-    /// </summary>
-    private async Task<bool> StillWantedAsync(string runId, string stepId, int attempt, CancellationToken cancellationToken)
-    {
-        var run = await runs.GetAsync(runId, cancellationToken).ConfigureAwait(false);
-        // A cancel stops normal steps only: finally steps run to their end (their own timeout still stops them).
-        return run is not null && !(run.State.CancelRequested && !run.Definition.IsFinally(stepId)) && IsCurrent(run, stepId, attempt);
     }
 
     private static bool IsCurrent(RunRecord run, string stepId, int attempt) =>
