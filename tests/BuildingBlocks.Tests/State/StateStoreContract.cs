@@ -123,6 +123,25 @@ public abstract class StateStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_value_that_is_part_of_a_larger_buffer_is_stored_as_exactly_that_part()
+    {
+        // Stores take a serialised value's own array without copying it; a slice must still be stored as the slice.
+        var buffer = Bytes("[head|middle|tail]");
+        var middle = new ReadOnlyMemory<byte>(buffer, 6, 6);
+        await Store.SaveAsync("parts||single", middle);
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Store.TransactAsync(new StateTransaction()
+            .Upsert($"parts||{i}||slice", middle)
+            .Upsert($"parts||{i}||whole", buffer)
+            .Upsert($"parts||{i}||created", buffer.AsMemory(1, 4), new StateWriteOptions(OnlyIfAbsent: true)))));
+
+        Assert.Equal("middle", Text(await Store.GetAsync("parts||single")));
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.Equal(("middle", "[head|middle|tail]", "head"), (Text(await Store.GetAsync($"parts||{i}||slice")), Text(await Store.GetAsync($"parts||{i}||whole")), Text(await Store.GetAsync($"parts||{i}||created"))));
+        }
+    }
+
+    [Fact]
     public async Task A_transaction_mixing_plain_conditional_and_repeated_writes_returns_each_writes_etag_and_keeps_the_last_value()
     {
         var checkedEtag = await Store.SaveAsync("mix||checked", Bytes("0"));

@@ -95,7 +95,7 @@ public sealed partial class PostgresStateStore
 
             var command = new NpgsqlBatchCommand(sql);
             command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. writes.Select(w => w.Key)] });
-            command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = [.. writes.Select(w => w.Value.ToArray())] });
+            command.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = [.. writes.Select(w => StateValues.AsArray(w.Value))] });
             command.Parameters.Add(new NpgsqlParameter<TimeSpan?[]> { TypedValue = [.. writes.Select(w => w.Options.Ttl)], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Interval });
             batch.BatchCommands.Add(command);
             added++;

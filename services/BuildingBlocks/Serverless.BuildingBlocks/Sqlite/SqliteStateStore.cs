@@ -345,7 +345,7 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
         }
 
         command.Parameters.AddWithValue("$key", upsert.Key);
-        command.Parameters.Add("$value", SqliteType.Blob).Value = upsert.Value.ToArray();
+        command.Parameters.Add("$value", SqliteType.Blob).Value = StateValues.AsArray(upsert.Value);
         command.Parameters.AddWithValue("$etag", etag);
         command.Parameters.AddWithValue("$expires", (object?)expiresAt ?? DBNull.Value);
         command.Parameters.AddWithValue("$now", now);
