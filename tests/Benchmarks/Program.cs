@@ -6,7 +6,7 @@ using Serverless.Benchmarks;
 //   dotnet run -c Release --project tests/Benchmarks -- webhooks-out [--profile embedded|distributed] [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy]
 //   dotnet run -c Release --project tests/Benchmarks -- pipelines [--profile embedded|distributed] [--runs 200] [--steps 20] [--width 4] [--kind script|publish|wait|http] [--repeat 1]
-//       open loop: [--arrival 25 --warmup 10 --seconds 30 --kind http --step-ms 1600 --slots 1000] (set DOTNET_gcServer=1: the host's GC)
+//       open loop: [--arrival 25 --warmup 10 --seconds 30 --kind http --step-ms 1600 --slots 1000] (set DOTNET_gcServer=1 DOTNET_GCDynamicAdaptationMode=0: the host's GC)
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200] [--hot true]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-calculate-path [--promotions 10000] [--seconds 3]
 //   dotnet run -c Release --project tests/Benchmarks -- http-rate --scenario calculate|inbound [--rate 5000] [--seconds 20] [--connections 64] [--url http://127.0.0.1:7071]
