@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace Serverless.BuildingBlocks.State;
 
 /// <summary>Values of state operations as the database drivers take them.</summary>
-public static class StateValues
+internal static class StateValues
 {
     /// <summary>
     /// <paramref name="value"/> as an array: the one behind it when it spans all of it (a serialised value, the usual
