@@ -27,11 +27,10 @@ public sealed class BestDealTests
             var definitions = RandomBaskets.Promotions(random, random.Next(2, 11));
             var rounding = new MoneyRounding(2, RoundingMode.HalfEven);
             var candidates = new List<Candidate>();
-            var rank = 0;
             var ids = new AttributeIds();
             foreach (var definition in definitions.OrderBy(d => d.Class).ThenByDescending(d => d.Priority).ThenBy(d => d.Id, StringComparer.Ordinal))
             {
-                EligibilityGate.Check(new CompiledPromotion(definition, rank++, ids), basket, LineFacts.For(basket, ids), new PricingContext(Noon), new LocalClock(Noon), rounding, out var candidate);
+                EligibilityGate.Check(new CompiledPromotion(definition, ids), basket, LineFacts.For(basket, ids), new PricingContext(Noon), new LocalClock(Noon), rounding, out var candidate);
                 if (candidate is not null)
                 {
                     candidates.Add(candidate);
@@ -99,10 +98,9 @@ public sealed class BestDealTests
             var rounding = new MoneyRounding(2, RoundingMode.HalfEven);
             var ids = new AttributeIds();
             var candidates = new List<Candidate>();
-            var rank = 0;
             foreach (var definition in definitions.OrderBy(d => d.Class).ThenByDescending(d => d.Priority).ThenBy(d => d.Id, StringComparer.Ordinal))
             {
-                EligibilityGate.Check(new CompiledPromotion(definition, rank++, ids), basket, LineFacts.For(basket, ids), new PricingContext(Noon), new LocalClock(Noon), rounding, out var candidate);
+                EligibilityGate.Check(new CompiledPromotion(definition, ids), basket, LineFacts.For(basket, ids), new PricingContext(Noon), new LocalClock(Noon), rounding, out var candidate);
                 if (candidate is not null)
                 {
                     candidates.Add(candidate);

@@ -18,58 +18,171 @@ namespace Serverless.Promotions.Engine;
 public sealed class PromotionSnapshot
 {
     private readonly CompiledPromotion[] _byRank;
-    private readonly int[][] _byAttribute;
+    /// <summary>The ranks filed under attribute a are <c>_indexRanks[_indexStart[a] .. _indexStart[a + 1]]</c>, ascending.</summary>
+    private readonly int[] _indexStart;
+    private readonly int[] _indexRanks;
     private readonly int[] _anyBasket;
     private readonly int[] _idOrderByRank;
-    private readonly AttributeIds _attributes = new();
+    private readonly AttributeIds _attributes;
+
+    /// <summary>The compiled promotion of each of <see cref="Definitions"/>, by position.</summary>
+    private readonly CompiledPromotion[] _byDefinition;
+
+    /// <summary><see cref="Definitions"/> are in ascending ordinal id order (as the service keeps them).</summary>
+    private readonly bool _idsAscending;
 
     [ThreadStatic]
     private static List<int>? t_ranks;
 
-    private PromotionSnapshot(IReadOnlyList<PromotionDefinition> definitions, IReadOnlyList<CouponBatch> couponBatches, PricingOptions options)
+    /// <summary>
+    /// Compiles <paramref name="definitions"/> (validated by the caller; <paramref name="idOrder"/> from <see cref="IdOrder"/>).
+    /// Where <paramref name="reusable"/> holds the previous snapshot's compiled promotion of the same definition object,
+    /// it is taken over (unless its coupon batches changed) instead of being compiled again.
+    /// </summary>
+    private PromotionSnapshot(
+        List<PromotionDefinition> definitions, List<CouponBatch> couponBatches, PricingOptions options, int[] idOrder, bool idsAscending, AttributeIds? previousAttributes, CompiledPromotion?[]? reusable)
     {
         Definitions = definitions;
         CouponBatches = couponBatches;
         Options = options;
+        _attributes = previousAttributes?.Copy() ?? new AttributeIds();
         var batchesById = couponBatches
             .Where(b => !b.Revoked)
             .GroupBy(b => b.PromotionId, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Select(b => new CouponBatchCodes(b)).ToArray(), StringComparer.Ordinal);
-        _byRank = [.. definitions
-            .OrderBy(d => d.Class)
-            .ThenByDescending(d => d.Priority)
-            .ThenBy(d => d.Id, StringComparer.Ordinal)
-            .Select((d, rank) => new CompiledPromotion(d, rank, _attributes, batchesById.GetValueOrDefault(d.Id)))];
+            .ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+
+        // Application order: class, then priority descending, then id ordinal. Each id's ordinal position is found once
+        // (explanations are sorted by it too), so the sort compares integers.
+        _idsAscending = idsAscending;
+        var keys = new RankKey[definitions.Count];
+        for (var i = 0; i < keys.Length; i++)
+        {
+            keys[i] = new RankKey((int)definitions[i].Class, definitions[i].Priority, idOrder[i], i);
+        }
+
+        Array.Sort(keys);
+        _byRank = new CompiledPromotion[keys.Length];
+        _idOrderByRank = new int[keys.Length];
+        _byDefinition = new CompiledPromotion[keys.Length];
+        var takenOver = 0;
+        for (var rank = 0; rank < keys.Length; rank++)
+        {
+            var index = keys[rank].Index;
+            var definition = definitions[index];
+            var batches = batchesById.Count == 0 ? null : batchesById.GetValueOrDefault(definition.Id);
+            _idOrderByRank[rank] = keys[rank].IdOrder;
+            if (reusable?[index] is { } compiled && compiled.HasBatches(batches))
+            {
+                takenOver++;
+                _byRank[rank] = compiled;
+            }
+            else
+            {
+                _byRank[rank] = new CompiledPromotion(definition, _attributes, batches?.Select(b => new CouponBatchCodes(b)).ToArray());
+            }
+
+            _byDefinition[index] = _byRank[rank];
+        }
+
+        TakenOver = takenOver;
+        if (previousAttributes is null)
+        {
+            _attributes.EndFullCompile();
+        }
+
         // The index is by attribute number (see AttributeIds): a line's numbers, looked up once, lead straight to the
-        // promotions that mention them.
-        var index = new List<int>?[_attributes.Count];
-        var anyBasket = new List<int>();
+        // promotions that mention them. One array of ranks, grouped by attribute: counted first, then filled in rank
+        // order (two arrays however many attributes there are).
+        _indexStart = new int[_attributes.Count + 1];
+        var anyBasket = 0;
         foreach (var promotion in _byRank)
         {
-            if (IndexKeysOf(promotion.Definition) is { } keys)
+            if (promotion.IndexAttributes is { } attributes)
             {
-                foreach (var id in keys.Select(key => _attributes.Find(key.Kind, key.Value)).Distinct())
+                foreach (var id in attributes)
                 {
-                    (index[id] ??= []).Add(promotion.Rank);
+                    _indexStart[id + 1]++;
                 }
             }
             else
             {
-                anyBasket.Add(promotion.Rank);
+                anyBasket++;
             }
         }
 
-        _byAttribute = [.. index.Select(ranks => ranks is null ? [] : ranks.ToArray())];
-        _anyBasket = [.. anyBasket];
-
-        // Each rank's position among all ids (ordinal): explanations are sorted by id with integer keys.
-        _idOrderByRank = new int[_byRank.Length];
-        var byId = Enumerable.Range(0, _byRank.Length).ToArray();
-        Array.Sort(byId, (a, b) => string.CompareOrdinal(_byRank[a].Id, _byRank[b].Id));
-        for (var i = 0; i < byId.Length; i++)
+        for (var id = 0; id < _attributes.Count; id++)
         {
-            _idOrderByRank[byId[i]] = i;
+            _indexStart[id + 1] += _indexStart[id];
         }
+
+        _indexRanks = new int[_indexStart[^1]];
+        var next = _indexStart[..^1];
+        _anyBasket = new int[anyBasket];
+        anyBasket = 0;
+        for (var rank = 0; rank < _byRank.Length; rank++)
+        {
+            if (_byRank[rank].IndexAttributes is { } attributes)
+            {
+                foreach (var id in attributes)
+                {
+                    _indexRanks[next[id]++] = rank;
+                }
+            }
+            else
+            {
+                _anyBasket[anyBasket++] = rank;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Each definition's position in ordinal id order (ids are unique once validated). Callers usually pass them in
+    /// that order already (<paramref name="ascending"/>: strictly, so without duplicates).
+    /// </summary>
+    private static int[] IdOrder(List<PromotionDefinition> definitions, out bool ascending)
+    {
+        var order = new int[definitions.Count];
+        var sorted = true;
+        for (var i = 1; i < definitions.Count && sorted; i++)
+        {
+            sorted = string.CompareOrdinal(definitions[i - 1].Id, definitions[i].Id) < 0;
+        }
+
+        ascending = sorted;
+        if (sorted)
+        {
+            for (var i = 0; i < order.Length; i++)
+            {
+                order[i] = i;
+            }
+
+            return order;
+        }
+
+        var ids = new string[definitions.Count];
+        var positions = new int[definitions.Count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = definitions[i].Id;
+            positions[i] = i;
+        }
+
+        Array.Sort(ids, positions, StringComparer.Ordinal);
+        for (var k = 0; k < positions.Length; k++)
+        {
+            order[positions[k]] = k;
+        }
+
+        return order;
+    }
+
+    /// <summary>A definition's place in application order; <see cref="IdOrder"/> breaks ties (ids are unique, so there are none left).</summary>
+    private readonly record struct RankKey(int Class, int Priority, int IdOrder, int Index) : IComparable<RankKey>
+    {
+        public int CompareTo(RankKey other) =>
+            Class != other.Class ? Class.CompareTo(other.Class)
+            : Priority != other.Priority ? other.Priority.CompareTo(Priority)
+            : IdOrder.CompareTo(other.IdOrder);
     }
 
     public IReadOnlyList<PromotionDefinition> Definitions { get; }
@@ -78,6 +191,12 @@ public sealed class PromotionSnapshot
     public IReadOnlyList<CouponBatch> CouponBatches { get; }
 
     public PricingOptions Options { get; }
+
+    /// <summary>How many compiled promotions <see cref="Recompile"/> took over from the previous snapshot.</summary>
+    internal int TakenOver { get; }
+
+    /// <summary>Values (skus, categories, brands, tags) the attribute table numbers.</summary>
+    internal int AttributeCount => _attributes.Count;
 
     /// <summary>Promotions looked at for every basket because no line attribute can rule them out.</summary>
     public int AnyBasketCount => _anyBasket.Length;
@@ -90,20 +209,54 @@ public sealed class PromotionSnapshot
     /// presented code unlocks a promotion when it is one of its static codes or one of its batches verifies it).
     /// Batch problems have paths like <c>batches[0].prefix</c>.
     /// </summary>
-    public static PromotionSnapshot Compile(IEnumerable<PromotionDefinition> definitions, IEnumerable<CouponBatch>? batches, PricingOptions? options = null)
+    public static PromotionSnapshot Compile(IEnumerable<PromotionDefinition> definitions, IEnumerable<CouponBatch>? batches, PricingOptions? options = null) =>
+        Compile(definitions, batches, options ?? PricingOptions.Default, previous: null);
+
+    /// <summary>
+    /// The snapshot of <paramref name="definitions"/> and <paramref name="batches"/> under this snapshot's options,
+    /// compiled after a change: a definition that is the same object as one this snapshot holds (with the same coupon
+    /// batches) is neither validated nor compiled again, so a change costs about what the changed promotions cost, plus
+    /// re-sorting and re-indexing all of them. Prices exactly as <see cref="Compile(IEnumerable{PromotionDefinition}, IEnumerable{CouponBatch}?, PricingOptions?)"/>
+    /// would. Returns this snapshot when nothing changed. Values that changed promotions no longer mention stay in the
+    /// attribute table until it has grown by a quarter (at least 1,024), and then everything is compiled afresh.
+    /// </summary>
+    public PromotionSnapshot Recompile(IEnumerable<PromotionDefinition> definitions, IEnumerable<CouponBatch>? batches = null)
+    {
+        ArgumentNullException.ThrowIfNull(definitions);
+        var list = definitions as IReadOnlyList<PromotionDefinition> ?? [.. definitions];
+        var batchList = batches as IReadOnlyList<CouponBatch> ?? [.. batches ?? []];
+        if (list.Count == Definitions.Count && list.SequenceEqual(Definitions, ReferenceEqualityComparer.Instance)
+            && batchList.SequenceEqual(CouponBatches))
+        {
+            return this;
+        }
+
+        var grown = _attributes.Count - _attributes.FromFullCompile;
+        return Compile(list, batchList, Options, grown > Math.Max(1024, _attributes.FromFullCompile / 4) ? null : this);
+    }
+
+    private static PromotionSnapshot Compile(IEnumerable<PromotionDefinition> definitions, IEnumerable<CouponBatch>? batches, PricingOptions options, PromotionSnapshot? previous)
     {
         ArgumentNullException.ThrowIfNull(definitions);
         var list = definitions.ToList();
         var problems = new List<ValidationProblem>();
-        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var idOrder = IdOrder(list, out var ascending);
+        var reusable = previous?.Reusable(list, ascending);
+
+        // Ids in strictly ascending order have no duplicates.
+        var ids = ascending ? null : new HashSet<string>(list.Count, StringComparer.Ordinal);
         for (var i = 0; i < list.Count; i++)
         {
-            foreach (var problem in PromotionDefinitionValidator.Validate(list[i]))
+            // A definition the previous snapshot holds (the same object: definitions are immutable records) was valid then.
+            if (reusable?[i] is null)
             {
-                problems.Add(problem with { Path = $"promotions[{i}].{problem.Path}" });
+                foreach (var problem in PromotionDefinitionValidator.Validate(list[i]))
+                {
+                    problems.Add(problem with { Path = $"promotions[{i}].{problem.Path}" });
+                }
             }
 
-            if (list[i].Id is { } id && !ids.Add(id))
+            if (ids is not null && list[i].Id is { } id && !ids.Add(id))
             {
                 problems.Add(new ValidationProblem($"promotions[{i}].id", $"duplicate id '{id}'"));
             }
@@ -111,7 +264,51 @@ public sealed class PromotionSnapshot
 
         var batchList = batches?.ToList() ?? [];
         ValidateBatches(batchList, list, problems);
-        return problems.Count > 0 ? throw new PromotionDefinitionException(problems) : new PromotionSnapshot(list, batchList, options ?? PricingOptions.Default);
+        return problems.Count > 0
+            ? throw new PromotionDefinitionException(problems)
+            : new PromotionSnapshot(list, batchList, options, idOrder, ascending, previous?._attributes, reusable);
+    }
+
+    /// <summary>
+    /// For each of <paramref name="definitions"/>, this snapshot's compiled promotion of that very object, if any. Both in
+    /// id order (the usual case): one merge pass, comparing ids only where the objects differ; otherwise by id.
+    /// </summary>
+    private CompiledPromotion?[] Reusable(List<PromotionDefinition> definitions, bool ascending)
+    {
+        var reusable = new CompiledPromotion?[definitions.Count];
+        if (ascending && _idsAscending)
+        {
+            for (int i = 0, j = 0; i < definitions.Count && j < Definitions.Count;)
+            {
+                if (ReferenceEquals(definitions[i], Definitions[j]))
+                {
+                    reusable[i++] = _byDefinition[j++];
+                    continue;
+                }
+
+                var order = string.CompareOrdinal(definitions[i].Id, Definitions[j].Id);
+                i += order <= 0 ? 1 : 0;
+                j += order >= 0 ? 1 : 0;
+            }
+
+            return reusable;
+        }
+
+        var byId = new Dictionary<string, CompiledPromotion>(_byRank.Length, StringComparer.Ordinal);
+        foreach (var compiled in _byRank)
+        {
+            byId[compiled.Id] = compiled;
+        }
+
+        for (var i = 0; i < definitions.Count; i++)
+        {
+            if (definitions[i]?.Id is { } id && byId.TryGetValue(id, out var compiled) && ReferenceEquals(compiled.Definition, definitions[i]))
+            {
+                reusable[i] = compiled;
+            }
+        }
+
+        return reusable;
     }
 
     /// <summary>Every batch names a promotion of the snapshot that needs a coupon, with a valid prefix, count and key (the key is never quoted).</summary>
@@ -209,6 +406,7 @@ public sealed class PromotionSnapshot
             var outcome = EligibilityGate.Check(_byRank[rank], basket, facts, context, clock, rounding, out var candidate, scratch);
             if (candidate is not null)
             {
+                candidate.Rank = rank;
                 candidates.Add(candidate);
             }
             else
@@ -285,56 +483,7 @@ public sealed class PromotionSnapshot
     {
         if (attribute >= 0)
         {
-            ranks.AddRange(_byAttribute[attribute]);
+            ranks.AddRange(_indexRanks.AsSpan(_indexStart[attribute], _indexStart[attribute + 1] - _indexStart[attribute]));
         }
-    }
-
-    /// <summary>
-    /// A promotion needs a line matching every condition's item predicate and some reward's target, so one indexable
-    /// condition predicate is enough; otherwise every reward must be indexable (the union of their keys).
-    /// </summary>
-    private static List<IndexKey>? IndexKeysOf(PromotionDefinition definition)
-    {
-        foreach (var condition in definition.Conditions)
-        {
-            var items = condition switch
-            {
-                Condition.MinimumQuantity { Quantity: > 0 } q => q.Items,
-                Condition.MinimumSpend { Amount: > 0 } s => s.Items,
-                _ => null,
-            };
-            if (IndexKey.For(items) is { } keys)
-            {
-                return keys;
-            }
-        }
-
-        var union = new List<IndexKey>();
-        foreach (var reward in definition.Rewards)
-        {
-            var keys = reward switch
-            {
-                Reward.PercentOffItems r => IndexKey.For(r.Items),
-                Reward.AmountOffItems r => IndexKey.For(r.Items),
-                Reward.FixedPricePerItem r => IndexKey.For(r.Items),
-                Reward.BuyXGetY r => IndexKey.For(r.Buy),
-                Reward.BundlePrice r => IndexKey.For(r.Items),
-                Reward.NthItemDiscount r => IndexKey.For(r.Items),
-                Reward.MemberPrice r => [.. r.Prices.Select(p => new IndexKey(IndexKind.Sku, p.Sku))],
-                Reward.PercentOffOrder r => IndexKey.For(r.Items),
-                Reward.AmountOffOrder r => IndexKey.For(r.Items),
-                Reward.SpendTiers r => IndexKey.For(r.Items),
-                Reward.SpendEvery r => IndexKey.For(r.Items),
-                _ => null,
-            };
-            if (keys is null)
-            {
-                return null;
-            }
-
-            union.AddRange(keys);
-        }
-
-        return union.Count > 0 ? union : null;
     }
 }

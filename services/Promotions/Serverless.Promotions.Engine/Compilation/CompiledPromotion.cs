@@ -4,13 +4,16 @@ using Serverless.Promotions.Engine.Definitions;
 
 namespace Serverless.Promotions.Engine.Compilation;
 
-/// <summary>A definition prepared for fast evaluation: time zone resolved, local start/end turned into instants, lists into sets, predicates into matchers.</summary>
+/// <summary>
+/// A definition prepared for fast evaluation: time zone resolved, local start/end turned into instants, lists into sets,
+/// predicates into matchers. Immutable and independent of its place in a snapshot, so a snapshot compiled again after a
+/// change shares it with its predecessor.
+/// </summary>
 internal sealed class CompiledPromotion
 {
-    public CompiledPromotion(PromotionDefinition definition, int rank, AttributeIds ids, CouponBatchCodes[]? couponBatches = null)
+    public CompiledPromotion(PromotionDefinition definition, AttributeIds ids, CouponBatchCodes[]? couponBatches = null)
     {
         Definition = definition;
-        Rank = rank;
         var validity = definition.Validity;
         Zone = TimeZoneInfo.FindSystemTimeZoneById(validity?.TimeZone ?? "UTC");
         StartUtc = validity?.Start is { } start ? PromotionValidity.ToInstant(start, Zone) : null;
@@ -33,14 +36,41 @@ internal sealed class CompiledPromotion
             || definition.Rewards.Any(r => r is Reward.SpendTiers { Basis: SpendBasis.Discounted } or Reward.SpendEvery { Basis: SpendBasis.Discounted });
         UnitLevelOnly = !DependsOnDiscountedPrices && definition.Rewards.All(r => r is Reward.PercentOffItems or Reward.AmountOffItems
             or Reward.FixedPricePerItem or Reward.MemberPrice or Reward.BuyXGetY or Reward.BundlePrice or Reward.NthItemDiscount);
+
+        // The matchers above registered every value the keys name.
+        IndexAttributes = IndexKeys.Of(definition) is { } keys ? [.. keys.Select(key => ids.Find(key.Kind, key.Value)).Distinct()] : null;
+    }
+
+    /// <summary>Whether this was compiled with exactly these batches (the non-revoked ones of the promotion, in order).</summary>
+    public bool HasBatches(CouponBatch[]? batches)
+    {
+        var mine = CouponBatches ?? [];
+        var theirs = batches is { Length: > 0 } && Definition.Coupon is not null ? batches : [];
+        if (mine.Length != theirs.Length)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < mine.Length; i++)
+        {
+            if (mine[i].Batch != theirs[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     public PromotionDefinition Definition { get; }
 
     public string Id => Definition.Id;
 
-    /// <summary>Position in application order: class (item, order, shipping), then priority descending, then id ordinal.</summary>
-    public int Rank { get; }
+    /// <summary>
+    /// The attribute numbers under which the snapshot files this promotion (a line must carry one of them for it to
+    /// apply); null when it must be looked at for every basket. See <see cref="IndexKeys.Of"/>.
+    /// </summary>
+    public int[]? IndexAttributes { get; }
 
     public TimeZoneInfo Zone { get; }
 

@@ -50,3 +50,57 @@ internal readonly record struct IndexKey(IndexKind Kind, string Value)
         }
     }
 }
+
+/// <summary>Where the snapshot files a promotion.</summary>
+internal static class IndexKeys
+{
+    /// <summary>
+    /// A promotion needs a line matching every condition's item predicate and some reward's target, so one indexable
+    /// condition predicate is enough; otherwise every reward must be indexable (the union of their keys). Null: the
+    /// promotion is looked at for every basket.
+    /// </summary>
+    public static List<IndexKey>? Of(PromotionDefinition definition)
+    {
+        foreach (var condition in definition.Conditions)
+        {
+            var items = condition switch
+            {
+                Condition.MinimumQuantity { Quantity: > 0 } q => q.Items,
+                Condition.MinimumSpend { Amount: > 0 } s => s.Items,
+                _ => null,
+            };
+            if (IndexKey.For(items) is { } keys)
+            {
+                return keys;
+            }
+        }
+
+        var union = new List<IndexKey>();
+        foreach (var reward in definition.Rewards)
+        {
+            var keys = reward switch
+            {
+                Reward.PercentOffItems r => IndexKey.For(r.Items),
+                Reward.AmountOffItems r => IndexKey.For(r.Items),
+                Reward.FixedPricePerItem r => IndexKey.For(r.Items),
+                Reward.BuyXGetY r => IndexKey.For(r.Buy),
+                Reward.BundlePrice r => IndexKey.For(r.Items),
+                Reward.NthItemDiscount r => IndexKey.For(r.Items),
+                Reward.MemberPrice r => [.. r.Prices.Select(p => new IndexKey(IndexKind.Sku, p.Sku))],
+                Reward.PercentOffOrder r => IndexKey.For(r.Items),
+                Reward.AmountOffOrder r => IndexKey.For(r.Items),
+                Reward.SpendTiers r => IndexKey.For(r.Items),
+                Reward.SpendEvery r => IndexKey.For(r.Items),
+                _ => null,
+            };
+            if (keys is null)
+            {
+                return null;
+            }
+
+            union.AddRange(keys);
+        }
+
+        return union.Count > 0 ? union : null;
+    }
+}

@@ -7,6 +7,9 @@ internal sealed class Candidate(CompiledPromotion promotion, int[][] targetLines
 {
     public CompiledPromotion Promotion { get; private set; } = promotion;
 
+    /// <summary>The promotion's place in the snapshot's application order (set by the snapshot; explanations sort by it).</summary>
+    public int Rank { get; set; }
+
     /// <summary>Per reward: indices of the lines its target matcher accepts.</summary>
     public int[][] TargetLines { get; private set; } = targetLines;
 
@@ -32,6 +35,7 @@ internal sealed class Candidate(CompiledPromotion promotion, int[][] targetLines
     public void Reuse(CompiledPromotion promotion, int[][] targetLines, int[]?[] getLines)
     {
         Promotion = promotion;
+        Rank = 0;
         TargetLines = targetLines;
         GetLines = getLines;
         StandaloneSaving = 0m;

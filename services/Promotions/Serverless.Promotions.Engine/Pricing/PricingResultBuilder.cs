@@ -80,7 +80,7 @@ internal static class PricingResultBuilder
 
             for (var slot = 0; slot < candidates.Count; slot++)
             {
-                keys[rejected.Count + slot] = idOrderByRank[candidates[slot].Promotion.Rank];
+                keys[rejected.Count + slot] = idOrderByRank[candidates[slot].Rank];
             }
 
             keys.Sort(outcomes.AsSpan());
