@@ -60,13 +60,7 @@ internal static class OutboundWebhooksBenchmark
         var profile = arguments.Get("profile", "embedded");
         if (profile == "distributed")
         {
-            settings.AddRange([
-                "--Serverless:Profile=distributed",
-                $"--Serverless:PostgresSchema=bench_{Guid.NewGuid().ToString("N")[..10]}",
-                "--Serverless:Timers:Enabled=false",
-                $"--ConnectionStrings:Postgres={BenchmarkArguments.Require("SERVERLESS_TEST_POSTGRES")}",
-                $"--ConnectionStrings:RabbitMq={BenchmarkArguments.Require("SERVERLESS_TEST_RABBITMQ")}",
-            ]);
+            settings.AddRange([.. arguments.ProfileSettings(), "--Serverless:Timers:Enabled=false"]);
         }
 
         var builder = Host.CreateApplicationBuilder([.. settings]);

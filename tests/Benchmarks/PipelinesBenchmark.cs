@@ -57,24 +57,13 @@ internal static class PipelinesBenchmark
         var directory = Directory.CreateTempSubdirectory("bench-pipelines-");
         List<string> settings =
         [
-            $"--Serverless:DataDirectory={directory.FullName}",
-            "--Logging:LogLevel:Default=Warning",
-            "--Serverless:Timers:Enabled=false",
+            .. arguments.HostSettings(directory),
 
             // Publish steps may only post to allowed topics; the module declares the named ones.
             $"--Pipelines:Publish:AllowedTopics:0={NoOpTopic}",
             "--Pipelines:Http:AllowList:0=127.0.0.0/8",
             $"--Pipelines:Runner:Slots={arguments.GetInt("slots", 1000)}",
         ];
-        if (profile == "distributed")
-        {
-            settings.AddRange([
-                "--Serverless:Profile=distributed",
-                $"--Serverless:PostgresSchema=bench_{Guid.NewGuid().ToString("N")[..10]}",
-                $"--ConnectionStrings:Postgres={BenchmarkArguments.Require("SERVERLESS_TEST_POSTGRES")}",
-                $"--ConnectionStrings:RabbitMq={BenchmarkArguments.Require("SERVERLESS_TEST_RABBITMQ")}",
-            ]);
-        }
 
         var builder = Host.CreateApplicationBuilder([.. settings]);
         builder.AddBuildingBlocks();

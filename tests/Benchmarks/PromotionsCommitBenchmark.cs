@@ -31,19 +31,8 @@ internal static class PromotionsCommitBenchmark
         var hot = arguments.Get("hot", "false") is "true" or "1";
         var stores = arguments.GetInt("stores", 50);
         var directory = Directory.CreateTempSubdirectory("bench-promotions-");
-        List<string> settings = [$"--Serverless:DataDirectory={directory.FullName}", "--Logging:LogLevel:Default=Warning", "--Serverless:Timers:Enabled=false"];
         var profile = arguments.Get("profile", "embedded");
-        if (profile == "distributed")
-        {
-            settings.AddRange([
-                "--Serverless:Profile=distributed",
-                $"--Serverless:PostgresSchema=bench_{Guid.NewGuid().ToString("N")[..10]}",
-                $"--ConnectionStrings:Postgres={Serverless.Benchmarks.BenchmarkArguments.Require("SERVERLESS_TEST_POSTGRES")}",
-                $"--ConnectionStrings:RabbitMq={Serverless.Benchmarks.BenchmarkArguments.Require("SERVERLESS_TEST_RABBITMQ")}",
-            ]);
-        }
-
-        var builder = Host.CreateApplicationBuilder([.. settings]);
+        var builder = Host.CreateApplicationBuilder([.. arguments.HostSettings(directory)]);
         builder.AddBuildingBlocks();
         builder.AddPromotions();
         using var host = builder.Build();

@@ -26,19 +26,8 @@ internal static class PromotionsRefreshBenchmark
         var edits = arguments.GetInt("edits", 40);
         var pause = TimeSpan.FromMilliseconds(arguments.GetInt("pause-ms", 300));
         var directory = Directory.CreateTempSubdirectory("bench-refresh-");
-        List<string> settings = [$"--Serverless:DataDirectory={directory.FullName}", "--Logging:LogLevel:Default=Warning", "--Serverless:Timers:Enabled=false"];
         var profile = arguments.Get("profile", "embedded");
-        if (profile == "distributed")
-        {
-            settings.AddRange([
-                "--Serverless:Profile=distributed",
-                $"--Serverless:PostgresSchema=bench_{Guid.NewGuid().ToString("N")[..10]}",
-                $"--ConnectionStrings:Postgres={BenchmarkArguments.Require("SERVERLESS_TEST_POSTGRES")}",
-                $"--ConnectionStrings:RabbitMq={BenchmarkArguments.Require("SERVERLESS_TEST_RABBITMQ")}",
-            ]);
-        }
-
-        var builder = Host.CreateApplicationBuilder([.. settings]);
+        var builder = Host.CreateApplicationBuilder([.. arguments.HostSettings(directory)]);
         builder.AddBuildingBlocks();
         builder.AddPromotions();
         using var host = builder.Build();
