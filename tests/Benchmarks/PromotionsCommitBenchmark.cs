@@ -23,6 +23,17 @@ namespace Serverless.Benchmarks;
 /// </summary>
 internal static class PromotionsCommitBenchmark
 {
+    /// <summary>A started in-process host with the promotions module (settings: <see cref="BenchmarkArguments.HostSettings"/>).</summary>
+    internal static async Task<IHost> StartHostAsync(BenchmarkArguments arguments, DirectoryInfo directory)
+    {
+        var builder = Host.CreateApplicationBuilder([.. arguments.HostSettings(directory)]);
+        builder.AddBuildingBlocks();
+        builder.AddPromotions();
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
     public static async Task<int> RunAsync(Serverless.Benchmarks.BenchmarkArguments arguments)
     {
         var orders = arguments.GetInt("orders", 20_000);
@@ -32,11 +43,7 @@ internal static class PromotionsCommitBenchmark
         var stores = arguments.GetInt("stores", 50);
         var directory = Directory.CreateTempSubdirectory("bench-promotions-");
         var profile = arguments.Get("profile", "embedded");
-        var builder = Host.CreateApplicationBuilder([.. arguments.HostSettings(directory)]);
-        builder.AddBuildingBlocks();
-        builder.AddPromotions();
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await PromotionsCommitBenchmark.StartHostAsync(arguments, directory);
         try
         {
             var catalog = host.Services.GetRequiredService<PromotionCatalog>();

@@ -3,9 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
-using Serverless.BuildingBlocks.Hosting;
 using Serverless.BuildingBlocks.State;
-using Serverless.Promotions.Functions;
 using Serverless.Promotions.Service.Active;
 using Serverless.Promotions.Service.Catalog;
 
@@ -27,11 +25,7 @@ internal static class PromotionsRefreshBenchmark
         var pause = TimeSpan.FromMilliseconds(arguments.GetInt("pause-ms", 300));
         var directory = Directory.CreateTempSubdirectory("bench-refresh-");
         var profile = arguments.Get("profile", "embedded");
-        var builder = Host.CreateApplicationBuilder([.. arguments.HostSettings(directory)]);
-        builder.AddBuildingBlocks();
-        builder.AddPromotions();
-        using var host = builder.Build();
-        await host.StartAsync();
+        using var host = await PromotionsCommitBenchmark.StartHostAsync(arguments, directory);
         try
         {
             var catalog = host.Services.GetRequiredService<PromotionCatalog>();
