@@ -41,6 +41,14 @@ public abstract class ActiveSnapshotContract(string engine)
         };
         Assert.Equal(6m, new PromotionPricing(other, world.Time).Calculate(hat).Result!.TotalDiscount);
 
+        // A promotion ended elsewhere leaves the view through the journal; the other 19 are taken over.
+        world.Time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(CatalogOutcomeKind.Ok, (await world.Catalog.TransitionAsync("p19", PromotionStatus.Ended)).Kind);
+        Assert.True(await other.RefreshAsync());
+        Assert.DoesNotContain(other.Current.Snapshot.Definitions, d => d.Id == "p19");
+        Assert.Equal(19, other.Current.Snapshot.TakenOver);
+        edited = other.Current.Snapshot;
+
         // The budget runs out: the catalog version and the journal move, the record does not, so the view changes
         // (p00 exhausted) and the snapshot stays the very same object.
         world.Time.Advance(TimeSpan.FromSeconds(2));

@@ -54,6 +54,7 @@ public sealed class RecompileTests
             }
 
             snapshot = snapshot.Recompile(definitions);
+            Assert.True(snapshot.TakenOver >= definitions.Count - 1, $"seed {seed}, change {change}: {snapshot.TakenOver} of {definitions.Count} taken over");
             var fresh = PromotionSnapshot.Compile(definitions);
             for (var b = 0; b < 5; b++)
             {
@@ -137,12 +138,20 @@ public sealed class RecompileTests
         var snapshot = PromotionSnapshot.Compile(definitions);
         var basket = Basket(Line("1", "f3", 1, 10m), Line("2", "first", 1, 10m));
 
+        var fresh = 0;
         for (var i = 0; i < 5000; i++)
         {
             definitions[0] = definitions[0] with { Rewards = [new Reward.PercentOffItems(10m, Skus($"sku{i}"))] };
             snapshot = snapshot.Recompile(definitions);
             Assert.True(snapshot.AttributeCount <= 21 + 1025, $"{snapshot.AttributeCount} values after {i + 1} changes");
+            fresh += snapshot.TakenOver == 0 ? 1 : 0;
         }
+
+        // Compiled afresh (nothing taken over) every 1,025 or so edits; otherwise the 20 unchanged promotions are taken over.
+        Assert.InRange(fresh, 4, 5);
+        Assert.Equal(
+            JsonSerializer.Serialize(PromotionSnapshot.Compile(definitions).Calculate(basket, new PricingContext(Noon))),
+            JsonSerializer.Serialize(snapshot.Calculate(basket, new PricingContext(Noon))));
 
         // An old sku no longer triggers anything; the current one and the unchanged promotions still do.
         var result = snapshot.Calculate(basket with { Lines = [.. basket.Lines, Line("3", "sku4999", 1, 10m)] }, new PricingContext(Noon));

@@ -209,8 +209,11 @@ public sealed class PromotionSnapshot
     /// presented code unlocks a promotion when it is one of its static codes or one of its batches verifies it).
     /// Batch problems have paths like <c>batches[0].prefix</c>.
     /// </summary>
-    public static PromotionSnapshot Compile(IEnumerable<PromotionDefinition> definitions, IEnumerable<CouponBatch>? batches, PricingOptions? options = null) =>
-        Compile(definitions, batches, options ?? PricingOptions.Default, previous: null);
+    public static PromotionSnapshot Compile(IEnumerable<PromotionDefinition> definitions, IEnumerable<CouponBatch>? batches, PricingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(definitions);
+        return Compile([.. definitions], [.. batches ?? []], options ?? PricingOptions.Default, previous: null);
+    }
 
     /// <summary>
     /// The snapshot of <paramref name="definitions"/> and <paramref name="batches"/> under this snapshot's options,
@@ -218,13 +221,15 @@ public sealed class PromotionSnapshot
     /// batches) is neither validated nor compiled again, so a change costs about what the changed promotions cost, plus
     /// re-sorting and re-indexing all of them. Prices exactly as <see cref="Compile(IEnumerable{PromotionDefinition}, IEnumerable{CouponBatch}?, PricingOptions?)"/>
     /// would. Returns this snapshot when nothing changed. Values that changed promotions no longer mention stay in the
-    /// attribute table until it has grown by a quarter (at least 1,024), and then everything is compiled afresh.
+    /// attribute table until it has grown by a quarter (at least 1,024) since the last full compile, and then everything
+    /// is compiled afresh (values new promotions do use count towards that too, so a catalogue that grows by that much
+    /// is compiled in full once).
     /// </summary>
     public PromotionSnapshot Recompile(IEnumerable<PromotionDefinition> definitions, IEnumerable<CouponBatch>? batches = null)
     {
         ArgumentNullException.ThrowIfNull(definitions);
-        var list = definitions as IReadOnlyList<PromotionDefinition> ?? [.. definitions];
-        var batchList = batches as IReadOnlyList<CouponBatch> ?? [.. batches ?? []];
+        List<PromotionDefinition> list = [.. definitions];
+        List<CouponBatch> batchList = [.. batches ?? []];
         if (list.Count == Definitions.Count && list.SequenceEqual(Definitions, ReferenceEqualityComparer.Instance)
             && batchList.SequenceEqual(CouponBatches))
         {
@@ -235,10 +240,9 @@ public sealed class PromotionSnapshot
         return Compile(list, batchList, Options, grown > Math.Max(1024, _attributes.FromFullCompile / 4) ? null : this);
     }
 
-    private static PromotionSnapshot Compile(IEnumerable<PromotionDefinition> definitions, IEnumerable<CouponBatch>? batches, PricingOptions options, PromotionSnapshot? previous)
+    /// <summary>Validates and compiles; the snapshot keeps <paramref name="list"/> and <paramref name="batchList"/> (callers pass copies of their own).</summary>
+    private static PromotionSnapshot Compile(List<PromotionDefinition> list, List<CouponBatch> batchList, PricingOptions options, PromotionSnapshot? previous)
     {
-        ArgumentNullException.ThrowIfNull(definitions);
-        var list = definitions.ToList();
         var problems = new List<ValidationProblem>();
         var idOrder = IdOrder(list, out var ascending);
         var reusable = previous?.Reusable(list, ascending);
@@ -262,7 +266,6 @@ public sealed class PromotionSnapshot
             }
         }
 
-        var batchList = batches?.ToList() ?? [];
         ValidateBatches(batchList, list, problems);
         return problems.Count > 0
             ? throw new PromotionDefinitionException(problems)

@@ -169,7 +169,7 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
     /// <paramref name="previous"/> (in id order) with the <paramref name="changed"/> ids taken out and those still active
     /// in <paramref name="records"/> put back at their places: a binary search per changed id instead of sorting all.
     /// </summary>
-    internal static List<PromotionRecord> Reordered(List<PromotionRecord> previous, IReadOnlyDictionary<string, PromotionRecord> records, IReadOnlyCollection<string> changed)
+    internal static List<PromotionRecord> Reordered(List<PromotionRecord> previous, IReadOnlyDictionary<string, PromotionRecord> records, IReadOnlySet<string> changed)
     {
         if (changed.Count > 64)
         {
@@ -225,7 +225,7 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
         return ~low;
     }
 
-    private async Task<(Dictionary<string, PromotionRecord>, Dictionary<string, string>, IReadOnlyCollection<string>?)> ReadAllActiveAsync(CancellationToken cancellationToken)
+    private async Task<(Dictionary<string, PromotionRecord>, Dictionary<string, string>, IReadOnlySet<string>?)> ReadAllActiveAsync(CancellationToken cancellationToken)
     {
         var records = new Dictionary<string, PromotionRecord>(StringComparer.Ordinal);
         var etags = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -243,7 +243,7 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
     }
 
     /// <summary>Re-reads only the promotions the journal names for the seconds from <paramref name="from"/> to <paramref name="to"/>.</summary>
-    private async Task<(Dictionary<string, PromotionRecord>, Dictionary<string, string>, IReadOnlyCollection<string>?)> ApplyJournalAsync(
+    private async Task<(Dictionary<string, PromotionRecord>, Dictionary<string, string>, IReadOnlySet<string>?)> ApplyJournalAsync(
         Dictionary<string, PromotionRecord> current, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
         var changed = new HashSet<string>(StringComparer.Ordinal);
