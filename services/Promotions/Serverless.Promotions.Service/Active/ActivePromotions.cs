@@ -187,14 +187,15 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
 
         removed.Sort();
         var ordered = new List<PromotionRecord>(records.Count + 1);
+        var kept = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(previous);
         var from = 0;
         foreach (var at in removed)
         {
-            ordered.AddRange(previous.GetRange(from, at - from));
+            ordered.AddRange(kept[from..at]);
             from = at + 1;
         }
 
-        ordered.AddRange(previous.GetRange(from, previous.Count - from));
+        ordered.AddRange(kept[from..]);
         foreach (var id in changed)
         {
             if (records.TryGetValue(id, out var record))
@@ -206,23 +207,14 @@ public sealed class ActivePromotions(IStateStore state, TimeProvider time, ILogg
         return ordered;
     }
 
-    /// <summary>The index of <paramref name="id"/> in <paramref name="ordered"/>, or the complement of where it would go.</summary>
-    private static int IndexOf(List<PromotionRecord> ordered, string id)
+    /// <summary>The index of <paramref name="id"/> in <paramref name="ordered"/> (in ordinal id order), or the complement of where it would go.</summary>
+    private static int IndexOf(List<PromotionRecord> ordered, string id) =>
+        System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ordered).BinarySearch(new ById(id));
+
+    /// <summary>Compares a record with an id, ordinal, for the span's binary search.</summary>
+    private readonly struct ById(string id) : IComparable<PromotionRecord>
     {
-        int low = 0, high = ordered.Count - 1;
-        while (low <= high)
-        {
-            var middle = low + ((high - low) >> 1);
-            var order = string.CompareOrdinal(ordered[middle].Id, id);
-            if (order == 0)
-            {
-                return middle;
-            }
-
-            (low, high) = order < 0 ? (middle + 1, high) : (low, middle - 1);
-        }
-
-        return ~low;
+        public int CompareTo(PromotionRecord? other) => string.CompareOrdinal(id, other?.Id);
     }
 
     private async Task<(Dictionary<string, PromotionRecord>, Dictionary<string, string>, IReadOnlySet<string>?)> ReadAllActiveAsync(CancellationToken cancellationToken)
