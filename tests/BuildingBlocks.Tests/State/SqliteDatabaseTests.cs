@@ -60,6 +60,109 @@ public sealed class SqliteDatabaseTests : IAsyncDisposable
         Assert.Equal(500, await CountAsync(reopened));
     }
 
+    [Fact]
+    public async Task A_write_that_throws_in_a_group_undoes_only_its_own_changes_and_after_commit_actions()
+    {
+        await using var database = new SqliteDatabase(DatabasePath, NullLogger<SqliteDatabase>.Instance);
+        await database.ExecuteSchemaAsync("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)");
+        var afterCommit = new ConcurrentQueue<int>();
+        var runs = new ConcurrentDictionary<int, int>();
+
+        var writes = await OneGroupAsync(database, [.. Enumerable.Range(0, 6).Select(n => (Func<SqliteWriteSession, int>)(session =>
+        {
+            runs.AddOrUpdate(n, 1, (_, count) => count + 1);
+            Insert(session, n);
+            session.AfterCommit(() => afterCommit.Enqueue(n));
+            if (n is 2 or 4)
+            {
+                // After its changes and its after-commit action: both must go.
+                throw new InvalidOperationException($"write {n} failed");
+            }
+
+            return n;
+        }))]);
+
+        for (var n = 0; n < 6; n++)
+        {
+            if (n is 2 or 4)
+            {
+                Assert.Equal($"write {n} failed", (await Assert.ThrowsAsync<InvalidOperationException>(() => writes[n])).Message);
+            }
+            else
+            {
+                Assert.Equal(n, await writes[n]);
+            }
+        }
+
+        Assert.Equal([0, 1, 3, 5], await ValuesAsync(database));
+        Assert.Equal([0, 1, 3, 5], afterCommit);
+
+        // The plain attempt stopped at write 2; the group then ran again with a savepoint per write.
+        Assert.Equal([2, 2, 2, 1, 1, 1], Enumerable.Range(0, 6).Select(n => runs[n]));
+        Assert.Equal(1, database.SavepointGroups);
+    }
+
+    [Fact]
+    public async Task Groups_without_a_failure_take_no_savepoints_and_after_one_the_next_groups_take_them_for_a_while()
+    {
+        await using var database = new SqliteDatabase(DatabasePath, NullLogger<SqliteDatabase>.Instance);
+        await database.ExecuteSchemaAsync("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)");
+        await Task.WhenAll(Enumerable.Range(0, 200).Select(n => database.WriteAsync(session => Insert(session, n))));
+        Assert.Equal(0, database.SavepointGroups);
+        var plain = database.PlainGroups;
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => database.WriteAsync<int>(_ => throw new InvalidOperationException()));
+        for (var i = 0; i < SqliteDatabase.SavepointGroupsAfterFailure; i++)
+        {
+            await database.WriteAsync(session => Insert(session, 1000 + i));
+        }
+
+        Assert.Equal((plain, 1 + SqliteDatabase.SavepointGroupsAfterFailure), (database.PlainGroups, database.SavepointGroups));
+        await database.WriteAsync(session => Insert(session, 2000));
+        Assert.Equal(plain + 1, database.PlainGroups);
+        Assert.Equal(200 + SqliteDatabase.SavepointGroupsAfterFailure + 1, (await ValuesAsync(database)).Count);
+    }
+
+    /// <summary>Queues <paramref name="works"/> while the writer is held inside another write, so they form one group.</summary>
+    private static async Task<Task<int>[]> OneGroupAsync(SqliteDatabase database, Func<SqliteWriteSession, int>[] works)
+    {
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = database.WriteAsync(_ =>
+        {
+            held.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+            return 0;
+        });
+        Assert.True(held.Wait(TimeSpan.FromSeconds(30)));
+        var writes = works.Select(work => database.WriteAsync(work)).ToArray();
+        release.Set();
+        await holder.WaitAsync(TimeSpan.FromSeconds(30));
+        await Task.WhenAll(writes.Select(w => w.ContinueWith(_ => { }, TaskScheduler.Default))).WaitAsync(TimeSpan.FromSeconds(30));
+        return writes;
+    }
+
+    private static int Insert(SqliteWriteSession session, int n)
+    {
+        var insert = session.Command("INSERT INTO t (n) VALUES ($n)");
+        insert.Parameters.AddWithValue("$n", n);
+        return insert.ExecuteNonQuery();
+    }
+
+    private static Task<List<long>> ValuesAsync(SqliteDatabase database) => database.ReadAsync(async (connection, cancellationToken) =>
+    {
+        await using var select = connection.CreateCommand();
+        select.CommandText = "SELECT n FROM t ORDER BY n";
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        var values = new List<long>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            values.Add(reader.GetInt64(0));
+        }
+
+        return values;
+    });
+
     public ValueTask DisposeAsync()
     {
         SqliteConnection.ClearAllPools();
