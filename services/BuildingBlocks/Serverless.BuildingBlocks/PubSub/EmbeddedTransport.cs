@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,9 @@ namespace Serverless.BuildingBlocks.PubSub;
 /// the SQLite <see cref="EventLedger"/> for durability. Publishing completes when the ledger rows are
 /// committed; a row goes away once its subscription handled or dead-lettered the event; rows left by a
 /// crash are delivered again at the next start. Events travel in <see cref="EventBatch"/>es: whatever
-/// accumulated for a subscription while the previous batch was being sent.
+/// accumulated for a subscription while the previous batch was being sent. A batch stays in the process; the queue
+/// carries an <see cref="EventBatchToken"/> for it, which its consumer exchanges for the batch (once: a token whose
+/// batch was taken already is ignored, and events not handled stay in the ledger for the next start).
 /// </summary>
 internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInlinePublisher
 {
@@ -22,6 +25,8 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
     private readonly EventLedger _ledger;
     private readonly ILogger _logger;
     private readonly Dictionary<string, SubscriptionQueue> _queues = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<long, EventEnvelope[]> _batches = new();
+    private long _lastBatch;
 
     public EmbeddedTransport(TopicRegistry topics, EventDispatcher dispatcher, PubSubOptions options, EventLedger ledger, ILoggerFactory loggerFactory)
         : base(topics, dispatcher, options, loggerFactory)
@@ -101,7 +106,7 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
                 // Batches may overlap; the subscription's gate bounds how many events run at once.
                 endpoint.ConcurrentMessageLimit = Options.ConcurrencyPerSubscription;
                 endpoint.PrefetchCount = Options.ConcurrencyPerSubscription;
-                endpoint.Handler<EventBatch>(context => ConsumeAsync(queue, context));
+                endpoint.Handler<EventBatchToken>(context => ConsumeAsync(queue, context));
             });
         }
     });
@@ -111,7 +116,7 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
         foreach (var queue in _queues.Values)
         {
             var endpoint = await RunningBus.GetSendEndpoint(new Uri("queue:" + QueueName(queue.Subscription.Name))).ConfigureAwait(false);
-            queue.StartPump(endpoint, _logger);
+            queue.StartPump(endpoint, _logger, Park, token => _batches.TryRemove(token, out _));
         }
 
         var watermark = await _ledger.StartDispatchingAsync().ConfigureAwait(false);
@@ -152,11 +157,22 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
         }
 
         await _ledger.DisposeAsync().ConfigureAwait(false);
+        _batches.Clear();
+    }
+
+    /// <summary>Keeps a batch in the process and returns the token its queue's consumer takes it back with.</summary>
+    private long Park(EventEnvelope[] events)
+    {
+        var token = Interlocked.Increment(ref _lastBatch);
+        _batches[token] = events;
+        return token;
     }
 
     // Stopping part-way: the rest of the batch stays in the ledger for the next start.
-    private Task<bool> ConsumeAsync(SubscriptionQueue queue, ConsumeContext<EventBatch> context) =>
-        DeliverGatedAsync(context.Message.Events, queue.Gate, envelope => DeliverAsync(queue, envelope, context), context.CancellationToken);
+    private Task<bool> ConsumeAsync(SubscriptionQueue queue, ConsumeContext<EventBatchToken> context) =>
+        _batches.TryRemove(context.Message.Token, out var events)
+            ? DeliverGatedAsync(events, queue.Gate, envelope => DeliverAsync(queue, envelope, context), context.CancellationToken)
+            : Task.FromResult(true);
 
     private async Task DeliverAsync(SubscriptionQueue queue, EventEnvelope envelope, ConsumeContext context)
     {
@@ -205,10 +221,11 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
 
         public void Complete() => _pending.Writer.TryComplete();
 
-        public void StartPump(ISendEndpoint endpoint, ILogger logger) => _pump = Task.Run(() => PumpAsync(endpoint, logger));
+        public void StartPump(ISendEndpoint endpoint, ILogger logger, Func<EventEnvelope[], long> park, Action<long> unpark) =>
+            _pump = Task.Run(() => PumpAsync(endpoint, logger, park, unpark));
 
         /// <summary>Sends what accumulated while the previous send ran, up to <see cref="MaxBatch"/> events a message.</summary>
-        private async Task PumpAsync(ISendEndpoint endpoint, ILogger logger)
+        private async Task PumpAsync(ISendEndpoint endpoint, ILogger logger, Func<EventEnvelope[], long> park, Action<long> unpark)
         {
             var batch = new List<EventEnvelope>(MaxBatch);
             while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
@@ -219,12 +236,14 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
                     batch.Add(envelope);
                 }
 
+                var token = park([.. batch]);
                 try
                 {
-                    await endpoint.Send(new EventBatch { Events = [.. batch] }, CancellationToken.None).ConfigureAwait(false);
+                    await endpoint.Send(new EventBatchToken { Token = token }, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (Exception ex)
                 {
+                    unpark(token);
                     // The events are durable in the ledger; they are delivered at the next start.
                     LogDispatchFailed(logger, ex, batch.Count, Subscription.Name);
                 }

@@ -21,13 +21,25 @@ public sealed record EventEnvelope
 }
 
 /// <summary>
-/// What the embedded profile puts on a subscription's in-memory queue: the events one ledger commit
-/// produced for that subscription. One MassTransit message per event costs more than the rest of the
-/// pipeline together; a batch spreads that cost over up to a few hundred events.
+/// Events that travel together as one message: on RabbitMQ the events the outbox relay leased together for a topic;
+/// on the embedded profile the events one ledger commit produced for a subscription (handed over by
+/// <see cref="EventBatchToken"/>). One MassTransit message per event costs more than the rest of the pipeline
+/// together; a batch spreads that cost over up to a few hundred events.
 /// </summary>
 public sealed record EventBatch
 {
 #pragma warning disable CA1819 // A wire DTO: the serializer needs the array, nothing mutates it.
     public EventEnvelope[] Events { get; init; } = [];
 #pragma warning restore CA1819
+}
+
+/// <summary>
+/// What the embedded profile puts on a subscription's in-memory queue: a token for an <see cref="EventBatch"/> the
+/// process holds until the queue's consumer takes it. MassTransit's in-memory transport serialises every message as a
+/// broker transport does; the events never leave the process, so only the token is serialised, not the events and
+/// their base64-encoded CloudEvent bytes (about 5 % of the host's CPU under embedded inbound webhooks).
+/// </summary>
+public sealed record EventBatchToken
+{
+    public long Token { get; init; }
 }
