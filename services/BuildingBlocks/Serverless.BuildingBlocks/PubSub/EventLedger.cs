@@ -51,6 +51,9 @@ internal sealed partial class EventLedger : IAsyncDisposable
     /// <summary>Raised on the database's writer thread, so it is ordered with every append (see <see cref="AppendAsync"/>).</summary>
     private volatile bool _dispatching;
 
+    /// <summary>The highest id written when dispatching started; kept, since the writer may run that write twice.</summary>
+    private long? _watermark;
+
     public EventLedger(SqliteDatabase database, TimeProvider time, ILogger<EventLedger> logger)
     {
         _database = database;
@@ -123,8 +126,11 @@ internal sealed partial class EventLedger : IAsyncDisposable
         await EnsureSchemaAsync().ConfigureAwait(false);
         return await _database.WriteAsync(session =>
         {
+            // The database runs a group again when one of its writes throws (see SqliteDatabase). Appends ahead of this
+            // write in the group then see the flag already raised and are dispatched by their publisher, so the second
+            // run must not move the watermark over them, or recovery would deliver them too.
             _dispatching = true;
-            return _lastId;
+            return _watermark ??= _lastId;
         }).ConfigureAwait(false);
     }
 
