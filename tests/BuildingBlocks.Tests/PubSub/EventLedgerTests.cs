@@ -1,3 +1,4 @@
+using BuildingBlocks.Tests.State;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Serverless.BuildingBlocks.PubSub;
@@ -20,26 +21,16 @@ public sealed class EventLedgerTests : IAsyncDisposable
         var dispatched = new List<long>();
 
         // One group: an append, the start of dispatch, then a write that throws, so the group runs a second time.
-        using var held = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        var holder = database.WriteAsync(_ =>
-        {
-            held.Set();
-            release.Wait(TimeSpan.FromSeconds(30));
-            return 0;
-        });
-        Assert.True(held.Wait(TimeSpan.FromSeconds(30)));
-        var append = database.WriteAsync(session => ledger.TryAppendInSession(session, [subscription], "t", "{}"u8.ToArray(), ids =>
-        {
-            lock (dispatched)
+        var (append, start, failing) = await HeldWriter.QueueOneGroupAsync(database, () => (
+            database.WriteAsync(session => ledger.TryAppendInSession(session, [subscription], "t", "{}"u8.ToArray(), ids =>
             {
-                dispatched.AddRange(ids);
-            }
-        }));
-        var start = ledger.StartDispatchingAsync();
-        var failing = database.WriteAsync<int>(_ => throw new InvalidOperationException("fails"));
-        release.Set();
-        await holder.WaitAsync(TimeSpan.FromSeconds(30));
+                lock (dispatched)
+                {
+                    dispatched.AddRange(ids);
+                }
+            })),
+            ledger.StartDispatchingAsync(),
+            database.WriteAsync<int>(_ => throw new InvalidOperationException("fails"))));
         Assert.True(await append.WaitAsync(TimeSpan.FromSeconds(30)));
         await Assert.ThrowsAsync<InvalidOperationException>(() => failing);
         var watermark = await start.WaitAsync(TimeSpan.FromSeconds(30));

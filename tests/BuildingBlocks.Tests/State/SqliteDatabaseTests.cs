@@ -123,21 +123,10 @@ public sealed class SqliteDatabaseTests : IAsyncDisposable
         Assert.Equal(200 + SqliteDatabase.SavepointGroupsAfterFailure + 1, (await ValuesAsync(database)).Count);
     }
 
-    /// <summary>Queues <paramref name="works"/> while the writer is held inside another write, so they form one group.</summary>
+    /// <summary>Queues <paramref name="works"/> as one group and waits until each has completed or failed.</summary>
     private static async Task<Task<int>[]> OneGroupAsync(SqliteDatabase database, Func<SqliteWriteSession, int>[] works)
     {
-        using var held = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        var holder = database.WriteAsync(_ =>
-        {
-            held.Set();
-            release.Wait(TimeSpan.FromSeconds(30));
-            return 0;
-        });
-        Assert.True(held.Wait(TimeSpan.FromSeconds(30)));
-        var writes = works.Select(work => database.WriteAsync(work)).ToArray();
-        release.Set();
-        await holder.WaitAsync(TimeSpan.FromSeconds(30));
+        var writes = await HeldWriter.QueueOneGroupAsync(database, () => works.Select(work => database.WriteAsync(work)).ToArray());
         await Task.WhenAll(writes.Select(w => w.ContinueWith(_ => { }, TaskScheduler.Default))).WaitAsync(TimeSpan.FromSeconds(30));
         return writes;
     }
