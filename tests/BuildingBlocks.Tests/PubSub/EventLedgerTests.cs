@@ -15,7 +15,7 @@ public sealed class EventLedgerTests : IAsyncDisposable
     public async Task An_append_in_a_group_that_runs_twice_around_the_start_of_dispatch_is_dispatched_once()
     {
         await using var database = new SqliteDatabase(Path.Combine(_directory, "ledger.db"), NullLogger<SqliteDatabase>.Instance);
-        var ledger = new EventLedger(database, TimeProvider.System, NullLogger<EventLedger>.Instance);
+        await using var ledger = new EventLedger(database, TimeProvider.System, NullLogger<EventLedger>.Instance);
         await ledger.EnsureSchemaAsync();
         var subscription = new SubscriptionDescriptor("s", "t", typeof(object));
         var dispatched = new List<long>();
@@ -51,7 +51,6 @@ public sealed class EventLedgerTests : IAsyncDisposable
 
         var row = Assert.Single(rows);
         Assert.Equal([row], dispatched.Concat(recovered));
-        await ledger.DisposeAsync();
     }
 
     public ValueTask DisposeAsync()
