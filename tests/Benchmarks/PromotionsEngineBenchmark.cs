@@ -41,17 +41,7 @@ internal static class PromotionsEngineBenchmark
         {
             // What one catalog change costs each instance: the whole snapshot compiled again (warm, after the first).
             var definitions = Promotions(count, heavy).ToList();
-            var times = new List<double>(compiles);
-            var compileCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            for (var i = 0; i < compiles; i++)
-            {
-                var watch = Stopwatch.StartNew();
-                _ = PromotionSnapshot.Compile(definitions);
-                times.Add(watch.Elapsed.TotalMilliseconds);
-            }
-
-            var compileCpu = (Process.GetCurrentProcess().TotalProcessorTime - compileCpuBefore).TotalMilliseconds / compiles;
-            times.Sort();
+            var (times, compileCpu) = TimeRepeats(compiles, _ => () => PromotionSnapshot.Compile(definitions));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"compile {count} promotions ({(heavy ? "heavy" : "retail")} mix): first {compileWatch.ElapsedMilliseconds} ms, then {compiles} more: min {times[0]:F1} ms, median {times[times.Count / 2]:F1} ms, max {times[^1]:F1} ms; process CPU {compileCpu:F1} ms per compile (GC threads included)"));
             return Task.FromResult(0);
@@ -63,19 +53,12 @@ internal static class PromotionsEngineBenchmark
             // priority moves it, and so the ranks of others), the rest taken over from the snapshot before.
             var definitions = snapshot.Definitions.OrderBy(d => d.Id, StringComparer.Ordinal).ToList();
             snapshot = PromotionSnapshot.Compile(definitions); // in id order, as the service passes them
-            var times = new List<double>(recompiles);
-            var changeCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            for (var i = 0; i < recompiles; i++)
+            var (times, changeCpu) = TimeRepeats(recompiles, i =>
             {
                 var at = (i * 7919) % definitions.Count;
                 definitions[at] = definitions[at] with { Priority = definitions[at].Priority + 1 };
-                var watch = Stopwatch.StartNew();
-                snapshot = snapshot.Recompile(definitions);
-                times.Add(watch.Elapsed.TotalMilliseconds);
-            }
-
-            var changeCpu = (Process.GetCurrentProcess().TotalProcessorTime - changeCpuBefore).TotalMilliseconds / recompiles;
-            times.Sort();
+                return () => snapshot = snapshot.Recompile(definitions);
+            });
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"recompile {count} promotions ({(heavy ? "heavy" : "retail")} mix) after one edit, {recompiles} times: min {times[0]:F1} ms, median {times[times.Count / 2]:F1} ms, p90 {times[times.Count * 9 / 10]:F1} ms, max {times[^1]:F1} ms; process CPU {changeCpu:F1} ms per change (GC threads included)"));
             return Task.FromResult(0);
@@ -130,6 +113,27 @@ internal static class PromotionsEngineBenchmark
 
         allocations?.Print(calculations, "calc");
         return Task.FromResult(0);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="prepare"/> (untimed) and then the step it returns (timed) <paramref name="repeats"/> times:
+    /// the steps' times sorted, and the process CPU per repeat (GC threads included).
+    /// </summary>
+    private static (List<double> SortedMilliseconds, double CpuMilliseconds) TimeRepeats(int repeats, Func<int, Action> prepare)
+    {
+        var times = new List<double>(repeats);
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        for (var i = 0; i < repeats; i++)
+        {
+            var step = prepare(i);
+            var watch = Stopwatch.StartNew();
+            step();
+            times.Add(watch.Elapsed.TotalMilliseconds);
+        }
+
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMilliseconds / repeats;
+        times.Sort();
+        return (times, cpu);
     }
 
     private static string LoadAverage() =>

@@ -116,7 +116,7 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
         foreach (var queue in _queues.Values)
         {
             var endpoint = await RunningBus.GetSendEndpoint(new Uri("queue:" + QueueName(queue.Subscription.Name))).ConfigureAwait(false);
-            queue.StartPump(endpoint, _logger, Park, token => _batches.TryRemove(token, out _));
+            queue.StartPump(events => SendAsync(endpoint, events), _logger);
         }
 
         var watermark = await _ledger.StartDispatchingAsync().ConfigureAwait(false);
@@ -160,12 +160,20 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
         _batches.Clear();
     }
 
-    /// <summary>Keeps a batch in the process and returns the token its queue's consumer takes it back with.</summary>
-    private long Park(EventEnvelope[] events)
+    /// <summary>Keeps a batch in the process and sends its queue the token the consumer takes it back with.</summary>
+    private async Task SendAsync(ISendEndpoint endpoint, EventEnvelope[] events)
     {
         var token = Interlocked.Increment(ref _lastBatch);
         _batches[token] = events;
-        return token;
+        try
+        {
+            await endpoint.Send(new EventBatchToken { Token = token }, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch
+        {
+            _batches.TryRemove(token, out _);
+            throw;
+        }
     }
 
     // Stopping part-way: the rest of the batch stays in the ledger for the next start.
@@ -221,11 +229,10 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
 
         public void Complete() => _pending.Writer.TryComplete();
 
-        public void StartPump(ISendEndpoint endpoint, ILogger logger, Func<EventEnvelope[], long> park, Action<long> unpark) =>
-            _pump = Task.Run(() => PumpAsync(endpoint, logger, park, unpark));
+        public void StartPump(Func<EventEnvelope[], Task> send, ILogger logger) => _pump = Task.Run(() => PumpAsync(send, logger));
 
         /// <summary>Sends what accumulated while the previous send ran, up to <see cref="MaxBatch"/> events a message.</summary>
-        private async Task PumpAsync(ISendEndpoint endpoint, ILogger logger, Func<EventEnvelope[], long> park, Action<long> unpark)
+        private async Task PumpAsync(Func<EventEnvelope[], Task> send, ILogger logger)
         {
             var batch = new List<EventEnvelope>(MaxBatch);
             while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
@@ -236,14 +243,12 @@ internal sealed partial class EmbeddedTransport : PubSubTransport, ISqliteInline
                     batch.Add(envelope);
                 }
 
-                var token = park([.. batch]);
                 try
                 {
-                    await endpoint.Send(new EventBatchToken { Token = token }, CancellationToken.None).ConfigureAwait(false);
+                    await send([.. batch]).ConfigureAwait(false);
                 }
                 catch (Exception ex)
                 {
-                    unpark(token);
                     // The events are durable in the ledger; they are delivered at the next start.
                     LogDispatchFailed(logger, ex, batch.Count, Subscription.Name);
                 }
