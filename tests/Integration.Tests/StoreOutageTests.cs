@@ -38,6 +38,7 @@ public sealed class StoreOutageTests : IAsyncLifetime
         postgres.Port = _relay.Port;
         var settings = _profile.Settings();
         settings["ConnectionStrings:Postgres"] = postgres.ConnectionString;
+        settings["Serverless:Http:ReadinessTimeout"] = "00:00:02";
         _host = new LocalHost(settings: settings, services: s =>
         {
             s.AddSingleton(_recording);
@@ -73,6 +74,33 @@ public sealed class StoreOutageTests : IAsyncLifetime
         _relay.Restore();
         var ready = await client.GetAsync("/readyz");
         Assert.True(ready.StatusCode == HttpStatusCode.OK, await ready.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_hung_PostgreSQL_makes_readiness_answer_unhealthy_within_its_timeout_and_ready_once_it_answers_again()
+    {
+        var client = _host.CreateClient(apiKey: null);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/readyz")).StatusCode);
+
+        // The server hangs: connections stay open, nothing comes back (Npgsql's own command timeout is 30 s).
+        _relay.Stall();
+        var asked = System.Diagnostics.Stopwatch.StartNew();
+        var hung = await client.GetAsync("/readyz");
+        asked.Stop();
+        var report = await hung.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, hung.StatusCode);
+        var state = report.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "state");
+        Assert.Equal("Unhealthy", state.GetProperty("status").GetString());
+        Assert.Equal("no answer within 2 s", state.GetProperty("description").GetString());
+        Assert.True(asked.Elapsed < TimeSpan.FromSeconds(20), $"/readyz took {asked.Elapsed} with a 2 s readiness timeout");
+
+        _relay.Restore();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while ((await client.GetAsync("/readyz")).StatusCode != HttpStatusCode.OK)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "/readyz was not ready within 30 s of the database answering again");
+            await Task.Delay(100);
+        }
     }
 
     [Fact]

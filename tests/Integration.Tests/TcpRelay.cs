@@ -7,7 +7,8 @@ namespace Integration.Tests;
 /// <summary>
 /// A TCP relay on loopback in front of a real server, to take the server away from a host and give it back: while
 /// cut, every open connection is reset and new ones are reset as soon as they are accepted (as when the server
-/// restarts); restored, connections pass through again.
+/// restarts); stalled, connections stay open but no byte passes either way (as when the server hangs); restored,
+/// connections pass through again.
 /// </summary>
 public sealed class TcpRelay : IAsyncDisposable
 {
@@ -18,6 +19,9 @@ public sealed class TcpRelay : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
     private volatile bool _cut;
+
+    /// <summary>Completed while bytes may pass; replaced by a pending one while stalled.</summary>
+    private volatile TaskCompletionSource _flowing = Flowing();
 
     public TcpRelay(string host, int port)
     {
@@ -43,7 +47,27 @@ public sealed class TcpRelay : IAsyncDisposable
         }
     }
 
-    public void Restore() => _cut = false;
+    /// <summary>Holds every byte in both directions, on open connections and new ones, until <see cref="Restore"/>.</summary>
+    public void Stall()
+    {
+        if (_flowing.Task.IsCompleted)
+        {
+            _flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    public void Restore()
+    {
+        _cut = false;
+        _flowing.TrySetResult();
+    }
+
+    private static TaskCompletionSource Flowing()
+    {
+        var flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        flowing.SetResult();
+        return flowing;
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -88,7 +112,7 @@ public sealed class TcpRelay : IAsyncDisposable
             _open[id] = (client, upstream);
             var a = client.GetStream();
             var b = upstream.GetStream();
-            await Task.WhenAny(a.CopyToAsync(b, _stop.Token), b.CopyToAsync(a, _stop.Token));
+            await Task.WhenAny(PumpAsync(a, b), PumpAsync(b, a));
         }
         catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
         {
@@ -99,6 +123,18 @@ public sealed class TcpRelay : IAsyncDisposable
             _open.TryRemove(id, out _);
             Reset(client);
             Reset(upstream);
+        }
+    }
+
+    /// <summary>Copies <paramref name="from"/> to <paramref name="to"/>, holding each chunk while the relay is stalled.</summary>
+    private async Task PumpAsync(NetworkStream from, NetworkStream to)
+    {
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await from.ReadAsync(buffer, _stop.Token)) > 0)
+        {
+            await _flowing.Task.WaitAsync(_stop.Token);
+            await to.WriteAsync(buffer.AsMemory(0, read), _stop.Token);
         }
     }
 

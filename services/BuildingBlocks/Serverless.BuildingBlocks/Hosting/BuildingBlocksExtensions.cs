@@ -107,6 +107,7 @@ public static class BuildingBlocksExtensions
         services.AddHealthChecks()
             .AddCheck<StateReadinessCheck>("state", tags: ["ready"])
             .AddCheck<PubSubReadinessCheck>("pubsub", tags: ["ready"]);
+        services.PostConfigure<HealthCheckServiceOptions>(o => BoundedReadinessCheck.Bound(o, options.Http.ReadinessTimeout));
         services.AddOpenApi();
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.Http.MaxRequestBodyBytes);
     }

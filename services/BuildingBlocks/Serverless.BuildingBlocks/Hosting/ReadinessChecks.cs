@@ -48,3 +48,37 @@ internal sealed class PubSubReadinessCheck(IPubSubHealth pubSub, ServerlessOptio
             : HealthCheckResult.Unhealthy($"{transport} not connected");
     }
 }
+
+/// <summary>
+/// Bounds a /readyz check by <see cref="HttpOptions.ReadinessTimeout"/>: its token is cancelled then, and its answer is no
+/// longer waited for even when the work under it cannot be cancelled (a SQLite call, a connection that hangs).
+/// </summary>
+internal sealed class BoundedReadinessCheck(IHealthCheck inner, TimeSpan timeout) : IHealthCheck
+{
+    /// <summary>Wraps every check tagged <c>ready</c>, modules' own included, whenever they were registered.</summary>
+    public static void Bound(HealthCheckServiceOptions options, TimeSpan timeout)
+    {
+        foreach (var registration in options.Registrations.Where(r => r.Tags.Contains("ready")))
+        {
+            var factory = registration.Factory;
+            registration.Factory = services => new BoundedReadinessCheck(factory(services), timeout);
+        }
+    }
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(timeout);
+        var check = inner.CheckHealthAsync(context, bounded.Token);
+        try
+        {
+            return await check.WaitAsync(bounded.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The abandoned check may still fail later; its exception is observed here so it is not reported as unobserved.
+            _ = check.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            return new HealthCheckResult(context.Registration.FailureStatus, $"no answer within {timeout.TotalSeconds:0.###} s");
+        }
+    }
+}

@@ -45,6 +45,11 @@ public static class ServerlessConfiguration
             throw new ServerlessConfigurationException("Serverless:Http:MaxRequestBodyBytes", "must be at least 1024.");
         }
 
+        if (options.Http.ReadinessTimeout <= TimeSpan.Zero)
+        {
+            throw new ServerlessConfigurationException("Serverless:Http:ReadinessTimeout", "must be a positive time span (such as 00:00:03).");
+        }
+
         return options;
     }
 

@@ -79,4 +79,10 @@ public sealed class HttpOptions
 {
     /// <summary>Largest request body accepted anywhere (413 above); endpoints may set a smaller one.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// How long each /readyz check may take: one that has not answered by then (a store that hangs rather than
+    /// refuses) counts as unhealthy, so the probe gets its answer instead of waiting out the store's own timeouts.
+    /// </summary>
+    public TimeSpan ReadinessTimeout { get; set; } = TimeSpan.FromSeconds(3);
 }
