@@ -41,6 +41,8 @@ public sealed partial class StepRunner(
     private static readonly TimeSpan ReportRetryInitialDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan ReportRetryMaxDelay = TimeSpan.FromSeconds(5);
 
+    private readonly SharedRunReads _runReads = new(runs, time);
+
     public async Task HandleAsync(CloudEvent cloudEvent, EventContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cloudEvent);
@@ -299,6 +301,7 @@ public sealed partial class StepRunner(
     private async Task WatchAsync(string runId, string stepId, int attempt, StepLog log, LeaseHolder lease, CancellationTokenSource stop)
     {
         var renewAt = time.GetUtcNow() + options.LeaseRenewalInterval;
+        using var watching = _runReads.Watch(runId);
         while (!stop.IsCancellationRequested)
         {
             try
@@ -321,7 +324,7 @@ public sealed partial class StepRunner(
                 }
 
                 await log.FlushAsync(stop.Token).ConfigureAwait(false);
-                var run = await runs.GetAsync(runId, stop.Token).ConfigureAwait(false);
+                var run = await _runReads.ReadAsync(watching, options.CancelPollInterval, stop.Token).ConfigureAwait(false);
                 // A cancel stops normal steps only: finally steps run to their end (their own timeout still stops them).
                 if (run is null || (run.State.CancelRequested && !run.Definition.IsFinally(stepId)) || !IsCurrent(run, stepId, attempt))
                 {
