@@ -746,17 +746,15 @@ public sealed class PostgresRunStoreTests : RunStoreContract
 }
 
 /// <summary>A store whose next value-less read lets <see cref="Meanwhile"/> run between reading and answering.</summary>
-internal sealed class RacingReads(IStateStore inner) : IStateStore
+internal sealed class RacingReads(IStateStore inner) : DelegatingStateStore(inner)
 {
     public Func<Task>? Meanwhile { get; set; }
 
     public int LeftOut { get; private set; }
 
-    public string Engine => inner.Engine;
-
-    public async Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
+    public override async Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
     {
-        var item = await inner.GetIfChangedAsync(key, knownETag, cancellationToken);
+        var item = await Inner.GetIfChangedAsync(key, knownETag, cancellationToken);
         if (item is { Value.IsEmpty: true } && Meanwhile is { } meanwhile)
         {
             Meanwhile = null;
@@ -766,24 +764,10 @@ internal sealed class RacingReads(IStateStore inner) : IStateStore
 
         return item;
     }
-
-    public Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default) => inner.GetAsync(key, cancellationToken);
-
-    public Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default) => inner.GetBulkAsync(keys, cancellationToken);
-
-    public Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default) => inner.SaveAsync(key, value, options, cancellationToken);
-
-    public Task<bool> DeleteAsync(string key, string? etag = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, etag, cancellationToken);
-
-    public Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default) => inner.TransactAsync(transaction, cancellationToken);
-
-    public Task<KeyPage> ListKeysAsync(string prefix, int pageSize = 100, string? continuationToken = null, CancellationToken cancellationToken = default) => inner.ListKeysAsync(prefix, pageSize, continuationToken, cancellationToken);
-
-    public Task PingAsync(CancellationToken cancellationToken = default) => inner.PingAsync(cancellationToken);
 }
 
 /// <summary>A store that can hold back its next commit until released, and counts commits.</summary>
-internal sealed class GatedCommits(IStateStore inner) : IStateStore
+internal sealed class GatedCommits(IStateStore inner) : DelegatingStateStore(inner)
 {
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _armed;
@@ -799,9 +783,7 @@ internal sealed class GatedCommits(IStateStore inner) : IStateStore
 
     public void Release() => _released.TrySetResult();
 
-    public string Engine => inner.Engine;
-
-    public async Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default)
+    public override async Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default)
     {
         if (Interlocked.Exchange(ref _armed, 0) == 1)
         {
@@ -810,20 +792,6 @@ internal sealed class GatedCommits(IStateStore inner) : IStateStore
         }
 
         Interlocked.Increment(ref _commits);
-        return await inner.TransactAsync(transaction, cancellationToken);
+        return await Inner.TransactAsync(transaction, cancellationToken);
     }
-
-    public Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default) => inner.GetAsync(key, cancellationToken);
-
-    public Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default) => inner.GetIfChangedAsync(key, knownETag, cancellationToken);
-
-    public Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default) => inner.GetBulkAsync(keys, cancellationToken);
-
-    public Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default) => inner.SaveAsync(key, value, options, cancellationToken);
-
-    public Task<bool> DeleteAsync(string key, string? etag = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, etag, cancellationToken);
-
-    public Task<KeyPage> ListKeysAsync(string prefix, int pageSize = 100, string? continuationToken = null, CancellationToken cancellationToken = default) => inner.ListKeysAsync(prefix, pageSize, continuationToken, cancellationToken);
-
-    public Task PingAsync(CancellationToken cancellationToken = default) => inner.PingAsync(cancellationToken);
 }

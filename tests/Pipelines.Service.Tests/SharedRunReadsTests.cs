@@ -113,7 +113,7 @@ public sealed class SharedRunReadsTests : IAsyncLifetime
     }
 
     /// <summary>Counts reads of run records; can fail or hold the next one.</summary>
-    private sealed class CountingReads(IStateStore inner) : IStateStore
+    private sealed class CountingReads(IStateStore inner) : DelegatingStateStore(inner)
     {
         private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _reads;
@@ -122,15 +122,13 @@ public sealed class SharedRunReadsTests : IAsyncLifetime
 
         public int Reads => Volatile.Read(ref _reads);
 
-        public string Engine => inner.Engine;
-
         public void FailNext() => Volatile.Write(ref _failNext, 1);
 
         public void HoldNext() => Volatile.Write(ref _holdNext, 1);
 
         public void Release() => _released.TrySetResult();
 
-        public async Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
+        public override async Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _reads);
             if (Interlocked.Exchange(ref _failNext, 0) == 1)
@@ -143,21 +141,7 @@ public sealed class SharedRunReadsTests : IAsyncLifetime
                 await _released.Task;
             }
 
-            return await inner.GetIfChangedAsync(key, knownETag, cancellationToken);
+            return await Inner.GetIfChangedAsync(key, knownETag, cancellationToken);
         }
-
-        public Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default) => inner.GetAsync(key, cancellationToken);
-
-        public Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default) => inner.GetBulkAsync(keys, cancellationToken);
-
-        public Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default) => inner.SaveAsync(key, value, options, cancellationToken);
-
-        public Task<bool> DeleteAsync(string key, string? etag = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, etag, cancellationToken);
-
-        public Task<IReadOnlyList<string>> TransactAsync(StateTransaction transaction, CancellationToken cancellationToken = default) => inner.TransactAsync(transaction, cancellationToken);
-
-        public Task<KeyPage> ListKeysAsync(string prefix, int pageSize = 100, string? continuationToken = null, CancellationToken cancellationToken = default) => inner.ListKeysAsync(prefix, pageSize, continuationToken, cancellationToken);
-
-        public Task PingAsync(CancellationToken cancellationToken = default) => inner.PingAsync(cancellationToken);
     }
 }
