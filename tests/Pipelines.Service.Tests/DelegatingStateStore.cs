@@ -13,6 +13,8 @@ internal abstract class DelegatingStateStore(IStateStore inner) : IStateStore
 
     public virtual Task<StateItem?> GetAsync(string key, CancellationToken cancellationToken = default) => Inner.GetAsync(key, cancellationToken);
 
+    public virtual Task<IReadOnlyList<StateItem>> GetBulkIfChangedAsync(IReadOnlyCollection<KeyValuePair<string, string?>> keys, CancellationToken cancellationToken = default) => Inner.GetBulkIfChangedAsync(keys, cancellationToken);
+
     public virtual Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default) => Inner.GetBulkAsync(keys, cancellationToken);
 
     public virtual Task<string> SaveAsync(string key, ReadOnlyMemory<byte> value, StateWriteOptions? options = null, CancellationToken cancellationToken = default) => Inner.SaveAsync(key, value, options, cancellationToken);

@@ -8,8 +8,8 @@ using Serverless.Testing;
 
 namespace Pipelines.Service.Tests;
 
-/// <summary>The watchers of one run's running steps share its reads within the poll interval.</summary>
-public sealed class SharedRunReadsTests : IAsyncLifetime
+/// <summary>The runs this process's running steps watch are read together, at most one round per poll interval.</summary>
+public abstract class SharedRunReadsContract : IAsyncLifetime
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
 
@@ -19,9 +19,11 @@ public sealed class SharedRunReadsTests : IAsyncLifetime
     private RunStore _runs = null!;
     private SharedRunReads _reads = null!;
 
+    protected abstract Task<TemporaryStateStore> CreateStoreAsync();
+
     public async ValueTask InitializeAsync()
     {
-        _state = await TemporaryStateStore.SqliteAsync();
+        _state = await CreateStoreAsync();
         _store = new CountingReads(_state.Store);
         _runs = new RunStore(_store, _time, new RunTimerSignal());
         _reads = new SharedRunReads(_runs, _time);
@@ -37,65 +39,71 @@ public sealed class SharedRunReadsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Steps_of_one_run_polling_within_the_interval_share_one_read_and_the_next_interval_reads_again()
+    public async Task Every_watched_run_is_read_in_one_round_per_interval_and_the_next_interval_starts_another()
     {
-        var runId = await StartAsync();
-        using var a = _reads.Watch(runId);
-        using var b = _reads.Watch(runId);
-        var before = _store.Reads;
+        var one = await StartAsync();
+        var other = await StartAsync();
+        using var a = _reads.Watch(one);
+        using var b = _reads.Watch(one);
+        using var c = _reads.Watch(other);
 
         var first = await _reads.ReadAsync(a, Interval, CancellationToken.None);
         _time.Advance(Interval / 2);
         var second = await _reads.ReadAsync(b, Interval, CancellationToken.None);
+        var third = await _reads.ReadAsync(c, Interval, CancellationToken.None);
 
-        Assert.Equal(1, _store.Reads - before);
+        Assert.Equal((1, 2, 0), (_store.Rounds, _store.KeysRead, _store.SingleReads));
         Assert.Same(first, second);
-        Assert.Equal(runId, first!.RunId);
+        Assert.Equal((one, other), (first!.RunId, third!.RunId));
 
         _time.Advance(Interval / 2);
-        await _reads.ReadAsync(b, Interval, CancellationToken.None);
-        Assert.Equal(2, _store.Reads - before);
+        Assert.Equal(other, (await _reads.ReadAsync(c, Interval, CancellationToken.None))!.RunId);
+        Assert.Equal((2, 4, 0), (_store.Rounds, _store.KeysRead, _store.SingleReads));
     }
 
     [Fact]
-    public async Task Watchers_of_different_runs_read_their_own_runs_and_a_run_nobody_watches_is_forgotten()
+    public async Task A_run_first_watched_after_a_round_started_is_read_on_its_own_until_the_next_round_and_a_run_nobody_watches_is_left_out()
     {
         var one = await StartAsync();
-        var other = await StartAsync();
-        var before = _store.Reads;
-        using (var a = _reads.Watch(one))
-        using (var b = _reads.Watch(other))
+        var later = await StartAsync();
+        using var a = _reads.Watch(one);
+        await _reads.ReadAsync(a, Interval, CancellationToken.None);
+
+        using (var b = _reads.Watch(later))
         {
-            Assert.Equal(one, (await _reads.ReadAsync(a, Interval, CancellationToken.None))!.RunId);
-            Assert.Equal(other, (await _reads.ReadAsync(b, Interval, CancellationToken.None))!.RunId);
-            Assert.Equal(2, _store.Reads - before);
+            Assert.Equal(later, (await _reads.ReadAsync(b, Interval, CancellationToken.None))!.RunId);
+            Assert.Equal((1, 1, 1), (_store.Rounds, _store.KeysRead, _store.SingleReads));
+
+            _time.Advance(Interval);
+            Assert.Equal(later, (await _reads.ReadAsync(b, Interval, CancellationToken.None))!.RunId);
+            Assert.Equal((2, 3, 1), (_store.Rounds, _store.KeysRead, _store.SingleReads));
             Assert.Equal(2, _reads.WatchedRuns);
         }
 
-        Assert.Equal(0, _reads.WatchedRuns);
-
-        // Watched again at the same instant: its earlier read went with its last watcher, so the run is read afresh.
-        using var again = _reads.Watch(one);
-        await _reads.ReadAsync(again, Interval, CancellationToken.None);
-        Assert.Equal(3, _store.Reads - before);
+        Assert.Equal(1, _reads.WatchedRuns);
+        _time.Advance(Interval);
+        await _reads.ReadAsync(a, Interval, CancellationToken.None);
+        Assert.Equal((3, 4, 1), (_store.Rounds, _store.KeysRead, _store.SingleReads));
     }
 
     [Fact]
-    public async Task A_read_that_failed_is_not_handed_to_the_next_watcher()
+    public async Task A_run_that_is_gone_reads_as_null_and_a_failed_round_is_not_handed_to_the_next_watcher()
     {
         var runId = await StartAsync();
         using var a = _reads.Watch(runId);
         using var b = _reads.Watch(runId);
+        using var gone = _reads.Watch(TimeOrderedId.Next(_time.GetUtcNow()));
 
         _store.FailNext();
         await Assert.ThrowsAsync<IOException>(() => _reads.ReadAsync(a, Interval, CancellationToken.None));
-        var read = await _reads.ReadAsync(b, Interval, CancellationToken.None);
 
-        Assert.Equal(runId, read!.RunId);
+        Assert.Equal(runId, (await _reads.ReadAsync(b, Interval, CancellationToken.None))!.RunId);
+        Assert.Null(await _reads.ReadAsync(gone, Interval, CancellationToken.None));
+        Assert.Equal(2, _store.Rounds);
     }
 
     [Fact]
-    public async Task A_watcher_that_stops_waiting_does_not_cancel_the_read_the_others_share()
+    public async Task A_watcher_that_stops_waiting_does_not_cancel_the_round_the_others_share()
     {
         var runId = await StartAsync();
         using var a = _reads.Watch(runId);
@@ -110,17 +118,24 @@ public sealed class SharedRunReadsTests : IAsyncLifetime
         _store.Release();
 
         Assert.Equal(runId, (await waiting.WaitAsync(TimeSpan.FromSeconds(30)))!.RunId);
+        Assert.Equal(1, _store.Rounds);
     }
 
-    /// <summary>Counts reads of run records; can fail or hold the next one.</summary>
+    /// <summary>Counts bulk rounds (and the keys in them) and single reads of run records; can fail or hold the next round.</summary>
     private sealed class CountingReads(IStateStore inner) : DelegatingStateStore(inner)
     {
         private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _reads;
+        private int _rounds;
+        private int _keysRead;
+        private int _singleReads;
         private int _failNext;
         private int _holdNext;
 
-        public int Reads => Volatile.Read(ref _reads);
+        public int Rounds => Volatile.Read(ref _rounds);
+
+        public int KeysRead => Volatile.Read(ref _keysRead);
+
+        public int SingleReads => Volatile.Read(ref _singleReads);
 
         public void FailNext() => Volatile.Write(ref _failNext, 1);
 
@@ -128,9 +143,10 @@ public sealed class SharedRunReadsTests : IAsyncLifetime
 
         public void Release() => _released.TrySetResult();
 
-        public override async Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
+        public override async Task<IReadOnlyList<StateItem>> GetBulkIfChangedAsync(IReadOnlyCollection<KeyValuePair<string, string?>> keys, CancellationToken cancellationToken = default)
         {
-            Interlocked.Increment(ref _reads);
+            Interlocked.Increment(ref _rounds);
+            Interlocked.Add(ref _keysRead, keys.Count);
             if (Interlocked.Exchange(ref _failNext, 0) == 1)
             {
                 throw new IOException("the store did not answer");
@@ -141,7 +157,27 @@ public sealed class SharedRunReadsTests : IAsyncLifetime
                 await _released.Task;
             }
 
-            return await Inner.GetIfChangedAsync(key, knownETag, cancellationToken);
+            return await Inner.GetBulkIfChangedAsync(keys, cancellationToken);
+        }
+
+        public override Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
+        {
+            if (key.StartsWith("pipelines||run||", StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref _singleReads);
+            }
+
+            return Inner.GetIfChangedAsync(key, knownETag, cancellationToken);
         }
     }
+}
+
+public sealed class SqliteSharedRunReadsTests : SharedRunReadsContract
+{
+    protected override Task<TemporaryStateStore> CreateStoreAsync() => TemporaryStateStore.SqliteAsync();
+}
+
+public sealed class PostgresSharedRunReadsTests : SharedRunReadsContract
+{
+    protected override Task<TemporaryStateStore> CreateStoreAsync() => TemporaryStateStore.PostgresAsync("pipelines");
 }

@@ -64,6 +64,39 @@ public abstract class StateStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_bulk_read_leaves_out_the_values_whose_etags_the_caller_holds_and_the_keys_that_are_missing_or_expired()
+    {
+        var held = await Store.SaveAsync("watch||held", Bytes("held"));
+        var old = await Store.SaveAsync("watch||changed", Bytes("one"));
+        var now = await Store.SaveAsync("watch||changed", Bytes("two"));
+        await Store.SaveAsync("watch||unknown", Bytes("whole"));
+        var expiring = await Store.SaveAsync("watch||expiring", Bytes("short"), new StateWriteOptions(Ttl: TimeSpan.FromMilliseconds(200)));
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (await Store.GetAsync("watch||expiring") is not null)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the key should have expired");
+            await Task.Delay(50);
+        }
+
+        var items = await Store.GetBulkIfChangedAsync(
+        [
+            new("watch||held", held),
+            new("watch||changed", old),
+            new("watch||unknown", "not-an-etag"),
+            new("watch||missing", null),
+            new("watch||expiring", expiring),
+        ]);
+
+        var byKey = items.ToDictionary(i => i.Key);
+        Assert.Equal(["watch||changed", "watch||held", "watch||unknown"], byKey.Keys.Order(StringComparer.Ordinal));
+        Assert.True(byKey["watch||held"].Value.IsEmpty, "the caller holds this version: its value is not read again");
+        Assert.Equal(held, byKey["watch||held"].ETag);
+        Assert.Equal(("two", now), (Text(byKey["watch||changed"]), byKey["watch||changed"].ETag));
+        Assert.Equal("whole", Text(byKey["watch||unknown"]));
+        Assert.Empty(await Store.GetBulkIfChangedAsync([]));
+    }
+
+    [Fact]
     public async Task Save_without_etag_is_last_write_wins_and_changes_the_etag()
     {
         var first = await Store.SaveAsync("k", Bytes("a"));

@@ -129,6 +129,37 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadItem(reader) : null;
     }
 
+    public async Task<IReadOnlyList<StateItem>> GetBulkIfChangedAsync(IReadOnlyCollection<KeyValuePair<string, string?>> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var names = new string[keys.Count];
+        var known = new long?[keys.Count];
+        var i = 0;
+        foreach (var (key, knownETag) in keys)
+        {
+            StateKeys.Validate(key);
+            names[i] = key;
+            known[i++] = StateETags.TryParse(knownETag, out var version) ? version : null;
+        }
+
+        // The same comparison as GetIfChangedAsync, joined on the keys given (a key given twice comes back twice).
+        await using var command = _dataSource.CreateCommand($"""
+            SELECT s.key, CASE WHEN s.etag = k.etag THEN NULL ELSE s.value END, s.etag, s.expires_at
+            FROM unnest($1::text[], $2::bigint[]) AS k(key, etag) JOIN {_s}.state s ON s.key = k.key
+            WHERE s.expires_at IS NULL OR s.expires_at > now()
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = names });
+        command.Parameters.Add(new NpgsqlParameter<long?[]> { TypedValue = known, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        var items = new List<StateItem>(keys.Count);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            items.Add(ReadItem(reader));
+        }
+
+        return items;
+    }
+
     public async Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);

@@ -110,6 +110,39 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
         }, cancellationToken);
     }
 
+    /// <summary>The single-key read of <see cref="GetIfChangedAsync"/>, prepared once and run for each key on one connection.</summary>
+    public Task<IReadOnlyList<StateItem>> GetBulkIfChangedAsync(IReadOnlyCollection<KeyValuePair<string, string?>> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var (key, _) in keys)
+        {
+            StateKeys.Validate(key);
+        }
+
+        return _database.ReadAsync<IReadOnlyList<StateItem>>(async (connection, ct) =>
+        {
+            var items = new List<StateItem>(keys.Count);
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT key, CASE WHEN etag = $known THEN NULL ELSE value END, etag, expires_at FROM state WHERE key = $key AND {NotExpired}";
+            var keyParameter = command.Parameters.Add("$key", SqliteType.Text);
+            var knownParameter = command.Parameters.Add("$known", SqliteType.Integer);
+            command.Parameters.AddWithValue("$now", NowMs());
+            command.Prepare();
+            foreach (var (key, knownETag) in keys)
+            {
+                keyParameter.Value = key;
+                knownParameter.Value = StateETags.TryParse(knownETag, out var version) ? version : DBNull.Value;
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                if (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    items.Add(ReadItem(reader));
+                }
+            }
+
+            return items;
+        }, cancellationToken);
+    }
+
     public Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);

@@ -21,6 +21,26 @@ public interface IStateStore
     Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default) =>
         GetAsync(key, cancellationToken);
 
+    /// <summary>
+    /// <see cref="GetIfChangedAsync"/> for many keys at once, each with the ETag of the version the caller holds (or
+    /// null): the items that exist (and are not expired), in no particular order, a value left out where its ETag is the
+    /// one given. One round trip where the engine allows (a poll of everything a process watches).
+    /// </summary>
+    async Task<IReadOnlyList<StateItem>> GetBulkIfChangedAsync(IReadOnlyCollection<KeyValuePair<string, string?>> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var items = new List<StateItem>(keys.Count);
+        foreach (var (key, knownETag) in keys)
+        {
+            if (await GetIfChangedAsync(key, knownETag, cancellationToken).ConfigureAwait(false) is { } item)
+            {
+                items.Add(item);
+            }
+        }
+
+        return items;
+    }
+
     /// <summary>Returns the items that exist (and are not expired), in no particular order.</summary>
     Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default);
 

@@ -55,6 +55,54 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         TimeOrderedId.IsWellFormed(runId) ? (await LoadAsync(runId, cancellationToken).ConfigureAwait(false))?.Value : null;
 
     /// <summary>
+    /// Reads many runs in one round trip where the store allows (a runner polling the runs of its running steps): each
+    /// run's JSON only when it is not the version this process decoded last. Runs that do not exist map to null.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, RunRecord?>> GetManyAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(runIds);
+        var found = new Dictionary<string, RunRecord?>(runIds.Count, StringComparer.Ordinal);
+        var keys = new List<KeyValuePair<string, string?>>(runIds.Count);
+        foreach (var runId in runIds)
+        {
+            if (found.TryAdd(runId, null) && TimeOrderedId.IsWellFormed(runId))
+            {
+                keys.Add(new(RunPrefix + runId, _decoded.ETagOf(runId)));
+            }
+        }
+
+        foreach (var item in await state.GetBulkIfChangedAsync(keys, cancellationToken).ConfigureAwait(false))
+        {
+            var runId = item.Key[RunPrefix.Length..];
+            if (_decoded.Find(runId, item.ETag) is { } known)
+            {
+                found[runId] = known;
+            }
+            else if (item.Value.IsEmpty)
+            {
+                // Left out for a version another thread has since replaced in the cache: read it whole.
+                found[runId] = await GetAsync(runId, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var record = JsonSerializer.Deserialize<RunRecord>(item.Value.Span, PipelineJson.Options)!;
+                _decoded.Remember(runId, record, item.ETag);
+                found[runId] = record;
+            }
+        }
+
+        foreach (var (runId, record) in found)
+        {
+            if (record is null)
+            {
+                _decoded.Forget(runId);
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>
     /// Creates a run of the pipeline's saved version and starts it, unless its concurrency group is busy (then it waits
     /// in the lane). <paramref name="extra"/> joins the creating transaction (a schedule's bookkeeping, so a run and
     /// the note that it was started commit together).
