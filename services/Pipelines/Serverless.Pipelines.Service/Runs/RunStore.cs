@@ -85,9 +85,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
             else
             {
-                var record = JsonSerializer.Deserialize<RunRecord>(item.Value.Span, PipelineJson.Options)!;
-                _decoded.Remember(runId, record, item.ETag);
-                found[runId] = record;
+                found[runId] = Decode(runId, item);
             }
         }
 
@@ -840,9 +838,15 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
         }
 
+        return new Versioned<RunRecord>(Decode(runId, item), item.ETag);
+    }
+
+    /// <summary>Decodes a run record read whole and keeps it as the version this process holds.</summary>
+    private RunRecord Decode(string runId, StateItem item)
+    {
         var record = JsonSerializer.Deserialize<RunRecord>(item.Value.Span, PipelineJson.Options)!;
         _decoded.Remember(runId, record, item.ETag);
-        return new Versioned<RunRecord>(record, item.ETag);
+        return record;
     }
 
     /// <summary>A timer id of the form <c>{purpose}:{step}:{attempt}</c> (dispatch and lease timers).</summary>
