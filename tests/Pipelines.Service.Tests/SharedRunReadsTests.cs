@@ -47,17 +47,17 @@ public abstract class SharedRunReadsContract : IAsyncLifetime
         using var b = _reads.Watch(one);
         using var c = _reads.Watch(other);
 
-        var first = await _reads.ReadAsync(a, Interval, CancellationToken.None);
+        var first = await _reads.ReadAsync(one, Interval, CancellationToken.None);
         _time.Advance(Interval / 2);
-        var second = await _reads.ReadAsync(b, Interval, CancellationToken.None);
-        var third = await _reads.ReadAsync(c, Interval, CancellationToken.None);
+        var second = await _reads.ReadAsync(one, Interval, CancellationToken.None);
+        var third = await _reads.ReadAsync(other, Interval, CancellationToken.None);
 
         Assert.Equal((1, 2, 0), (_store.Rounds, _store.KeysRead, _store.SingleReads));
         Assert.Same(first, second);
         Assert.Equal((one, other), (first!.RunId, third!.RunId));
 
         _time.Advance(Interval / 2);
-        Assert.Equal(other, (await _reads.ReadAsync(c, Interval, CancellationToken.None))!.RunId);
+        Assert.Equal(other, (await _reads.ReadAsync(other, Interval, CancellationToken.None))!.RunId);
         Assert.Equal((2, 4, 0), (_store.Rounds, _store.KeysRead, _store.SingleReads));
     }
 
@@ -67,22 +67,22 @@ public abstract class SharedRunReadsContract : IAsyncLifetime
         var one = await StartAsync();
         var later = await StartAsync();
         using var a = _reads.Watch(one);
-        await _reads.ReadAsync(a, Interval, CancellationToken.None);
+        await _reads.ReadAsync(one, Interval, CancellationToken.None);
 
         using (var b = _reads.Watch(later))
         {
-            Assert.Equal(later, (await _reads.ReadAsync(b, Interval, CancellationToken.None))!.RunId);
+            Assert.Equal(later, (await _reads.ReadAsync(later, Interval, CancellationToken.None))!.RunId);
             Assert.Equal((1, 1, 1), (_store.Rounds, _store.KeysRead, _store.SingleReads));
 
             _time.Advance(Interval);
-            Assert.Equal(later, (await _reads.ReadAsync(b, Interval, CancellationToken.None))!.RunId);
+            Assert.Equal(later, (await _reads.ReadAsync(later, Interval, CancellationToken.None))!.RunId);
             Assert.Equal((2, 3, 1), (_store.Rounds, _store.KeysRead, _store.SingleReads));
             Assert.Equal(2, _reads.WatchedRuns);
         }
 
         Assert.Equal(1, _reads.WatchedRuns);
         _time.Advance(Interval);
-        await _reads.ReadAsync(a, Interval, CancellationToken.None);
+        await _reads.ReadAsync(one, Interval, CancellationToken.None);
         Assert.Equal((3, 4, 1), (_store.Rounds, _store.KeysRead, _store.SingleReads));
     }
 
@@ -92,13 +92,14 @@ public abstract class SharedRunReadsContract : IAsyncLifetime
         var runId = await StartAsync();
         using var a = _reads.Watch(runId);
         using var b = _reads.Watch(runId);
-        using var gone = _reads.Watch(TimeOrderedId.Next(_time.GetUtcNow()));
+        var goneId = TimeOrderedId.Next(_time.GetUtcNow());
+        using var gone = _reads.Watch(goneId);
 
         _store.FailNext();
-        await Assert.ThrowsAsync<IOException>(() => _reads.ReadAsync(a, Interval, CancellationToken.None));
+        await Assert.ThrowsAsync<IOException>(() => _reads.ReadAsync(runId, Interval, CancellationToken.None));
 
-        Assert.Equal(runId, (await _reads.ReadAsync(b, Interval, CancellationToken.None))!.RunId);
-        Assert.Null(await _reads.ReadAsync(gone, Interval, CancellationToken.None));
+        Assert.Equal(runId, (await _reads.ReadAsync(runId, Interval, CancellationToken.None))!.RunId);
+        Assert.Null(await _reads.ReadAsync(goneId, Interval, CancellationToken.None));
         Assert.Equal(2, _store.Rounds);
     }
 
@@ -111,8 +112,8 @@ public abstract class SharedRunReadsContract : IAsyncLifetime
         using var stopped = new CancellationTokenSource();
         _store.HoldNext();
 
-        var abandoned = _reads.ReadAsync(a, Interval, stopped.Token);
-        var waiting = _reads.ReadAsync(b, Interval, CancellationToken.None);
+        var abandoned = _reads.ReadAsync(runId, Interval, stopped.Token);
+        var waiting = _reads.ReadAsync(runId, Interval, CancellationToken.None);
         await stopped.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         _store.Release();

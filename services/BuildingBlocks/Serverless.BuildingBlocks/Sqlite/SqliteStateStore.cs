@@ -45,6 +45,9 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
 
     private const string NotExpired = "(expires_at IS NULL OR expires_at > $now)";
 
+    /// <summary>A key's item, its value left out when its ETag is <c>$known</c>.</summary>
+    private const string SelectIfChanged = "SELECT key, CASE WHEN etag = $known THEN NULL ELSE value END, etag, expires_at FROM state WHERE key = $key AND " + NotExpired;
+
     private readonly SqliteDatabase _database;
     private readonly OutboxSignal _outboxSignal;
     private readonly TimeProvider _time;
@@ -101,7 +104,7 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
         return _database.ReadAsync(async (connection, ct) =>
         {
             await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT key, CASE WHEN etag = $known THEN NULL ELSE value END, etag, expires_at FROM state WHERE key = $key AND {NotExpired}";
+            command.CommandText = SelectIfChanged;
             command.Parameters.AddWithValue("$key", key);
             command.Parameters.AddWithValue("$known", known);
             command.Parameters.AddWithValue("$now", NowMs());
@@ -123,7 +126,7 @@ public sealed class SqliteStateStore : IStateStore, IOutboxStore
         {
             var items = new List<StateItem>(keys.Count);
             await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT key, CASE WHEN etag = $known THEN NULL ELSE value END, etag, expires_at FROM state WHERE key = $key AND {NotExpired}";
+            command.CommandText = SelectIfChanged;
             var keyParameter = command.Parameters.Add("$key", SqliteType.Text);
             var knownParameter = command.Parameters.Add("$known", SqliteType.Integer);
             command.Parameters.AddWithValue("$now", NowMs());

@@ -12,7 +12,8 @@ namespace Serverless.Pipelines.Service.Runners;
 /// </summary>
 internal sealed class SharedRunReads(RunStore runs, TimeProvider time)
 {
-    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    /// <summary>How many running steps watch each run.</summary>
+    private readonly Dictionary<string, int> _watchers = new(StringComparer.Ordinal);
     private Round? _round;
 
     /// <summary>How many runs are watched (for tests).</summary>
@@ -20,41 +21,38 @@ internal sealed class SharedRunReads(RunStore runs, TimeProvider time)
     {
         get
         {
-            lock (_entries)
+            lock (_watchers)
             {
-                return _entries.Count;
+                return _watchers.Count;
             }
         }
     }
 
-    /// <summary>Registers a watcher of <paramref name="runId"/>; disposing it forgets the run once nobody watches it.</summary>
+    /// <summary>
+    /// Registers a watcher of <paramref name="runId"/>, so rounds read the run; disposing it forgets the run once nobody
+    /// watches it.
+    /// </summary>
     public IDisposable Watch(string runId)
     {
-        lock (_entries)
+        lock (_watchers)
         {
-            if (!_entries.TryGetValue(runId, out var entry))
-            {
-                entry = new Entry(this, runId);
-                _entries.Add(runId, entry);
-            }
-
-            entry.Watchers++;
-            return new Registration(entry);
+            _watchers[runId] = _watchers.GetValueOrDefault(runId) + 1;
         }
+
+        return new Registration(this, runId);
     }
 
     /// <summary>The run as a round of reads started within <paramref name="maxAge"/> found it, or as a new round finds it.</summary>
-    public async Task<RunRecord?> ReadAsync(IDisposable watching, TimeSpan maxAge, CancellationToken cancellationToken)
+    public async Task<RunRecord?> ReadAsync(string runId, TimeSpan maxAge, CancellationToken cancellationToken)
     {
-        var runId = ((Registration)watching).Entry.RunId;
         var now = time.GetUtcNow();
         Round round;
-        lock (_entries)
+        lock (_watchers)
         {
             if (_round is not { } current || current.Failed || now - current.StartedAt >= maxAge)
             {
                 // Started off the lock's thread, and not cancelled by the step that started it: the others wait for it too.
-                var watched = _entries.Keys.ToHashSet(StringComparer.Ordinal);
+                var watched = _watchers.Keys.ToHashSet(StringComparer.Ordinal);
                 current = _round = new Round(now, watched, Task.Run(() => runs.GetManyAsync(watched, CancellationToken.None)));
             }
 
@@ -70,13 +68,13 @@ internal sealed class SharedRunReads(RunStore runs, TimeProvider time)
         return found.GetValueOrDefault(runId);
     }
 
-    private void Release(Entry entry)
+    private void Release(string runId)
     {
-        lock (_entries)
+        lock (_watchers)
         {
-            if (--entry.Watchers == 0)
+            if (--_watchers[runId] == 0)
             {
-                _entries.Remove(entry.RunId);
+                _watchers.Remove(runId);
             }
         }
     }
@@ -86,26 +84,15 @@ internal sealed class SharedRunReads(RunStore runs, TimeProvider time)
         public bool Failed => Reads.IsFaulted || Reads.IsCanceled;
     }
 
-    private sealed class Entry(SharedRunReads owner, string runId)
-    {
-        public SharedRunReads Owner { get; } = owner;
-
-        public string RunId { get; } = runId;
-
-        public int Watchers { get; set; }
-    }
-
-    private sealed class Registration(Entry entry) : IDisposable
+    private sealed class Registration(SharedRunReads owner, string runId) : IDisposable
     {
         private int _disposed;
-
-        public Entry Entry { get; } = entry;
 
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                Entry.Owner.Release(Entry);
+                owner.Release(runId);
             }
         }
     }

@@ -324,7 +324,7 @@ public sealed partial class StepRunner(
                 }
 
                 await log.FlushAsync(stop.Token).ConfigureAwait(false);
-                var run = await _runReads.ReadAsync(watching, options.CancelPollInterval, stop.Token).ConfigureAwait(false);
+                var run = await _runReads.ReadAsync(runId, options.CancelPollInterval, stop.Token).ConfigureAwait(false);
                 // A cancel stops normal steps only: finally steps run to their end (their own timeout still stops them).
                 if (run is null || (run.State.CancelRequested && !run.Definition.IsFinally(stepId)) || !IsCurrent(run, stepId, attempt))
                 {
