@@ -438,6 +438,33 @@ public abstract class RunStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_read_before_a_claim_gives_the_current_run_and_whether_that_attempt_was_reported()
+    {
+        var other = new RunStore(_state.Store, _time, new RunTimerSignal());
+        var pipeline = await SaveAsync("name: claim\nsteps:\n  - {id: a, kind: script, run: 'true'}\n  - {id: b, kind: script, run: 'true'}\n");
+        var run = (await _runs.StartAsync(pipeline, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+
+        var (before, reportedBefore) = await _runs.GetForAttemptAsync(run.RunId, "a", 1, CancellationToken.None);
+        Assert.Equal(StepStatus.Queued, before!.State.Steps["a"].Status);
+        Assert.False(reportedBefore);
+
+        // Another instance changes the run after this one decoded it: the read gives the new version, not the held one.
+        await other.ApplyAsync(run.RunId, new StepStarted("a", 1, _time.Now), null, CancellationToken.None);
+        Assert.True(await other.RecordResultAsync(new StepResultData(run.RunId, "a", 1, StepOutcome.Succeeded, _time.Now), CancellationToken.None));
+        var (after, reportedAfter) = await _runs.GetForAttemptAsync(run.RunId, "a", 1, CancellationToken.None);
+        Assert.Equal(StepStatus.Running, after!.State.Steps["a"].Status);
+        Assert.True(reportedAfter);
+
+        // Only that step's attempt counts as reported.
+        Assert.False((await _runs.GetForAttemptAsync(run.RunId, "a", 2, CancellationToken.None)).Reported);
+        Assert.False((await _runs.GetForAttemptAsync(run.RunId, "b", 1, CancellationToken.None)).Reported);
+
+        var unknown = TimeOrderedId.Next(_time.Now);
+        Assert.Equal((null, false), await _runs.GetForAttemptAsync(unknown, "a", 1, CancellationToken.None));
+        Assert.Equal((null, false), await _runs.GetForAttemptAsync("not-a-run-id", "a", 1, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_dispatch_redelivered_after_its_step_finished_never_runs_the_step_again()
     {
         using var runner = NewRunner();

@@ -140,6 +140,71 @@ public sealed class PostgresStateStoreTests : StateStoreContract
     }
 
     [Fact]
+    public async Task A_groups_outbox_rows_go_as_one_statement_and_each_handed_over_row_keeps_its_own_id_and_event()
+    {
+        var signal = new OutboxSignal();
+        var store = await PostgresStateStore.OpenAsync(_dataSource!, _schema, signal);
+        var handed = signal.AcceptHandoffs();
+        var merged = store.Transactions.MergedOutboxGroups;
+
+        // 60 transactions at once, with 1 to 3 events each: groups form, and each row must come back with the id
+        // PostgreSQL gave that very row.
+        await Task.WhenAll(Enumerable.Range(0, 60).Select(i => Task.Run(() =>
+        {
+            var transaction = new StateTransaction().Upsert($"o||{i}", "v"u8.ToArray());
+            for (var e = 0; e <= i % 3; e++)
+            {
+                transaction.Publish($"topic.{e}", new CloudEvent("/tests", $"topic.{e}", new { i, e }) { Id = $"t{i}-e{e}" });
+            }
+
+            return store.TransactAsync(transaction);
+        })));
+        Assert.True(store.Transactions.MergedOutboxGroups > merged, "no group's outbox rows went as one statement");
+
+        var rows = new List<OutboxMessage>();
+        while (handed.TryRead(out var row))
+        {
+            rows.Add(row);
+        }
+
+        Assert.Equal(120, rows.Count);
+        var stored = new Dictionary<long, (string Topic, byte[] Payload, bool Leased)>();
+        await using (var command = _dataSource!.CreateCommand($"SELECT id, topic, payload, lease_until IS NOT NULL FROM {_schema}.outbox"))
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                stored.Add(reader.GetInt64(0), (reader.GetString(1), reader.GetFieldValue<byte[]>(2), reader.GetBoolean(3)));
+            }
+        }
+
+        Assert.Equal(120, stored.Count);
+        foreach (var row in rows)
+        {
+            Assert.Equal(stored[row.Id].Topic, row.Topic);
+            Assert.Equal(stored[row.Id].Payload, row.CloudEventJson.ToArray());
+            Assert.True(stored[row.Id].Leased);
+        }
+
+        // A transaction's events keep their order (ascending ids), and no event is missing or doubled.
+        var ids = rows.Select(r => (Row: r, Event: CloudEvent.Parse(BinaryData.FromBytes(r.CloudEventJson))!.Id!)).ToList();
+        Assert.Equal(Enumerable.Range(0, 60).SelectMany(i => Enumerable.Range(0, i % 3 + 1).Select(e => $"t{i}-e{e}")).Order(StringComparer.Ordinal), ids.Select(x => x.Event).Order(StringComparer.Ordinal));
+        foreach (var perTransaction in ids.GroupBy(x => x.Event.Split('-')[0]))
+        {
+            Assert.Equal(perTransaction.OrderBy(x => x.Event, StringComparer.Ordinal).Select(x => x.Row.Id), perTransaction.Select(x => x.Row.Id).Order());
+        }
+
+        // Without a relay taking them, the rows of a group are left unleased for the poll.
+        await store.CompleteAsync([.. rows.Select(r => r.Id)]);
+        signal.StopHandoffs();
+        await Task.WhenAll(Enumerable.Range(0, 30).Select(i => Task.Run(() => store.TransactAsync(new StateTransaction()
+            .Publish("a", new CloudEvent("/tests", "a", new { i }) { Id = $"a{i}" })
+            .Publish("b", new CloudEvent("/tests", "b", new { i }) { Id = $"b{i}" })))));
+        Assert.False(handed.TryRead(out _));
+        Assert.Equal(60, (await store.LeaseAsync(100, TimeSpan.FromMinutes(1))).Count);
+    }
+
+    [Fact]
     public async Task Two_instances_starting_together_both_create_the_schema_safely()
     {
         await using var other = NpgsqlDataSource.Create(TestServers.Postgres);

@@ -224,13 +224,20 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
         var batch = new NpgsqlBatch();
         await using (batch.ConfigureAwait(false))
         {
-            AddCommands(batch, transaction);
+            var outboxMerged = CanMergeOutbox([transaction]);
+            if (outboxMerged)
+            {
+                AddMergedOutbox(batch, [transaction]);
+            }
+
+            AddCommands(batch, transaction, outboxMerged: outboxMerged);
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             batch.Connection = connection;
             try
             {
                 await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                var results = await ReadResultsAsync(reader, transaction, positioned: true, cancellationToken).ConfigureAwait(false);
+                var outboxRows = outboxMerged ? await ReadMergedOutboxAsync(reader, cancellationToken).ConfigureAwait(false) : null;
+                var results = await ReadResultsAsync(reader, transaction, positioned: !outboxMerged, cancellationToken, mergedOutbox: outboxRows).ConfigureAwait(false);
                 await reader.DisposeAsync().ConfigureAwait(false);
                 AfterCommit(transaction, results);
                 return results.ETags;
@@ -245,9 +252,9 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
     /// <summary>
     /// Appends the transaction's operations and outbox rows; only the operations return rows. With
     /// <paramref name="merged"/>, its unconditional and create-only writes are left out (the group's multi-row statements
-    /// carry them).
+    /// carry them); with <paramref name="outboxMerged"/>, its outbox rows (<see cref="AddMergedOutbox"/> carries them).
     /// </summary>
-    internal void AddCommands(NpgsqlBatch batch, PendingTransaction transaction, bool merged = false)
+    internal void AddCommands(NpgsqlBatch batch, PendingTransaction transaction, bool merged = false, bool outboxMerged = false)
     {
         foreach (var operation in transaction.Operations)
         {
@@ -264,7 +271,7 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
             });
         }
 
-        foreach (var (topic, payload) in transaction.Events)
+        foreach (var (topic, payload) in outboxMerged ? [] : transaction.Events)
         {
             var insert = new NpgsqlBatchCommand(transaction.HandOff ? _outboxHandoffInsertSql : _outboxInsertSql);
             insert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = topic });
@@ -285,7 +292,8 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
     /// statements surfaces while its results are being read.
     /// </summary>
     /// <paramref name="merged"/>: the ETags the group's multi-row statements returned, by key, for the writes they carried.
-    internal static async Task<TransactionResults> ReadResultsAsync(NpgsqlDataReader reader, PendingTransaction transaction, bool positioned, CancellationToken cancellationToken, IReadOnlyDictionary<string, long>? merged = null)
+    /// <paramref name="mergedOutbox"/>: the rows of the group's outbox statement not yet taken, this transaction's first.
+    internal static async Task<TransactionResults> ReadResultsAsync(NpgsqlDataReader reader, PendingTransaction transaction, bool positioned, CancellationToken cancellationToken, IReadOnlyDictionary<string, long>? merged = null, Queue<(long Id, DateTimeOffset CreatedAt)>? mergedOutbox = null)
     {
         async Task NextAsync()
         {
@@ -318,7 +326,18 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
         }
 
         var rows = new List<OutboxMessage>(transaction.HandOff ? transaction.Events.Count : 0);
-        if (transaction.HandOff)
+        if (mergedOutbox is not null)
+        {
+            foreach (var (topic, payload) in transaction.Events)
+            {
+                var (id, createdAt) = mergedOutbox.Dequeue();
+                if (transaction.HandOff)
+                {
+                    rows.Add(new OutboxMessage(id, topic, payload, createdAt));
+                }
+            }
+        }
+        else if (transaction.HandOff)
         {
             foreach (var (topic, payload) in transaction.Events)
             {
@@ -336,8 +355,8 @@ public sealed partial class PostgresStateStore : IStateStore, IOutboxStore, IAsy
     }
 
     /// <summary>Whether a transaction's batch has statements that return rows (the reader stops only at those).</summary>
-    internal static bool ReturnsRows(PendingTransaction transaction, bool merged = false) =>
-        (merged ? transaction.Operations.Any(o => !IsMergeable(o)) : transaction.Operations.Count > 0) || (transaction.HandOff && transaction.Events.Count > 0);
+    internal static bool ReturnsRows(PendingTransaction transaction, bool merged = false, bool outboxMerged = false) =>
+        (merged ? transaction.Operations.Any(o => !IsMergeable(o)) : transaction.Operations.Count > 0) || (!outboxMerged && transaction.HandOff && transaction.Events.Count > 0);
 
     internal static bool IsETagMismatch(PostgresException exception) => exception.SqlState == ETagMismatchState;
 

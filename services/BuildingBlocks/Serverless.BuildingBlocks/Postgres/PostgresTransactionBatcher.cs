@@ -51,6 +51,9 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
     /// <summary>Plain groups whose writes went as multi-row statements (see <see cref="PostgresStateStore.CanMerge"/>).</summary>
     internal long MergedGroups;
 
+    /// <summary>Plain groups whose outbox rows went as one statement (see <see cref="PostgresStateStore.AddMergedOutbox"/>).</summary>
+    internal long MergedOutboxGroups;
+
     public PostgresTransactionBatcher(PostgresStateStore store, NpgsqlDataSource dataSource, int lanes = 1)
         : base(MaxGroup)
     {
@@ -157,19 +160,31 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
         var commands = new NpgsqlBatch(connection, transaction);
         await using (commands.ConfigureAwait(false))
         {
-            var merge = PostgresStateStore.CanMerge([.. group.Select(p => p.Work)]);
-            var mergedStatements = merge ? _store.AddMergedCommands(commands, [.. group.Select(p => p.Work)]) : 0;
+            PendingTransaction[] work = [.. group.Select(p => p.Work)];
+            var merge = PostgresStateStore.CanMerge(work);
+            var mergedStatements = merge ? _store.AddMergedCommands(commands, work) : 0;
+            var mergeOutbox = PostgresStateStore.CanMergeOutbox(work);
+            if (mergeOutbox)
+            {
+                _store.AddMergedOutbox(commands, work);
+            }
+
             foreach (var pending in group)
             {
-                _store.AddCommands(commands, pending.Work, merge);
+                _store.AddCommands(commands, pending.Work, merge, mergeOutbox);
             }
 
             try
             {
-                await ReadOutcomesAsync(commands, group, 0, outcomes, merge ? mergedStatements : null).ConfigureAwait(false);
+                await ReadOutcomesAsync(commands, group, 0, outcomes, merge ? mergedStatements : null, mergeOutbox).ConfigureAwait(false);
                 if (merge)
                 {
                     Interlocked.Increment(ref MergedGroups);
+                }
+
+                if (mergeOutbox)
+                {
+                    Interlocked.Increment(ref MergedOutboxGroups);
                 }
 
                 return true;
@@ -225,8 +240,9 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
     /// read, so its outcome and those after it stay unset.
     /// </summary>
     /// <paramref name="mergedStatements"/>: the batch starts with that many multi-row statements (see
-    /// <see cref="PostgresStateStore.AddMergedCommands"/>), read first.
-    private static async Task ReadOutcomesAsync(NpgsqlBatch commands, List<Pending> group, int first, Outcome?[] outcomes, int? mergedStatements = null)
+    /// <see cref="PostgresStateStore.AddMergedCommands"/>), read first; with <paramref name="mergedOutbox"/> the group's
+    /// outbox statement follows them (<see cref="PostgresStateStore.AddMergedOutbox"/>).
+    private static async Task ReadOutcomesAsync(NpgsqlBatch commands, List<Pending> group, int first, Outcome?[] outcomes, int? mergedStatements = null, bool mergedOutbox = false)
     {
         await using var reader = await commands.ExecuteReaderAsync().ConfigureAwait(false);
         var positioned = true;
@@ -237,11 +253,23 @@ internal sealed class PostgresTransactionBatcher : PostgresGroupWriter<PendingTr
             positioned = count == 0;
         }
 
+        Queue<(long Id, DateTimeOffset CreatedAt)>? outboxRows = null;
+        if (mergedOutbox)
+        {
+            if (!positioned)
+            {
+                await reader.NextResultAsync().ConfigureAwait(false);
+            }
+
+            outboxRows = await PostgresStateStore.ReadMergedOutboxAsync(reader, CancellationToken.None).ConfigureAwait(false);
+            positioned = false;
+        }
+
         for (var i = first; i < group.Count; i++)
         {
             var transactionOf = group[i].Work;
-            outcomes[i] = new Outcome(await PostgresStateStore.ReadResultsAsync(reader, transactionOf, positioned, CancellationToken.None, merged).ConfigureAwait(false), null);
-            positioned = positioned && !PostgresStateStore.ReturnsRows(transactionOf, merged is not null);
+            outcomes[i] = new Outcome(await PostgresStateStore.ReadResultsAsync(reader, transactionOf, positioned, CancellationToken.None, merged, outboxRows).ConfigureAwait(false), null);
+            positioned = positioned && !PostgresStateStore.ReturnsRows(transactionOf, merged is not null, mergedOutbox);
         }
     }
 

@@ -90,13 +90,10 @@ public sealed partial class StepRunner(
     /// <summary>The run when the dispatched attempt is still the one to run and nobody reported its end; otherwise null.</summary>
     private async Task<RunRecord?> RunnableAsync(StepDispatchData dispatch, CancellationToken cancellationToken)
     {
-        if (await runs.GetAsync(dispatch.RunId, cancellationToken).ConfigureAwait(false) is not { } run || !IsCurrent(run, dispatch.StepId, dispatch.Attempt))
-        {
-            return null;
-        }
-
-        // A runner finished this attempt and its result is on its way (committed with the note): never run it twice.
-        return await runs.IsReportedAsync(run.RunId, dispatch.StepId, dispatch.Attempt, cancellationToken).ConfigureAwait(false) ? null : run;
+        // Both in one read. Reported: a runner finished this attempt and its result is on its way (committed with the
+        // note), so it never runs twice.
+        var (run, reported) = await runs.GetForAttemptAsync(dispatch.RunId, dispatch.StepId, dispatch.Attempt, cancellationToken).ConfigureAwait(false);
+        return run is not null && !reported && IsCurrent(run, dispatch.StepId, dispatch.Attempt) ? run : null;
     }
 
     /// <summary>

@@ -74,19 +74,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         foreach (var item in await state.GetBulkIfChangedAsync(keys, cancellationToken).ConfigureAwait(false))
         {
             var runId = item.Key[RunPrefix.Length..];
-            if (_decoded.Find(runId, item.ETag) is { } known)
-            {
-                found[runId] = known;
-            }
-            else if (item.Value.IsEmpty)
-            {
-                // Left out for a version another thread has since replaced in the cache: read it whole.
-                found[runId] = await GetAsync(runId, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                found[runId] = Decode(runId, item);
-            }
+            found[runId] = await ResolveAsync(runId, item, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var (runId, record) in found)
@@ -98,6 +86,54 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// What a runner needs before it claims a dispatched attempt, in one round trip where the store allows: the run
+    /// (null when it does not exist) and whether a runner already recorded the end of that attempt (see
+    /// <see cref="IsReportedAsync"/>).
+    /// </summary>
+    public async Task<(RunRecord? Run, bool Reported)> GetForAttemptAsync(string runId, string stepId, int attempt, CancellationToken cancellationToken)
+    {
+        if (!TimeOrderedId.IsWellFormed(runId))
+        {
+            return (null, false);
+        }
+
+        var runKey = RunPrefix + runId;
+        var reportedKey = ReportedKey(runId, stepId, attempt);
+        RunRecord? run = null;
+        var reported = false;
+        foreach (var item in await state.GetBulkIfChangedAsync([new(runKey, _decoded.ETagOf(runId)), new(reportedKey, null)], cancellationToken).ConfigureAwait(false))
+        {
+            if (item.Key == reportedKey)
+            {
+                reported = true;
+            }
+            else if (item.Key == runKey)
+            {
+                run = await ResolveAsync(runId, item, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (run is null)
+        {
+            _decoded.Forget(runId);
+        }
+
+        return (run, reported);
+    }
+
+    /// <summary>A run record from a conditional read: the version this process holds, or the one read.</summary>
+    private async Task<RunRecord?> ResolveAsync(string runId, StateItem item, CancellationToken cancellationToken)
+    {
+        if (_decoded.Find(runId, item.ETag) is { } known)
+        {
+            return known;
+        }
+
+        // Left out for a version another thread has since replaced in the cache: read it whole.
+        return item.Value.IsEmpty ? await GetAsync(runId, cancellationToken).ConfigureAwait(false) : Decode(runId, item);
     }
 
     /// <summary>
