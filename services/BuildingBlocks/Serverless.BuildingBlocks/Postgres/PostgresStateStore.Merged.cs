@@ -51,16 +51,8 @@ public sealed partial class PostgresStateStore
         """;
 
     /// <summary>Whether the outbox rows of these transactions go as one statement: two rows or more in all.</summary>
-    internal static bool CanMergeOutbox(IReadOnlyList<PendingTransaction> transactions)
-    {
-        var rows = 0;
-        foreach (var transaction in transactions)
-        {
-            rows += transaction.Events.Count;
-        }
-
-        return rows >= MinimumMerged;
-    }
+    internal static bool CanMergeOutbox(IReadOnlyList<PendingTransaction> transactions) =>
+        transactions.Sum(t => t.Events.Count) >= MinimumMerged;
 
     /// <summary>
     /// Appends one statement for the outbox rows of all <paramref name="transactions"/>, in their order; read its result

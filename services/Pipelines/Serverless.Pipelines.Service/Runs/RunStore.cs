@@ -74,7 +74,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         foreach (var item in await state.GetBulkIfChangedAsync(keys, cancellationToken).ConfigureAwait(false))
         {
             var runId = item.Key[RunPrefix.Length..];
-            found[runId] = await ResolveAsync(runId, item, cancellationToken).ConfigureAwait(false);
+            found[runId] = (await ResolveAsync(runId, item, cancellationToken).ConfigureAwait(false))?.Value;
         }
 
         foreach (var (runId, record) in found)
@@ -112,7 +112,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
             else if (item.Key == runKey)
             {
-                run = await ResolveAsync(runId, item, cancellationToken).ConfigureAwait(false);
+                run = (await ResolveAsync(runId, item, cancellationToken).ConfigureAwait(false))?.Value;
             }
         }
 
@@ -124,17 +124,6 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         return (run, reported);
     }
 
-    /// <summary>A run record from a conditional read: the version this process holds, or the one read.</summary>
-    private async Task<RunRecord?> ResolveAsync(string runId, StateItem item, CancellationToken cancellationToken)
-    {
-        if (_decoded.Find(runId, item.ETag) is { } known)
-        {
-            return known;
-        }
-
-        // Left out for a version another thread has since replaced in the cache: read it whole.
-        return item.Value.IsEmpty ? await GetAsync(runId, cancellationToken).ConfigureAwait(false) : Decode(runId, item);
-    }
 
     /// <summary>
     /// Creates a run of the pipeline's saved version and starts it, unless its concurrency group is busy (then it waits
@@ -858,6 +847,15 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             return null;
         }
 
+        return await ResolveAsync(runId, item, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A run record from a conditional read (<paramref name="item"/>, the run's key): the version this process holds,
+    /// or the one read. Null when the run is gone by the time a left-out value is read whole.
+    /// </summary>
+    private async Task<Versioned<RunRecord>?> ResolveAsync(string runId, StateItem item, CancellationToken cancellationToken)
+    {
         if (_decoded.Find(runId, item.ETag) is { } known)
         {
             return new Versioned<RunRecord>(known, item.ETag);
@@ -866,12 +864,13 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
         if (item.Value.IsEmpty)
         {
             // Left out for a version another thread has since replaced in the cache with a newer one: read it whole.
-            item = await state.GetAsync(RunPrefix + runId, cancellationToken).ConfigureAwait(false);
-            if (item is null)
+            if (await state.GetAsync(RunPrefix + runId, cancellationToken).ConfigureAwait(false) is not { } whole)
             {
                 _decoded.Forget(runId);
                 return null;
             }
+
+            item = whole;
         }
 
         return new Versioned<RunRecord>(Decode(runId, item), item.ETag);
