@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Serverless.BuildingBlocks.PubSub;
 using Serverless.BuildingBlocks.State;
+using Serverless.Pipelines.Definitions;
 using Serverless.Pipelines.Parsing;
 using Serverless.Pipelines.Runs;
 using Serverless.Pipelines.Service.Definitions;
@@ -167,6 +168,29 @@ public abstract class RunStoreContract : IAsyncLifetime
         Assert.Equal(StepStatus.Succeeded, seen.Steps["a"].Status);
         Assert.Equal(StepStatus.Queued, seen.Steps["b"].Status);
         Assert.Single(seen.Steps["a"].Attempts);
+    }
+
+    [Fact]
+    public async Task A_run_record_is_stored_compressed_and_one_stored_as_plain_json_before_still_loads_and_applies()
+    {
+        var steps = Enumerable.Range(0, 20).Select(i => $"s{i}").ToList();
+        var yaml = "name: wide\nsteps:\n" + string.Concat(steps.Select((id, i) => $"  - {{id: {id}, kind: script, run: 'echo step {i}'{(i == 0 ? "" : $", needs: [s{i - 1}]")}}}\n"));
+        var run = (await _runs.StartAsync(await SaveAsync(yaml), new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!;
+        var key = "pipelines||run||" + run.RunId;
+
+        var stored = (await _state.Store.GetAsync(key, CancellationToken.None))!;
+        var json = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(CompactJson.Deserialize<RunRecord>(stored.Value.Span, PipelineJson.Options), PipelineJson.Options);
+        Assert.True(CompactJson.IsCompressed(stored.Value.Span));
+        Assert.True(stored.Value.Length * 3 < json.Length, $"{stored.Value.Length} bytes stored for {json.Length} bytes of JSON");
+
+        // A record written as plain JSON (by a build before compression) is read by an instance that never held it,
+        // applies a report, and is written back compressed.
+        await _state.Store.SaveAsync(key, json, new StateWriteOptions(ETag: stored.ETag), CancellationToken.None);
+        var upgraded = new RunStore(_state.Store, _time, new RunTimerSignal());
+        Assert.Equal(StepStatus.Queued, (await upgraded.GetAsync(run.RunId, CancellationToken.None))!.State.Steps["s0"].Status);
+        await upgraded.ApplyAsync(run.RunId, new StepStarted("s0", 1, _time.Now), null, CancellationToken.None);
+        Assert.True(CompactJson.IsCompressed((await _state.Store.GetAsync(key, CancellationToken.None))!.Value.Span));
+        Assert.Equal(StepStatus.Running, (await _runs.GetAsync(run.RunId, CancellationToken.None))!.State.Steps["s0"].Status);
     }
 
     [Fact]

@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace Serverless.BuildingBlocks.State;
 
-/// <summary>Typed access to the byte-oriented store, with System.Text.Json web defaults.</summary>
+/// <summary>Typed access to the byte-oriented store, with System.Text.Json web defaults; reads also take values <see cref="CompactJson"/> compressed.</summary>
 public static class StateStoreJsonExtensions
 {
     public static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
@@ -10,7 +10,7 @@ public static class StateStoreJsonExtensions
     public static async Task<Versioned<T>?> GetJsonAsync<T>(this IStateStore store, string key, CancellationToken cancellationToken = default)
     {
         var item = await store.GetAsync(key, cancellationToken).ConfigureAwait(false);
-        return item is null ? null : new Versioned<T>(JsonSerializer.Deserialize<T>(item.Value.Span, JsonOptions)!, item.ETag);
+        return item is null ? null : new Versioned<T>(CompactJson.Deserialize<T>(item.Value.Span, JsonOptions)!, item.ETag);
     }
 
     public static Task<string> SaveJsonAsync<T>(this IStateStore store, string key, T value, StateWriteOptions? options = null, CancellationToken cancellationToken = default) =>
@@ -33,7 +33,8 @@ public static class StateStoreJsonExtensions
         return new JsonPage<T>(items.OrderBy(i => i.Key, StringComparer.Ordinal).Select(i => i.Deserialize<T>()).ToList(), page.ContinuationToken);
     }
 
-    public static T Deserialize<T>(this StateItem item) => JsonSerializer.Deserialize<T>(item.Value.Span, JsonOptions)!;
+    /// <summary>The item's JSON, plain or as <see cref="CompactJson"/> stored it.</summary>
+    public static T Deserialize<T>(this StateItem item) => CompactJson.Deserialize<T>(item.Value.Span, JsonOptions)!;
 }
 
 public sealed record Versioned<T>(T Value, string ETag);

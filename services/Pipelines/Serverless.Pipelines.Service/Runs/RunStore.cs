@@ -16,7 +16,7 @@ namespace Serverless.Pipelines.Service.Runs;
 /// retry on the ETag instead of losing an update, and a crash can never save a state whose dispatch is lost.
 /// </summary>
 /// <remarks>
-/// Keys: <c>pipelines||run||{id}</c> (the record), <c>pipelines||runs||{pipeline}||{inverted ticks}||{id}</c> (summary,
+/// Keys: <c>pipelines||run||{id}</c> (the record, Brotli-compressed JSON: <see cref="CompactJson"/>), <c>pipelines||runs||{pipeline}||{inverted ticks}||{id}</c> (summary,
 /// newest first), <c>pipelines||due||{ticks}||{id}||{timer}</c> (timers by due time), <c>pipelines||group||{group}</c> (a long group hashed: <see cref="ConcurrencyGroups.LaneKey"/>)
 /// (concurrency lanes), <c>pipelines||reported||{id}||{step}||{attempt}</c> (a runner's final report of a dispatched attempt),
 /// <c>pipelines||lease||{id}||{step}||{attempt}</c> (the runner holding an attempt, <see cref="StepLease"/>; its expiry is a
@@ -517,7 +517,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             if (loaded is not null && TryParseStepTimer(timerId, out var stepId, out var attempt))
             {
                 var record = loaded.Value with { Timers = loaded.Value.Timers.Remove(timerId) };
-                transaction.Upsert(RunPrefix + runId, Serialize(record), new StateWriteOptions(ETag: loaded.ETag));
+                transaction.Upsert(RunPrefix + runId, CompactJson.Serialize(record, PipelineJson.Options), new StateWriteOptions(ETag: loaded.ETag));
                 transaction.Publish(PipelineTopics.StepDispatch, CloudEventJson.Create(Source, PipelineTopics.StepDispatch, new StepDispatchData(runId, record.Pipeline, stepId, attempt), runId));
             }
 
@@ -879,7 +879,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     /// <summary>Decodes a run record read whole and keeps it as the version this process holds.</summary>
     private RunRecord Decode(string runId, StateItem item)
     {
-        var record = JsonSerializer.Deserialize<RunRecord>(item.Value.Span, PipelineJson.Options)!;
+        var record = CompactJson.Deserialize<RunRecord>(item.Value.Span, PipelineJson.Options)!;
         _decoded.Remember(runId, record, item.ETag);
         return record;
     }
@@ -921,7 +921,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     private static int StageRecord(StateTransaction transaction, RunRecord record, StateWriteOptions options)
     {
         var position = transaction.Operations.Count;
-        transaction.Upsert(RunPrefix + record.RunId, Serialize(record), options);
+        transaction.Upsert(RunPrefix + record.RunId, CompactJson.Serialize(record, PipelineJson.Options), options);
         transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
         return position;
     }

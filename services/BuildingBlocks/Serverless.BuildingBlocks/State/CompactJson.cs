@@ -1,0 +1,97 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text.Json;
+
+namespace Serverless.BuildingBlocks.State;
+
+/// <summary>
+/// JSON state values stored Brotli-compressed when they are large. A large value (a pipeline run record is about 9 KB
+/// of JSON for 20 steps, rewritten twice per step) takes overflow pages in SQLite and a TOAST round in PostgreSQL, every
+/// write and again in the checkpoint; compressed (about 1.1 KB: JSON of records repeats its property names) it shares a
+/// page with others. Format: a tag byte <see cref="BrotliTag"/> (JSON text never starts with it), the JSON's length as
+/// a 4-byte little-endian integer, then the Brotli stream. Values under <see cref="Threshold"/> bytes, and any that
+/// would not shrink, stay plain JSON. <see cref="Deserialize{T}"/> reads both forms, so values written before stay
+/// readable and a store's plain JSON values go through it unchanged.
+/// </summary>
+public static class CompactJson
+{
+    /// <summary>The first byte of a compressed value (a JSON text starts with whitespace, <c>{</c>, <c>[</c>, <c>"</c>, a digit, <c>-</c>, t, f or n).</summary>
+    public const byte BrotliTag = 0x01;
+
+    /// <summary>JSON shorter than this is stored as it is (small values gain little and stay readable in the store).</summary>
+    public const int Threshold = 1024;
+
+    /// <summary>The largest JSON a compressed value may claim to hold (a corrupt length must not allocate gigabytes).</summary>
+    public const int MaxJsonBytes = 64 * 1024 * 1024;
+
+    private const int HeaderBytes = 5;
+
+    /// <summary>Quality 1 of 11: about 13 µs for 9 KB of JSON on the reference machine, 8× smaller; higher qualities cost 2–3× the time for 10–20 % less.</summary>
+    private const int Quality = 1;
+
+    /// <summary>A 64 KB window: state values are small, and the encoder's memory follows the window.</summary>
+    private const int WindowBits = 16;
+
+    public static byte[] Serialize<T>(T value, JsonSerializerOptions options)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(value, options);
+        return json.Length < Threshold ? json : Compress(json);
+    }
+
+    /// <summary><paramref name="json"/> compressed behind the header, or itself when compressing would not make it smaller.</summary>
+    public static byte[] Compress(byte[] json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var buffer = ArrayPool<byte>.Shared.Rent(HeaderBytes + BrotliEncoder.GetMaxCompressedLength(json.Length));
+        try
+        {
+            if (!BrotliEncoder.TryCompress(json, buffer.AsSpan(HeaderBytes), out var written, Quality, WindowBits) || HeaderBytes + written >= json.Length)
+            {
+                return json;
+            }
+
+            buffer[0] = BrotliTag;
+            BinaryPrimitives.WriteInt32LittleEndian(buffer.AsSpan(1, 4), json.Length);
+            return buffer.AsSpan(0, HeaderBytes + written).ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Whether <paramref name="stored"/> is a compressed value (otherwise it is plain JSON).</summary>
+    public static bool IsCompressed(ReadOnlySpan<byte> stored) => !stored.IsEmpty && stored[0] == BrotliTag;
+
+    /// <summary>A value stored by <see cref="Serialize{T}"/> or as plain JSON.</summary>
+    /// <exception cref="JsonException">The value is neither valid JSON of <typeparamref name="T"/> nor an intact compressed value.</exception>
+    public static T? Deserialize<T>(ReadOnlySpan<byte> stored, JsonSerializerOptions options)
+    {
+        if (!IsCompressed(stored))
+        {
+            return JsonSerializer.Deserialize<T>(stored, options);
+        }
+
+        var length = stored.Length >= HeaderBytes ? BinaryPrimitives.ReadInt32LittleEndian(stored.Slice(1, 4)) : -1;
+        if (length is < 0 or > MaxJsonBytes)
+        {
+            throw new JsonException($"A compressed state value is damaged: its header claims {length} bytes of JSON.");
+        }
+
+        var json = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        try
+        {
+            if (!BrotliDecoder.TryDecompress(stored[HeaderBytes..], json, out var written) || written != length)
+            {
+                throw new JsonException($"A compressed state value is damaged: it does not decompress to the {length} bytes its header claims.");
+            }
+
+            return JsonSerializer.Deserialize<T>(json.AsSpan(0, length), options);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(json);
+        }
+    }
+}
