@@ -112,6 +112,25 @@ public sealed class CloudEventJsonTests
     }
 
     [Fact]
+    public void Platform_event_ids_are_version_7_uuids_of_the_events_time_so_they_sort_by_time()
+    {
+        var events = Enumerable.Range(0, 50).Select(i => CloudEventJson.Create("/pipelines", "pipeline.step.result", new { I = i })).ToList();
+
+        Assert.Equal(50, events.Select(e => e.Id).Distinct().Count());
+        foreach (var cloudEvent in events)
+        {
+            var id = Guid.Parse(cloudEvent.Id);
+            Assert.Equal(7, id.Version);
+            // The first 48 bits (the first 12 hex digits of the text) are the Unix time in milliseconds.
+            Assert.Equal(cloudEvent.Time!.Value.ToUnixTimeMilliseconds(), Convert.ToInt64(cloudEvent.Id.Replace("-", "", StringComparison.Ordinal)[..12], 16));
+        }
+
+        // Events of different milliseconds sort by time as text (within one millisecond the rest is random).
+        var byTime = events.GroupBy(e => e.Time!.Value.ToUnixTimeMilliseconds()).OrderBy(g => g.Key).Select(g => g.First().Id).ToList();
+        Assert.Equal(byTime.Order(StringComparer.Ordinal), byTime);
+    }
+
+    [Fact]
     public void The_direct_writer_writes_Azure_Cores_bytes_for_platform_events()
     {
         var created = CloudEventJson.Create("/webhooks/github", "scm.push", new { Repository = "retail/checkout", Commits = new[] { new { Id = "a", Message = "Fix \"basket\" ✓" } } }, subject: "retail/checkout");
