@@ -29,6 +29,49 @@ public class CompactJsonTests
         Assert.Equal(value.Lines, read.Lines);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void The_json_is_byte_for_byte_what_the_serializer_gives_with_the_options_encoder_and_indentation(bool indented)
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+        var small = new Line("Käse <b>", 1.5m, 2, "ünïcode & \"quotes\"");
+        var large = Large(60) with { Name = "Käse <b> & \"more\"" };
+
+        // Twice each and interleaved with the default options: the thread's writer is reused, and swapped for other options.
+        for (var round = 0; round < 2; round++)
+        {
+            Assert.Equal(JsonSerializer.SerializeToUtf8Bytes(small, options), CompactJson.Serialize(small, options));
+            Assert.Equal(JsonSerializer.SerializeToUtf8Bytes(small, Options), CompactJson.Serialize(small, Options));
+            var stored = CompactJson.Serialize(large, options);
+            Assert.True(CompactJson.IsCompressed(stored));
+            Assert.Equal(Encoding.UTF8.GetString(JsonSerializer.SerializeToUtf8Bytes(large, options)), CompactJson.Deserialize<JsonElement>(stored, options).GetRawText());
+        }
+    }
+
+    [Fact]
+    public void A_serialisation_that_threw_leaves_nothing_behind_for_the_next_one()
+    {
+        var options = new JsonSerializerOptions(Options);
+        options.Converters.Add(new ThrowingLineConverter());
+        Assert.Throws<InvalidOperationException>(() => CompactJson.Serialize(Large(60), options));
+
+        var next = CompactJson.Serialize(new Sample("after", []), options);
+        Assert.Equal(JsonSerializer.SerializeToUtf8Bytes(new Sample("after", []), options), next);
+    }
+
+    private sealed class ThrowingLineConverter : System.Text.Json.Serialization.JsonConverter<Line>
+    {
+        public override Line Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => throw new NotSupportedException();
+
+        public override void Write(Utf8JsonWriter writer, Line value, JsonSerializerOptions options)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("sku", value.Sku);
+            throw new InvalidOperationException("a converter failed halfway through");
+        }
+    }
+
     [Fact]
     public void A_small_value_stays_plain_json()
     {

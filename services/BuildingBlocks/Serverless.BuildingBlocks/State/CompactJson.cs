@@ -33,22 +33,57 @@ public static class CompactJson
     /// <summary>A 64 KB window: state values are small, and the encoder's memory follows the window.</summary>
     private const int WindowBits = 16;
 
+    /// <summary>A serialisation buffer per thread kept up to this size, so a large value's JSON is not a new array each time.</summary>
+    private const int KeptBufferBytes = 256 * 1024;
+
+    [ThreadStatic]
+    private static Writer? t_writer;
+
+    /// <summary>
+    /// <paramref name="value"/> as plain JSON (exactly the bytes <see cref="JsonSerializer.SerializeToUtf8Bytes{TValue}(TValue, JsonSerializerOptions?)"/>
+    /// gives) when it is small, otherwise compressed; the JSON is written into a buffer of this thread's, not a new array.
+    /// </summary>
     public static byte[] Serialize<T>(T value, JsonSerializerOptions options)
     {
-        var json = JsonSerializer.SerializeToUtf8Bytes(value, options);
-        return json.Length < Threshold ? json : Compress(json);
+        ArgumentNullException.ThrowIfNull(options);
+
+        // Taken while in use, so a converter that serialises through here again gets a writer of its own.
+        var writer = t_writer is { } kept && ReferenceEquals(kept.Options, options) ? kept : new Writer(options);
+        t_writer = null;
+        try
+        {
+            JsonSerializer.Serialize(writer.Json, value, options);
+            writer.Json.Flush();
+            var json = writer.Buffer.WrittenSpan;
+            return json.Length < Threshold ? json.ToArray() : Compress(json) ?? json.ToArray();
+        }
+        finally
+        {
+            if (writer.Buffer.Capacity <= KeptBufferBytes)
+            {
+                writer.Buffer.ResetWrittenCount();
+                writer.Json.Reset();
+                t_writer = writer;
+            }
+        }
     }
 
     /// <summary><paramref name="json"/> compressed behind the header, or itself when compressing would not make it smaller.</summary>
     public static byte[] Compress(byte[] json)
     {
         ArgumentNullException.ThrowIfNull(json);
+        return Compress(json.AsSpan()) ?? json;
+    }
+
+    /// <summary><paramref name="json"/> compressed behind the header, or null when compressing would not make it smaller.</summary>
+    private static byte[]? Compress(ReadOnlySpan<byte> json)
+    {
         var buffer = ArrayPool<byte>.Shared.Rent(HeaderBytes + BrotliEncoder.GetMaxCompressedLength(json.Length));
         try
         {
             if (!BrotliEncoder.TryCompress(json, buffer.AsSpan(HeaderBytes), out var written, Quality, WindowBits) || HeaderBytes + written >= json.Length)
             {
-                return json;
+                return null;
             }
 
             buffer[0] = BrotliTag;
@@ -93,5 +128,31 @@ public static class CompactJson
         {
             ArrayPool<byte>.Shared.Return(json);
         }
+    }
+
+    /// <summary>A thread's JSON writer for one set of options, writing into its own growing buffer.</summary>
+    private sealed class Writer
+    {
+        public Writer(JsonSerializerOptions options)
+        {
+            Options = options;
+            Json = new Utf8JsonWriter(Buffer, new JsonWriterOptions
+            {
+                // As JsonSerializer.SerializeToUtf8Bytes configures its own writer, so the bytes are the same.
+                Encoder = options.Encoder,
+                Indented = options.WriteIndented,
+                IndentCharacter = options.IndentCharacter,
+                IndentSize = options.IndentSize,
+                NewLine = options.NewLine,
+                MaxDepth = options.MaxDepth == 0 ? 64 : options.MaxDepth,
+                SkipValidation = true,
+            });
+        }
+
+        public JsonSerializerOptions Options { get; }
+
+        public ArrayBufferWriter<byte> Buffer { get; } = new(16 * 1024);
+
+        public Utf8JsonWriter Json { get; }
     }
 }

@@ -135,13 +135,16 @@ public sealed class RunStateMachine
                 ["generation"] = (double)state.Generation,
             },
             Steps = state.Steps.ToDictionary(p => p.Key, p => new StepContext(p.Value.Status.ToExpressionText(), p.Value.Outputs), StringComparer.Ordinal),
-            // For a finally step, success() also means the normal part of the run went well (nothing failed or was cancelled).
-            NeedsSucceeded = spec.Needs.All(n => state.Steps.TryGetValue(n, out var need) && need.Status == StepStatus.Succeeded)
-                && (!isFinally || _definition.Steps.All(s => state.Steps[s.Id].Status is not (StepStatus.Failed or StepStatus.Cancelled))),
+            NeedsSucceeded = NeedsSucceeded(state, spec, isFinally),
             UpstreamFailed = failureScope.Any(id => state.Steps.TryGetValue(id, out var s) && s.Status == StepStatus.Failed),
             Cancelled = state.CancelRequested,
         };
     }
+
+    /// <summary>What success() means for <paramref name="spec"/>: every step it needs succeeded, and for a finally step also the normal part of the run went well (nothing failed or was cancelled).</summary>
+    private bool NeedsSucceeded(RunState state, StepSpec spec, bool isFinally) =>
+        spec.Needs.All(n => state.Steps.TryGetValue(n, out var need) && need.Status == StepStatus.Succeeded)
+        && (!isFinally || _definition.Steps.All(s => state.Steps[s.Id].Status is not (StepStatus.Failed or StepStatus.Cancelled)));
 
     private Expr? Condition(StepSpec spec) => _conditions.GetOrAdd(spec.Id, _ => spec.When is null ? null : ImplicitStatus(spec, ExpressionParser.Parse(spec.When)));
 
@@ -574,12 +577,14 @@ public sealed class RunStateMachine
         /// <summary>Queued (start it), Skipped (its condition is false) or Failed (its condition cannot be evaluated).</summary>
         private (StepStatus Decision, string? Reason) Decide(StepSpec spec)
         {
-            var context = machine.ContextFor(State, spec.Id);
             if (spec.When is null)
             {
+                // No condition: no expression context to build (the whole run's step contexts), only success().
                 var isFinally = _definition.IsFinally(spec.Id);
-                return isFinally || (context.NeedsSucceeded && !context.Cancelled) ? (StepStatus.Queued, null) : (StepStatus.Skipped, "a needed step did not succeed");
+                return isFinally || (machine.NeedsSucceeded(State, spec, isFinally) && !State.CancelRequested) ? (StepStatus.Queued, null) : (StepStatus.Skipped, "a needed step did not succeed");
             }
+
+            var context = machine.ContextFor(State, spec.Id);
 
             // Saved definitions are validated, so a bad condition means an unvalidated definition: fail the step
             // visibly rather than skip it quietly.

@@ -9,7 +9,16 @@ public static class StepStatusExtensions
     /// <summary>The status as expressions see it: <c>steps.build.status == 'succeeded'</c>.</summary>
     public static string ToExpressionText(this StepStatus status) => status switch
     {
+        // Literals, not ToString().ToLowerInvariant(): every readiness decision builds the run's step contexts, so
+        // this ran for every step of the run on every report (a boxed enum and two strings each time).
+        StepStatus.Waiting => "waiting",
+        StepStatus.Queued => "queued",
+        StepStatus.Running => "running",
         StepStatus.AwaitingApproval => "awaiting_approval",
+        StepStatus.Succeeded => "succeeded",
+        StepStatus.Failed => "failed",
+        StepStatus.Skipped => "skipped",
+        StepStatus.Cancelled => "cancelled",
         _ => status.ToString().ToLowerInvariant(),
     };
 }
