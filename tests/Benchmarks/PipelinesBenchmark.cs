@@ -35,7 +35,8 @@ namespace Serverless.Benchmarks;
 /// only as long as its queueing, so 200 concurrent runs means a saturated host; --kind http --step-ms D makes every
 /// step a GET to a loopback receiver that answers after D ms (the step does nothing, it only takes time, as real
 /// steps do), so R × the run's length gives the concurrent runs at the throughput R × 2 × steps (--slots: the
-/// runner's step executions at once, default 1,000).
+/// runner's step executions at once, default 1,000). --gc-pauses 1 lists the GC pauses in the window and how many of
+/// the attempts slower than the p99 waited through one; --alloc-profile 1 samples allocations by type.
 /// </para>
 /// </summary>
 internal static class PipelinesBenchmark
@@ -198,6 +199,7 @@ internal static class PipelinesBenchmark
         (TimeSpan Cpu, TimeSpan Paused, int Gen0, int Gen2, long Allocated) Sample() => (Process.GetCurrentProcess().TotalProcessorTime, GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalAllocatedBytes());
         var atWindow = Sample();
         AllocationSampler? sampler = null;
+        using var pauses = arguments.Get("gc-pauses", string.Empty) == "1" ? new GcPauseTracker() : null;
         for (var i = 0; i < total; i++)
         {
             if (i == windowStart)
@@ -242,6 +244,18 @@ internal static class PipelinesBenchmark
             $"p99={StateStoreBenchmark.Percentile(latencies, 0.99):F1}ms p99.9={StateStoreBenchmark.Percentile(latencies, 0.999):F1}ms max={latencies[^1]:F1}ms " +
             $"process CPU={(afterWindow.Cpu - atWindow.Cpu).TotalSeconds / seconds:F2} cores, GC paused {(afterWindow.Paused - atWindow.Paused).TotalMilliseconds:F0} ms ({afterWindow.Gen0 - atWindow.Gen0} gen0, {afterWindow.Gen2 - atWindow.Gen2} gen2), allocated {(afterWindow.Allocated - atWindow.Allocated) / 1024.0 / Math.Max(1, transitions / 2):F0} KB per step"));
         sampler?.Print(Math.Max(1, transitions / 2), "step");
+        if (pauses is not null)
+        {
+            // Which of the slowest attempts (over the p99) were waiting while the GC had the process stopped.
+            var p99 = StateStoreBenchmark.Percentile(latencies, 0.99);
+            var inWindow = pauses.Pauses.Where(p => p.End >= from && p.Start < to).ToList();
+            var slow = attempts.Where(a => In(a.QueuedAt) && a.StartedAt is not null && (a.StartedAt.Value - a.QueuedAt).TotalMilliseconds > p99).ToList();
+            var overlapping = slow.Count(a => inWindow.Any(p => p.Start < a.StartedAt!.Value && p.End > a.QueuedAt));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"GC pauses in the window: {string.Join(", ", inWindow.Select(p => $"{(p.End - p.Start).TotalMilliseconds:F0} ms at +{(p.Start - from).TotalSeconds:F1}s"))}; " +
+                $"attempts slower than the p99 ({p99:F1} ms): {slow.Count}, of which {overlapping} waited through a pause"));
+        }
+
         return succeeded == records.Count ? 0 : 1;
     }
 }
