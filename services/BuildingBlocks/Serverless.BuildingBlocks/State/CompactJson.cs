@@ -27,7 +27,7 @@ public static class CompactJson
 
     private const int HeaderBytes = 5;
 
-    /// <summary>Quality 1 of 11: about 13 µs for 9 KB of JSON on the reference machine, 8× smaller; higher qualities cost 2–3× the time for 10–20 % less.</summary>
+    /// <summary>Quality 1 of 11: about 13 µs to compress 9 KB of run-record JSON 8× (measured 2026-12-02 on the 2-core machine); qualities 2–4 took 1.5–3× the time for 13–23 % less.</summary>
     private const int Quality = 1;
 
     /// <summary>A 64 KB window: state values are small, and the encoder's memory follows the window.</summary>
