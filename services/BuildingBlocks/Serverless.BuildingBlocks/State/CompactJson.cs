@@ -53,7 +53,6 @@ public static class CompactJson
         try
         {
             JsonSerializer.Serialize(writer.Json, value, options);
-            writer.Json.Flush();
             var json = writer.Buffer.WrittenSpan;
             return json.Length < Threshold ? json.ToArray() : Compress(json) ?? json.ToArray();
         }
@@ -69,7 +68,7 @@ public static class CompactJson
     }
 
     /// <summary><paramref name="json"/> compressed behind the header, or itself when compressing would not make it smaller.</summary>
-    public static byte[] Compress(byte[] json)
+    internal static byte[] Compress(byte[] json)
     {
         ArgumentNullException.ThrowIfNull(json);
         return Compress(json.AsSpan()) ?? json;

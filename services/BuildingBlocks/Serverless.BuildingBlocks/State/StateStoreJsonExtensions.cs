@@ -10,7 +10,7 @@ public static class StateStoreJsonExtensions
     public static async Task<Versioned<T>?> GetJsonAsync<T>(this IStateStore store, string key, CancellationToken cancellationToken = default)
     {
         var item = await store.GetAsync(key, cancellationToken).ConfigureAwait(false);
-        return item is null ? null : new Versioned<T>(CompactJson.Deserialize<T>(item.Value.Span, JsonOptions)!, item.ETag);
+        return item is null ? null : new Versioned<T>(item.Deserialize<T>(), item.ETag);
     }
 
     public static Task<string> SaveJsonAsync<T>(this IStateStore store, string key, T value, StateWriteOptions? options = null, CancellationToken cancellationToken = default) =>

@@ -517,7 +517,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             if (loaded is not null && TryParseStepTimer(timerId, out var stepId, out var attempt))
             {
                 var record = loaded.Value with { Timers = loaded.Value.Timers.Remove(timerId) };
-                transaction.Upsert(RunPrefix + runId, CompactJson.Serialize(record, PipelineJson.Options), new StateWriteOptions(ETag: loaded.ETag));
+                transaction.Upsert(RunPrefix + runId, Encode(record), new StateWriteOptions(ETag: loaded.ETag));
                 transaction.Publish(PipelineTopics.StepDispatch, CloudEventJson.Create(Source, PipelineTopics.StepDispatch, new StepDispatchData(runId, record.Pipeline, stepId, attempt), runId));
             }
 
@@ -917,11 +917,14 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
 
     private static byte[] Serialize<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, PipelineJson.Options);
 
+    /// <summary>A run record as stored: its JSON, Brotli-compressed (<see cref="CompactJson"/>; <see cref="Decode"/> reads it, and plain JSON).</summary>
+    private static byte[] Encode(RunRecord record) => CompactJson.Serialize(record, PipelineJson.Options);
+
     /// <summary>Adds a run's record and its index entry to <paramref name="transaction"/>; returns the record write's position (its ETag's index).</summary>
     private static int StageRecord(StateTransaction transaction, RunRecord record, StateWriteOptions options)
     {
         var position = transaction.Operations.Count;
-        transaction.Upsert(RunPrefix + record.RunId, CompactJson.Serialize(record, PipelineJson.Options), options);
+        transaction.Upsert(RunPrefix + record.RunId, Encode(record), options);
         transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
         return position;
     }
