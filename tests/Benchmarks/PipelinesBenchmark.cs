@@ -36,7 +36,8 @@ namespace Serverless.Benchmarks;
 /// step a GET to a loopback receiver that answers after D ms (the step does nothing, it only takes time, as real
 /// steps do), so R × the run's length gives the concurrent runs at the throughput R × 2 × steps (--slots: the
 /// runner's step executions at once, default 1,000). --gc-pauses 1 lists the GC pauses in the window and how many of
-/// the attempts slower than the p99 waited through one; --alloc-profile 1 samples allocations by type.
+/// the attempts slower than the p99 waited through one; --alloc-profile 1 samples allocations by type; --timeline 1
+/// prints the window second by second (attempts queued, their ready→started p50 and max).
 /// </para>
 /// </summary>
 internal static class PipelinesBenchmark
@@ -154,19 +155,26 @@ internal static class PipelinesBenchmark
         }
     }
 
-    /// <summary>The runs' records once every one has ended (polled every <paramref name="every"/>; at most 10 minutes).</summary>
+    /// <summary>
+    /// The runs' records once every one has ended (polled every <paramref name="every"/>; at most 10 minutes): four reads at a
+    /// time, and only of the runs not seen ended yet. Reading every
+    /// run at once (a read per run in flight, up to 1,500) queued the host's own reads and commits behind the
+    /// benchmark's on each poll, so the attempts of an open-loop window's last second started seconds late.
+    /// </summary>
     private static async Task<List<RunRecord>> UntilEndedAsync(RunStore runs, IEnumerable<string> runIds, TimeSpan every)
     {
         var ids = runIds.ToList();
+        var records = new RunRecord?[ids.Count];
         var deadline = Stopwatch.StartNew();
         while (true)
         {
-            var records = (await Task.WhenAll(ids.Select(id => runs.GetAsync(id, CancellationToken.None)))).Select(r => r!).ToList();
-            if (records.All(r => r.State.Status.IsTerminal()) || deadline.Elapsed > TimeSpan.FromMinutes(10))
+            var pending = Enumerable.Range(0, ids.Count).Where(i => records[i]?.State.Status.IsTerminal() != true).ToList();
+            if (pending.Count == 0 || deadline.Elapsed > TimeSpan.FromMinutes(10))
             {
-                return records;
+                return [.. records.Select(r => r!)];
             }
 
+            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) => records[i] = await runs.GetAsync(ids[i], ct));
             await Task.Delay(every);
         }
     }
@@ -244,6 +252,16 @@ internal static class PipelinesBenchmark
             $"p99={StateStoreBenchmark.Percentile(latencies, 0.99):F1}ms p99.9={StateStoreBenchmark.Percentile(latencies, 0.999):F1}ms max={latencies[^1]:F1}ms " +
             $"process CPU={(afterWindow.Cpu - atWindow.Cpu).TotalSeconds / seconds:F2} cores, GC paused {(afterWindow.Paused - atWindow.Paused).TotalMilliseconds:F0} ms ({afterWindow.Gen0 - atWindow.Gen0} gen0, {afterWindow.Gen2 - atWindow.Gen2} gen2), allocated {(afterWindow.Allocated - atWindow.Allocated) / 1024.0 / Math.Max(1, transitions / 2):F0} KB per step"));
         sampler?.Print(Math.Max(1, transitions / 2), "step");
+        if (arguments.Get("timeline", string.Empty) == "1")
+        {
+            // Per second of the window: how many attempts were queued, and their ready→started p50 and max.
+            foreach (var second in attempts.Where(a => In(a.QueuedAt) && a.StartedAt is not null).GroupBy(a => (int)(a.QueuedAt - from).TotalSeconds).OrderBy(g => g.Key))
+            {
+                var waits = second.Select(a => (a.StartedAt!.Value - a.QueuedAt).TotalMilliseconds).Order().ToList();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  +{second.Key,3}s queued {waits.Count,5}  p50 {StateStoreBenchmark.Percentile(waits, 0.5),8:F1} ms  max {waits[^1],8:F1} ms"));
+            }
+        }
+
         if (pauses is not null)
         {
             // Which of the slowest attempts (over the p99) were waiting while the GC had the process stopped.
