@@ -95,7 +95,7 @@ public static class PipelinesModule
     /// <summary>
     /// <c>Pipelines:WorkDirectory</c> (default: the data directory's <c>pipelines</c>), <c>Pipelines:Deploy:HealthCheckAttempts</c>,
     /// <c>Pipelines:Deploy:HealthCheckInterval</c>, <c>Pipelines:Http:TimeoutSeconds</c>, <c>Pipelines:Runner:LeaseSeconds</c>
-    /// (default 60), <c>Pipelines:Runner:Slots</c> (default 16), <c>Pipelines:Runner:MaxOutputBytes</c> (default 64 KiB, at least 8 KiB).
+    /// (default 60), <c>Pipelines:Runner:CancelPollInterval</c> (default 00:00:00.250), <c>Pipelines:Runner:RunCheckInterval</c> (default 00:00:10), <c>Pipelines:Runner:Slots</c> (default 16), <c>Pipelines:Runner:MaxOutputBytes</c> (default 64 KiB, at least 8 KiB).
     /// </summary>
     private static RunnerOptions ReadRunnerOptions(IConfiguration configuration, ServerlessOptions serverless)
     {
@@ -108,6 +108,8 @@ public static class PipelinesModule
             HealthCheckAttempts = section.GetValue<int?>("Deploy:HealthCheckAttempts") ?? defaults.HealthCheckAttempts,
             HealthCheckInterval = section.GetValue<TimeSpan?>("Deploy:HealthCheckInterval") ?? defaults.HealthCheckInterval,
             HttpTimeout = section.GetValue<double?>("Http:TimeoutSeconds") is { } seconds ? TimeSpan.FromSeconds(seconds) : defaults.HttpTimeout,
+            CancelPollInterval = PositiveOrDefault(section, "Runner:CancelPollInterval", defaults.CancelPollInterval),
+            RunCheckInterval = PositiveOrDefault(section, "Runner:RunCheckInterval", defaults.RunCheckInterval),
             LeaseDuration = section.GetValue<double?>("Runner:LeaseSeconds") is { } lease ? Positive("Pipelines:Runner:LeaseSeconds", TimeSpan.FromSeconds(lease)) : defaults.LeaseDuration,
             Slots = section.GetValue<int?>("Runner:Slots") is { } slots ? (slots >= 1 ? slots : throw new ServerlessConfigurationException("Pipelines:Runner:Slots", "must be 1 or more.")) : defaults.Slots,
             MaxOutputBytes = section.GetValue<int?>("Runner:MaxOutputBytes") is { } maxOutput
@@ -115,6 +117,11 @@ public static class PipelinesModule
                 : defaults.MaxOutputBytes,
         };
     }
+
+    private static TimeSpan PositiveOrDefault(IConfigurationSection section, string key, TimeSpan fallback) =>
+        section.GetValue<TimeSpan?>(key) is not { } value ? fallback
+        : value > TimeSpan.Zero ? value
+        : throw new ServerlessConfigurationException($"Pipelines:{key}", "must be positive (a time span such as 00:00:00.250).");
 
     private static TimeSpan Positive(string setting, TimeSpan value) =>
         value >= TimeSpan.FromSeconds(1) ? value : throw new ServerlessConfigurationException(setting, "must be at least 1 second.");

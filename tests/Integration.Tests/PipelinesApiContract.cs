@@ -30,6 +30,8 @@ public abstract class PipelinesApiContract : IAsyncLifetime
             ["Pipelines:Http:AllowList:0"] = "127.0.0.0/8",
             ["Pipelines:Deploy:HealthCheckAttempts"] = "2",
             ["Pipelines:Deploy:HealthCheckInterval"] = "00:00:00.050",
+            // No second line behind the stop notes: a running step here notices a cancel or a timeout through the note alone.
+            ["Pipelines:Runner:RunCheckInterval"] = "01:00:00",
         };
         foreach (var (key, value) in ClassSettings)
         {

@@ -400,6 +400,46 @@ public abstract class RunStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_stop_note_changes_only_when_running_steps_must_look_at_their_run()
+    {
+        var pipeline = await SaveAsync("name: notes\nsteps:\n  - {id: a, kind: script, run: 'sleep 60', timeout: 5m}\n  - {id: b, kind: script, run: 'sleep 60'}\n  - {id: c, kind: script, run: 'true'}\n");
+        var run = (await StartAsync(pipeline)).Run!;
+        var quiet = (await StartAsync(pipeline)).Run!;
+        async Task<string?> NoteAsync(string runId) => (await _runs.GetStopNotesAsync([runId], CancellationToken.None)).GetValueOrDefault(runId);
+
+        // Starts and completions, one at a time and grouped: no note.
+        await _runs.ApplyAsync(run.RunId, new StepStarted("a", 1, _time.Now), null, CancellationToken.None);
+        await Task.WhenAll(
+            _runs.ApplyReportAsync(run.RunId, new StepStarted("b", 1, _time.Now), ("results", "start-b"), CancellationToken.None),
+            _runs.ApplyReportAsync(run.RunId, new StepStarted("c", 1, _time.Now), ("results", "start-c"), CancellationToken.None),
+            _runs.ApplyReportAsync(run.RunId, new StepCompleted("c", 1, StepOutcome.Succeeded, _time.Now), ("results", "end-c"), CancellationToken.None));
+        Assert.Null(await NoteAsync(run.RunId));
+
+        // The orchestrator times attempt 1 of a out while its runner still runs it: a note.
+        _time.Advance(TimeSpan.FromMinutes(5));
+        await _runs.ApplyAsync(run.RunId, new TimerFired("timeout:a:1", _time.Now), null, CancellationToken.None);
+        var timedOut = await NoteAsync(run.RunId);
+        Assert.NotNull(timedOut);
+
+        // A cancel while b runs changes it; runs without a note are left out of a read of many.
+        await _runs.ApplyAsync(run.RunId, new CancelRequested(_time.Now), null, CancellationToken.None);
+        var cancelled = await NoteAsync(run.RunId);
+        Assert.NotEqual(timedOut, cancelled);
+        var notes = await _runs.GetStopNotesAsync([run.RunId, quiet.RunId, "not-a-run-id"], CancellationToken.None);
+        Assert.Equal(cancelled, Assert.Single(notes, n => n.Key == run.RunId).Value);
+        Assert.Single(notes);
+
+        // A run of a group that a newer run cancels gets its note in the transaction that cancels it.
+        var grouped = await SaveAsync("name: notes-group\nconcurrency: {group: env, cancelInProgress: true}\nsteps:\n  - {id: a, kind: script, run: 'sleep 60'}\n");
+        var older = (await StartAsync(grouped)).Run!;
+        await _runs.ApplyAsync(older.RunId, new StepStarted("a", 1, _time.Now), null, CancellationToken.None);
+        Assert.Null(await NoteAsync(older.RunId));
+        await StartAsync(grouped);
+        Assert.True((await _runs.GetAsync(older.RunId, CancellationToken.None))!.State.CancelRequested);
+        Assert.NotNull(await NoteAsync(older.RunId));
+    }
+
+    [Fact]
     public async Task Cancel_in_progress_starts_the_new_run_at_once_when_the_cancel_ends_the_old_one()
     {
         // An approval step is cancelled at once, so nothing is left to wait for.
@@ -716,7 +756,7 @@ public abstract class RunStoreContract : IAsyncLifetime
         public TestRunner(RunStore runs, IStateStore store, TimeProvider time, int slots)
         {
             Work = Directory.CreateTempSubdirectory("runner-").FullName;
-            Options = new RunnerOptions { WorkDirectory = Work, Slots = slots, CancelPollInterval = TimeSpan.FromMilliseconds(20) };
+            Options = new RunnerOptions { WorkDirectory = Work, Slots = slots, CancelPollInterval = TimeSpan.FromMilliseconds(20), RunCheckInterval = TimeSpan.FromHours(1) };
             _http = new GuardedHttp([], TimeSpan.FromSeconds(5));
             Slots = new RunnerSlots(Options, runs, NullLogger<RunnerSlots>.Instance);
             Runner = new StepRunner(runs, new StepLogStore(store), Publisher, new ScriptExecutor(Options), new HttpStepExecutor(_http), new DeployExecutor(_http, Options), Options, Slots, time, NullLogger<StepRunner>.Instance);

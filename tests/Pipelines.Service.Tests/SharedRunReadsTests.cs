@@ -1,5 +1,6 @@
 using Serverless.BuildingBlocks.State;
 using Serverless.Pipelines.Parsing;
+using Serverless.Pipelines.Runs;
 using Serverless.Pipelines.Service.Definitions;
 using Serverless.Pipelines.Service.Orchestration;
 using Serverless.Pipelines.Service.Runners;
@@ -8,7 +9,7 @@ using Serverless.Testing;
 
 namespace Pipelines.Service.Tests;
 
-/// <summary>The runs this process's running steps watch are read together, at most one round per poll interval.</summary>
+/// <summary>The stop notes of the runs this process's running steps watch are read together, at most one round per poll interval.</summary>
 public abstract class SharedRunReadsContract : IAsyncLifetime
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(250);
@@ -38,97 +39,111 @@ public abstract class SharedRunReadsContract : IAsyncLifetime
         return (await _runs.StartAsync(saved.Saved!, new Dictionary<string, string?>(), new Dictionary<string, object?>(), null, CancellationToken.None)).Run!.RunId;
     }
 
+    /// <summary>A run with a step running and then a cancel requested: it has a stop note.</summary>
+    private async Task<string> CancelAsync(string runId)
+    {
+        await _runs.ApplyAsync(runId, new StepStarted("a", 1, _time.GetUtcNow()), null, CancellationToken.None);
+        await _runs.ApplyAsync(runId, new CancelRequested(_time.GetUtcNow()), null, CancellationToken.None);
+        return runId;
+    }
+
     [Fact]
     public async Task Every_watched_run_is_read_in_one_round_per_interval_and_the_next_interval_starts_another()
     {
-        var one = await StartAsync();
+        var one = await CancelAsync(await StartAsync());
         var other = await StartAsync();
+        var recordReads = _store.RecordReads;
         using var a = _reads.Watch(one);
         using var b = _reads.Watch(one);
         using var c = _reads.Watch(other);
 
-        var first = await _reads.ReadAsync(one, Interval, CancellationToken.None);
+        var first = await _reads.ReadStopNoteAsync(one, Interval, CancellationToken.None);
         _time.Advance(Interval / 2);
-        var second = await _reads.ReadAsync(one, Interval, CancellationToken.None);
-        var third = await _reads.ReadAsync(other, Interval, CancellationToken.None);
+        var second = await _reads.ReadStopNoteAsync(one, Interval, CancellationToken.None);
+        var third = await _reads.ReadStopNoteAsync(other, Interval, CancellationToken.None);
 
-        Assert.Equal((1, 2, 0), (_store.Rounds, _store.KeysRead, _store.SingleReads));
-        Assert.Same(first, second);
-        Assert.Equal((one, other), (first!.RunId, third!.RunId));
+        Assert.Equal((1, 2), (_store.Rounds, _store.KeysRead));
+        Assert.NotNull(first);
+        Assert.Equal(first, second);
+        Assert.Null(third);
 
+        // No record was read; the next interval's round sees a note written meanwhile.
+        Assert.Equal(recordReads, _store.RecordReads);
+        await CancelAsync(other);
         _time.Advance(Interval / 2);
-        Assert.Equal(other, (await _reads.ReadAsync(other, Interval, CancellationToken.None))!.RunId);
-        Assert.Equal((2, 4, 0), (_store.Rounds, _store.KeysRead, _store.SingleReads));
+        Assert.NotNull(await _reads.ReadStopNoteAsync(other, Interval, CancellationToken.None));
+        Assert.Equal((2, 4), (_store.Rounds, _store.KeysRead));
     }
 
     [Fact]
     public async Task A_run_first_watched_after_a_round_started_is_read_on_its_own_until_the_next_round_and_a_run_nobody_watches_is_left_out()
     {
         var one = await StartAsync();
-        var later = await StartAsync();
+        var later = await CancelAsync(await StartAsync());
         using var a = _reads.Watch(one);
-        await _reads.ReadAsync(one, Interval, CancellationToken.None);
+        await _reads.ReadStopNoteAsync(one, Interval, CancellationToken.None);
 
         using (var b = _reads.Watch(later))
         {
-            Assert.Equal(later, (await _reads.ReadAsync(later, Interval, CancellationToken.None))!.RunId);
-            Assert.Equal((1, 1, 1), (_store.Rounds, _store.KeysRead, _store.SingleReads));
+            // On its own: a read of one key, outside the round.
+            Assert.NotNull(await _reads.ReadStopNoteAsync(later, Interval, CancellationToken.None));
+            Assert.Equal((2, 2), (_store.Rounds, _store.KeysRead));
 
             _time.Advance(Interval);
-            Assert.Equal(later, (await _reads.ReadAsync(later, Interval, CancellationToken.None))!.RunId);
-            Assert.Equal((2, 3, 1), (_store.Rounds, _store.KeysRead, _store.SingleReads));
+            Assert.NotNull(await _reads.ReadStopNoteAsync(later, Interval, CancellationToken.None));
+            Assert.Equal((3, 4), (_store.Rounds, _store.KeysRead));
             Assert.Equal(2, _reads.WatchedRuns);
         }
 
         Assert.Equal(1, _reads.WatchedRuns);
         _time.Advance(Interval);
-        await _reads.ReadAsync(one, Interval, CancellationToken.None);
-        Assert.Equal((3, 4, 1), (_store.Rounds, _store.KeysRead, _store.SingleReads));
+        await _reads.ReadStopNoteAsync(one, Interval, CancellationToken.None);
+        Assert.Equal((4, 5), (_store.Rounds, _store.KeysRead));
     }
 
     [Fact]
     public async Task A_run_that_is_gone_reads_as_null_and_a_failed_round_is_not_handed_to_the_next_watcher()
     {
-        var runId = await StartAsync();
+        var runId = await CancelAsync(await StartAsync());
         using var a = _reads.Watch(runId);
         using var b = _reads.Watch(runId);
         var goneId = TimeOrderedId.Next(_time.GetUtcNow());
         using var gone = _reads.Watch(goneId);
 
         _store.FailNext();
-        await Assert.ThrowsAsync<IOException>(() => _reads.ReadAsync(runId, Interval, CancellationToken.None));
+        await Assert.ThrowsAsync<IOException>(() => _reads.ReadStopNoteAsync(runId, Interval, CancellationToken.None));
 
-        Assert.Equal(runId, (await _reads.ReadAsync(runId, Interval, CancellationToken.None))!.RunId);
-        Assert.Null(await _reads.ReadAsync(goneId, Interval, CancellationToken.None));
+        Assert.NotNull(await _reads.ReadStopNoteAsync(runId, Interval, CancellationToken.None));
+        Assert.Null(await _reads.ReadStopNoteAsync(goneId, Interval, CancellationToken.None));
         Assert.Equal(2, _store.Rounds);
     }
 
     [Fact]
     public async Task A_watcher_that_stops_waiting_does_not_cancel_the_round_the_others_share()
     {
-        var runId = await StartAsync();
+        var runId = await CancelAsync(await StartAsync());
         using var a = _reads.Watch(runId);
         using var b = _reads.Watch(runId);
         using var stopped = new CancellationTokenSource();
         _store.HoldNext();
 
-        var abandoned = _reads.ReadAsync(runId, Interval, stopped.Token);
-        var waiting = _reads.ReadAsync(runId, Interval, CancellationToken.None);
+        var abandoned = _reads.ReadStopNoteAsync(runId, Interval, stopped.Token);
+        var waiting = _reads.ReadStopNoteAsync(runId, Interval, CancellationToken.None);
         await stopped.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         _store.Release();
 
-        Assert.Equal(runId, (await waiting.WaitAsync(TimeSpan.FromSeconds(30)))!.RunId);
+        Assert.NotNull(await waiting.WaitAsync(TimeSpan.FromSeconds(30)));
         Assert.Equal(1, _store.Rounds);
     }
 
-    /// <summary>Counts bulk rounds (and the keys in them) and single reads of run records; can fail or hold the next round.</summary>
+    /// <summary>Counts bulk reads of stop notes (and the keys in them) and reads of run records; can fail or hold the next bulk read.</summary>
     private sealed class CountingReads(IStateStore inner) : DelegatingStateStore(inner)
     {
         private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _rounds;
         private int _keysRead;
-        private int _singleReads;
+        private int _recordReads;
         private int _failNext;
         private int _holdNext;
 
@@ -136,7 +151,7 @@ public abstract class SharedRunReadsContract : IAsyncLifetime
 
         public int KeysRead => Volatile.Read(ref _keysRead);
 
-        public int SingleReads => Volatile.Read(ref _singleReads);
+        public int RecordReads => Volatile.Read(ref _recordReads);
 
         public void FailNext() => Volatile.Write(ref _failNext, 1);
 
@@ -144,7 +159,7 @@ public abstract class SharedRunReadsContract : IAsyncLifetime
 
         public void Release() => _released.TrySetResult();
 
-        public override async Task<IReadOnlyList<StateItem>> GetBulkIfChangedAsync(IReadOnlyCollection<KeyValuePair<string, string?>> keys, CancellationToken cancellationToken = default)
+        public override async Task<IReadOnlyList<StateItem>> GetBulkAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _rounds);
             Interlocked.Add(ref _keysRead, keys.Count);
@@ -158,14 +173,20 @@ public abstract class SharedRunReadsContract : IAsyncLifetime
                 await _released.Task;
             }
 
-            return await Inner.GetBulkIfChangedAsync(keys, cancellationToken);
+            return await Inner.GetBulkAsync(keys, cancellationToken);
+        }
+
+        public override Task<IReadOnlyList<StateItem>> GetBulkIfChangedAsync(IReadOnlyCollection<KeyValuePair<string, string?>> keys, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Add(ref _recordReads, keys.Count);
+            return Inner.GetBulkIfChangedAsync(keys, cancellationToken);
         }
 
         public override Task<StateItem?> GetIfChangedAsync(string key, string? knownETag, CancellationToken cancellationToken = default)
         {
             if (key.StartsWith("pipelines||run||", StringComparison.Ordinal))
             {
-                Interlocked.Increment(ref _singleReads);
+                Interlocked.Increment(ref _recordReads);
             }
 
             return Inner.GetIfChangedAsync(key, knownETag, cancellationToken);

@@ -13,8 +13,17 @@ public sealed record RunnerOptions
 
     public TimeSpan HttpTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often a running step looks at its run to notice a cancel or a timeout decided by the orchestrator.</summary>
+    /// <summary>
+    /// How often a running step looks at its run's stop note to notice a cancel or a timeout decided by the orchestrator
+    /// (<c>Pipelines:Runner:CancelPollInterval</c>); it reads the run itself when the note changed.
+    /// </summary>
     public TimeSpan CancelPollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// How often a running step reads its whole run even though the stop note did not change
+    /// (<c>Pipelines:Runner:RunCheckInterval</c>): a second line behind the note.
+    /// </summary>
+    public TimeSpan RunCheckInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// How long a runner's claim on a running attempt holds without renewal (<c>Pipelines:Runner:LeaseSeconds</c>); it

@@ -298,6 +298,8 @@ public sealed partial class StepRunner(
     private async Task WatchAsync(string runId, string stepId, int attempt, StepLog log, LeaseHolder lease, CancellationTokenSource stop)
     {
         var renewAt = time.GetUtcNow() + options.LeaseRenewalInterval;
+        var checkAt = time.GetUtcNow() + options.RunCheckInterval;
+        string? seenNote = null;
         using var watching = _runReads.Watch(runId);
         while (!stop.IsCancellationRequested)
         {
@@ -321,7 +323,16 @@ public sealed partial class StepRunner(
                 }
 
                 await log.FlushAsync(stop.Token).ConfigureAwait(false);
-                var run = await _runReads.ReadAsync(runId, options.CancelPollInterval, stop.Token).ConfigureAwait(false);
+                // The run itself only when its stop note changed (or first appeared), and now and then anyway.
+                var note = await _runReads.ReadStopNoteAsync(runId, options.CancelPollInterval, stop.Token).ConfigureAwait(false);
+                if (note == seenNote && time.GetUtcNow() < checkAt)
+                {
+                    continue;
+                }
+
+                var run = await runs.GetAsync(runId, stop.Token).ConfigureAwait(false);
+                seenNote = note;
+                checkAt = time.GetUtcNow() + options.RunCheckInterval;
                 // A cancel stops normal steps only: finally steps run to their end (their own timeout still stops them).
                 if (run is null || (run.State.CancelRequested && !run.Definition.IsFinally(stepId)) || !IsCurrent(run, stepId, attempt))
                 {

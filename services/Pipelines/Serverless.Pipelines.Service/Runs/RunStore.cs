@@ -20,7 +20,8 @@ namespace Serverless.Pipelines.Service.Runs;
 /// newest first), <c>pipelines||due||{ticks}||{id}||{timer}</c> (timers by due time), <c>pipelines||group||{group}</c> (a long group hashed: <see cref="ConcurrencyGroups.LaneKey"/>)
 /// (concurrency lanes), <c>pipelines||reported||{id}||{step}||{attempt}</c> (a runner's final report of a dispatched attempt),
 /// <c>pipelines||lease||{id}||{step}||{attempt}</c> (the runner holding an attempt, <see cref="StepLease"/>; its expiry is a
-/// due entry with the timer id <c>lease:{step}:{attempt}</c>).
+/// due entry with the timer id <c>lease:{step}:{attempt}</c>), <c>pipelines||stop||{id}</c> (the run's stop note: rewritten in the
+/// record's transaction whenever its running steps' runners must look at the run, <see cref="RunningAttempts.MustNotice"/>).
 /// </remarks>
 public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSignal timerSignal)
 {
@@ -49,43 +50,33 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     private const string GroupPrefix = "pipelines||group||";
     private const string ReportedPrefix = "pipelines||reported||";
     private const string LeasePrefix = "pipelines||lease||";
+    private const string StopPrefix = "pipelines||stop||";
+
+    /// <summary>A stop note is only looked at while a step of its run runs; it expires this long after its last change.</summary>
+    private static readonly TimeSpan StopNoteLifetime = TimeSpan.FromDays(2);
     private const int MaxConflicts = 50;
 
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) =>
         TimeOrderedId.IsWellFormed(runId) ? (await LoadAsync(runId, cancellationToken).ConfigureAwait(false))?.Value : null;
 
     /// <summary>
-    /// Reads many runs in one round trip where the store allows (a runner polling the runs of its running steps): each
-    /// run's JSON only when it is not the version this process decoded last. Runs that do not exist map to null.
+    /// The ETags of the stop notes of <paramref name="runIds"/> (runs without one are left out), in one round trip: a
+    /// running step's runner reads its run again only when the note changed (<see cref="RunningAttempts.MustNotice"/>).
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, RunRecord?>> GetManyAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, string>> GetStopNotesAsync(IReadOnlyCollection<string> runIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(runIds);
-        var found = new Dictionary<string, RunRecord?>(runIds.Count, StringComparer.Ordinal);
-        var keys = new List<KeyValuePair<string, string?>>(runIds.Count);
-        foreach (var runId in runIds)
+        var keys = runIds.Where(TimeOrderedId.IsWellFormed).Select(runId => StopPrefix + runId).ToList();
+        var notes = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (keys.Count > 0)
         {
-            if (found.TryAdd(runId, null) && TimeOrderedId.IsWellFormed(runId))
+            foreach (var item in await state.GetBulkAsync(keys, cancellationToken).ConfigureAwait(false))
             {
-                keys.Add(new(RunPrefix + runId, _decoded.ETagOf(runId)));
+                notes[item.Key[StopPrefix.Length..]] = item.ETag;
             }
         }
 
-        foreach (var item in await state.GetBulkIfChangedAsync(keys, cancellationToken).ConfigureAwait(false))
-        {
-            var runId = item.Key[RunPrefix.Length..];
-            found[runId] = (await ResolveAsync(runId, item, cancellationToken).ConfigureAwait(false))?.Value;
-        }
-
-        foreach (var (runId, record) in found)
-        {
-            if (record is null)
-            {
-                _decoded.Forget(runId);
-            }
-        }
-
-        return found;
+        return notes;
     }
 
     /// <summary>
@@ -189,7 +180,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
                     if (!cancel.Ignored)
                     {
                         after = Carry(other.Value, cancel, transaction, null);
-                        StageRecord(transaction, after, new StateWriteOptions(ETag: other.ETag));
+                        StageRecord(transaction, after, new StateWriteOptions(ETag: other.ETag), other.Value, []);
                         cancelled.Add((after, cancel));
                     }
 
@@ -379,7 +370,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
         }
 
-        var recordWrite = applied.Count > 0 ? StageRecord(transaction, record, new StateWriteOptions(ETag: loaded.ETag)) : -1;
+        var recordWrite = applied.Count > 0 ? StageRecord(transaction, record, new StateWriteOptions(ETag: loaded.ETag), loaded.Value, group.Select(r => r.Event)) : -1;
 
         var startedNext = applied.Count > 0 && record.State.Status.IsTerminal() && record.ConcurrencyGroup is { } lane
             ? await LeaveLaneAsync(lane, runId, transaction, cancellationToken).ConfigureAwait(false)
@@ -468,7 +459,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
 
             var updated = Carry(record, transition, transaction, runEvent);
-            var recordWrite = StageRecord(transaction, updated, new StateWriteOptions(ETag: loaded.ETag));
+            var recordWrite = StageRecord(transaction, updated, new StateWriteOptions(ETag: loaded.ETag), record, [runEvent]);
             var startedNext = updated.State.Status.IsTerminal() && !record.State.Status.IsTerminal() && updated.ConcurrencyGroup is { } group
                 ? await LeaveLaneAsync(group, runId, transaction, cancellationToken).ConfigureAwait(false)
                 : null;
@@ -816,7 +807,7 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
             }
 
             var record = Carry(loaded.Value, transition, transaction, null);
-            StageRecord(transaction, record, new StateWriteOptions(ETag: loaded.ETag));
+            StageRecord(transaction, record, new StateWriteOptions(ETag: loaded.ETag), loaded.Value, []);
             runs = runs.Select(r => r.RunId == next ? r with { IsRunning = true } : r).ToList();
             started = (record, transition);
         }
@@ -920,12 +911,21 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     /// <summary>A run record as stored: its JSON, Brotli-compressed (<see cref="CompactJson"/>; <see cref="Decode"/> reads it, and plain JSON).</summary>
     private static byte[] Encode(RunRecord record) => CompactJson.Serialize(record, PipelineJson.Options);
 
-    /// <summary>Adds a run's record and its index entry to <paramref name="transaction"/>; returns the record write's position (its ETag's index).</summary>
-    private static int StageRecord(StateTransaction transaction, RunRecord record, StateWriteOptions options)
+    /// <summary>
+    /// Adds a run's record and its index entry to <paramref name="transaction"/>, and a new stop note when the change from
+    /// <paramref name="before"/> by <paramref name="events"/> is one the run's running steps must notice; returns the
+    /// record write's position (its ETag's index).
+    /// </summary>
+    private static int StageRecord(StateTransaction transaction, RunRecord record, StateWriteOptions options, RunRecord? before = null, IEnumerable<RunEvent>? events = null)
     {
         var position = transaction.Operations.Count;
         transaction.Upsert(RunPrefix + record.RunId, Encode(record), options);
         transaction.Upsert(IndexKey(record), Serialize(record.Summary()));
+        if (before is not null && RunningAttempts.MustNotice(before.State, record.State, events ?? []))
+        {
+            transaction.Upsert(StopPrefix + record.RunId, "{}"u8.ToArray(), new StateWriteOptions(Ttl: StopNoteLifetime));
+        }
+
         return position;
     }
 
