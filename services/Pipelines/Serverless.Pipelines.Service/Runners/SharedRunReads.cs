@@ -8,8 +8,8 @@ namespace Serverless.Pipelines.Service.Runners;
 /// (<see cref="RunStore.GetStopNotesAsync"/>). So a process polls about once per interval however many steps and runs
 /// it has running. A note changes only when a running step must look at its run (a cancel, a timeout, a lost lease:
 /// <see cref="Serverless.Pipelines.Runs.RunningAttempts.MustNotice"/>), so a round usually finds none and moves no
-/// record: rounds used to read every watched run's whole record (with 200 runs of 4 parallel steps on PostgreSQL,
-/// about a fifth of the host's and of PostgreSQL's CPU). A run first watched after a round started has its note read on
+/// record: rounds used to read every watched run's whole record (with 200 runs of 4 parallel steps on PostgreSQL, most
+/// of PostgreSQL's statement time, waiting on the records' busy pages). A run first watched after a round started has its note read on
 /// its own until the next round takes it in. A step so notices a cancel or a timeout within two intervals instead of one.
 /// </summary>
 internal sealed class SharedRunReads(RunStore runs, TimeProvider time)

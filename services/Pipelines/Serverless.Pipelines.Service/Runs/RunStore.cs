@@ -51,10 +51,10 @@ public sealed class RunStore(IStateStore state, TimeProvider time, RunTimerSigna
     private const string ReportedPrefix = "pipelines||reported||";
     private const string LeasePrefix = "pipelines||lease||";
     private const string StopPrefix = "pipelines||stop||";
+    private const int MaxConflicts = 50;
 
     /// <summary>A stop note is only looked at while a step of its run runs; it expires this long after its last change.</summary>
     private static readonly TimeSpan StopNoteLifetime = TimeSpan.FromDays(2);
-    private const int MaxConflicts = 50;
 
     public async Task<RunRecord?> GetAsync(string runId, CancellationToken cancellationToken) =>
         TimeOrderedId.IsWellFormed(runId) ? (await LoadAsync(runId, cancellationToken).ConfigureAwait(false))?.Value : null;
