@@ -156,10 +156,10 @@ internal static class PipelinesBenchmark
     }
 
     /// <summary>
-    /// The runs' records once every one has ended (polled every <paramref name="every"/>; at most 10 minutes): four reads at a
-    /// time, and only of the runs not seen ended yet. Reading every
-    /// run at once (a read per run in flight, up to 1,500) queued the host's own reads and commits behind the
-    /// benchmark's on each poll, so the attempts of an open-loop window's last second started seconds late.
+    /// The runs' records once every one has ended (polled every <paramref name="every"/>; at most 10 minutes): four reads
+    /// at a time, and only of the runs not seen ended yet. Reading every run at once (a read per run in flight, up to
+    /// 1,500) queued the host's own reads and commits behind the benchmark's on each poll, so the attempts of an
+    /// open-loop window's last second started seconds late.
     /// </summary>
     private static async Task<List<RunRecord>> UntilEndedAsync(RunStore runs, IEnumerable<string> runIds, TimeSpan every)
     {
@@ -236,7 +236,10 @@ internal static class PipelinesBenchmark
         bool In(DateTimeOffset? at) => at is { } t && t >= from && t < to;
         var attempts = records.SelectMany(r => r.State.Steps.Values).SelectMany(s => s.Attempts).ToList();
         var transitions = attempts.Count(a => In(a.StartedAt)) + attempts.Count(a => In(a.FinishedAt));
-        var latencies = attempts.Where(a => In(a.QueuedAt) && a.StartedAt is not null).Select(a => (a.StartedAt!.Value - a.QueuedAt).TotalMilliseconds).Order().ToList();
+        // The attempts queued in the window that started: what the ready→started figures below are made of.
+        var measured = attempts.Where(a => In(a.QueuedAt) && a.StartedAt is not null).ToList();
+        static double Wait(StepAttempt a) => (a.StartedAt!.Value - a.QueuedAt).TotalMilliseconds;
+        var latencies = measured.Select(Wait).Order().ToList();
         var inProgress = records.Sum(r =>
         {
             var start = r.State.CreatedAt > from ? r.State.CreatedAt : from;
@@ -255,9 +258,9 @@ internal static class PipelinesBenchmark
         if (arguments.Get("timeline", string.Empty) == "1")
         {
             // Per second of the window: how many attempts were queued, and their ready→started p50 and max.
-            foreach (var second in attempts.Where(a => In(a.QueuedAt) && a.StartedAt is not null).GroupBy(a => (int)(a.QueuedAt - from).TotalSeconds).OrderBy(g => g.Key))
+            foreach (var second in measured.GroupBy(a => (int)(a.QueuedAt - from).TotalSeconds).OrderBy(g => g.Key))
             {
-                var waits = second.Select(a => (a.StartedAt!.Value - a.QueuedAt).TotalMilliseconds).Order().ToList();
+                var waits = second.Select(Wait).Order().ToList();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  +{second.Key,3}s queued {waits.Count,5}  p50 {StateStoreBenchmark.Percentile(waits, 0.5),8:F1} ms  max {waits[^1],8:F1} ms"));
             }
         }
@@ -267,7 +270,7 @@ internal static class PipelinesBenchmark
             // Which of the slowest attempts (over the p99) were waiting while the GC had the process stopped.
             var p99 = StateStoreBenchmark.Percentile(latencies, 0.99);
             var inWindow = pauses.Pauses.Where(p => p.End >= from && p.Start < to).ToList();
-            var slow = attempts.Where(a => In(a.QueuedAt) && a.StartedAt is not null && (a.StartedAt.Value - a.QueuedAt).TotalMilliseconds > p99).ToList();
+            var slow = measured.Where(a => Wait(a) > p99).ToList();
             var overlapping = slow.Count(a => inWindow.Any(p => p.Start < a.StartedAt!.Value && p.End > a.QueuedAt));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"GC pauses in the window: {string.Join(", ", inWindow.Select(p => $"{(p.End - p.Start).TotalMilliseconds:F0} ms at +{(p.Start - from).TotalSeconds:F1}s"))}; " +
