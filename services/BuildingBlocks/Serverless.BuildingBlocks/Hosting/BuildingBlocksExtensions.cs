@@ -37,6 +37,7 @@ public static class BuildingBlocksExtensions
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
         services.AddHostedService(_ => new ProfileConnectionCheck(options, rabbitMq));
+        services.AddHostedService<GcSettingsReport>();
         services.AddStateStore(options, postgres);
         services.AddPubSub(options, rabbitMq?.ToString());
         services.AddTimerEngine(options, postgres);
