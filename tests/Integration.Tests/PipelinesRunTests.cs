@@ -728,7 +728,9 @@ public sealed class DistributedPipelinesRunTests : PipelinesRunContract
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var runIds = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => StartAsync("dag")));
 
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        // A liveness bound, not a speed goal (that is the pipelines benchmark's): 2,000 script processes took 40-60 s
+        // on a loaded 2-core CI machine, where process start-up is slow.
+        var deadline = DateTime.UtcNow.AddSeconds(120);
         int succeeded;
         while ((succeeded = (await Admin.GetFromJsonAsync<JsonElement>("/api/pipelines/dag/runs?status=succeeded&limit=200")).GetProperty("items").GetArrayLength()) < 100)
         {
@@ -736,7 +738,7 @@ public sealed class DistributedPipelinesRunTests : PipelinesRunContract
             Assert.True(failed.GetArrayLength() == 0, $"a run failed: {failed}");
             if (DateTime.UtcNow > deadline)
             {
-                Assert.Fail($"only {succeeded} of 100 runs succeeded within 60 s; one of them: {await RunAsync(runIds[^1])}");
+                Assert.Fail($"only {succeeded} of 100 runs succeeded within 120 s; one of them: {await RunAsync(runIds[^1])}");
             }
 
             await Task.Delay(200);
@@ -753,7 +755,7 @@ public sealed class DistributedPipelinesRunTests : PipelinesRunContract
             });
         }
 
-        Assert.True(elapsed < TimeSpan.FromSeconds(60), $"took {elapsed}");
+        Assert.True(elapsed < TimeSpan.FromSeconds(120), $"took {elapsed}");
         TestContext.Current.SendDiagnosticMessage(string.Create(CultureInfo.InvariantCulture, $"100 runs x 20 steps: {elapsed.TotalSeconds:F1} s"));
     }
 }

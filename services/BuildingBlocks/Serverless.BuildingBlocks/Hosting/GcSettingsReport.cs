@@ -61,7 +61,9 @@ internal sealed partial class GcSettingsReport(ILogger<GcSettingsReport> logger)
         var variables = GC.GetConfigurationVariables();
         var serverGc = variables.TryGetValue("ServerGC", out var server) && server is true;
         var heaps = variables.TryGetValue("HeapCount", out var count) ? Convert.ToInt64(count, CultureInfo.InvariantCulture) : 1;
-        var (message, warning) = GcSettings.Describe(serverGc, heaps, Environment.GetEnvironmentVariable(GcSettings.Gen0SizeVariable));
+        // The runtime still takes the older COMPlus_ prefix when the DOTNET_ one is not set.
+        var gen0Size = Environment.GetEnvironmentVariable(GcSettings.Gen0SizeVariable) ?? Environment.GetEnvironmentVariable("COMPlus_GCgen0size");
+        var (message, warning) = GcSettings.Describe(serverGc, heaps, gen0Size);
         if (warning)
         {
             GcWarning(logger, message);
