@@ -64,23 +64,12 @@ internal sealed partial class GcSettingsReport(ILogger<GcSettingsReport> logger)
         // The runtime still takes the older COMPlus_ prefix when the DOTNET_ one is not set.
         var gen0Size = Environment.GetEnvironmentVariable(GcSettings.Gen0SizeVariable) ?? Environment.GetEnvironmentVariable("COMPlus_GCgen0size");
         var (message, warning) = GcSettings.Describe(serverGc, heaps, gen0Size);
-        if (warning)
-        {
-            GcWarning(logger, message);
-        }
-        else
-        {
-            GcInformation(logger, message);
-        }
-
+        Report(logger, warning ? LogLevel.Warning : LogLevel.Information, message);
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Garbage collector: {Settings}")]
-    private static partial void GcWarning(ILogger logger, string settings);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Garbage collector: {Settings}")]
-    private static partial void GcInformation(ILogger logger, string settings);
+    [LoggerMessage(Message = "Garbage collector: {Settings}")]
+    private static partial void Report(ILogger logger, LogLevel level, string settings);
 }
