@@ -36,7 +36,8 @@ namespace Serverless.Benchmarks;
 /// step a GET to a loopback receiver that answers after D ms (the step does nothing, it only takes time, as real
 /// steps do), so R × the run's length gives the concurrent runs at the throughput R × 2 × steps (--slots: the
 /// runner's step executions at once, default 1,000). --gc-pauses 1 lists the GC pauses in the window and how many of
-/// the attempts slower than the p99 waited through one; --alloc-profile 1 samples allocations by type; --timeline 1
+/// the attempts slower than the p99 waited through one, and after every GC of the run what it promoted (a gen0
+/// pause grows with what survives it); --alloc-profile 1 samples allocations by type; --timeline 1
 /// prints the window second by second (attempts queued, their ready→started p50 and max).
 /// </para>
 /// </summary>
@@ -275,6 +276,11 @@ internal static class PipelinesBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"GC pauses in the window: {string.Join(", ", inWindow.Select(p => $"{(p.End - p.Start).TotalMilliseconds:F0} ms at +{(p.Start - from).TotalSeconds:F1}s"))}; " +
                 $"attempts slower than the p99 ({p99:F1} ms): {slow.Count}, of which {overlapping} waited through a pause"));
+            Console.WriteLine("after each GC of the run:");
+            foreach (var stats in pauses.HeapStats)
+            {
+                Console.WriteLine("  " + stats);
+            }
         }
 
         return succeeded == records.Count ? 0 : 1;

@@ -11,6 +11,7 @@ using Serverless.Benchmarks;
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-refresh [--profile embedded|distributed] [--promotions 10000] [--edits 40]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-calculate-path [--promotions 10000] [--seconds 3]
 //   dotnet run -c Release --project tests/Benchmarks -- http-rate --scenario calculate|inbound [--rate 5000] [--seconds 20] [--connections 64] [--url http://127.0.0.1:7071]
+//   dotnet run -c Release --project tests/Benchmarks -- anchor-server [--port 7072] [--answer-file answer.json]   (tests/Benchmarks/wrk/anchors.sh drives it)
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-seed [--url http://127.0.0.1:7071] [--promotions 10000] [--key-file .data/admin.key] [--out calculate-body.json]
 // PostgreSQL / RabbitMQ locations come from SERVERLESS_TEST_POSTGRES / SERVERLESS_TEST_RABBITMQ (tests/servers.sh start).
 var arguments = BenchmarkArguments.Parse(args);
@@ -26,6 +27,7 @@ return arguments.Command switch
     "promotions-seed" => await PromotionsSeed.RunAsync(arguments),
     "promotions-calculate-path" => await PromotionsCalculatePathBenchmark.RunAsync(arguments),
     "http-rate" => await HttpRateBenchmark.RunAsync(arguments),
+    "anchor-server" => await AnchorServer.RunAsync(arguments),
     _ => Usage(),
 };
 
@@ -40,6 +42,7 @@ static int Usage()
     Console.Error.WriteLine("       Benchmarks promotions-refresh [--profile embedded|distributed] [--promotions 10000] [--edits 40]");
     Console.Error.WriteLine("       Benchmarks promotions-calculate-path [--promotions 10000] [--seconds 3]");
     Console.Error.WriteLine("       Benchmarks http-rate --scenario calculate|inbound [--rate 5000] [--seconds 20] [--warmup 3] [--connections 64] [--timeline true] [--url http://127.0.0.1:7071] [--key-file .data/admin.key] [--body-file .data/calculate-body.json]");
+    Console.Error.WriteLine("       Benchmarks anchor-server [--port 7072] [--secret bench-secret] [--answer-file answer.json]");
     Console.Error.WriteLine("       Benchmarks promotions-seed [--url http://127.0.0.1:7071] [--promotions 10000] [--key-file .data/admin.key] [--out calculate-body.json]");
     return 2;
 }

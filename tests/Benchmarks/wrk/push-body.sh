@@ -1,0 +1,3 @@
+# Sourced by inbound.sh and anchors.sh: the signed GitHub push both send (BODY, and SIGNATURE over it with $secret).
+export BODY='{"ref":"refs/heads/main","before":"6113728f27ae82c7b1a177c8d03f9e96e0adf246","after":"59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5","repository":{"full_name":"retail/checkout"},"pusher":{"name":"octocat"},"commits":[{"id":"59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5","message":"Fix basket rounding","timestamp":"2026-11-22T06:00:00Z","author":{"name":"Octo Cat"},"added":[],"modified":["src/basket.cs"],"removed":[]}]}'
+export SIGNATURE="sha256=$(python3 -c 'import hmac,hashlib,os,sys; print(hmac.new(sys.argv[1].encode(), os.environ["BODY"].encode(), hashlib.sha256).hexdigest())' "$secret")"
