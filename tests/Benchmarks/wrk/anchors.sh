@@ -5,6 +5,8 @@
 #   /hmac          verify a GitHub signature over the raw body, 202  (issue 3: "HMAC verification + 202 alone")
 #   /basket        parse the 30-line calculate request, answer a small JSON  (issue 5: "without any pricing")
 #   /basket-large  parse it the same way, answer the bytes of a real calculate answer (the HTTP cost of its size)
+# With SERVERLESS_TEST_POSTGRES set (tests/servers.sh start) and pgbench installed it also measures issue 3's PostgreSQL
+# reference: single-row commits/s from 8 connections, and rows/s when 50 rows share a commit.
 # Env: BODY_FILE (the calculate request; default .data/calculate-body.json, which calculate.sh writes), ANSWER_FILE (a
 # calculate answer for /basket-large; default: fetched from the main job at MAIN_URL with .data/admin.key when it
 # answers, else /basket-large is skipped), PORT (7072). Each endpoint gets 5 s of warm-up first. The server runs with
@@ -37,3 +39,19 @@ ARGS="$*"
 run github-push.lua /hmac
 run calculate.lua /basket
 if [ -n "$answer" ]; then run calculate.lua /basket-large; fi
+
+if [ -n "${SERVERLESS_TEST_POSTGRES:-}" ] && command -v pgbench > /dev/null; then
+  pg_port=$(sed -n 's/.*Port=\([0-9]*\).*/\1/p' <<< "$SERVERLESS_TEST_POSTGRES")
+  pg_user=$(sed -n 's/.*Username=\([^;]*\).*/\1/p' <<< "$SERVERLESS_TEST_POSTGRES")
+  pg=(-h 127.0.0.1 -p "$pg_port" -U "${pg_user:-postgres}" postgres)
+  scripts=$(mktemp -d)
+  echo "INSERT INTO anchor_rows (payload) VALUES (repeat('x', 200));" > "$scripts/1.sql"
+  echo "INSERT INTO anchor_rows (payload) SELECT repeat('x', 200) FROM generate_series(1, 50);" > "$scripts/50.sql"
+  psql -q "${pg[@]}" -c "DROP TABLE IF EXISTS anchor_rows; CREATE TABLE anchor_rows (id bigserial PRIMARY KEY, payload text)"
+  for script in 1 50; do
+    echo "== PostgreSQL, $script row(s) of 200 bytes per commit, 8 connections (rows/s = tps × $script)"
+    pgbench -n -c 8 -j 2 -M prepared -T 10 -f "$scripts/$script.sql" "${pg[@]}" | grep -E "^(tps|latency average)"
+  done
+  psql -q "${pg[@]}" -c "DROP TABLE anchor_rows"
+  rm -rf "$scripts"
+fi

@@ -134,7 +134,7 @@ public sealed class RunStateMachine
                 ["id"] = state.RunId,
                 ["generation"] = (double)state.Generation,
             },
-            Steps = state.Steps.ToDictionary(p => p.Key, p => new StepContext(p.Value.Status.ToExpressionText(), p.Value.Outputs), StringComparer.Ordinal),
+            Steps = new StepContextView(state.Steps),
             NeedsSucceeded = NeedsSucceeded(state, spec, isFinally),
             UpstreamFailed = failureScope.Any(id => state.Steps.TryGetValue(id, out var s) && s.Status == StepStatus.Failed),
             Cancelled = state.CancelRequested,
