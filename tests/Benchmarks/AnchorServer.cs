@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
@@ -60,20 +61,26 @@ internal static class AnchorServer
 
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk)) > 0)
+        // The raw bytes through Kestrel's pipe, copied once (a bare app should not be slowed by its own buffers).
+        var reader = request.BodyReader;
+        while (true)
         {
-            if (buffer.Length + read > MaxBodyBytes)
+            var result = await reader.ReadAsync();
+            if (result.Buffer.Length > MaxBodyBytes)
             {
+                reader.AdvanceTo(result.Buffer.End);
                 return null;
             }
 
-            buffer.Write(chunk, 0, read);
-        }
+            if (result.IsCompleted)
+            {
+                var body = result.Buffer.ToArray();
+                reader.AdvanceTo(result.Buffer.End);
+                return body;
+            }
 
-        return buffer.ToArray();
+            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+        }
     }
 
     private static bool Verified(byte[] secret, byte[] body, string header)

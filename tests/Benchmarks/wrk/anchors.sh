@@ -17,8 +17,9 @@ url=http://127.0.0.1:${PORT:-7072}
 export BODY_FILE=${BODY_FILE:-.data/calculate-body.json} KEY=anchor
 key_file=${ADMIN_KEY_FILE:-.data/admin.key}
 answer=${ANSWER_FILE:-}
+fetched=""
 if [ -z "$answer" ] && [ -f "$key_file" ]; then
-  answer=$(mktemp)
+  answer=$(mktemp); fetched=$answer
   curl -sf -X POST -H "Authorization: Bearer $(cat "$key_file")" -H 'content-type: application/json' \
     --data-binary @"$BODY_FILE" "${MAIN_URL:-http://127.0.0.1:7071}/api/promotions/calculate" > "$answer" || answer=""
 fi
@@ -26,7 +27,7 @@ dotnet build -c Release "$here/.." -v q -nologo > /dev/null
 DOTNET_gcServer=1 DOTNET_GCgen0size=0x4000000 dotnet "$here/../bin/Release/net10.0/Benchmarks.dll" anchor-server \
   --port "${PORT:-7072}" ${answer:+--answer-file "$answer"} &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true; rm -f "$fetched"' EXIT
 for _ in $(seq 1 120); do curl -s -o /dev/null "$url/" && break; sleep 0.5; done
 secret=bench-secret
 . "$here/push-body.sh"
