@@ -1,18 +1,17 @@
 using System.Buffers;
 using System.Net;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Serverless.Webhooks.Inbound;
 
 namespace Serverless.Benchmarks;
 
 /// <summary>
 /// The issues' reference points, measured on the day's machine with the same load as the real endpoints, so a speed
 /// goal can be read against what this machine does without our code: a bare Kestrel app whose
-/// <c>POST /hmac</c> verifies a GitHub signature over the raw body and answers 202 (issue 3: "HMAC verification + 202
+/// <c>POST /hmac</c> verifies a GitHub signature over the raw body with the platform's <see cref="GitHubVerifier"/> and answers 202 (issue 3: "HMAC verification + 202
 /// alone"), whose <c>POST /basket</c> parses the 30-line calculate request and answers a small JSON (issue 5: "plain
 /// ASP.NET Core parsing and answering a 30-line basket JSON without any pricing"), and whose
 /// <c>POST /basket-large</c> parses it the same way and then writes the bytes of a stored calculate answer
@@ -22,11 +21,12 @@ namespace Serverless.Benchmarks;
 internal static class AnchorServer
 {
     private const int MaxBodyBytes = 1024 * 1024;
+    private static readonly string[] GitHubHeaders = ["X-Hub-Signature-256", "X-GitHub-Delivery", "X-GitHub-Event"];
 
     public static async Task<int> RunAsync(BenchmarkArguments arguments)
     {
         var port = arguments.GetInt("port", 7072);
-        var secret = Encoding.UTF8.GetBytes(arguments.Get("secret", "bench-secret"));
+        var verifier = new GitHubVerifier([arguments.Get("secret", "bench-secret")]);
         var answerFile = arguments.Get("answer-file", string.Empty);
         var largeAnswer = answerFile.Length > 0 ? await File.ReadAllBytesAsync(answerFile) : "{}"u8.ToArray();
 
@@ -43,7 +43,17 @@ internal static class AnchorServer
                 return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
             }
 
-            return Verified(secret, body, request.Headers["X-Hub-Signature-256"].ToString())
+            // The platform's own GitHub verifier, given the headers it reads.
+            var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var name in GitHubHeaders)
+            {
+                if (request.Headers.TryGetValue(name, out var value))
+                {
+                    headers[name] = value.ToString();
+                }
+            }
+
+            return verifier.Verify(headers, body, DateTimeOffset.UtcNow).IsVerified
                 ? Results.StatusCode(StatusCodes.Status202Accepted)
                 : Results.StatusCode(StatusCodes.Status401Unauthorized);
         });
@@ -81,25 +91,6 @@ internal static class AnchorServer
 
             reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
         }
-    }
-
-    private static bool Verified(byte[] secret, byte[] body, string header)
-    {
-        const string Prefix = "sha256=";
-        if (!header.StartsWith(Prefix, StringComparison.Ordinal) || header.Length != Prefix.Length + 64)
-        {
-            return false;
-        }
-
-        Span<byte> given = stackalloc byte[32];
-        if (Convert.FromHexString(header.AsSpan(Prefix.Length), given, out _, out var written) != System.Buffers.OperationStatus.Done || written != 32)
-        {
-            return false;
-        }
-
-        Span<byte> expected = stackalloc byte[32];
-        HMACSHA256.HashData(secret, body, expected);
-        return CryptographicOperations.FixedTimeEquals(expected, given);
     }
 
     private static AnchorAnswer Summarise(AnchorRequest request)
