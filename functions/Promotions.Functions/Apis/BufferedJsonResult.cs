@@ -9,8 +9,10 @@ namespace Serverless.Promotions.Functions.Apis;
 /// A JSON answer (200 unless told otherwise) serialised in one synchronous pass into a per-thread buffer, then copied to the response with
 /// its Content-Length. For large answers (a priced basket is about 20 KB) this takes the generated serialiser's fast
 /// path, which streaming serialisation gives up once answers exceed its flush threshold, and avoids chunked encoding.
+/// <paramref name="write"/>, when given, writes the value instead of the generated serialiser (a hand-written writer
+/// producing the same bytes; <paramref name="typeInfo"/> then only supplies the encoder).
 /// </summary>
-internal sealed class BufferedJsonResult<T>(T value, JsonTypeInfo<T> typeInfo, int statusCode = StatusCodes.Status200OK, string contentType = "application/json; charset=utf-8") : IResult
+internal sealed class BufferedJsonResult<T>(T value, JsonTypeInfo<T> typeInfo, int statusCode = StatusCodes.Status200OK, string contentType = "application/json; charset=utf-8", Action<Utf8JsonWriter, T>? write = null) : IResult
 {
     /// <summary>Buffers that grew past this (a huge basket) are not kept for the next request.</summary>
     private const int KeepAtMost = 1024 * 1024;
@@ -29,7 +31,16 @@ internal sealed class BufferedJsonResult<T>(T value, JsonTypeInfo<T> typeInfo, i
         try
         {
             writer.Reset(buffer);
-            JsonSerializer.Serialize(writer, value, typeInfo);
+            if (write is null)
+            {
+                JsonSerializer.Serialize(writer, value, typeInfo);
+            }
+            else
+            {
+                write(writer, value);
+                writer.Flush();
+            }
+
             var response = httpContext.Response;
             response.StatusCode = statusCode;
             response.ContentType = contentType;

@@ -9,7 +9,8 @@ namespace Serverless.Promotions.Functions.Apis;
 
 /// <summary>
 /// POST /api/promotions/calculate: the priced basket with its explanation. Viewer role: a till or web shop prices
-/// baskets all day with a key that can change nothing. The hot path reads no state and serialises with generated code.
+/// baskets all day with a key that can change nothing. The hot path reads no state; the answer is written by
+/// <see cref="PricingResultWriter"/> (the generated serialiser's bytes, for about half its CPU).
 /// </summary>
 public static class CalculateApi
 {
@@ -33,6 +34,6 @@ public static class CalculateApi
         var (result, problems) = pricing.Calculate(body);
         return result is null
             ? FieldProblems.ToValidationProblem(problems, p => p.Path, p => p.Message)
-            : new BufferedJsonResult<PricingResult>(result, PromotionsJsonContext.Default.PricingResult);
+            : new BufferedJsonResult<PricingResult>(result, PromotionsJsonContext.Default.PricingResult, write: PricingResultWriter.Write);
     }
 }
