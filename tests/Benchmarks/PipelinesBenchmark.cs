@@ -35,7 +35,8 @@ namespace Serverless.Benchmarks;
 /// only as long as its queueing, so 200 concurrent runs means a saturated host; --kind http --step-ms D makes every
 /// step a GET to a loopback receiver that answers after D ms (the step does nothing, it only takes time, as real
 /// steps do), so R × the run's length gives the concurrent runs at the throughput R × 2 × steps (--slots: the
-/// runner's step executions at once, default 1,000). --gc-pauses 1 lists the GC pauses in the window and how many of
+/// runner's step executions at once, default 1,000); --receiver-url U sends those GETs to a receiver started apart
+/// (`slow-receiver`), so this process holds only the platform. --gc-pauses 1 lists the GC pauses in the window and how many of
 /// the attempts slower than the p99 waited through one, and after every GC of the run what it promoted (a gen0
 /// pause grows with what survives it); --alloc-profile 1 samples allocations by type; --timeline 1
 /// prints the window second by second (attempts queued, their ready→started p50 and max).
@@ -54,8 +55,10 @@ internal static class PipelinesBenchmark
         var profile = arguments.Get("profile", "embedded");
 
         var stepMs = arguments.GetInt("step-ms", 1000);
-        await using var receiver = kind == "http" ? await SlowReceiverAsync(stepMs) : null;
-        var stepUrl = receiver is null ? null : receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/step";
+        var receiverUrl = arguments.Get("receiver-url", string.Empty);
+        await using var receiver = kind == "http" && receiverUrl.Length == 0 ? await SlowReceiverAsync(stepMs, "http://127.0.0.1:0") : null;
+        var stepUrl = receiverUrl.Length > 0 ? receiverUrl.TrimEnd('/') + "/step"
+            : receiver is null ? null : receiver.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/step";
 
         var directory = Directory.CreateTempSubdirectory("bench-pipelines-");
         List<string> settings =
@@ -180,12 +183,24 @@ internal static class PipelinesBenchmark
         }
     }
 
+    /// <summary>
+    /// slow-receiver [--port 7073] [--step-ms 1000]: the open loop's step receiver as a process of its own, for
+    /// --receiver-url, so the measured process holds only the platform (a step's HTTP target is another service).
+    /// </summary>
+    public static async Task<int> RunReceiverAsync(BenchmarkArguments arguments)
+    {
+        await using var receiver = await SlowReceiverAsync(arguments.GetInt("step-ms", 1000), string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{arguments.GetInt("port", 7073)}"));
+        Console.WriteLine($"slow receiver on {string.Join(", ", receiver.Urls)}: GET /step answers after {arguments.GetInt("step-ms", 1000)} ms");
+        await receiver.WaitForShutdownAsync();
+        return 0;
+    }
+
     /// <summary>A loopback receiver whose every answer takes <paramref name="stepMs"/>: the time a real step's work would.</summary>
-    private static async Task<WebApplication> SlowReceiverAsync(int stepMs)
+    private static async Task<WebApplication> SlowReceiverAsync(int stepMs, string url)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel().UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseKestrel().UseUrls(url);
         var receiver = builder.Build();
         receiver.MapGet("/step", async (CancellationToken ct) =>
         {

@@ -6,7 +6,8 @@ using Serverless.Benchmarks;
 //   dotnet run -c Release --project tests/Benchmarks -- webhooks-out [--profile embedded|distributed] [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy] [--compiles K | --recompiles K]
 //   dotnet run -c Release --project tests/Benchmarks -- pipelines [--profile embedded|distributed] [--runs 200] [--steps 20] [--width 4] [--kind script|publish|wait|http] [--repeat 1]
-//       open loop: [--arrival 25 --warmup 10 --seconds 30 --kind http --step-ms 1600 --slots 1000] (set DOTNET_gcServer=1 DOTNET_GCDynamicAdaptationMode=0: the host's GC)
+//       open loop: [--arrival 25 --warmup 10 --seconds 30 --kind http --step-ms 1600 --slots 1000 --receiver-url http://127.0.0.1:7073] (set DOTNET_gcServer=1 DOTNET_GCDynamicAdaptationMode=0: the host's GC)
+//   dotnet run -c Release --project tests/Benchmarks -- slow-receiver [--port 7073] [--step-ms 1000]   (the open loop's step receiver as a process of its own)
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200] [--hot true]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-refresh [--profile embedded|distributed] [--promotions 10000] [--edits 40]
 //   dotnet run -c Release --project tests/Benchmarks -- promotions-calculate-path [--promotions 10000] [--seconds 3]
@@ -28,6 +29,7 @@ return arguments.Command switch
     "promotions-calculate-path" => await PromotionsCalculatePathBenchmark.RunAsync(arguments),
     "http-rate" => await HttpRateBenchmark.RunAsync(arguments),
     "anchor-server" => await AnchorServer.RunAsync(arguments),
+    "slow-receiver" => await PipelinesBenchmark.RunReceiverAsync(arguments),
     _ => Usage(),
 };
 
@@ -37,7 +39,8 @@ static int Usage()
     Console.Error.WriteLine("       Benchmarks pubsub --transport inmemory|rabbitmq [--events 200000] | [--rate 1000 --seconds 10]");
     Console.Error.WriteLine("       Benchmarks webhooks-out [--endpoints 4] [--events 5000] | [--rate 500 --seconds 10]");
     Console.Error.WriteLine("       Benchmarks promotions-engine [--promotions 10000] [--seconds 10] [--mix retail|heavy] [--compiles K | --recompiles K]");
-    Console.Error.WriteLine("       Benchmarks pipelines [--profile embedded|distributed] [--runs 200] [--steps 20] [--width 4] [--kind script|publish|wait|http] [--repeat 1] | [--arrival 25 --warmup 10 --seconds 30 --kind http --step-ms 1600 --slots 1000]");
+    Console.Error.WriteLine("       Benchmarks pipelines [--profile embedded|distributed] [--runs 200] [--steps 20] [--width 4] [--kind script|publish|wait|http] [--repeat 1] | [--arrival 25 --warmup 10 --seconds 30 --kind http --step-ms 1600 --slots 1000 --receiver-url http://127.0.0.1:7073]");
+    Console.Error.WriteLine("       Benchmarks slow-receiver [--port 7073] [--step-ms 1000]");
     Console.Error.WriteLine("       Benchmarks promotions-commit [--profile embedded|distributed] [--orders 20000] [--concurrency 64] [--promotions 200] [--hot true]");
     Console.Error.WriteLine("       Benchmarks promotions-refresh [--profile embedded|distributed] [--promotions 10000] [--edits 40]");
     Console.Error.WriteLine("       Benchmarks promotions-calculate-path [--promotions 10000] [--seconds 3]");
