@@ -1,4 +1,3 @@
-using System.Buffers.Text;
 using System.Text.Json;
 using Serverless.Promotions.Engine.Results;
 
@@ -6,10 +5,11 @@ namespace Serverless.Promotions.Service.Pricing;
 
 /// <summary>
 /// A hand-written writer for calculate's answer: the same bytes as the generated serialiser (web defaults, enums by
-/// name, the outcome's optional details left out when null), for about half the CPU. Most of the generated writer's
-/// time went into formatting decimals (every amount of a 19 KB answer goes through the general decimal formatter) and
-/// into a serialiser call per enum; here an amount that fits 64 bits is written from its integer and scale, and enum
-/// names are encoded once. Tests compare the two writers byte for byte on random results.
+/// name, the outcome's optional details left out when null), for 15-20 % less CPU (`promotions-calculate-path`: about
+/// 19-21 against 23-25 µs for the 19 KB answer of the benchmark basket). Half of the generated writer's time went into
+/// the general decimal formatter (an answer holds about 490 numbers) and it called the serialiser once per enum; here
+/// an amount that fits 64 bits is written from its integer and scale (<see cref="DecimalUtf8"/>), property and enum
+/// names are encoded once and lists are walked by index. Tests compare the two writers byte for byte on random results.
 /// </summary>
 public static class PricingResultWriter
 {
@@ -278,102 +278,5 @@ public static class PricingResultWriter
         writer.WritePropertyName(name);
         Span<byte> digits = stackalloc byte[DecimalUtf8.MaxLength];
         writer.WriteRawValue(digits[..DecimalUtf8.Format(value, digits)], skipInputValidation: true);
-    }
-}
-
-/// <summary>
-/// Formats a decimal as <see cref="Utf8Formatter"/> does by default (and so as <see cref="Utf8JsonWriter"/> writes it):
-/// every digit the value's scale holds, no exponent. A value whose integer fits 63 bits — every amount of money — is
-/// written from that integer directly, right to left into its place; anything else (and negative zero) goes to
-/// <see cref="Utf8Formatter"/>.
-/// </summary>
-public static class DecimalUtf8
-{
-    /// <summary>Enough for any decimal: a sign, 29 digits and a point, or "0." and 28 digits after a sign.</summary>
-    public const int MaxLength = 32;
-
-    /// <summary>Writes <paramref name="value"/> to <paramref name="destination"/> (at least <see cref="MaxLength"/> bytes) and answers the length.</summary>
-    public static int Format(decimal value, Span<byte> destination)
-    {
-        Span<int> bits = stackalloc int[4];
-        decimal.GetBits(value, bits);
-        var negative = bits[3] < 0;
-        var scale = (bits[3] >> 16) & 0xFF;
-        var integer = ((ulong)(uint)bits[1] << 32) | (uint)bits[0];
-        if (bits[2] != 0 || integer > long.MaxValue || (negative && integer == 0))
-        {
-            return Utf8Formatter.TryFormat(value, destination, out var formatted)
-                ? formatted
-                : throw new ArgumentException("The destination is too small for a decimal.", nameof(destination));
-        }
-
-        var digits = CountDigits(integer);
-        var length = (negative ? 1 : 0) + Math.Max(1, digits - scale) + (scale > 0 ? scale + 1 : 0);
-        var position = length;
-        if (integer <= uint.MaxValue)
-        {
-            // 32-bit division is a multiply and a shift; most amounts of money take this path.
-            var small = (uint)integer;
-            for (var i = 0; i < scale; i++)
-            {
-                var next = small / 10;
-                destination[--position] = (byte)('0' + (small - (next * 10)));
-                small = next;
-            }
-
-            if (scale > 0)
-            {
-                destination[--position] = (byte)'.';
-            }
-
-            do
-            {
-                var next = small / 10;
-                destination[--position] = (byte)('0' + (small - (next * 10)));
-                small = next;
-            }
-            while (small != 0);
-        }
-        else
-        {
-            for (var i = 0; i < scale; i++)
-            {
-                var next = integer / 10;
-                destination[--position] = (byte)('0' + (int)(integer - (next * 10)));
-                integer = next;
-            }
-
-            if (scale > 0)
-            {
-                destination[--position] = (byte)'.';
-            }
-
-            do
-            {
-                var next = integer / 10;
-                destination[--position] = (byte)('0' + (int)(integer - (next * 10)));
-                integer = next;
-            }
-            while (integer != 0);
-        }
-
-        if (negative)
-        {
-            destination[--position] = (byte)'-';
-        }
-
-        return length;
-    }
-
-    private static int CountDigits(ulong value)
-    {
-        var digits = 1;
-        while (value >= 10)
-        {
-            value /= 10;
-            digits++;
-        }
-
-        return digits;
     }
 }
