@@ -9,7 +9,7 @@ namespace Serverless.Promotions.Service.Pricing;
 /// written from that integer directly, right to left into its place; anything else (and negative zero) goes to
 /// <see cref="Utf8Formatter"/>.
 /// </summary>
-public static class DecimalUtf8
+internal static class DecimalUtf8
 {
     /// <summary>Enough for any decimal: a sign, 29 digits and a point, or "0." and 28 digits after a sign.</summary>
     public const int MaxLength = 32;
