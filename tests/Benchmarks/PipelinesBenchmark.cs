@@ -189,8 +189,9 @@ internal static class PipelinesBenchmark
     /// </summary>
     public static async Task<int> RunReceiverAsync(BenchmarkArguments arguments)
     {
-        await using var receiver = await SlowReceiverAsync(arguments.GetInt("step-ms", 1000), string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{arguments.GetInt("port", 7073)}"));
-        Console.WriteLine($"slow receiver on {string.Join(", ", receiver.Urls)}: GET /step answers after {arguments.GetInt("step-ms", 1000)} ms");
+        var stepMs = arguments.GetInt("step-ms", 1000);
+        await using var receiver = await SlowReceiverAsync(stepMs, string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{arguments.GetInt("port", 7073)}"));
+        Console.WriteLine($"slow receiver on {string.Join(", ", receiver.Urls)}: GET /step answers after {stepMs} ms");
         await receiver.WaitForShutdownAsync();
         return 0;
     }

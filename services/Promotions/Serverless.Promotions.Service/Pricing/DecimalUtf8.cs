@@ -32,52 +32,25 @@ internal static class DecimalUtf8
         var digits = CountDigits(integer);
         var length = (negative ? 1 : 0) + Math.Max(1, digits - scale) + (scale > 0 ? scale + 1 : 0);
         var position = length;
-        if (integer <= uint.MaxValue)
+        for (var i = 0; i < scale; i++)
         {
-            // 32-bit division is a multiply and a shift; most amounts of money take this path.
-            var small = (uint)integer;
-            for (var i = 0; i < scale; i++)
-            {
-                var next = small / 10;
-                destination[--position] = (byte)('0' + (small - (next * 10)));
-                small = next;
-            }
-
-            if (scale > 0)
-            {
-                destination[--position] = (byte)'.';
-            }
-
-            do
-            {
-                var next = small / 10;
-                destination[--position] = (byte)('0' + (small - (next * 10)));
-                small = next;
-            }
-            while (small != 0);
+            var next = integer / 10;
+            destination[--position] = (byte)('0' + (int)(integer - (next * 10)));
+            integer = next;
         }
-        else
+
+        if (scale > 0)
         {
-            for (var i = 0; i < scale; i++)
-            {
-                var next = integer / 10;
-                destination[--position] = (byte)('0' + (int)(integer - (next * 10)));
-                integer = next;
-            }
-
-            if (scale > 0)
-            {
-                destination[--position] = (byte)'.';
-            }
-
-            do
-            {
-                var next = integer / 10;
-                destination[--position] = (byte)('0' + (int)(integer - (next * 10)));
-                integer = next;
-            }
-            while (integer != 0);
+            destination[--position] = (byte)'.';
         }
+
+        do
+        {
+            var next = integer / 10;
+            destination[--position] = (byte)('0' + (int)(integer - (next * 10)));
+            integer = next;
+        }
+        while (integer != 0);
 
         if (negative)
         {

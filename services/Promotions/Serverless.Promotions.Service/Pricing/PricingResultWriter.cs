@@ -65,58 +65,10 @@ public static class PricingResultWriter
         WriteAmount(writer, ShippingDiscount, result.ShippingDiscount);
         WriteAmount(writer, Total, result.Total);
 
-        writer.WritePropertyName(Lines);
-        if (StartArray(writer, result.Lines))
-        {
-            for (var i = 0; i < result.Lines.Count; i++)
-            {
-                WriteLine(writer, result.Lines[i]);
-            }
-
-            writer.WriteEndArray();
-        }
-
-        writer.WritePropertyName(Gifts);
-        if (StartArray(writer, result.Gifts))
-        {
-            for (var i = 0; i < result.Gifts.Count; i++)
-            {
-                var gift = result.Gifts[i];
-                if (StartObject(writer, gift))
-                {
-                    writer.WriteString(PromotionId, gift.PromotionId);
-                    writer.WriteString(Sku, gift.Sku);
-                    writer.WriteNumber(Quantity, gift.Quantity);
-                    WriteAmount(writer, UnitPrice, gift.UnitPrice);
-                    writer.WriteEndObject();
-                }
-            }
-
-            writer.WriteEndArray();
-        }
-
-        writer.WritePropertyName(Promotions);
-        if (StartArray(writer, result.Promotions))
-        {
-            for (var i = 0; i < result.Promotions.Count; i++)
-            {
-                WriteOutcome(writer, result.Promotions[i]);
-            }
-
-            writer.WriteEndArray();
-        }
-
-        writer.WritePropertyName(Notes);
-        if (StartArray(writer, result.Notes))
-        {
-            for (var i = 0; i < result.Notes.Count; i++)
-            {
-                writer.WriteStringValue(result.Notes[i]);
-            }
-
-            writer.WriteEndArray();
-        }
-
+        WriteList(writer, Lines, result.Lines, WriteLine);
+        WriteList(writer, Gifts, result.Gifts, WriteGift);
+        WriteList(writer, Promotions, result.Promotions, WriteOutcome);
+        WriteList(writer, Notes, result.Notes, static (w, note) => w.WriteStringValue(note));
         writer.WritePropertyName(Search);
         WriteEnum(writer, SearchNames, (int)result.Search);
         WriteAmount(writer, TotalDiscount, result.TotalDiscount);
@@ -136,43 +88,43 @@ public static class PricingResultWriter
         writer.WriteNumber(Quantity, line.Quantity);
         WriteAmount(writer, OriginalUnitPrice, line.OriginalUnitPrice);
         WriteAmount(writer, OriginalTotal, line.OriginalTotal);
-        writer.WritePropertyName(Adjustments);
-        if (StartArray(writer, line.Adjustments))
-        {
-            for (var i = 0; i < line.Adjustments.Count; i++)
-            {
-                var adjustment = line.Adjustments[i];
-                if (StartObject(writer, adjustment))
-                {
-                    writer.WriteString(PromotionId, adjustment.PromotionId);
-                    WriteAmount(writer, Amount, adjustment.Amount);
-                    writer.WriteNumber(Units, adjustment.Units);
-                    writer.WriteEndObject();
-                }
-            }
-
-            writer.WriteEndArray();
-        }
-
-        writer.WritePropertyName(Units);
-        if (StartArray(writer, line.Units))
-        {
-            for (var i = 0; i < line.Units.Count; i++)
-            {
-                var group = line.Units[i];
-                if (StartObject(writer, group))
-                {
-                    writer.WriteNumber(Quantity, group.Quantity);
-                    WriteAmount(writer, UnitPrice, group.UnitPrice);
-                    writer.WriteEndObject();
-                }
-            }
-
-            writer.WriteEndArray();
-        }
-
+        WriteList(writer, Adjustments, line.Adjustments, WriteAdjustment);
+        WriteList(writer, Units, line.Units, WriteUnitGroup);
         WriteAmount(writer, FinalTotal, line.FinalTotal);
         writer.WriteEndObject();
+    }
+
+    private static void WriteGift(Utf8JsonWriter writer, GiftLine gift)
+    {
+        if (StartObject(writer, gift))
+        {
+            writer.WriteString(PromotionId, gift.PromotionId);
+            writer.WriteString(Sku, gift.Sku);
+            writer.WriteNumber(Quantity, gift.Quantity);
+            WriteAmount(writer, UnitPrice, gift.UnitPrice);
+            writer.WriteEndObject();
+        }
+    }
+
+    private static void WriteAdjustment(Utf8JsonWriter writer, LineAdjustment adjustment)
+    {
+        if (StartObject(writer, adjustment))
+        {
+            writer.WriteString(PromotionId, adjustment.PromotionId);
+            WriteAmount(writer, Amount, adjustment.Amount);
+            writer.WriteNumber(Units, adjustment.Units);
+            writer.WriteEndObject();
+        }
+    }
+
+    private static void WriteUnitGroup(Utf8JsonWriter writer, UnitPriceGroup group)
+    {
+        if (StartObject(writer, group))
+        {
+            writer.WriteNumber(Quantity, group.Quantity);
+            WriteAmount(writer, UnitPrice, group.UnitPrice);
+            writer.WriteEndObject();
+        }
     }
 
     private static void WriteOutcome(Utf8JsonWriter writer, PromotionOutcome outcome)
@@ -216,17 +168,23 @@ public static class PricingResultWriter
         writer.WriteEndObject();
     }
 
-    /// <summary>A list starts an array; null is written as null (as the generated writer does) and answers false.</summary>
-    private static bool StartArray<T>(Utf8JsonWriter writer, IReadOnlyList<T>? list)
+    /// <summary>The property and its list as an array, each element by <paramref name="writeItem"/>; a null list as null (as the generated writer does).</summary>
+    private static void WriteList<T>(Utf8JsonWriter writer, JsonEncodedText name, IReadOnlyList<T>? list, Action<Utf8JsonWriter, T> writeItem)
     {
+        writer.WritePropertyName(name);
         if (list is null)
         {
             writer.WriteNullValue();
-            return false;
+            return;
         }
 
         writer.WriteStartArray();
-        return true;
+        for (var i = 0; i < list.Count; i++)
+        {
+            writeItem(writer, list[i]);
+        }
+
+        writer.WriteEndArray();
     }
 
     private static bool StartObject(Utf8JsonWriter writer, object? value)
