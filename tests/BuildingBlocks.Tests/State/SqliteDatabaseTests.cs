@@ -123,6 +123,44 @@ public sealed class SqliteDatabaseTests : IAsyncDisposable
         Assert.Equal(200 + SqliteDatabase.SavepointGroupsAfterFailure + 1, (await ValuesAsync(database)).Count);
     }
 
+    [Fact]
+    public async Task Under_steady_writes_the_checkpoint_thread_copies_the_log_and_the_writer_lets_it_start_over()
+    {
+        const int Writes = 8_000;
+        const int PageAndFrameHeader = 4096 + 24;
+        await using var database = new SqliteDatabase(DatabasePath, NullLogger<SqliteDatabase>.Instance);
+        await database.ExecuteSchemaAsync("CREATE TABLE kv (id INTEGER PRIMARY KEY, key BLOB NOT NULL UNIQUE, value BLOB NOT NULL)");
+
+        // 16 writers without pause, each row 3 KB under a random key: about 24 MB, six times the writer's own bound in frames.
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(async () =>
+        {
+            while (Interlocked.Increment(ref next) < Writes)
+            {
+                await database.WriteAsync(session =>
+                {
+                    var insert = session.Command("INSERT INTO kv (key, value) VALUES ($key, $value)");
+                    insert.Parameters.AddWithValue("$key", Guid.NewGuid().ToByteArray());
+                    insert.Parameters.AddWithValue("$value", new byte[3 * 1024]);
+                    return insert.ExecuteNonQuery();
+                });
+            }
+        }))).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(database.CheckpointPasses > 0, "the checkpoint thread never ran a pass");
+        Assert.True(database.Rewinds > 0, "the writer never let a copied log start over");
+
+        // The log file keeps the largest size it reached: it started over near the rewind size, far below the writer's bound.
+        var logFrames = new FileInfo(DatabasePath + "-wal").Length / PageAndFrameHeader;
+        Assert.InRange(logFrames, 1, SqliteDatabase.WriterCheckpointFrames / 2);
+        Assert.Equal(Writes, await database.ReadAsync(async (connection, cancellationToken) =>
+        {
+            await using var count = connection.CreateCommand();
+            count.CommandText = "SELECT count(*) FROM kv WHERE length(value) = 3072";
+            return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+        }));
+    }
+
     /// <summary>Queues <paramref name="works"/> as one group and waits until each has completed or failed.</summary>
     private static async Task<Task<int>[]> OneGroupAsync(SqliteDatabase database, Func<SqliteWriteSession, int>[] works)
     {

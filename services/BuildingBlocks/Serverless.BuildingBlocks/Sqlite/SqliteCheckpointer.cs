@@ -1,0 +1,152 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Serverless.BuildingBlocks.Sqlite;
+
+/// <summary>
+/// Copies committed log pages into the database file on a thread and connection of its own (passive checkpoints), so
+/// the single writer does not. SQLite's automatic checkpoint runs on the connection that committed, after its COMMIT:
+/// the writer stood still while it copied about 1,000 pages and synced the log and the file, 20 times a second under
+/// inbound webhooks. A log starts over only at a write that began after every frame had been copied, which a
+/// checkpoint on another connection rarely sees while the writer commits several hundred times a second; so once a
+/// pass has copied a log of <see cref="RewindFrames"/> or more, <see cref="TakeRewind"/> tells the writer to copy what
+/// was committed since (a group or two) itself, and its next group rewinds the log. A pass runs at most every
+/// <see cref="PassInterval"/> after a commit nudged it: each pass syncs the log and the file, so passes are spaced to
+/// copy many frames at once.
+/// </summary>
+internal sealed class SqliteCheckpointer : IDisposable
+{
+    /// <summary>
+    /// The least time between two passes. Inbound webhooks, 3 alternating rounds against the writer checkpointing alone
+    /// (mean 5,390 requests/s): 15 ms gave 5,870 and 40 ms 5,740, apart within the noise; shorter leaves the writer
+    /// less to copy at each rewind, at the price of more syncs.
+    /// </summary>
+    internal static readonly TimeSpan PassInterval = TimeSpan.FromMilliseconds(15);
+
+    /// <summary>A log this long (in frames, SQLite's default checkpoint size) is made to start over.</summary>
+    internal const int RewindFrames = 1000;
+
+    private readonly SqliteConnection _connection;
+    private readonly ILogger _logger;
+    private readonly string _path;
+    private readonly Thread _thread;
+    private readonly object _gate = new();
+    private volatile bool _rewindDue;
+    private bool _nudged;
+    private bool _closing;
+
+    /// <summary>Passes that ran to the end (for tests and diagnostics).</summary>
+    internal long Passes;
+
+    public SqliteCheckpointer(string path, ILogger logger)
+    {
+        _path = path;
+        _logger = logger;
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWrite,
+            Pooling = false,
+        }.ToString());
+        _connection.Open();
+
+        // Like the writer: in WAL mode a checkpoint then syncs the log before it copies and the file after.
+        using (var command = _connection.CreateCommand())
+        {
+            command.CommandText = "PRAGMA synchronous=NORMAL;";
+            command.ExecuteNonQuery();
+        }
+
+        _thread = new Thread(Run) { IsBackground = true, Name = "sqlite-checkpoint" };
+        _thread.Start();
+    }
+
+    /// <summary>True once after a pass copied a log of <see cref="RewindFrames"/> or more: the writer should let it start over.</summary>
+    public bool TakeRewind()
+    {
+        if (!_rewindDue)
+        {
+            return false;
+        }
+
+        _rewindDue = false;
+        return true;
+    }
+
+    /// <summary>Something was committed: run a pass soon.</summary>
+    public void Nudge()
+    {
+        lock (_gate)
+        {
+            if (!_nudged)
+            {
+                _nudged = true;
+                Monitor.Pulse(_gate);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _closing = true;
+            Monitor.Pulse(_gate);
+        }
+
+        _thread.Join();
+        _connection.Dispose();
+    }
+
+    private void Run()
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+        while (true)
+        {
+            lock (_gate)
+            {
+                while (!_nudged && !_closing)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                if (_closing)
+                {
+                    return;
+                }
+
+                _nudged = false;
+            }
+
+            try
+            {
+                using var reader = command.ExecuteReader();
+                if (reader.Read() && reader.GetInt64(0) == 0)
+                {
+                    Passes++;
+                    if (reader.GetInt64(1) >= RewindFrames)
+                    {
+                        _rewindDue = true;
+                    }
+                }
+            }
+            catch (SqliteException ex)
+            {
+                // Another checkpoint holds the lock (the writer's), or the disk failed: the writer's own checkpoint
+                // still runs, so nothing waits on this one.
+                _logger.LogDebug(ex, "A background checkpoint of {Path} did not run", _path);
+            }
+
+            // The spacing: nudges meanwhile only mark the next pass as due.
+            var due = Environment.TickCount64 + (long)PassInterval.TotalMilliseconds;
+            lock (_gate)
+            {
+                for (var left = due - Environment.TickCount64; left > 0 && !_closing; left = due - Environment.TickCount64)
+                {
+                    Monitor.Wait(_gate, (int)left);
+                }
+            }
+        }
+    }
+}
