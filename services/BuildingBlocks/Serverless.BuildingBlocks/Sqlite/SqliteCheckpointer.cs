@@ -131,11 +131,11 @@ internal sealed class SqliteCheckpointer : IDisposable
                     }
                 }
             }
-            catch (SqliteException ex)
+            catch (Exception ex)
             {
-                // Another checkpoint holds the lock (the writer's), or the disk failed: the writer's own checkpoint
-                // still runs, so nothing waits on this one.
-                _logger.LogDebug(ex, "A background checkpoint of {Path} did not run", _path);
+                // Nothing waits on a pass (the writer's automatic checkpoint still bounds the log), and an exception
+                // escaping this thread would end the process.
+                _logger.LogWarning(ex, "A background checkpoint of {Path} failed", _path);
             }
 
             // The spacing: nudges meanwhile only mark the next pass as due.

@@ -57,7 +57,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
 
     internal long SavepointGroups;
 
-    /// <summary>Checkpoints the writer ran to let a copied log start over (for tests and diagnostics).</summary>
+    /// <summary>Checkpoints the writer completed to let a copied log start over (for tests and diagnostics).</summary>
     internal long Rewinds;
 
     /// <summary>Passes of the checkpoint thread that ran to the end (for tests and diagnostics).</summary>
@@ -241,8 +241,12 @@ public sealed class SqliteDatabase : IAsyncDisposable
         {
             try
             {
-                session.Command("PRAGMA wal_checkpoint(PASSIVE)").ExecuteNonQuery();
-                Rewinds++;
+                // Busy (that thread is in a pass): its next pass asks again.
+                using var result = session.Command("PRAGMA wal_checkpoint(PASSIVE)").ExecuteReader();
+                if (result.Read() && result.GetInt64(0) == 0)
+                {
+                    Rewinds++;
+                }
             }
             catch (SqliteException ex)
             {
