@@ -11,7 +11,8 @@ namespace Integration.Tests;
 
 /// <summary>
 /// The README's examples, read from the README itself and sent to the main job as its curl lines send them, so the
-/// documentation cannot drift from what the API accepts: the pipeline YAML saves and starts a run, the promotion examples
+/// documentation cannot drift from what the API accepts: the webhook source verifies a push signed with its secret, the
+/// pipeline YAML saves and starts a run, the promotion examples
 /// name every reward type the engine has and are accepted, and the example basket prices and commits against them.
 /// </summary>
 public sealed class ReadmeExamplesTests : IAsyncLifetime
@@ -31,6 +32,30 @@ public sealed class ReadmeExamplesTests : IAsyncLifetime
     public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
+    public async Task The_webhook_source_example_is_accepted_and_verifies_a_signed_push()
+    {
+        var block = CodeBlock("## Webhooks", "bash");
+        var source = Regex.Match(block, @"-d '(?<json>\{.+\})'").Groups["json"].Value;
+        var name = Regex.Match(block, @"/api/webhooks/sources/(?<name>[\w-]+)").Groups["name"].Value;
+        var put = await _admin.PutAsync($"/api/webhooks/sources/{name}", Json(source));
+        Assert.True(put.IsSuccessStatusCode, $"PUT answered {(int)put.StatusCode}: {await put.Content.ReadAsStringAsync()}");
+
+        // Signed with the example's secret, as GitHub signs: HMAC-SHA256 of the raw body.
+        var secret = JsonDocument.Parse(source).RootElement.GetProperty("secrets")[0].GetString()!;
+        var body = """{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5","repository":{"full_name":"acme/web"},"pusher":{"name":"octocat"},"commits":[]}""";
+        using var delivery = new HttpRequestMessage(HttpMethod.Post, $"/api/webhooks/in/{name}") { Content = Json(body) };
+        delivery.Headers.Add("X-GitHub-Event", "push");
+        delivery.Headers.Add("X-GitHub-Delivery", Guid.NewGuid().ToString());
+        delivery.Headers.Add("X-Hub-Signature-256", "sha256=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(body))));
+        var accepted = await _host.CreateClient().SendAsync(delivery);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        var receiptId = (await accepted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("receiptId").GetString();
+
+        var receipts = await _admin.GetFromJsonAsync<JsonElement>($"/api/webhooks/receipts?source={name}");
+        Assert.Contains(receipts.GetProperty("items").EnumerateArray(), r => r.GetProperty("id").GetString() == receiptId);
+    }
+
+    [Fact]
     public async Task The_pipeline_example_saves_and_a_run_of_it_starts_and_cancels()
     {
         var yaml = CodeBlock("## Pipelines", "yaml");
@@ -46,6 +71,13 @@ public sealed class ReadmeExamplesTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, graph.StatusCode);
         Assert.Contains("gate", await graph.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.True((await _admin.PostAsync($"/api/runs/{runId}/cancel", null)).IsSuccessStatusCode);
+
+        // Cancelled once its finally step has run (its POST to chat.example fails here, which still finishes the run);
+        // waited for, so the host does not stop with the step in flight.
+        await Recording.WaitUntilAsync(
+            () => _admin.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}").GetAwaiter().GetResult().GetProperty("status").GetString() is "Cancelled",
+            TimeSpan.FromSeconds(60),
+            "the cancelled run to finish");
     }
 
     [Fact]

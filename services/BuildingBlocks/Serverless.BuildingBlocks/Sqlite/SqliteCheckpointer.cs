@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using SQLitePCL;
 
 namespace Serverless.BuildingBlocks.Sqlite;
 
@@ -73,6 +74,24 @@ internal sealed class SqliteCheckpointer : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// One passive checkpoint, called directly rather than as <c>PRAGMA wal_checkpoint</c>: Microsoft.Data.Sqlite retries a
+    /// statement that meets SQLITE_BUSY for up to its command timeout (30 s), which held a host's shutdown that long
+    /// when the closing writer's final checkpoint met a pass. Busy here simply means "not now".
+    /// </summary>
+    /// <returns>False when another checkpoint held the lock.</returns>
+    internal static bool TryPassive(SqliteConnection connection, out int logFrames)
+    {
+        var result = raw.sqlite3_wal_checkpoint_v2(connection.Handle, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out logFrames, out _);
+        if (result == raw.SQLITE_BUSY)
+        {
+            return false;
+        }
+
+        SqliteException.ThrowExceptionForRC(result, connection.Handle);
+        return true;
+    }
+
     /// <summary>Something was committed: run a pass soon.</summary>
     public void Nudge()
     {
@@ -100,8 +119,6 @@ internal sealed class SqliteCheckpointer : IDisposable
 
     private void Run()
     {
-        using var command = _connection.CreateCommand();
-        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
         while (true)
         {
             lock (_gate)
@@ -121,11 +138,10 @@ internal sealed class SqliteCheckpointer : IDisposable
 
             try
             {
-                using var reader = command.ExecuteReader();
-                if (reader.Read() && reader.GetInt64(0) == 0)
+                if (TryPassive(_connection, out var logFrames))
                 {
                     Passes++;
-                    if (reader.GetInt64(1) >= RewindFrames)
+                    if (logFrames >= RewindFrames)
                     {
                         _rewindDue = true;
                     }

@@ -242,8 +242,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
             try
             {
                 // Busy (that thread is in a pass): its next pass asks again.
-                using var result = session.Command("PRAGMA wal_checkpoint(PASSIVE)").ExecuteReader();
-                if (result.Read() && result.GetInt64(0) == 0)
+                if (SqliteCheckpointer.TryPassive(_writer, out _))
                 {
                     Rewinds++;
                 }
