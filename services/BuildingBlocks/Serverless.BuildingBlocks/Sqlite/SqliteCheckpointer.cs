@@ -10,8 +10,8 @@ namespace Serverless.BuildingBlocks.Sqlite;
 /// the writer stood still while it copied about 1,000 pages and synced the log and the file, 20 times a second under
 /// inbound webhooks. A log starts over only at a write that began after every frame had been copied, which a
 /// checkpoint on another connection rarely sees while the writer commits several hundred times a second; so once a
-/// pass has copied a log of <see cref="RewindFrames"/> or more, <see cref="TakeRewind"/> tells the writer to copy what
-/// was committed since (a group or two) itself, and its next group rewinds the log. A pass runs at most every
+/// pass has copied a log of <see cref="RewindFrames"/> or more, the writer (in <see cref="AfterCommit"/>) copies what was
+/// committed since (a group or two) itself, and its next group rewinds the log. A pass runs at most every
 /// <see cref="PassInterval"/> after a commit nudged it: each pass syncs the log and the file, so passes are spaced to
 /// copy many frames at once.
 /// </summary>
@@ -29,26 +29,23 @@ internal sealed class SqliteCheckpointer : IDisposable
 
     private readonly SqliteConnection _connection;
     private readonly ILogger _logger;
-    private readonly string _path;
     private readonly Thread _thread;
     private readonly object _gate = new();
     private volatile bool _rewindDue;
     private bool _nudged;
     private bool _closing;
 
-    /// <summary>Passes that ran to the end (for tests and diagnostics).</summary>
+    /// <summary>Passes that ran to the end, and rewinds the writer completed (for tests and diagnostics).</summary>
     internal long Passes;
 
-    public SqliteCheckpointer(string path, ILogger logger)
+    internal long Rewinds;
+
+    /// <param name="connectionString">The database's own; this connection is kept for the thread's lifetime, outside the pool.</param>
+    /// <param name="logger">The database's logger.</param>
+    public SqliteCheckpointer(string connectionString, ILogger logger)
     {
-        _path = path;
         _logger = logger;
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWrite,
-            Pooling = false,
-        }.ToString());
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ToString());
         _connection.Open();
 
         // Like the writer: in WAL mode a checkpoint then syncs the log before it copies and the file after.
@@ -62,16 +59,32 @@ internal sealed class SqliteCheckpointer : IDisposable
         _thread.Start();
     }
 
-    /// <summary>True once after a pass copied a log of <see cref="RewindFrames"/> or more: the writer should let it start over.</summary>
-    public bool TakeRewind()
+    /// <summary>
+    /// Called by the writer after each group it commits, on its connection: when a pass found a log of
+    /// <see cref="RewindFrames"/> or more, copies what was committed since, so that the writer's next group rewinds the
+    /// log; then nudges the next pass.
+    /// </summary>
+    public void AfterCommit(SqliteConnection writer)
     {
-        if (!_rewindDue)
+        if (_rewindDue)
         {
-            return false;
+            _rewindDue = false;
+            try
+            {
+                // Busy (this thread is in a pass): its next pass asks again.
+                if (TryPassive(writer, out _))
+                {
+                    Rewinds++;
+                }
+            }
+            catch (SqliteException ex)
+            {
+                // The group is committed either way; the writer's automatic checkpoint is the bound on the log.
+                _logger.LogWarning(ex, "A checkpoint of {Path} after a group commit failed", writer.DataSource);
+            }
         }
 
-        _rewindDue = false;
-        return true;
+        Nudge();
     }
 
     /// <summary>
@@ -80,7 +93,7 @@ internal sealed class SqliteCheckpointer : IDisposable
     /// when the closing writer's final checkpoint met a pass. Busy here simply means "not now".
     /// </summary>
     /// <returns>False when another checkpoint held the lock.</returns>
-    internal static bool TryPassive(SqliteConnection connection, out int logFrames)
+    private static bool TryPassive(SqliteConnection connection, out int logFrames)
     {
         var result = raw.sqlite3_wal_checkpoint_v2(connection.Handle, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out logFrames, out _);
         if (result == raw.SQLITE_BUSY)
@@ -93,7 +106,7 @@ internal sealed class SqliteCheckpointer : IDisposable
     }
 
     /// <summary>Something was committed: run a pass soon.</summary>
-    public void Nudge()
+    private void Nudge()
     {
         lock (_gate)
         {
@@ -151,7 +164,7 @@ internal sealed class SqliteCheckpointer : IDisposable
             {
                 // Nothing waits on a pass (the writer's automatic checkpoint still bounds the log), and an exception
                 // escaping this thread would end the process.
-                _logger.LogWarning(ex, "A background checkpoint of {Path} failed", _path);
+                _logger.LogWarning(ex, "A background checkpoint of {Path} failed", _connection.DataSource);
             }
 
             // The spacing: nudges meanwhile only mark the next pass as due.

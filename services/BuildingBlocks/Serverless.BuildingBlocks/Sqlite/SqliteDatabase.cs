@@ -58,7 +58,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
     internal long SavepointGroups;
 
     /// <summary>Checkpoints the writer completed to let a copied log start over (for tests and diagnostics).</summary>
-    internal long Rewinds;
+    internal long Rewinds => _checkpointer.Rewinds;
 
     /// <summary>Passes of the checkpoint thread that ran to the end (for tests and diagnostics).</summary>
     internal long CheckpointPasses => _checkpointer.Passes;
@@ -86,12 +86,9 @@ public sealed class SqliteDatabase : IAsyncDisposable
         _writer = new SqliteConnection(ConnectionString);
         _writer.Open();
 
-        // Checkpoints run on a thread of their own (SqliteCheckpointer); the writer only lets the log start over once
-        // that thread has copied a log of 1,000 frames, copying what was committed since (see CommitGroup). Its own
-        // automatic checkpoint stays, at 4,000 frames, as the bound should that thread fall behind. Before, the writer
-        // checkpointed every 1,000 frames itself and stood still meanwhile: a larger automatic checkpoint alone (8,192)
-        // raised inbound webhooks' requests/s by a fifth but pushed p99 at 1,000 requests/s from 18 ms to 52 ms, and
-        // passive checkpoints from another connection alone let the log grow without bound under steady writes.
+        // Checkpoints run on a thread of their own (SqliteCheckpointer); the writer's automatic checkpoint stays, at
+        // 4,000 frames, only as the bound should that thread fall behind. (A larger automatic checkpoint alone, 8,192,
+        // had raised inbound webhooks' requests/s by a fifth but pushed p99 at 1,000 requests/s from 18 ms to 52 ms.)
         // synchronous=NORMAL: the durability thread syncs the log before anything is acknowledged (see above).
         Execute(_writer, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=" + WriterCheckpointFrames + ";");
 
@@ -102,7 +99,7 @@ public sealed class SqliteDatabase : IAsyncDisposable
         // webhooks and the COMMIT took 2.2-2.3 ms per group instead of 1.4 (A/B, alternating, 8 against 64 MB: about
         // 3.5 % more requests/s, the writer busy 12 % less per write; 2 MB did no better than 8).
         Execute(_writer, "PRAGMA cache_size=-8192; PRAGMA mmap_size=268435456;");
-        _checkpointer = new SqliteCheckpointer(Path, logger);
+        _checkpointer = new SqliteCheckpointer(ConnectionString, logger);
 
         _durability = new Thread(RunDurability) { IsBackground = true, Name = "sqlite-durability" };
         _durability.Start();
@@ -233,28 +230,8 @@ public sealed class SqliteDatabase : IAsyncDisposable
             Monitor.Pulse(_durableGate);
         }
 
-        // A log the checkpoint thread has copied starts over only at a write that began after every frame was copied,
-        // which under steady writes a checkpoint on another connection never sees: so the writer copies what was
-        // committed since that thread's last pass (a group or two rather than the whole log), and its next group
-        // rewinds the log.
-        if (_checkpointer.TakeRewind())
-        {
-            try
-            {
-                // Busy (that thread is in a pass): its next pass asks again.
-                if (SqliteCheckpointer.TryPassive(_writer, out _))
-                {
-                    Rewinds++;
-                }
-            }
-            catch (SqliteException ex)
-            {
-                // The group is committed either way; the automatic checkpoint is the bound on the log.
-                _logger.LogWarning(ex, "A checkpoint of {Path} after a group commit failed", Path);
-            }
-        }
-
-        _checkpointer.Nudge();
+        // Rewinds a log the checkpoint thread has copied, when it asks (see SqliteCheckpointer).
+        _checkpointer.AfterCommit(_writer);
     }
 
     /// <summary>Runs each write in turn; false as soon as one throws (the rest have not run).</summary>
