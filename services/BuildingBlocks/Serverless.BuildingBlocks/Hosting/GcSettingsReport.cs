@@ -8,7 +8,7 @@ namespace Serverless.BuildingBlocks.Hosting;
 /// How the process's garbage collector was started, told once at start-up. The smallest gen0 budget
 /// (<c>DOTNET_GCgen0size</c>) can only come from the environment; without it the server GC's budget for short-lived
 /// garbage fell to about 5 MB per heap on the development machine and calculate lost about a sixth of its throughput
-/// (README, Promotions, "The GC's gen0 budget"), so a server GC without it is a warning.
+/// (tests/Benchmarks/NOTES.md, "The GC's gen0 budget"), so a server GC without it is a warning.
 /// </summary>
 public static class GcSettings
 {
