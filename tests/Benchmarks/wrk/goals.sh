@@ -14,6 +14,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 rounds=${1:-1}
+for tool in wrk python3 curl dotnet; do
+  command -v "$tool" > /dev/null || { echo "goals.sh needs $tool (wrk: apt-get install wrk)" >&2; exit 1; }
+done
 port=${MAIN_PORT:-7081}
 main=http://127.0.0.1:$port
 work=$(mktemp -d)
