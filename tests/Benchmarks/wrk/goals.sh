@@ -38,26 +38,21 @@ start_host() { # DATA_DIR [extra args...]: the main job with the GC settings of 
   echo "the main job did not become ready; its log: $data.log" >&2; exit 1
 }
 rps() { awk '/Requests\/sec/{print $2}'; }
+anchor_rps() { awk -v path="$1" '$0 == "== " path {f=1} f && /Requests\/sec/ {print $2; exit}' <<< "$anchors"; }
 
 results=()
 for round in $(seq 1 "$rounds"); do
   # Calculate: seed once, then reuse the seeded data directory (its snapshot compiles in a few seconds at start).
   start_host "$work/calculate"
   export ADMIN_KEY_FILE=$work/calculate/admin.key BODY_FILE=$work/calculate-body.json
-  if [ "$round" = 1 ]; then
-    SEED=1 "$here/calculate.sh" "$main" -t2 -c64 -d15s > /dev/null
-  else
-    SEED=0 "$here/calculate.sh" "$main" -t2 -c64 -d15s > /dev/null
-  fi
+  SEED=$([ "$round" = 1 ] && echo 1 || echo 0) "$here/calculate.sh" "$main" -t2 -c64 -d15s > /dev/null   # warm-up
   calculate=$(SEED=0 "$here/calculate.sh" "$main" -t2 -c64 -d10s | rps)
   curl -sf -X POST -H "Authorization: Bearer $(cat "$ADMIN_KEY_FILE")" -H 'content-type: application/json' \
     --data-binary @"$BODY_FILE" "$main/api/promotions/calculate" > "$work/answer.json"
   stop_host
 
   anchors=$(ANSWER_FILE=$work/answer.json "$here/anchors.sh" -t2 -c64 -d10s)
-  hmac=$(awk '/^== \/hmac$/{f=1} f&&/Requests\/sec/{print $2; exit}' <<< "$anchors")
-  basket=$(awk '/^== \/basket$/{f=1} f&&/Requests\/sec/{print $2; exit}' <<< "$anchors")
-  large=$(awk '/^== \/basket-large$/{f=1} f&&/Requests\/sec/{print $2; exit}' <<< "$anchors")
+  hmac=$(anchor_rps /hmac); basket=$(anchor_rps /basket); large=$(anchor_rps /basket-large)
   grep -E '^(== PostgreSQL|tps|latency average)' <<< "$anchors" | sed "s/^/round $round: /" || true
 
   rm -rf "$work/inbound"
